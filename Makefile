@@ -1,0 +1,43 @@
+# Top-level wrapper around CMake.
+#   make        install missing Debian packages (as root), configure and build build/kiln
+#   make test   build and run every test through ctest
+#   make demo   compile and run the bundled example model
+BUILD     ?= build
+CMAKE_ARGS ?=
+JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
+DEPS      := gcc make cmake pkg-config libprotobuf-c-dev protobuf-c-compiler libonnx-dev \
+             libonnx-testdata libopenblas-dev libcmocka-dev
+SUDO_HINT := apt-get update && apt-get install -y $(DEPS)
+
+.PHONY: all deps configure build test demo clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(DEPS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "kiln: installing$$missing"; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing || exit 1; \
+	  else \
+	    echo "kiln: missing packages:$$missing"; \
+	    echo "kiln: run as root: $(SUDO_HINT)"; exit 1; \
+	  fi; \
+	fi
+
+configure: deps
+	@cmake -S . -B $(BUILD) $(CMAKE_ARGS) >/dev/null
+
+build: configure
+	@cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+demo: build
+	@sh models/demo.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,81 @@
+/* compiler.h - the compiler's entry points used by the CLI, the conformance runner and the
+ * tests: ONNX import, shape inference with compile-time evaluation, lowering to a program. */
+#ifndef KILN_COMPILER_H
+#define KILN_COMPILER_H
+
+#include "ir.h"
+
+/* A user-fixed input shape (--input-shape NAME=1,3,224,224). */
+struct kiln_input_shape {
+    char name[256];
+    int rank;
+    int64_t dims[KILN_MAX_RANK];
+};
+
+struct kiln_import_options {
+    const struct kiln_input_shape *shapes;
+    size_t n_shapes;
+};
+
+/* Reads an ONNX model file. External data is resolved against the model's folder and may not
+ * leave it. On success *out owns everything (no protobuf object survives). */
+enum kiln_status kiln_onnx_load(const char *path, const struct kiln_import_options *opt,
+                                struct kiln_ir_graph **out, struct kiln_diag *d);
+/* Same, from bytes; base_dir resolves external data (NULL: external data is refused). */
+enum kiln_status kiln_onnx_load_buffer(const void *buf, size_t len, const char *path,
+                                       const char *base_dir,
+                                       const struct kiln_import_options *opt,
+                                       struct kiln_ir_graph **out, struct kiln_diag *d);
+
+/* A dense tensor read from a file (.pb TensorProto or .npy); data is malloc'd. */
+struct kiln_host_tensor {
+    int dtype;
+    int rank;
+    int64_t dims[KILN_MAX_RANK];
+    void *data;
+    uint64_t nbytes;
+    char *name; /* TensorProto name, malloc'd, may be NULL */
+};
+void kiln_host_tensor_free(struct kiln_host_tensor *t);
+/* Reads a serialized TensorProto (the ONNX test data format). */
+enum kiln_status kiln_onnx_read_tensor_pb(const char *path, struct kiln_host_tensor *t,
+                                          struct kiln_diag *d);
+
+/* Parses "NAME=1,3,224,224" into s (name points into spec). */
+enum kiln_status kiln_parse_input_shape(const char *spec, struct kiln_input_shape *s,
+                                        struct kiln_diag *d);
+
+/* Applies the fixed input shapes, checks that every input dim is now a number, then infers
+ * every node's output types and shapes in order, evaluating nodes whose inputs are all
+ * constant with the runtime's kernels. Unknown ops stop inference with an UNSUPPORTED error
+ * listing them all (see kiln_unsupported_report). */
+enum kiln_status kiln_infer(struct kiln_ir_graph *g, struct kiln_diag *d);
+
+/* Kernel variant for n (by n->kdtype), -1 if the runtime has none. */
+int kiln_pick_variant(const struct kiln_ir_node *n);
+
+/* Unsupported ops: writes "Op (node, node, ...); Op2 (...)" into buf; returns their count. */
+size_t kiln_unsupported_report(const struct kiln_ir_graph *g, char *buf, size_t size);
+
+/* A program that owns its memory (from lowering). */
+struct kiln_compiled {
+    struct kiln_program prog;
+    /* owned blocks behind prog's pointers */
+    void *tensors, *nodes, *io, *inputs, *outputs, *params, *weights, *strings;
+    /* memory plan report */
+    uint64_t plan_lower_bound; /* largest sum of simultaneously live arena bytes */
+    uint64_t plan_naive;       /* sum of all arena buffers */
+};
+
+/* Lowers an inferred graph: picks kernel variants, lays out weights, plans the arena. */
+enum kiln_status kiln_lower(const struct kiln_ir_graph *g, struct kiln_compiled **out,
+                            struct kiln_diag *d);
+void kiln_compiled_free(struct kiln_compiled *c);
+
+/* Name of program string at offset. */
+static inline const char *kiln_prog_str(const struct kiln_program *p, uint32_t off)
+{
+    return off < p->strings_size ? p->strings + off : "";
+}
+
+#endif

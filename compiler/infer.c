@@ -1,0 +1,200 @@
+/* infer.c - shape and type inference over the whole graph, in topological order, with
+ * compile-time evaluation: a node whose inputs are all constant runs once here, through the
+ * runtime's own kernels, and its outputs become constants (this is what resolves
+ * Shape -> Gather -> Concat -> Reshape chains). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compiler.h"
+#include "ops/ops.h"
+
+int kiln_pick_variant(const struct kiln_ir_node *n)
+{
+    uint32_t cnt = kiln_rt_kernel_count((uint32_t)n->op);
+    int any = -1;
+    for (uint32_t v = 0; v < cnt; v++) {
+        const struct kiln_kernel *k = kiln_rt_kernel((uint32_t)n->op, v);
+        if (k->dtype == n->kdtype)
+            return (int)v;
+        if (k->dtype == KILN_DTYPE_UNDEFINED && any < 0)
+            any = (int)v;
+    }
+    return any;
+}
+
+size_t kiln_unsupported_report(const struct kiln_ir_graph *g, char *buf, size_t size)
+{
+    size_t off = 0, count = 0;
+    if (size)
+        buf[0] = '\0';
+    /* group by op type, in first-seen order */
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+        const struct kiln_ir_node *n = g->nodes[i];
+        if (n->op != KILN_OP_UNKNOWN)
+            continue;
+        bool seen = false;
+        for (uint32_t j = 0; j < i && !seen; j++)
+            seen = g->nodes[j]->op == KILN_OP_UNKNOWN &&
+                   strcmp(g->nodes[j]->op_type, n->op_type) == 0 &&
+                   strcmp(g->nodes[j]->domain, n->domain) == 0;
+        if (seen)
+            continue;
+        count++;
+        if (off < size)
+            off += (size_t)snprintf(buf + off, size - off, "%s%s%s%s (", count > 1 ? "; " : "",
+                                    n->domain, n->domain[0] ? "::" : "", n->op_type);
+        int listed = 0;
+        for (uint32_t j = i; j < g->n_nodes; j++) {
+            const struct kiln_ir_node *m = g->nodes[j];
+            if (m->op != KILN_OP_UNKNOWN || strcmp(m->op_type, n->op_type) != 0 ||
+                strcmp(m->domain, n->domain) != 0)
+                continue;
+            if (off < size)
+                off += (size_t)snprintf(buf + off, size - off, "%s'%s'", listed ? ", " : "",
+                                        m->name);
+            listed++;
+        }
+        if (off < size)
+            off += (size_t)snprintf(buf + off, size - off, ")");
+    }
+    return count;
+}
+
+static enum kiln_status check_inputs_fixed(struct kiln_ir_graph *g, struct kiln_diag *d)
+{
+    for (uint32_t i = 0; i < g->n_inputs; i++) {
+        struct kiln_ir_value *v = g->inputs[i];
+        for (int k = 0; k < v->rank; k++) {
+            if (v->dims[k] >= 0)
+                continue;
+            char shape[256];
+            kiln_ir_value_type_str(v, shape, sizeof shape);
+            if (v->dim_param[k])
+                return kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
+                                     "input '%s' (%s) has symbolic dimension %d ('%s'); fix it "
+                                     "with --input-shape %s=...",
+                                     v->name, shape, k, v->dim_param[k], v->name);
+            return kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
+                                 "input '%s' (%s) has unknown dimension %d; fix it with "
+                                 "--input-shape %s=...",
+                                 v->name, shape, k, v->name);
+        }
+    }
+    return KILN_STATUS_OK;
+}
+
+/* Runs n's kernel on its constant inputs; outputs become constants in the graph arena. */
+static enum kiln_status evaluate(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+{
+    int variant = kiln_pick_variant(n);
+    if (variant < 0)
+        return KILN_STATUS_OK; /* lowering reports the missing kernel if the node stays */
+    const struct kiln_kernel *k = kiln_rt_kernel((uint32_t)n->op, (uint32_t)variant);
+    const struct kiln_op_info *info = kiln_op_info(n->op);
+    struct kiln_tensor views[64];
+    if (n->n_in + n->n_out > 64)
+        return KILN_STATUS_OK;
+    memset(views, 0, sizeof views);
+    for (uint32_t i = 0; i < n->n_in + n->n_out; i++) {
+        struct kiln_ir_value *v = i < n->n_in ? n->in[i] : n->out[i - n->n_in];
+        struct kiln_tensor *t = &views[i];
+        for (int r = 0; r < KILN_MAX_RANK; r++)
+            t->dims[r] = 1;
+        if (!v || (i < n->n_in && (info->compile_time_inputs >> i) & 1))
+            continue;
+        t->rank = v->rank;
+        t->dtype = v->dtype;
+        t->scale = v->scale;
+        t->zero_point = v->zero_point;
+        for (int r = 0; r < v->rank; r++)
+            t->dims[r] = v->dims[r];
+        if (i < n->n_in) {
+            t->data = (void *)v->data;
+        } else {
+            uint64_t nb = kiln_ir_value_nbytes(v);
+            t->data = kiln_arena_alloc_aligned(&c->g->arena, nb ? nb : 1, 64);
+            if (!t->data)
+                return kiln_op_error(c, n, KILN_STATUS_NO_MEMORY, "out of memory");
+        }
+    }
+    void *scratch = NULL;
+    if (n->scratch_size && !(scratch = calloc(1, n->scratch_size)))
+        return kiln_op_error(c, n, KILN_STATUS_NO_MEMORY, "out of memory");
+    struct kiln_kernel_args a = {.params = n->params,
+                                 .in = views,
+                                 .out = views + n->n_in,
+                                 .n_in = n->n_in,
+                                 .n_out = n->n_out,
+                                 .scratch = scratch,
+                                 .scratch_size = n->scratch_size};
+    k->fn(&a);
+    free(scratch);
+    for (uint32_t o = 0; o < n->n_out; o++)
+        if (n->out[o])
+            n->out[o]->data = views[n->n_in + o].data;
+    return KILN_STATUS_OK;
+}
+
+enum kiln_status kiln_infer(struct kiln_ir_graph *g, struct kiln_diag *d)
+{
+    enum kiln_status st = check_inputs_fixed(g, d);
+    if (st)
+        return st;
+    char list[1024];
+    size_t nun = kiln_unsupported_report(g, list, sizeof list);
+    if (nun)
+        return kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
+                             "%zu op type%s not supported by kiln: %s", nun, nun > 1 ? "s are" : " is",
+                             list);
+    struct kiln_infer_ctx c = {.g = g, .diag = d};
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+        struct kiln_ir_node *n = g->nodes[i];
+        if (n->dead)
+            continue;
+        const struct kiln_op_info *info = kiln_op_info(n->op);
+        if ((int)n->n_in < info->min_in || (info->max_in >= 0 && (int)n->n_in > info->max_in))
+            return kiln_op_error(&c, n, KILN_STATUS_INVALID_MODEL,
+                                 "has %u inputs; %s takes %d to %d", n->n_in, n->op_type,
+                                 info->min_in, info->max_in);
+        if ((int)n->n_out < info->min_out || (int)n->n_out > info->max_out)
+            return kiln_op_error(&c, n, KILN_STATUS_INVALID_MODEL,
+                                 "has %u outputs; %s produces %d to %d", n->n_out, n->op_type,
+                                 info->min_out, info->max_out);
+        for (int j = 0; j < info->min_in; j++)
+            if (!n->in[j])
+                return kiln_op_error(&c, n, KILN_STATUS_INVALID_MODEL,
+                                     "required input %d is missing", j);
+        bool all_const = true;
+        for (uint32_t j = 0; j < n->n_in; j++) {
+            struct kiln_ir_value *v = n->in[j];
+            if (v && (!v->dtype || v->rank < 0))
+                return kiln_op_error(&c, n, KILN_STATUS_INTERNAL,
+                                     "input '%s' has no inferred type", v->name);
+            if (v && !v->data)
+                all_const = false;
+        }
+        n->kdtype = n->n_in && n->in[0] ? n->in[0]->dtype : 0;
+        if ((st = info->infer(&c, n)))
+            return st;
+        bool outs_const = true;
+        for (uint32_t o = 0; o < n->n_out; o++) {
+            struct kiln_ir_value *v = n->out[o];
+            if (!v)
+                continue;
+            if (!v->dtype || !kiln_ir_value_shape_known(v))
+                return kiln_op_error(&c, n, KILN_STATUS_INTERNAL,
+                                     "inference left output '%s' without a type", v->name);
+            if (!v->data)
+                outs_const = false;
+        }
+        if (!outs_const && all_const && !(info->flags & KILN_OPF_NO_FOLD) &&
+            (st = evaluate(&c, n)))
+            return st;
+    }
+    for (uint32_t i = 0; i < g->n_outputs; i++)
+        if (!g->outputs[i]->dtype)
+            return kiln_diag_set(d, KILN_STATUS_INTERNAL, NULL, NULL,
+                                 "graph output '%s' has no inferred type", g->outputs[i]->name);
+    return KILN_STATUS_OK;
+}

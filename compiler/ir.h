@@ -1,0 +1,157 @@
+/* ir.h - the compiler's graph: values, nodes, attributes, and the bump arena that owns them.
+ * A graph owns everything reachable from it through its arena; freeing the graph frees all.
+ * Nodes are kept in topological order once kiln_ir_toposort() has succeeded. */
+#ifndef KILN_IR_H
+#define KILN_IR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kiln/kiln.h"
+
+enum kiln_op {
+#define KILN_OP(E, onnx, lname) KILN_OP_##E,
+#include "kiln/ops.def"
+#undef KILN_OP
+    KILN_OP_COUNT,
+    KILN_OP_UNKNOWN = KILN_OP_COUNT, /* op type kiln has no entry for; kept for reporting */
+};
+
+/* ---- bump arena ---- */
+struct kiln_arena_chunk;
+struct kiln_arena {
+    struct kiln_arena_chunk *head;
+    size_t total; /* bytes handed out, for reporting */
+};
+void *kiln_arena_alloc(struct kiln_arena *a, size_t size); /* 16-aligned, zeroed; NULL on OOM */
+void *kiln_arena_alloc_aligned(struct kiln_arena *a, size_t size, size_t align);
+char *kiln_arena_strdup(struct kiln_arena *a, const char *s);
+char *kiln_arena_strndup(struct kiln_arena *a, const char *s, size_t n);
+void kiln_arena_free(struct kiln_arena *a);
+
+/* ---- values ---- */
+struct kiln_ir_node;
+
+struct kiln_ir_value {
+    const char *name;
+    int dtype;                       /* enum kiln_dtype; 0 until known */
+    int rank;                        /* -1 until known */
+    int64_t dims[KILN_MAX_RANK];     /* -1 for a dim that is not (yet) a number */
+    const char *dim_param[KILN_MAX_RANK]; /* symbolic name of a dim, NULL if none */
+    float scale;                     /* quantization, per tensor; 0 = none */
+    int32_t zero_point;
+    const void *data;                /* constant contents (initializer or folded), or NULL */
+    struct kiln_ir_node *producer;   /* NULL for graph inputs and initializers */
+    uint32_t n_uses;                 /* node inputs + graph outputs reading it */
+    uint32_t id;
+    bool is_input, is_output, is_initializer;
+};
+
+bool kiln_ir_value_shape_known(const struct kiln_ir_value *v);
+int64_t kiln_ir_value_numel(const struct kiln_ir_value *v);  /* -1 if unknown */
+uint64_t kiln_ir_value_nbytes(const struct kiln_ir_value *v); /* 0 if unknown */
+/* "float32[1,3,224,224]" into buf. */
+const char *kiln_ir_value_type_str(const struct kiln_ir_value *v, char *buf, size_t size);
+
+/* ---- attributes ---- */
+enum kiln_attr_type {
+    KILN_ATTR_UNDEFINED = 0,
+    KILN_ATTR_FLOAT = 1, /* numbers match AttributeProto.AttributeType */
+    KILN_ATTR_INT = 2,
+    KILN_ATTR_STRING = 3,
+    KILN_ATTR_TENSOR = 4,
+    KILN_ATTR_GRAPH = 5,
+    KILN_ATTR_FLOATS = 6,
+    KILN_ATTR_INTS = 7,
+    KILN_ATTR_STRINGS = 8,
+    KILN_ATTR_TENSORS = 9,
+    KILN_ATTR_GRAPHS = 10,
+    KILN_ATTR_SPARSE_TENSOR = 11,
+    KILN_ATTR_SPARSE_TENSORS = 12,
+    KILN_ATTR_TYPE_PROTO = 13,
+    KILN_ATTR_TYPE_PROTOS = 14,
+};
+
+struct kiln_ir_attr {
+    const char *name;
+    enum kiln_attr_type type;
+    int64_t i;
+    float f;
+    const char *s; /* NUL-terminated copy; s_len holds the real length */
+    size_t s_len;
+    int64_t *ints;
+    float *floats;
+    size_t n; /* element count of ints/floats */
+    struct kiln_ir_value *t; /* TENSOR: a constant value not registered in the graph */
+};
+
+/* ---- nodes ---- */
+struct kiln_ir_node {
+    const char *name;    /* never NULL; imported nodes without a name get "<op>_<index>" */
+    const char *op_type; /* as written in the model */
+    const char *domain;  /* "" for the default domain */
+    enum kiln_op op;
+    struct kiln_ir_value **in; /* NULL entries: omitted optional inputs */
+    uint32_t n_in;
+    struct kiln_ir_value **out; /* NULL entries: omitted optional outputs */
+    uint32_t n_out;
+    struct kiln_ir_attr *attrs;
+    uint32_t n_attrs;
+    /* Filled by shape inference (the op's infer hook) for lowering: */
+    void *params; /* the kernel's parameter struct (include/kiln/params.h) */
+    uint32_t params_size;
+    uint64_t scratch_size; /* bytes of per-call scratch the kernel needs */
+    int kdtype;            /* element type that selects the kernel variant */
+    uint32_t id;
+    bool dead;
+};
+
+struct kiln_ir_graph {
+    struct kiln_arena arena;
+    struct kiln_ir_node **nodes;
+    uint32_t n_nodes, cap_nodes;
+    struct kiln_ir_value **values;
+    uint32_t n_values, cap_values;
+    struct kiln_ir_value **inputs; /* real inputs (initializers excluded) */
+    uint32_t n_inputs;
+    struct kiln_ir_value **outputs;
+    uint32_t n_outputs;
+    /* name -> value hash (open addressing) */
+    struct kiln_ir_value **map;
+    uint32_t map_cap;
+    int64_t opset;           /* default-domain opset version */
+    int64_t ir_version;
+    const char *path;        /* file the graph came from, for messages */
+    const char *producer;    /* producer_name + version */
+    const char *graph_name;
+};
+
+struct kiln_ir_graph *kiln_ir_graph_new(void);
+void kiln_ir_graph_free(struct kiln_ir_graph *g);
+
+/* Looks a value up by name; NULL if absent. */
+struct kiln_ir_value *kiln_ir_find(const struct kiln_ir_graph *g, const char *name);
+/* Creates a new value; NULL if the name exists already or on OOM. */
+struct kiln_ir_value *kiln_ir_value_new(struct kiln_ir_graph *g, const char *name);
+/* A value outside the graph's name table (attribute tensors, temporaries). */
+struct kiln_ir_value *kiln_ir_value_detached(struct kiln_ir_graph *g, const char *name);
+struct kiln_ir_node *kiln_ir_node_new(struct kiln_ir_graph *g, const char *name,
+                                      const char *op_type, const char *domain, uint32_t n_in,
+                                      uint32_t n_out);
+
+/* ONNX op type -> enum (default domain only); KILN_OP_UNKNOWN if kiln has no entry. */
+enum kiln_op kiln_ir_op_lookup(const char *domain, const char *op_type);
+
+/* Topologically sorts g->nodes; on a cycle, names a node on it. */
+enum kiln_status kiln_ir_toposort(struct kiln_ir_graph *g, struct kiln_diag *d);
+/* Structural checks: every input defined before use, single producer, no cycle, graph outputs
+ * defined, known dtypes consistent with producers. Run after import and after every pass. */
+enum kiln_status kiln_ir_verify(const struct kiln_ir_graph *g, struct kiln_diag *d);
+/* Recomputes n_uses of every value. */
+void kiln_ir_count_uses(struct kiln_ir_graph *g);
+
+/* ---- attribute access (with the node's name in any error) ---- */
+const struct kiln_ir_attr *kiln_ir_attr(const struct kiln_ir_node *n, const char *name);
+
+#endif

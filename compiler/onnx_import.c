@@ -1,0 +1,740 @@
+/* onnx_import.c - ONNX ModelProto (protobuf-c, generated at build time from Debian's
+ * onnx.proto) to the IR. Protobuf objects never leave this file: tensors are copied into the
+ * graph arena, names and attributes too. Also reads standalone TensorProto files. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "compiler.h"
+#include "onnx.pb-c.h"
+
+/* Newest default-domain opset whose forms the importer and op files know (ONNX 1.12). */
+#define KILN_MAX_OPSET 17
+
+static enum kiln_status read_file(const char *path, uint8_t **buf, size_t *len,
+                                  struct kiln_diag *d)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return kiln_diag_set(d, KILN_STATUS_IO, NULL, NULL, "cannot open: %s", strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return kiln_diag_set(d, KILN_STATUS_IO, NULL, NULL, "not a regular file");
+    }
+    size_t n = (size_t)st.st_size;
+    uint8_t *b = malloc(n ? n : 1);
+    if (!b) {
+        fclose(f);
+        return kiln_diag_set(d, KILN_STATUS_NO_MEMORY, NULL, NULL,
+                             "out of memory reading %zu bytes", n);
+    }
+    size_t got = n ? fread(b, 1, n, f) : 0;
+    fclose(f);
+    if (got != n) {
+        free(b);
+        return kiln_diag_set(d, KILN_STATUS_IO, NULL, NULL, "short read (%zu of %zu bytes)", got,
+                             n);
+    }
+    *buf = b;
+    *len = n;
+    return KILN_STATUS_OK;
+}
+
+static bool supported_dtype(int32_t t)
+{
+    return kiln_dtype_size(t) != 0;
+}
+
+/* Checks dims (non-negative, rank <= KILN_MAX_RANK, no overflow) and returns numel. */
+static enum kiln_status check_dims(const int64_t *dims, size_t n, const char *what,
+                                   int64_t *numel, struct kiln_diag *d)
+{
+    if (n > KILN_MAX_RANK)
+        return kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
+                             "%s has rank %zu; kiln supports up to %d dimensions", what, n,
+                             KILN_MAX_RANK);
+    int64_t total = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (dims[i] < 0)
+            return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, NULL, NULL,
+                                 "%s has a negative dimension (%lld at axis %zu)", what,
+                                 (long long)dims[i], i);
+        if (dims[i] && total > INT64_MAX / 16 / dims[i])
+            return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, NULL, NULL,
+                                 "%s: the product of its dimensions overflows", what);
+        total *= dims[i];
+    }
+    *numel = total;
+    return KILN_STATUS_OK;
+}
+
+/* Resolves an external-data location inside base_dir; refuses anything that leaves it. */
+static enum kiln_status external_path(const char *base_dir, const char *loc, const char *what,
+                                      char *out, size_t size, struct kiln_diag *d)
+{
+    if (!base_dir)
+        return kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
+                             "%s uses external data, but the model was not read from a file",
+                             what);
+    if (!loc[0] || loc[0] == '/' || strstr(loc, "\\"))
+        return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, NULL, NULL,
+                             "%s: external data location '%s' must be a relative path inside "
+                             "the model's folder",
+                             what, loc);
+    /* no ".." component */
+    const char *p = loc;
+    while (*p) {
+        const char *e = strchr(p, '/');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        if (len == 2 && p[0] == '.' && p[1] == '.')
+            return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, NULL, NULL,
+                                 "%s: external data location '%s' leaves the model's folder",
+                                 what, loc);
+        p += len;
+        if (*p == '/')
+            p++;
+    }
+    char joined[PATH_MAX];
+    if ((size_t)snprintf(joined, sizeof joined, "%s/%s", base_dir, loc) >= sizeof joined)
+        return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, NULL, NULL,
+                             "%s: external data path too long", what);
+    char rbase[PATH_MAX], rfile[PATH_MAX];
+    if (!realpath(base_dir, rbase) || !realpath(joined, rfile))
+        return kiln_diag_set(d, KILN_STATUS_IO, NULL, NULL,
+                             "%s: cannot open external data file '%s': %s", what, joined,
+                             strerror(errno));
+    size_t bl = strlen(rbase);
+    if (strncmp(rfile, rbase, bl) != 0 || (rfile[bl] != '/' && rbase[bl - 1] != '/'))
+        return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, NULL, NULL,
+                             "%s: external data file '%s' resolves outside the model's folder",
+                             what, loc);
+    if ((size_t)snprintf(out, size, "%s", rfile) >= size)
+        return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, NULL, NULL, "path too long");
+    return KILN_STATUS_OK;
+}
+
+static enum kiln_status load_external(const Onnx__TensorProto *t, const char *base_dir,
+                                      const char *what, void *dst, uint64_t nbytes,
+                                      struct kiln_diag *d)
+{
+    const char *loc = NULL;
+    int64_t off = 0, len = -1;
+    for (size_t i = 0; i < t->n_external_data; i++) {
+        const Onnx__StringStringEntryProto *e = t->external_data[i];
+        if (!e->key || !e->value)
+            continue;
+        char *end;
+        if (strcmp(e->key, "location") == 0)
+            loc = e->value;
+        else if (strcmp(e->key, "offset") == 0) {
+            off = strtoll(e->value, &end, 10);
+            if (*end || off < 0)
+                return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, NULL, NULL,
+                                     "%s: bad external data offset '%s'", what, e->value);
+        } else if (strcmp(e->key, "length") == 0) {
+            len = strtoll(e->value, &end, 10);
+            if (*end || len < 0)
+                return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, NULL, NULL,
+                                     "%s: bad external data length '%s'", what, e->value);
+        }
+    }
+    if (!loc)
+        return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, NULL, NULL,
+                             "%s: external data without a location", what);
+    if (len >= 0 && (uint64_t)len != nbytes)
+        return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, NULL, NULL,
+                             "%s: external data length %lld does not match its shape (%llu "
+                             "bytes)",
+                             what, (long long)len, (unsigned long long)nbytes);
+    char path[PATH_MAX];
+    enum kiln_status st = external_path(base_dir, loc, what, path, sizeof path, d);
+    if (st)
+        return st;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return kiln_diag_set(d, KILN_STATUS_IO, NULL, NULL, "%s: cannot open '%s': %s", what,
+                             path, strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || (uint64_t)sb.st_size < (uint64_t)off + nbytes) {
+        fclose(f);
+        return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, NULL, NULL,
+                             "%s: external data file '%s' is too short for offset %lld + %llu "
+                             "bytes",
+                             what, loc, (long long)off, (unsigned long long)nbytes);
+    }
+    if (fseeko(f, off, SEEK_SET) != 0 || fread(dst, 1, nbytes, f) != nbytes) {
+        fclose(f);
+        return kiln_diag_set(d, KILN_STATUS_IO, NULL, NULL, "%s: cannot read '%s'", what, loc);
+    }
+    fclose(f);
+    return KILN_STATUS_OK;
+}
+
+/* Converts a TensorProto's contents to dense little-endian bytes in dst (nbytes long). */
+static enum kiln_status tensor_bytes(const Onnx__TensorProto *t, const char *base_dir,
+                                     const char *what, int dtype, int64_t numel, void *dst,
+                                     uint64_t nbytes, struct kiln_diag *d)
+{
+    if (t->segment)
+        return kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
+                             "%s: segmented tensors are not supported", what);
+    if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
+        return load_external(t, base_dir, what, dst, nbytes, d);
+    if (t->has_raw_data) {
+        if (t->raw_data.len != nbytes)
+            return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, NULL, NULL,
+                                 "%s: raw_data holds %zu bytes but its shape needs %llu", what,
+                                 t->raw_data.len, (unsigned long long)nbytes);
+        if (nbytes)
+            memcpy(dst, t->raw_data.data, nbytes);
+        return KILN_STATUS_OK;
+    }
+    size_t have;
+    switch (dtype) {
+    case KILN_DTYPE_F32: have = t->n_float_data; break;
+    case KILN_DTYPE_F64: have = t->n_double_data; break;
+    case KILN_DTYPE_I64: have = t->n_int64_data; break;
+    case KILN_DTYPE_U32:
+    case KILN_DTYPE_U64: have = t->n_uint64_data; break;
+    default: have = t->n_int32_data; break;
+    }
+    if (have != (size_t)numel)
+        return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, NULL, NULL,
+                             "%s holds %zu values but its shape needs %lld", what, have,
+                             (long long)numel);
+    for (int64_t i = 0; i < numel; i++) {
+        switch (dtype) {
+        case KILN_DTYPE_F32: ((float *)dst)[i] = t->float_data[i]; break;
+        case KILN_DTYPE_F64: ((double *)dst)[i] = t->double_data[i]; break;
+        case KILN_DTYPE_I64: ((int64_t *)dst)[i] = t->int64_data[i]; break;
+        case KILN_DTYPE_U32: ((uint32_t *)dst)[i] = (uint32_t)t->uint64_data[i]; break;
+        case KILN_DTYPE_U64: ((uint64_t *)dst)[i] = t->uint64_data[i]; break;
+        case KILN_DTYPE_I32: ((int32_t *)dst)[i] = t->int32_data[i]; break;
+        case KILN_DTYPE_I16: ((int16_t *)dst)[i] = (int16_t)t->int32_data[i]; break;
+        case KILN_DTYPE_U16:
+        case KILN_DTYPE_F16:
+        case KILN_DTYPE_BF16: ((uint16_t *)dst)[i] = (uint16_t)t->int32_data[i]; break;
+        case KILN_DTYPE_I8: ((int8_t *)dst)[i] = (int8_t)t->int32_data[i]; break;
+        case KILN_DTYPE_U8: ((uint8_t *)dst)[i] = (uint8_t)t->int32_data[i]; break;
+        case KILN_DTYPE_BOOL: ((uint8_t *)dst)[i] = t->int32_data[i] != 0; break;
+        default: break;
+        }
+    }
+    return KILN_STATUS_OK;
+}
+
+/* Checks a TensorProto's type and shape; fills dtype/rank/dims/numel/nbytes. */
+static enum kiln_status tensor_header(const Onnx__TensorProto *t, const char *what, int *dtype,
+                                      int *rank, int64_t *dims, int64_t *numel,
+                                      uint64_t *nbytes, struct kiln_diag *d)
+{
+    int dt = t->has_data_type ? t->data_type : 0;
+    if (!supported_dtype(dt))
+        return kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
+                             "%s has element type %d (%s), which kiln does not support", what,
+                             dt, dt == 8 ? "string" : kiln_dtype_name(dt));
+    enum kiln_status st = check_dims(t->dims, t->n_dims, what, numel, d);
+    if (st)
+        return st;
+    *dtype = dt;
+    *rank = (int)t->n_dims;
+    for (size_t i = 0; i < t->n_dims; i++)
+        dims[i] = t->dims[i];
+    *nbytes = (uint64_t)*numel * kiln_dtype_size(dt);
+    return KILN_STATUS_OK;
+}
+
+static enum kiln_status tensor_to_value(struct kiln_ir_graph *g, const Onnx__TensorProto *t,
+                                        const char *base_dir, const char *what,
+                                        struct kiln_ir_value *v, struct kiln_diag *d)
+{
+    int64_t numel;
+    uint64_t nbytes;
+    enum kiln_status st =
+        tensor_header(t, what, &v->dtype, &v->rank, v->dims, &numel, &nbytes, d);
+    if (st)
+        return st;
+    void *data = kiln_arena_alloc_aligned(&g->arena, nbytes ? nbytes : 1, 64);
+    if (!data)
+        return kiln_diag_set(d, KILN_STATUS_NO_MEMORY, NULL, NULL,
+                             "out of memory for %s (%llu bytes)", what,
+                             (unsigned long long)nbytes);
+    st = tensor_bytes(t, base_dir, what, v->dtype, numel, data, nbytes, d);
+    if (st)
+        return st;
+    v->data = data;
+    return KILN_STATUS_OK;
+}
+
+static enum kiln_status convert_attr(struct kiln_ir_graph *g, struct kiln_ir_node *n,
+                                     const Onnx__AttributeProto *a, struct kiln_ir_attr *o,
+                                     const char *base_dir, struct kiln_diag *d)
+{
+    o->name = kiln_arena_strdup(&g->arena, a->name ? a->name : "");
+    if (!o->name)
+        return kiln_diag_set(d, KILN_STATUS_NO_MEMORY, n->name, n->op_type, "out of memory");
+    if (a->ref_attr_name && a->ref_attr_name[0])
+        return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, n->name, n->op_type,
+                             "attribute '%s' refers to a function attribute outside a function",
+                             o->name);
+    int type = a->has_type ? (int)a->type : 0;
+    if (!type) { /* IR < 0.0.2 writers leave type unset: take the field that is present */
+        if (a->n_floats) type = KILN_ATTR_FLOATS;
+        else if (a->n_ints) type = KILN_ATTR_INTS;
+        else if (a->n_strings) type = KILN_ATTR_STRINGS;
+        else if (a->t) type = KILN_ATTR_TENSOR;
+        else if (a->g) type = KILN_ATTR_GRAPH;
+        else if (a->has_s) type = KILN_ATTR_STRING;
+        else if (a->has_f) type = KILN_ATTR_FLOAT;
+        else if (a->has_i) type = KILN_ATTR_INT;
+    }
+    o->type = (enum kiln_attr_type)type;
+    o->f = a->f;
+    o->i = a->i;
+    switch (type) {
+    case KILN_ATTR_STRING:
+        o->s = kiln_arena_strndup(&g->arena, (const char *)a->s.data, a->s.len);
+        o->s_len = a->s.len;
+        break;
+    case KILN_ATTR_INTS:
+        o->n = a->n_ints;
+        o->ints = kiln_arena_alloc(&g->arena, (a->n_ints ? a->n_ints : 1) * sizeof(int64_t));
+        if (o->ints && a->n_ints)
+            memcpy(o->ints, a->ints, a->n_ints * sizeof(int64_t));
+        break;
+    case KILN_ATTR_FLOATS:
+        o->n = a->n_floats;
+        o->floats = kiln_arena_alloc(&g->arena, (a->n_floats ? a->n_floats : 1) * sizeof(float));
+        if (o->floats && a->n_floats)
+            memcpy(o->floats, a->floats, a->n_floats * sizeof(float));
+        break;
+    case KILN_ATTR_TENSOR: {
+        if (!a->t)
+            return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, n->name, n->op_type,
+                                 "tensor attribute '%s' has no tensor", o->name);
+        char what[300];
+        snprintf(what, sizeof what, "tensor attribute '%s'", o->name);
+        o->t = kiln_ir_value_detached(g, a->t->name ? a->t->name : "");
+        if (!o->t)
+            return kiln_diag_set(d, KILN_STATUS_NO_MEMORY, n->name, n->op_type, "out of memory");
+        struct kiln_diag sub;
+        kiln_diag_clear(&sub);
+        enum kiln_status st = tensor_to_value(g, a->t, base_dir, what, o->t, &sub);
+        if (st)
+            return kiln_diag_set(d, st, n->name, n->op_type, "%s", sub.message);
+        break;
+    }
+    case KILN_ATTR_STRINGS:
+        o->n = a->n_strings;
+        break;
+    default: break; /* graphs, sparse tensors, type protos: the op that needs them says so */
+    }
+    return KILN_STATUS_OK;
+}
+
+/* Reads a ValueInfoProto's tensor type into v. */
+static enum kiln_status value_info_type(const Onnx__ValueInfoProto *vi, struct kiln_ir_value *v,
+                                        const char *role, struct kiln_diag *d)
+{
+    const Onnx__TypeProto *tp = vi->type;
+    if (!tp)
+        return KILN_STATUS_OK; /* outputs may omit their type */
+    if (tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE)
+        return kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
+                             "%s '%s' is a %s, not a tensor; kiln supports tensor inputs and "
+                             "outputs only",
+                             role, v->name,
+                             tp->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE ? "sequence"
+                             : tp->value_case == ONNX__TYPE_PROTO__VALUE_MAP_TYPE ? "map"
+                             : tp->value_case == ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE
+                                 ? "optional"
+                                 : "sparse tensor or unknown type");
+    const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
+    if (tt->has_elem_type) {
+        if (!supported_dtype(tt->elem_type))
+            return kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
+                                 "%s '%s' has element type %d (%s), which kiln does not support",
+                                 role, v->name, tt->elem_type,
+                                 tt->elem_type == 8 ? "string" : kiln_dtype_name(tt->elem_type));
+        v->dtype = tt->elem_type;
+    }
+    if (!tt->shape)
+        return KILN_STATUS_OK;
+    if (tt->shape->n_dim > KILN_MAX_RANK)
+        return kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
+                             "%s '%s' has rank %zu; kiln supports up to %d dimensions", role,
+                             v->name, tt->shape->n_dim, KILN_MAX_RANK);
+    v->rank = (int)tt->shape->n_dim;
+    for (int i = 0; i < v->rank; i++) {
+        const Onnx__TensorShapeProto__Dimension *dm = tt->shape->dim[i];
+        v->dims[i] = -1;
+        v->dim_param[i] = NULL;
+        if (dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE) {
+            if (dm->dim_value < 0)
+                return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, NULL, NULL,
+                                     "%s '%s' has a negative dimension (%lld at axis %d)", role,
+                                     v->name, (long long)dm->dim_value, i);
+            v->dims[i] = dm->dim_value;
+        } else if (dm->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM) {
+            v->dim_param[i] = dm->dim_param; /* copied below by the caller's arena */
+        }
+    }
+    return KILN_STATUS_OK;
+}
+
+static enum kiln_status oom(struct kiln_diag *d)
+{
+    return kiln_diag_set(d, KILN_STATUS_NO_MEMORY, NULL, NULL, "out of memory");
+}
+
+static enum kiln_status build_graph(struct kiln_ir_graph *g, const Onnx__ModelProto *m,
+                                    const char *base_dir, struct kiln_diag *d)
+{
+    const Onnx__GraphProto *gp = m->graph;
+    enum kiln_status st;
+    g->ir_version = m->has_ir_version ? m->ir_version : 0;
+    g->opset = -1;
+    for (size_t i = 0; i < m->n_opset_import; i++) {
+        const Onnx__OperatorSetIdProto *o = m->opset_import[i];
+        if (!o->domain || !o->domain[0] || strcmp(o->domain, "ai.onnx") == 0)
+            g->opset = o->has_version ? o->version : 1;
+    }
+    if (g->opset < 0) {
+        if (m->n_opset_import)
+            return kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
+                                 "the model imports no version of the default ONNX domain");
+        g->opset = 1; /* IR version 1/2 models predate opset_import */
+    }
+    if (g->opset > KILN_MAX_OPSET)
+        return kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
+                             "the model uses opset %lld; kiln knows opsets up to %d (ONNX 1.12)",
+                             (long long)g->opset, KILN_MAX_OPSET);
+    char prod[256];
+    snprintf(prod, sizeof prod, "%s%s%s", m->producer_name ? m->producer_name : "",
+             m->producer_version && m->producer_version[0] ? " " : "",
+             m->producer_version ? m->producer_version : "");
+    g->producer = kiln_arena_strdup(&g->arena, prod);
+    g->graph_name = kiln_arena_strdup(&g->arena, gp->name ? gp->name : "");
+    if (gp->n_sparse_initializer)
+        return kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
+                             "sparse initializers are not supported");
+
+    for (size_t i = 0; i < gp->n_initializer; i++) {
+        const Onnx__TensorProto *t = gp->initializer[i];
+        const char *nm = t->name ? t->name : "";
+        if (!nm[0])
+            return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, NULL, NULL,
+                                 "initializer #%zu has no name", i);
+        struct kiln_ir_value *v = kiln_ir_value_new(g, nm);
+        if (!v)
+            return kiln_ir_find(g, nm)
+                       ? kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, NULL, NULL,
+                                       "initializer '%s' is defined twice", nm)
+                       : oom(d);
+        char what[300];
+        snprintf(what, sizeof what, "initializer '%s'", nm);
+        if ((st = tensor_to_value(g, t, base_dir, what, v, d)))
+            return st;
+        v->is_initializer = true;
+    }
+
+    /* graph inputs (those that are also initializers are defaults we treat as constants) */
+    g->inputs = kiln_arena_alloc(&g->arena, (gp->n_input + 1) * sizeof *g->inputs);
+    if (!g->inputs)
+        return oom(d);
+    for (size_t i = 0; i < gp->n_input; i++) {
+        const Onnx__ValueInfoProto *vi = gp->input[i];
+        const char *nm = vi->name ? vi->name : "";
+        struct kiln_ir_value *v = kiln_ir_find(g, nm);
+        if (v && v->is_initializer)
+            continue;
+        if (v || !nm[0])
+            return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, NULL, NULL,
+                                 nm[0] ? "graph input '%s' is listed twice"
+                                       : "graph input #%s has no name",
+                                 nm[0] ? nm : "?");
+        v = kiln_ir_value_new(g, nm);
+        if (!v)
+            return oom(d);
+        if ((st = value_info_type(vi, v, "input", d)))
+            return st;
+        if (!v->dtype)
+            return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, NULL, NULL,
+                                 "input '%s' has no element type", nm);
+        if (v->rank < 0)
+            return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, NULL, NULL,
+                                 "input '%s' has no shape; give it with --input-shape %s=...",
+                                 nm, nm);
+        for (int k = 0; k < v->rank; k++)
+            if (v->dim_param[k] && !(v->dim_param[k] = kiln_arena_strdup(&g->arena,
+                                                                         v->dim_param[k])))
+                return oom(d);
+        v->is_input = true;
+        g->inputs[g->n_inputs++] = v;
+    }
+
+    /* nodes; inputs may reference outputs of later nodes (unsorted graphs are legal) */
+    for (size_t i = 0; i < gp->n_node; i++) {
+        const Onnx__NodeProto *np = gp->node[i];
+        const char *op_type = np->op_type ? np->op_type : "";
+        char autoname[96];
+        const char *nm = np->name;
+        if (!nm || !nm[0]) {
+            snprintf(autoname, sizeof autoname, "%s_%zu", op_type[0] ? op_type : "node", i);
+            nm = autoname;
+        }
+        if (!op_type[0])
+            return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, nm, NULL, "node has no op type");
+        struct kiln_ir_node *n =
+            kiln_ir_node_new(g, nm, op_type, np->domain, (uint32_t)np->n_input,
+                             (uint32_t)np->n_output);
+        if (!n)
+            return oom(d);
+        for (size_t j = 0; j < np->n_input; j++) {
+            const char *in = np->input[j];
+            if (!in || !in[0])
+                continue;
+            struct kiln_ir_value *v = kiln_ir_find(g, in);
+            if (!v && !(v = kiln_ir_value_new(g, in)))
+                return oom(d);
+            n->in[j] = v;
+        }
+        for (size_t j = 0; j < np->n_output; j++) {
+            const char *on = np->output[j];
+            if (!on || !on[0])
+                continue;
+            struct kiln_ir_value *v = kiln_ir_find(g, on);
+            if (v && (v->producer || v->is_input || v->is_initializer))
+                return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, nm, op_type,
+                                     "output '%s' is already defined (%s)", on,
+                                     v->producer ? "by another node"
+                                     : v->is_input ? "as a graph input"
+                                                   : "as an initializer");
+            if (!v && !(v = kiln_ir_value_new(g, on)))
+                return oom(d);
+            v->producer = n;
+            n->out[j] = v;
+        }
+        n->attrs = kiln_arena_alloc(&g->arena, (np->n_attribute + 1) * sizeof *n->attrs);
+        if (!n->attrs)
+            return oom(d);
+        for (size_t j = 0; j < np->n_attribute; j++)
+            if ((st = convert_attr(g, n, np->attribute[j], &n->attrs[j], base_dir, d)))
+                return st;
+        n->n_attrs = (uint32_t)np->n_attribute;
+    }
+    /* every node input must now be defined */
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+        struct kiln_ir_node *n = g->nodes[i];
+        for (uint32_t j = 0; j < n->n_in; j++) {
+            struct kiln_ir_value *v = n->in[j];
+            if (v && !v->producer && !v->is_input && !v->is_initializer)
+                return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, n->name, n->op_type,
+                                     "input '%s' is not defined: no node, graph input or "
+                                     "initializer has that name (missing initializer?)",
+                                     v->name);
+        }
+    }
+
+    g->outputs = kiln_arena_alloc(&g->arena, (gp->n_output + 1) * sizeof *g->outputs);
+    if (!g->outputs)
+        return oom(d);
+    for (size_t i = 0; i < gp->n_output; i++) {
+        const char *nm = gp->output[i]->name ? gp->output[i]->name : "";
+        struct kiln_ir_value *v = kiln_ir_find(g, nm);
+        if (!v || (!v->producer && !v->is_input && !v->is_initializer))
+            return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, NULL, NULL,
+                                 "graph output '%s' is not produced by any node", nm);
+        /* the declared type only checks what inference finds; it is read here for the dtype
+         * of sequence/map outputs, which are refused */
+        struct kiln_ir_value tmp = {.name = nm, .rank = -1};
+        if ((st = value_info_type(gp->output[i], &tmp, "output", d)))
+            return st;
+        v->is_output = true;
+        g->outputs[g->n_outputs++] = v;
+    }
+    if (!g->n_outputs)
+        return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, NULL, NULL, "the graph has no outputs");
+    if ((st = kiln_ir_toposort(g, d)))
+        return st;
+    kiln_ir_count_uses(g);
+    return kiln_ir_verify(g, d);
+}
+
+static enum kiln_status apply_shapes(struct kiln_ir_graph *g, const struct kiln_import_options *o,
+                                     struct kiln_diag *d)
+{
+    for (size_t i = 0; o && i < o->n_shapes; i++) {
+        const struct kiln_input_shape *s = &o->shapes[i];
+        struct kiln_ir_value *v = kiln_ir_find(g, s->name);
+        if (!v || !v->is_input) {
+            char names[512] = "";
+            size_t off = 0;
+            for (uint32_t k = 0; k < g->n_inputs && off < sizeof names; k++)
+                off += (size_t)snprintf(names + off, sizeof names - off, "%s'%s'", k ? ", " : "",
+                                        g->inputs[k]->name);
+            return kiln_diag_set(d, KILN_STATUS_INVALID_ARG, NULL, NULL,
+                                 "--input-shape names '%s', which is not an input of the model "
+                                 "(inputs: %s)",
+                                 s->name, names);
+        }
+        if (v->rank >= 0 && v->rank != s->rank)
+            return kiln_diag_set(d, KILN_STATUS_INVALID_ARG, NULL, NULL,
+                                 "--input-shape gives input '%s' %d dimensions; the model "
+                                 "declares %d",
+                                 s->name, s->rank, v->rank);
+        for (int k = 0; k < s->rank; k++) {
+            if (v->rank >= 0 && v->dims[k] >= 0 && v->dims[k] != s->dims[k])
+                return kiln_diag_set(d, KILN_STATUS_INVALID_ARG, NULL, NULL,
+                                     "--input-shape gives input '%s' dimension %d = %lld; the "
+                                     "model fixes it at %lld",
+                                     s->name, k, (long long)s->dims[k], (long long)v->dims[k]);
+            v->dims[k] = s->dims[k];
+        }
+        v->rank = s->rank;
+    }
+    return KILN_STATUS_OK;
+}
+
+enum kiln_status kiln_onnx_load_buffer(const void *buf, size_t len, const char *path,
+                                       const char *base_dir,
+                                       const struct kiln_import_options *opt,
+                                       struct kiln_ir_graph **out, struct kiln_diag *d)
+{
+    *out = NULL;
+    if (len == 0)
+        return kiln_diag_set(d, KILN_STATUS_PARSE, NULL, NULL, "the file is empty");
+    Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, buf);
+    if (!m)
+        return kiln_diag_set(d, KILN_STATUS_PARSE, NULL, NULL,
+                             "not an ONNX model: the protobuf data is truncated or corrupt");
+    if (!m->graph) {
+        onnx__model_proto__free_unpacked(m, NULL);
+        return kiln_diag_set(d, KILN_STATUS_PARSE, NULL, NULL,
+                             "not an ONNX model: no graph in the file");
+    }
+    struct kiln_ir_graph *g = kiln_ir_graph_new();
+    if (!g) {
+        onnx__model_proto__free_unpacked(m, NULL);
+        return oom(d);
+    }
+    g->path = kiln_arena_strdup(&g->arena, path ? path : "");
+    enum kiln_status st = build_graph(g, m, base_dir, d);
+    onnx__model_proto__free_unpacked(m, NULL);
+    if (!st)
+        st = apply_shapes(g, opt, d);
+    if (st) {
+        kiln_ir_graph_free(g);
+        return st;
+    }
+    *out = g;
+    return KILN_STATUS_OK;
+}
+
+enum kiln_status kiln_onnx_load(const char *path, const struct kiln_import_options *opt,
+                                struct kiln_ir_graph **out, struct kiln_diag *d)
+{
+    uint8_t *buf;
+    size_t len;
+    *out = NULL;
+    enum kiln_status st = read_file(path, &buf, &len, d);
+    if (st)
+        return st;
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *(slash == dir ? slash + 1 : slash) = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    st = kiln_onnx_load_buffer(buf, len, path, dir, opt, out, d);
+    free(buf);
+    return st;
+}
+
+void kiln_host_tensor_free(struct kiln_host_tensor *t)
+{
+    if (!t)
+        return;
+    free(t->data);
+    free(t->name);
+    memset(t, 0, sizeof *t);
+}
+
+enum kiln_status kiln_onnx_read_tensor_pb(const char *path, struct kiln_host_tensor *t,
+                                          struct kiln_diag *d)
+{
+    memset(t, 0, sizeof *t);
+    uint8_t *buf;
+    size_t len;
+    enum kiln_status st = read_file(path, &buf, &len, d);
+    if (st)
+        return st;
+    Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, len, buf);
+    free(buf);
+    if (!tp)
+        return kiln_diag_set(d, KILN_STATUS_PARSE, NULL, NULL,
+                             "not a TensorProto: the protobuf data is truncated or corrupt");
+    int64_t numel;
+    st = tensor_header(tp, "tensor", &t->dtype, &t->rank, t->dims, &numel, &t->nbytes, d);
+    if (!st) {
+        t->data = malloc(t->nbytes ? t->nbytes : 1);
+        if (!t->data)
+            st = oom(d);
+    }
+    if (!st)
+        st = tensor_bytes(tp, NULL, "tensor", t->dtype, numel, t->data, t->nbytes, d);
+    if (!st && tp->name)
+        t->name = strdup(tp->name);
+    onnx__tensor_proto__free_unpacked(tp, NULL);
+    if (st)
+        kiln_host_tensor_free(t);
+    return st;
+}
+
+enum kiln_status kiln_parse_input_shape(const char *spec, struct kiln_input_shape *s,
+                                        struct kiln_diag *d)
+{
+    const char *eq = strrchr(spec, '=');
+    if (!eq || eq == spec)
+        return kiln_diag_set(d, KILN_STATUS_INVALID_ARG, NULL, NULL,
+                             "--input-shape '%s': expected NAME=D0,D1,... (e.g. "
+                             "input=1,3,224,224)",
+                             spec);
+    memset(s, 0, sizeof *s);
+    if ((size_t)(eq - spec) >= sizeof s->name)
+        return kiln_diag_set(d, KILN_STATUS_INVALID_ARG, NULL, NULL,
+                             "--input-shape: input name too long");
+    memcpy(s->name, spec, (size_t)(eq - spec));
+    const char *p = eq + 1;
+    int r = 0;
+    if (*p) {
+        for (;;) {
+            char *end;
+            errno = 0;
+            long long v = strtoll(p, &end, 10);
+            if (end == p || v < 0 || errno)
+                return kiln_diag_set(d, KILN_STATUS_INVALID_ARG, NULL, NULL,
+                                     "--input-shape '%s': dimension %d is not a non-negative "
+                                     "integer",
+                                     spec, r);
+            if (r == KILN_MAX_RANK)
+                return kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
+                                     "--input-shape '%s': more than %d dimensions", spec,
+                                     KILN_MAX_RANK);
+            s->dims[r++] = v;
+            if (*end == '\0')
+                break;
+            if (*end != ',' && *end != 'x')
+                return kiln_diag_set(d, KILN_STATUS_INVALID_ARG, NULL, NULL,
+                                     "--input-shape '%s': unexpected '%c'", spec, *end);
+            p = end + 1;
+        }
+    }
+    s->rank = r;
+    return KILN_STATUS_OK;
+}

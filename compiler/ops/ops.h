@@ -1,0 +1,106 @@
+/* ops.h - the compiler's per-op table and the helpers op files use for attribute parsing,
+ * shape and type inference. Each compiler/ops/<op>.c defines `const struct kiln_op_info
+ * kiln_opi_<lname>` for its ops.def row(s); compiler/ops/table.c gathers them. */
+#ifndef KILN_OPS_H
+#define KILN_OPS_H
+
+#include "../ir.h"
+#include "kiln/params.h"
+
+struct kiln_infer_ctx {
+    struct kiln_ir_graph *g;
+    struct kiln_diag *diag;
+};
+
+enum kiln_op_flags {
+    KILN_OPF_NO_FOLD = 1u << 0,  /* never evaluate at compile time (random, side effects) */
+    KILN_OPF_VIEW = 1u << 1,     /* output is the input's bytes under another shape */
+    KILN_OPF_ELEMENTWISE = 1u << 2,
+};
+
+struct kiln_op_info {
+    int min_in, max_in;   /* max_in -1: variadic */
+    int min_out, max_out;
+    uint32_t flags;
+    /* Inputs (bit i = input i) read only at compile time; lowering does not pass them to the
+     * kernel (it sees an omitted input instead). Example: Reshape's shape. */
+    uint32_t compile_time_inputs;
+    /* Checks inputs and attributes for g->opset, sets every output's dtype and shape, fills
+     * n->params/params_size, n->scratch_size and n->kdtype. Constant inputs are in v->data.
+     * May instead set output data directly (Shape, Constant) when the value is known. */
+    enum kiln_status (*infer)(struct kiln_infer_ctx *c, struct kiln_ir_node *n);
+    /* Multiply-accumulates of one run, for `inspect`; NULL counts 0. */
+    uint64_t (*macs)(const struct kiln_ir_node *n);
+    const char *dtypes; /* for docs: "float32, float64, int32, ..." */
+    const char *notes;  /* for docs */
+};
+
+const struct kiln_op_info *kiln_op_info(enum kiln_op op);
+
+/* ---- errors ---- */
+/* Records "node 'name' (Op): message" as an INVALID_MODEL (or given status) error. */
+enum kiln_status kiln_op_error(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,
+                               enum kiln_status st, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+/* ---- attributes: each returns an error naming the node when the attribute has the wrong type */
+enum kiln_status kiln_attr_int(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,
+                               const char *name, int64_t def, int64_t *out);
+enum kiln_status kiln_attr_float(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,
+                                 const char *name, float def, float *out);
+/* *out = NULL when absent (out_len 0); *out_len receives the count. */
+enum kiln_status kiln_attr_ints(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,
+                                const char *name, const int64_t **out, size_t *out_len);
+enum kiln_status kiln_attr_floats(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,
+                                  const char *name, const float **out, size_t *out_len);
+enum kiln_status kiln_attr_string(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,
+                                  const char *name, const char *def, const char **out);
+
+/* ---- inputs ---- */
+/* Input i, or NULL if omitted / out of range. */
+static inline struct kiln_ir_value *kiln_in(const struct kiln_ir_node *n, uint32_t i)
+{
+    return i < n->n_in ? n->in[i] : NULL;
+}
+/* Requires input i to exist with a known shape; error otherwise. */
+enum kiln_status kiln_need_input(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,
+                                 uint32_t i, struct kiln_ir_value **out);
+/* Requires input i's dtype to be one of `allowed` (0-terminated list). */
+enum kiln_status kiln_check_dtype(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,
+                                  uint32_t i, const int *allowed);
+/* Requires inputs i and j to share a dtype. */
+enum kiln_status kiln_check_same_dtype(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,
+                                       uint32_t i, uint32_t j);
+/* Reads a constant integer tensor input (int32 or int64) as int64. Error if not constant,
+ * naming `what`. Memory from the graph arena. */
+enum kiln_status kiln_const_ints(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,
+                                 uint32_t i, const char *what, int64_t **out, int64_t *count);
+/* Reads a constant scalar (any numeric dtype) as double. */
+enum kiln_status kiln_const_scalar(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,
+                                   uint32_t i, const char *what, double *out);
+/* Normalises an axis against rank (negative counts from the end); error if out of range. */
+enum kiln_status kiln_norm_axis(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,
+                                int64_t axis, int rank, int64_t *out);
+
+/* ---- outputs ---- */
+enum kiln_status kiln_set_output(struct kiln_infer_ctx *c, struct kiln_ir_node *n, uint32_t i,
+                                 int dtype, int rank, const int64_t *dims);
+/* Allocates zeroed params of `size` bytes for n. */
+void *kiln_node_params(struct kiln_infer_ctx *c, struct kiln_ir_node *n, size_t size);
+/* Numpy-style broadcast of two shapes; error naming the node on mismatch. */
+enum kiln_status kiln_broadcast(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,
+                                int ra, const int64_t *da, int rb, const int64_t *db,
+                                int *rout, int64_t *dout);
+
+/* dtype sets for kiln_check_dtype */
+extern const int kiln_dtypes_float[];   /* f16 bf16 f32 f64 */
+extern const int kiln_dtypes_numeric[]; /* every int and float type */
+extern const int kiln_dtypes_signed[];  /* signed ints and floats */
+extern const int kiln_dtypes_int[];     /* every int type */
+extern const int kiln_dtypes_all[];     /* numeric + bool */
+extern const int kiln_dtypes_index[];   /* int32 int64 */
+
+#endif

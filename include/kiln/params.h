@@ -1,0 +1,137 @@
+/* params.h - the parameter struct of every kernel, shared by the compiler (which fills them),
+ * the interpreter and bundle (which store them as bytes) and the emitted C (which prints them).
+ * Rules: fixed-width fields only, no pointers, every field initialised (zero padding bytes are
+ * part of the format), sizes a multiple of 8. Shapes live in the tensors, not here. */
+#ifndef KILN_PARAMS_H
+#define KILN_PARAMS_H
+
+#include <stdint.h>
+
+#include "kiln/kiln.h"
+
+#define KILN_MAX_SPATIAL 3
+
+/* A fused activation, applied in a producer's epilogue (Conv, Gemm, MatMul). */
+enum kiln_act_kind {
+    KILN_ACT_NONE = 0,
+    KILN_ACT_RELU,
+    KILN_ACT_CLIP,         /* min(max(x, alpha), beta) */
+    KILN_ACT_LEAKY_RELU,   /* alpha */
+    KILN_ACT_SIGMOID,
+    KILN_ACT_TANH,
+    KILN_ACT_HARD_SIGMOID, /* alpha, beta */
+    KILN_ACT_HARD_SWISH,
+    KILN_ACT_SILU,
+    KILN_ACT_GELU,
+};
+
+struct kiln_act {
+    int32_t kind;
+    float alpha, beta;
+    int32_t reserved;
+};
+
+/* Elementwise unary ops and Clip. a, b, c hold the op's attributes:
+ * LeakyRelu/Elu/Celu/ThresholdedRelu alpha=a; Selu alpha=a gamma=b; HardSigmoid alpha=a beta=b;
+ * Shrink lambd=a bias=b; Clip min=a max=b; IsInf detect_positive=a detect_negative=b. */
+struct kiln_p_unary {
+    double a, b, c;
+};
+
+/* Binary elementwise ops; BitShift direction (0 left, 1 right), Mod fmod flag. */
+struct kiln_p_binary {
+    int32_t flag;
+    int32_t reserved;
+};
+
+struct kiln_p_conv {
+    int32_t nsp;   /* spatial dims, 1..3 */
+    int32_t group;
+    int64_t kernel[KILN_MAX_SPATIAL];
+    int64_t stride[KILN_MAX_SPATIAL];
+    int64_t dilation[KILN_MAX_SPATIAL];
+    int64_t pad_begin[KILN_MAX_SPATIAL];
+    int64_t pad_end[KILN_MAX_SPATIAL];
+    struct kiln_act act;
+};
+
+struct kiln_p_gemm {
+    int32_t trans_a, trans_b;
+    float alpha, beta;
+    struct kiln_act act;
+};
+
+struct kiln_p_matmul {
+    struct kiln_act act;
+};
+
+/* MaxPool, AveragePool, and the global pools (kernel = whole spatial extent). */
+struct kiln_p_pool {
+    int32_t nsp;
+    int32_t count_include_pad; /* AveragePool */
+    int32_t storage_order;     /* MaxPool Indices: 0 row major, 1 column major */
+    int32_t reserved;
+    int64_t kernel[KILN_MAX_SPATIAL];
+    int64_t stride[KILN_MAX_SPATIAL];
+    int64_t dilation[KILN_MAX_SPATIAL];
+    int64_t pad_begin[KILN_MAX_SPATIAL];
+    int64_t pad_end[KILN_MAX_SPATIAL];
+};
+
+struct kiln_p_batch_norm {
+    float epsilon;
+    int32_t reserved;
+};
+
+/* Softmax, LogSoftmax, Hardmax: the input is viewed as [outer, axis_len, inner]. */
+struct kiln_p_softmax {
+    int64_t outer, axis_len, inner;
+};
+
+/* Reductions and ArgMax/ArgMin. Bit i of axes_mask set: axis i is reduced. */
+struct kiln_p_reduce {
+    uint32_t axes_mask;
+    int32_t keepdims;
+    int32_t select_last_index; /* ArgMax/ArgMin */
+    int32_t reserved;
+};
+
+struct kiln_p_transpose {
+    int32_t perm[KILN_MAX_RANK];
+};
+
+struct kiln_p_axis {
+    int64_t axis; /* non-negative after import: Concat, Gather */
+};
+
+/* Slice: per input axis, the first element and the step (step 1 for untouched axes);
+ * the element count per axis is the output's dims. */
+struct kiln_p_slice {
+    int64_t starts[KILN_MAX_RANK];
+    int64_t steps[KILN_MAX_RANK];
+};
+
+enum kiln_pad_mode { KILN_PAD_CONSTANT = 0, KILN_PAD_REFLECT, KILN_PAD_EDGE, KILN_PAD_WRAP };
+
+/* Pad: negative pads crop. value is converted to the tensor's dtype by the kernel. */
+struct kiln_p_pad {
+    int32_t mode;
+    int32_t reserved;
+    int64_t begin[KILN_MAX_RANK];
+    int64_t end[KILN_MAX_RANK];
+    double value;
+};
+
+/* ConstantOfShape value (as double and int64 so every dtype converts exactly) and Range. */
+struct kiln_p_fill {
+    double f;
+    int64_t i;
+};
+
+/* Cast: the destination dtype also in the output tensor; saturate for future float8 types. */
+struct kiln_p_cast {
+    int32_t to;
+    int32_t reserved;
+};
+
+#endif
