@@ -367,3 +367,26 @@ out:
     free(defined);
     return st;
 }
+
+enum kiln_status kiln_ir_freeze_input(struct kiln_ir_graph *g, uint32_t index, const void *data,
+                                      struct kiln_diag *d)
+{
+    if (index >= g->n_inputs)
+        return kiln_diag_set(d, KILN_STATUS_INVALID_ARG, NULL, NULL, "no input #%u", index);
+    struct kiln_ir_value *v = g->inputs[index];
+    if (!kiln_ir_value_shape_known(v))
+        return kiln_diag_set(d, KILN_STATUS_INVALID_ARG, NULL, NULL,
+                             "input '%s' needs a fixed shape before it is frozen", v->name);
+    uint64_t nb = kiln_ir_value_nbytes(v);
+    void *copy = kiln_arena_alloc_aligned(&g->arena, nb ? nb : 1, 64);
+    if (!copy)
+        return kiln_diag_set(d, KILN_STATUS_NO_MEMORY, NULL, NULL, "out of memory");
+    if (nb)
+        memcpy(copy, data, nb);
+    v->data = copy;
+    v->is_input = false;
+    v->is_initializer = true;
+    memmove(&g->inputs[index], &g->inputs[index + 1], (g->n_inputs - index - 1) * sizeof *g->inputs);
+    g->n_inputs--;
+    return KILN_STATUS_OK;
+}

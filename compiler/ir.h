@@ -148,6 +148,10 @@ enum kiln_status kiln_ir_toposort(struct kiln_ir_graph *g, struct kiln_diag *d);
 /* Structural checks: every input defined before use, single producer, no cycle, graph outputs
  * defined, known dtypes consistent with producers. Run after import and after every pass. */
 enum kiln_status kiln_ir_verify(const struct kiln_ir_graph *g, struct kiln_diag *d);
+/* Turns graph input `index` into a constant holding a copy of data (its dims must already be
+ * fixed): a compile-time specialisation for inputs that decide shapes. */
+enum kiln_status kiln_ir_freeze_input(struct kiln_ir_graph *g, uint32_t index, const void *data,
+                                      struct kiln_diag *d);
 /* Recomputes n_uses of every value. */
 void kiln_ir_count_uses(struct kiln_ir_graph *g);
 
