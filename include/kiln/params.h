@@ -134,4 +134,33 @@ struct kiln_p_cast {
     int32_t reserved;
 };
 
+enum kiln_resize_mode { KILN_RESIZE_NEAREST = 0, KILN_RESIZE_LINEAR, KILN_RESIZE_CUBIC };
+enum kiln_resize_coord {
+    KILN_RESIZE_HALF_PIXEL = 0,
+    KILN_RESIZE_PYTORCH_HALF_PIXEL,
+    KILN_RESIZE_ALIGN_CORNERS,
+    KILN_RESIZE_ASYMMETRIC,
+    KILN_RESIZE_TF_HALF_PIXEL_FOR_NN,
+    KILN_RESIZE_TF_CROP_AND_RESIZE,
+};
+enum kiln_resize_nearest {
+    KILN_RESIZE_ROUND_PREFER_FLOOR = 0,
+    KILN_RESIZE_ROUND_PREFER_CEIL,
+    KILN_RESIZE_FLOOR,
+    KILN_RESIZE_CEIL,
+};
+
+/* Resize and Upsample. scales[i] maps output to input coordinates on axis i (out = in * scale
+ * when scales were given, out / in when sizes were); roi is used by tf_crop_and_resize. */
+/* Scratch per output index per axis that the Resize kernels use for their taps. */
+#define KILN_RESIZE_TAP_BYTES 80
+
+struct kiln_p_resize {
+    int32_t mode, coord, nearest, exclude_outside;
+    float cubic_a, extrapolation;
+    double scales[KILN_MAX_RANK];
+    double roi_start[KILN_MAX_RANK];
+    double roi_end[KILN_MAX_RANK];
+};
+
 #endif

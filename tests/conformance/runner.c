@@ -212,10 +212,11 @@ static int run_dataset(const char *model_path, const char *ds, char *why, size_t
             goto out;
         }
     }
-    /* kiln compiles static shapes: when an input decides a shape (a Reshape target, Slice
-     * bounds, ...), the test's integer inputs are bound at compile time and the rest run. */
+    /* kiln compiles static shapes: when inference names a graph input that must be known at
+     * compile time (a Reshape target, Resize scales, Slice bounds, ...), the test's value for
+     * it is bound as a constant and the model is compiled again. */
     int frozen[64] = {0};
-    for (int attempt = 0; attempt < 2; attempt++) {
+    for (int attempt = 0; attempt <= nin; attempt++) {
         kiln_diag_clear(&d);
         kiln_ir_graph_free(g);
         g = NULL;
@@ -234,18 +235,27 @@ static int run_dataset(const char *model_path, const char *ds, char *why, size_t
             for (int k = 0; k < v->rank; k++)
                 v->dims[k] = ins[i].dims[k];
         }
+        char names[64][128];
+        for (int i = 0; i < nin; i++)
+            snprintf(names[i], sizeof names[i], "%s", g->inputs[i]->name);
         for (int i = nin - 1; i >= 0; i--)
             if (frozen[i] && kiln_ir_freeze_input(g, (uint32_t)i, ins[i].data, &d))
                 goto diag;
         if (!kiln_infer(g, &d))
             break;
-        int any = 0;
-        if (attempt == 0 && strstr(d.message, "known at compile time"))
-            for (int i = 0; i < nin; i++)
-                if (ins[i].dtype == KILN_DTYPE_I64 || ins[i].dtype == KILN_DTYPE_I32)
-                    any = frozen[i] = 1;
-        if (!any)
+        const char *q = strstr(d.message, "input '");
+        int hit = -1;
+        if (q && strstr(d.message, "known at compile time")) {
+            q += 7;
+            const char *e = strchr(q, '\'');
+            for (int i = 0; e && i < nin; i++)
+                if (!frozen[i] && strlen(names[i]) == (size_t)(e - q) &&
+                    strncmp(names[i], q, (size_t)(e - q)) == 0)
+                    hit = i;
+        }
+        if (hit < 0)
             goto diag;
+        frozen[hit] = 1;
     }
     if (kiln_lower(g, &c, &d))
         goto diag;

@@ -1,0 +1,219 @@
+/* resize.c - Resize (opsets 10..17) and Upsample (opsets 7..9): the import forms that changed
+ * (scales as attribute or input, roi/scales/sizes inputs, coordinate modes) all become one
+ * struct kiln_p_resize. scales, sizes and roi must be known at compile time. */
+#include <math.h>
+#include <string.h>
+
+#include "ops.h"
+
+/* Reads a constant float tensor input as doubles; *count = 0 when the input is absent/empty. */
+static enum kiln_status const_floats(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,
+                                     uint32_t i, const char *what, double *out, int64_t max,
+                                     int64_t *count)
+{
+    struct kiln_ir_value *v = kiln_in(n, i);
+    *count = 0;
+    if (!v || kiln_ir_value_numel(v) == 0)
+        return KILN_STATUS_OK;
+    if (!v->data)
+        return kiln_op_error(c, n, KILN_STATUS_UNSUPPORTED,
+                             "input '%s' (%s) must be known at compile time: kiln compiles "
+                             "static shapes only",
+                             v->name, what);
+    int64_t cnt = kiln_ir_value_numel(v);
+    if (cnt > max)
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL, "input '%s' (%s) has %lld values",
+                             v->name, what, (long long)cnt);
+    for (int64_t k = 0; k < cnt; k++) {
+        switch (v->dtype) {
+        case KILN_DTYPE_F32: out[k] = ((const float *)v->data)[k]; break;
+        case KILN_DTYPE_F64: out[k] = ((const double *)v->data)[k]; break;
+        case KILN_DTYPE_F16: out[k] = kiln_f16_to_f32(((const uint16_t *)v->data)[k]); break;
+        case KILN_DTYPE_BF16: out[k] = kiln_bf16_to_f32(((const uint16_t *)v->data)[k]); break;
+        default:
+            return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL, "input '%s' (%s) is %s",
+                                 v->name, what, kiln_dtype_name(v->dtype));
+        }
+    }
+    *count = cnt;
+    return KILN_STATUS_OK;
+}
+
+static int lookup(const char *s, const char *const *names)
+{
+    for (int i = 0; names[i]; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+static enum kiln_status parse_mode(struct kiln_infer_ctx *c, struct kiln_ir_node *n,
+                                   struct kiln_p_resize *p)
+{
+    static const char *const modes[] = {"nearest", "linear", "cubic", "bilinear", NULL};
+    const char *m;
+    enum kiln_status st = kiln_attr_string(c, n, "mode", "nearest", &m);
+    if (st)
+        return st;
+    int k = lookup(m, modes);
+    if (k < 0 || (k == 2 && n->op == KILN_OP_UPSAMPLE))
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL, "unknown mode '%s'", m);
+    p->mode = k == 3 ? KILN_RESIZE_LINEAR : k;
+    return KILN_STATUS_OK;
+}
+
+/* Output dims and per-axis scales from scales (or sizes); checks counts. */
+static enum kiln_status finish(struct kiln_infer_ctx *c, struct kiln_ir_node *n,
+                               struct kiln_p_resize *p, const double *scales, int64_t nscales,
+                               const int64_t *sizes, int64_t nsizes)
+{
+    struct kiln_ir_value *x = n->in[0];
+    int64_t dims[KILN_MAX_RANK];
+    if (nscales && nsizes)
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                             "both scales and sizes are given; only one may be");
+    if (!nscales && !nsizes)
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL, "neither scales nor sizes given");
+    int64_t cnt = nscales ? nscales : nsizes;
+    if (cnt != x->rank)
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                             "%s has %lld values for an input of rank %d",
+                             nscales ? "scales" : "sizes", (long long)cnt, x->rank);
+    for (int i = 0; i < x->rank; i++) {
+        if (nscales) {
+            if (!(scales[i] > 0))
+                return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                                     "scale %g on axis %d must be positive", scales[i], i);
+            double f = p->coord == KILN_RESIZE_TF_CROP_AND_RESIZE
+                           ? p->roi_end[i] - p->roi_start[i]
+                           : 1.0;
+            dims[i] = (int64_t)floor((double)x->dims[i] * f * scales[i]);
+            p->scales[i] = scales[i];
+        } else {
+            if (sizes[i] < 0)
+                return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                                     "size %lld on axis %d is negative", (long long)sizes[i], i);
+            dims[i] = sizes[i];
+            if (x->dims[i] == 0 && sizes[i] != 0)
+                return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                                     "cannot resize an empty axis %d to %lld", i,
+                                     (long long)sizes[i]);
+            p->scales[i] = x->dims[i] ? (double)sizes[i] / (double)x->dims[i] : 1.0;
+        }
+    }
+    uint64_t taps = 0;
+    for (int i = 0; i < x->rank; i++)
+        taps += (uint64_t)dims[i];
+    n->scratch_size = taps * KILN_RESIZE_TAP_BYTES;
+    return kiln_set_output(c, n, 0, x->dtype, x->rank, dims);
+}
+
+static const int resize_dtypes[] = {KILN_DTYPE_F32, KILN_DTYPE_F64, KILN_DTYPE_F16,
+                                    KILN_DTYPE_BF16, KILN_DTYPE_U8, KILN_DTYPE_I8,
+                                    KILN_DTYPE_I32, 0};
+
+static enum kiln_status infer_resize(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+{
+    struct kiln_ir_value *x = n->in[0];
+    enum kiln_status st;
+    if ((st = kiln_check_dtype(c, n, 0, resize_dtypes)))
+        return st;
+    struct kiln_p_resize *p = kiln_node_params(c, n, sizeof *p);
+    if (!p)
+        return kiln_op_error(c, n, KILN_STATUS_NO_MEMORY, "out of memory");
+    if ((st = parse_mode(c, n, p)))
+        return st;
+    double scales[KILN_MAX_RANK];
+    int64_t nscales = 0, nsizes = 0, *sizes = NULL;
+    if (c->g->opset < 11) { /* Resize-10: Upsample semantics */
+        p->coord = KILN_RESIZE_ASYMMETRIC;
+        p->nearest = KILN_RESIZE_FLOOR;
+        if ((st = const_floats(c, n, 1, "scales", scales, KILN_MAX_RANK, &nscales)))
+            return st;
+        return finish(c, n, p, scales, nscales, NULL, 0);
+    }
+    static const char *const coords[] = {"half_pixel",           "pytorch_half_pixel",
+                                         "align_corners",        "asymmetric",
+                                         "tf_half_pixel_for_nn", "tf_crop_and_resize",
+                                         NULL};
+    static const char *const nearests[] = {"round_prefer_floor", "round_prefer_ceil", "floor",
+                                           "ceil", NULL};
+    const char *cm, *nm;
+    int64_t excl;
+    if ((st = kiln_attr_string(c, n, "coordinate_transformation_mode", "half_pixel", &cm)) ||
+        (st = kiln_attr_string(c, n, "nearest_mode", "round_prefer_floor", &nm)) ||
+        (st = kiln_attr_float(c, n, "cubic_coeff_a", -0.75f, &p->cubic_a)) ||
+        (st = kiln_attr_int(c, n, "exclude_outside", 0, &excl)) ||
+        (st = kiln_attr_float(c, n, "extrapolation_value", 0.0f, &p->extrapolation)))
+        return st;
+    if ((p->coord = lookup(cm, coords)) < 0)
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                             "unknown coordinate_transformation_mode '%s'", cm);
+    if ((p->nearest = lookup(nm, nearests)) < 0)
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL, "unknown nearest_mode '%s'", nm);
+    p->exclude_outside = excl != 0;
+    for (int i = 0; i < KILN_MAX_RANK; i++)
+        p->roi_end[i] = 1.0;
+    if (p->coord == KILN_RESIZE_TF_CROP_AND_RESIZE) {
+        double roi[2 * KILN_MAX_RANK];
+        int64_t nroi;
+        if ((st = const_floats(c, n, 1, "roi", roi, 2 * KILN_MAX_RANK, &nroi)))
+            return st;
+        if (nroi != 2 * x->rank)
+            return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                                 "tf_crop_and_resize needs a roi of %d values, got %lld",
+                                 2 * x->rank, (long long)nroi);
+        for (int i = 0; i < x->rank; i++) {
+            p->roi_start[i] = roi[i];
+            p->roi_end[i] = roi[x->rank + i];
+        }
+    }
+    if ((st = const_floats(c, n, 2, "scales", scales, KILN_MAX_RANK, &nscales)))
+        return st;
+    struct kiln_ir_value *sz = kiln_in(n, 3);
+    if (sz && kiln_ir_value_numel(sz) > 0 &&
+        (st = kiln_const_ints(c, n, 3, "sizes", &sizes, &nsizes)))
+        return st;
+    return finish(c, n, p, scales, nscales, sizes, nsizes);
+}
+
+static enum kiln_status infer_upsample(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+{
+    enum kiln_status st;
+    if ((st = kiln_check_dtype(c, n, 0, resize_dtypes)))
+        return st;
+    struct kiln_p_resize *p = kiln_node_params(c, n, sizeof *p);
+    if (!p)
+        return kiln_op_error(c, n, KILN_STATUS_NO_MEMORY, "out of memory");
+    if ((st = parse_mode(c, n, p)))
+        return st;
+    p->coord = KILN_RESIZE_ASYMMETRIC;
+    p->nearest = KILN_RESIZE_FLOOR;
+    double scales[KILN_MAX_RANK];
+    int64_t nscales = 0;
+    if (kiln_in(n, 1)) {
+        if ((st = const_floats(c, n, 1, "scales", scales, KILN_MAX_RANK, &nscales)))
+            return st;
+    } else {
+        const float *fs;
+        size_t len;
+        if ((st = kiln_attr_floats(c, n, "scales", &fs, &len)))
+            return st;
+        if (len > KILN_MAX_RANK)
+            return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL, "too many scales");
+        for (size_t i = 0; i < len; i++)
+            scales[i] = fs[i];
+        nscales = (int64_t)len;
+    }
+    return finish(c, n, p, scales, nscales, NULL, 0);
+}
+
+const struct kiln_op_info kiln_opi_resize = {
+    1, 4, 1, 1, 0, 0xE, infer_resize, NULL,
+    "float32, float64, float16, bfloat16, uint8, int8, int32",
+    "modes nearest, linear, cubic; every coordinate_transformation_mode and nearest_mode of "
+    "opsets 10-17; roi, scales and sizes must be constant"};
+const struct kiln_op_info kiln_opi_upsample = {
+    1, 2, 1, 1, 0, 0x2, infer_upsample, NULL,
+    "float32, float64, float16, bfloat16, uint8, int8, int32",
+    "opsets 7-9 (deprecated in 10): nearest and linear, asymmetric coordinates"};
