@@ -192,9 +192,17 @@ enum kiln_status kiln_infer(struct kiln_ir_graph *g, struct kiln_diag *d)
             (st = evaluate(&c, n)))
             return st;
     }
-    for (uint32_t i = 0; i < g->n_outputs; i++)
-        if (!g->outputs[i]->dtype)
+    for (uint32_t i = 0; i < g->n_outputs; i++) {
+        const struct kiln_ir_value *v = g->outputs[i];
+        if (!v->dtype)
             return kiln_diag_set(d, KILN_STATUS_INTERNAL, NULL, NULL,
-                                 "graph output '%s' has no inferred type", g->outputs[i]->name);
+                                 "graph output '%s' has no inferred type", v->name);
+        if (v->declared_dtype && v->declared_dtype != v->dtype)
+            return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL,
+                                 v->producer ? v->producer->name : NULL,
+                                 v->producer ? v->producer->op_type : NULL,
+                                 "graph output '%s' is declared %s but computes %s", v->name,
+                                 kiln_dtype_name(v->declared_dtype), kiln_dtype_name(v->dtype));
+    }
     return KILN_STATUS_OK;
 }

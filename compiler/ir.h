@@ -45,6 +45,7 @@ struct kiln_ir_value {
     struct kiln_ir_node *producer;   /* NULL for graph inputs and initializers */
     uint32_t n_uses;                 /* node inputs + graph outputs reading it */
     uint32_t id;
+    int declared_dtype;              /* element type the model declares for a graph output */
     bool is_input, is_output, is_initializer;
 };
 

@@ -554,6 +554,7 @@ static enum kiln_status build_graph(struct kiln_ir_graph *g, const Onnx__ModelPr
         struct kiln_ir_value tmp = {.name = nm, .rank = -1};
         if ((st = value_info_type(gp->output[i], &tmp, "output", d)))
             return st;
+        v->declared_dtype = tmp.dtype;
         v->is_output = true;
         g->outputs[g->n_outputs++] = v;
     }
