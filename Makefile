@@ -4,6 +4,7 @@
 #   make demo   compile and run the bundled example model
 BUILD     ?= build
 CMAKE_ARGS ?=
+CTEST_ARGS ?=
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 DEPS      := gcc make cmake pkg-config libprotobuf-c-dev protobuf-c-compiler libonnx-dev \
              libonnx-testdata libopenblas-dev libcmocka-dev
@@ -34,7 +35,7 @@ build: configure
 	@cmake --build $(BUILD) -j $(JOBS)
 
 test: build
-	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
 demo: build
 	@sh models/demo.sh $(BUILD)
