@@ -74,7 +74,7 @@ static enum kiln_status infer_slice(struct kiln_infer_ctx *c, struct kiln_ir_nod
                                  (long long)ax);
         seen |= 1u << ax;
         if (step == 0)
-            return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL, "step %lld is 0",
+            return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL, "steps[%lld] is 0",
                                  (long long)k);
         int64_t d = x->dims[ax], s = starts[k], e = ends[k], cnt;
         if (s < 0)
