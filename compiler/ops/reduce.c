@@ -6,7 +6,8 @@
 static const int red_dtypes[] = {KILN_DTYPE_F32, KILN_DTYPE_F64, KILN_DTYPE_F16, KILN_DTYPE_BF16,
                                  KILN_DTYPE_I32, KILN_DTYPE_I64, KILN_DTYPE_U32, KILN_DTYPE_U64,
                                  KILN_DTYPE_I8,  KILN_DTYPE_U8,  0};
-#define RED_DTYPES_DOC "float32, float64, float16, bfloat16, int32, int64, uint32, uint64, int8, uint8"
+#define RED_DTYPES_DOC                                                                         \
+    "float32, float64, float16, bfloat16, int32, int64, uint32, uint64, int8, uint8"
 
 /* Sets the output for a reduction over mask and fills the params. */
 static enum kiln_status finish(struct kiln_infer_ctx *c, struct kiln_ir_node *n, uint32_t mask,

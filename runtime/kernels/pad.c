@@ -66,7 +66,7 @@ static void kiln_k_pad(const struct kiln_kernel_args *a)
 #define KILN_PAD_ROW(SZ, T)                                                                    \
     case SZ: {                                                                                 \
         T v, *o = (T *)(void *)dst;                                                            \
-        const T *s = (const T *)(const void *)src + (off < 0 ? 0 : off);                                       \
+        const T *s = (const T *)(const void *)src + (off < 0 ? 0 : off);                      \
         memcpy(&v, &val, SZ);                                                                  \
         for (int64_t j = 0; j < inner; j++)                                                    \
             o[j] = off < 0 || last[j] < 0 ? v : s[last[j]];                                    \

@@ -8,7 +8,9 @@
 
 #include "kernels.h"
 
-/* (short_name, DTYPE, storage type, accumulator type, load, store, abs, lowest, highest) */
+/* X(op, K, short_name, DTYPE, storage type, accumulator type, load, store, abs, lowest,
+ * highest, saturate). SAT converts a double result (Mean, L2, LogSum, LogSumExp) to an
+ * integer type without undefined behaviour: NaN gives 0, out-of-range values the limit. */
 #define RED_LD(x) (x)
 #define RED_LD_F16(x) ((double)kiln_f16_to_f32(x))
 #define RED_LD_BF16(x) ((double)kiln_bf16_to_f32(x))
@@ -16,47 +18,66 @@
 #define RED_ST_BF16(v) kiln_f32_to_bf16((float)(v))
 #define RED_ABS_S(v) ((v) < 0 ? -(v) : (v))
 #define RED_ABS_U(v) (v)
-#define RED_DTYPES(X, op, K)                                                                      \
-    X(op, K, f32, F32, float, double, RED_LD, (float), fabs, -INFINITY, INFINITY)                 \
-    X(op, K, f64, F64, double, double, RED_LD, (double), fabs, -INFINITY, INFINITY)               \
-    X(op, K, f16, F16, uint16_t, double, RED_LD_F16, RED_ST_F16, fabs, -INFINITY, INFINITY)       \
-    X(op, K, bf16, BF16, uint16_t, double, RED_LD_BF16, RED_ST_BF16, fabs, -INFINITY, INFINITY)   \
-    X(op, K, i32, I32, int32_t, int64_t, RED_LD, (int32_t), RED_ABS_S, INT32_MIN, INT32_MAX)      \
-    X(op, K, i64, I64, int64_t, int64_t, RED_LD, (int64_t), RED_ABS_S, INT64_MIN, INT64_MAX)      \
-    X(op, K, u32, U32, uint32_t, uint64_t, RED_LD, (uint32_t), RED_ABS_U, 0, UINT32_MAX)          \
-    X(op, K, u64, U64, uint64_t, uint64_t, RED_LD, (uint64_t), RED_ABS_U, 0, UINT64_MAX)          \
-    X(op, K, i8, I8, int8_t, int64_t, RED_LD, (int8_t), RED_ABS_S, INT8_MIN, INT8_MAX)            \
-    X(op, K, u8, U8, uint8_t, uint64_t, RED_LD, (uint8_t), RED_ABS_U, 0, UINT8_MAX)
+#define RED_KEEP(T, LO, HI, r) (r)
+#define RED_SAT(T, LO, HI, r)                                                                  \
+    ((r) != (r) ? (T)0 : (r) <= (double)(LO) ? (T)(LO) : (r) >= (double)(HI) ? (T)(HI) : (T)(r))
+#define RED_DTYPES(X, op, K)                                                                   \
+    X(op, K, f32, F32, float, double, RED_LD, (float), fabs, -INFINITY, INFINITY, RED_KEEP)    \
+    X(op, K, f64, F64, double, double, RED_LD, (double), fabs, -INFINITY, INFINITY, RED_KEEP)  \
+    X(op, K, f16, F16, uint16_t, double, RED_LD_F16, RED_ST_F16, fabs, -INFINITY, INFINITY,    \
+      RED_KEEP)                                                                                \
+    X(op, K, bf16, BF16, uint16_t, double, RED_LD_BF16, RED_ST_BF16, fabs, -INFINITY, INFINITY, \
+      RED_KEEP)                                                                                \
+    X(op, K, i32, I32, int32_t, int64_t, RED_LD, (int32_t), RED_ABS_S, INT32_MIN, INT32_MAX,   \
+      RED_SAT)                                                                                 \
+    X(op, K, i64, I64, int64_t, int64_t, RED_LD, (int64_t), RED_ABS_S, INT64_MIN, INT64_MAX,   \
+      RED_SAT)                                                                                 \
+    X(op, K, u32, U32, uint32_t, uint64_t, RED_LD, (uint32_t), RED_ABS_U, 0, UINT32_MAX,       \
+      RED_SAT)                                                                                 \
+    X(op, K, u64, U64, uint64_t, uint64_t, RED_LD, (uint64_t), RED_ABS_U, 0, UINT64_MAX,       \
+      RED_SAT)                                                                                 \
+    X(op, K, i8, I8, int8_t, int64_t, RED_LD, (int8_t), RED_ABS_S, INT8_MIN, INT8_MAX, RED_SAT) \
+    X(op, K, u8, U8, uint8_t, uint64_t, RED_LD, (uint8_t), RED_ABS_U, 0, UINT8_MAX, RED_SAT)
 
 /* Accumulators: DECL_op(A, LO, HI) declares, STEP_op(v, ABS) folds in one value of type A,
- * FINAL_op(A) is the result (type A or double); n is the count of reduced elements. */
+ * FINAL_op(A) is the result, of type double when REAL_op, else A; n counts the reduced
+ * elements. */
 #define DECL_SUM(A, LO, HI) A acc = 0
 #define STEP_SUM(v, ABS) acc += (v)
 #define FINAL_SUM(A) acc
+#define REAL_SUM 0
 #define DECL_SUM_SQUARE DECL_SUM
 #define STEP_SUM_SQUARE(v, ABS) acc += (v) * (v)
 #define FINAL_SUM_SQUARE FINAL_SUM
+#define REAL_SUM_SQUARE 0
 #define DECL_L1 DECL_SUM
 #define STEP_L1(v, ABS) acc += ABS(v)
 #define FINAL_L1 FINAL_SUM
+#define REAL_L1 0
 #define DECL_L2 DECL_SUM
 #define STEP_L2 STEP_SUM_SQUARE
 #define FINAL_L2(A) sqrt((double)acc)
+#define REAL_L2 1
 #define DECL_MEAN DECL_SUM
 #define STEP_MEAN STEP_SUM
 #define FINAL_MEAN(A) ((double)acc / (double)(n ? n : 1))
+#define REAL_MEAN 1
 #define DECL_LOG_SUM DECL_SUM
 #define STEP_LOG_SUM STEP_SUM
 #define FINAL_LOG_SUM(A) log((double)acc)
+#define REAL_LOG_SUM 1
 #define DECL_PROD(A, LO, HI) A acc = 1
 #define STEP_PROD(v, ABS) acc *= (v)
 #define FINAL_PROD FINAL_SUM
+#define REAL_PROD 0
 #define DECL_MAX(A, LO, HI) A acc = LO
 #define STEP_MAX(v, ABS) acc = (v) > acc ? (v) : acc
 #define FINAL_MAX FINAL_SUM
+#define REAL_MAX 0
 #define DECL_MIN(A, LO, HI) A acc = HI
 #define STEP_MIN(v, ABS) acc = (v) < acc ? (v) : acc
 #define FINAL_MIN FINAL_SUM
+#define REAL_MIN 0
 /* log(sum(exp(x))) in one pass: m is the running maximum, s the sum of exp(x - m). */
 #define DECL_LOG_SUM_EXP(A, LO, HI) double m = -INFINITY, s = 0
 #define STEP_LOG_SUM_EXP(v, ABS)                                                               \
@@ -72,6 +93,7 @@
         }                                                                                      \
     } while (0)
 #define FINAL_LOG_SUM_EXP(A) (m == -INFINITY ? m : m + log(s))
+#define REAL_LOG_SUM_EXP 1
 
 #define RED_OPS(X)                                                                             \
     X(reduce_sum, SUM) X(reduce_sum_square, SUM_SQUARE) X(reduce_l1, L1) X(reduce_l2, L2)      \
@@ -131,7 +153,7 @@ static inline void red_advance(int n, const int64_t *dims, const int64_t *str, i
     }
 }
 
-#define RED_KERNEL(op, K, sn, DT, T, A, LOAD, STORE, ABS, LO, HI)                             \
+#define RED_KERNEL(op, K, sn, DT, T, A, LOAD, STORE, ABS, LO, HI, SAT)                        \
     static void kiln_k_##op##_##sn(const struct kiln_kernel_args *a)                          \
     {                                                                                          \
         const struct kiln_p_reduce *p = a->params;                                             \
@@ -153,7 +175,12 @@ static inline void red_advance(int n, const int64_t *dims, const int64_t *str, i
                 }                                                                              \
                 red_advance(w.nr - 1, w.rd, w.rs, ridx, &row);                                 \
             }                                                                                  \
-            y[o] = STORE(FINAL_##K(A));                                                        \
+            if (REAL_##K) {                                                                    \
+                double res = (double)(FINAL_##K(A));                                           \
+                y[o] = STORE(SAT(T, LO, HI, res));                                             \
+            } else {                                                                           \
+                y[o] = STORE(FINAL_##K(A));                                                    \
+            }                                                                                  \
             red_advance(w.nk, w.kd, w.ks, kidx, &base);                                        \
         }                                                                                      \
     }
@@ -162,7 +189,7 @@ static inline void red_advance(int n, const int64_t *dims, const int64_t *str, i
  * to the first index, or the last with select_last_index. BETTER(v, best) is > or <. */
 #define ARG_MAX_BETTER(v, b) ((v) > (b))
 #define ARG_MIN_BETTER(v, b) ((v) < (b))
-#define ARG_KERNEL(op, K, sn, DT, T, A, LOAD, STORE, ABS, LO, HI)                              \
+#define ARG_KERNEL(op, K, sn, DT, T, A, LOAD, STORE, ABS, LO, HI, SAT)                         \
     static void kiln_k_##op##_##sn(const struct kiln_kernel_args *a)                          \
     {                                                                                          \
         const struct kiln_p_reduce *p = a->params;                                             \

@@ -614,6 +614,24 @@ static void test_reduce_int_and_opset13(void **state)
     assert_int_equal(yi[1], 7);
     tg_free(t);
 
+    /* int32 ReduceMean truncates like integer division; ReduceLogSum of 0 (log 0 = -inf)
+     * saturates to the type's minimum instead of an undefined conversion */
+    t = tg_new(11, "ReduceMean", 1);
+    tg_input(t, 0, KILN_DTYPE_I32, 2, (int64_t[]){2, 2});
+    tg_ints(t, "axes", 1, (int64_t[]){0});
+    assert_int_equal(tg_run(t, (const void *[]){xi}, yi), KILN_STATUS_OK);
+    assert_int_equal(yi[0], -7);
+    assert_int_equal(yi[1], 5);
+    tg_free(t);
+    t = tg_new(11, "ReduceLogSum", 1);
+    tg_input(t, 0, KILN_DTYPE_I32, 2, (int64_t[]){2, 2});
+    tg_ints(t, "axes", 1, (int64_t[]){1});
+    int32_t zi[] = {0, 0, 3, 4};
+    assert_int_equal(tg_run(t, (const void *[]){zi}, yi), KILN_STATUS_OK);
+    assert_int_equal(yi[0], INT32_MIN);
+    assert_int_equal(yi[1], 1); /* log 7 = 1.95 */
+    tg_free(t);
+
     /* ReduceSum opset 13: axes input; empty axes with noop_with_empty_axes is the identity */
     t = tg_new(13, "ReduceSum", 2);
     tg_input(t, 0, KILN_DTYPE_F32, 2, (int64_t[]){2, 3});
