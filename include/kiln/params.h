@@ -88,7 +88,9 @@ struct kiln_p_softmax {
     int64_t outer, axis_len, inner;
 };
 
-/* Reductions and ArgMax/ArgMin. Bit i of axes_mask set: axis i is reduced. */
+/* Reductions and ArgMax/ArgMin. Bit i of axes_mask set: axis i of the input is reduced
+ * (ArgMax/ArgMin: exactly one bit). keepdims only documents the output shape, which the output
+ * tensor carries. */
 struct kiln_p_reduce {
     uint32_t axes_mask;
     int32_t keepdims;
@@ -122,10 +124,12 @@ struct kiln_p_pad {
     double value;
 };
 
-/* ConstantOfShape value (as double and int64 so every dtype converts exactly) and Range. */
+/* ConstantOfShape value and Range start/delta, each as double (float outputs) and int64
+ * (integer and bool outputs) so every dtype converts exactly: element k of the output is
+ * f + k * df, or i + k * di. ConstantOfShape leaves df and di 0. */
 struct kiln_p_fill {
-    double f;
-    int64_t i;
+    double f, df;
+    int64_t i, di;
 };
 
 /* Cast: the destination dtype also in the output tensor; saturate for future float8 types. */
