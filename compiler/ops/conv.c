@@ -50,14 +50,10 @@ static enum kiln_status infer_conv(struct kiln_infer_ctx *c, struct kiln_ir_node
     p->group = (int32_t)group;
     int64_t dims[KILN_MAX_RANK] = {x->dims[0], M};
     uint64_t k_size = 1, out_size = 1;
+    p->win = win.geom;
     for (int i = 0; i < win.nsp; i++) {
-        p->kernel[i] = win.kernel[i];
-        p->stride[i] = win.stride[i];
-        p->dilation[i] = win.dilation[i];
-        p->pad_begin[i] = win.pad_begin[i];
-        p->pad_end[i] = win.pad_end[i];
         dims[2 + i] = win.out[i];
-        k_size *= (uint64_t)win.kernel[i];
+        k_size *= (uint64_t)win.geom.kernel[i];
         out_size *= (uint64_t)win.out[i];
     }
     p->act.kind = KILN_ACT_NONE;

@@ -8,9 +8,8 @@
 #include "ops.h"
 
 struct kiln_window {
-    int nsp; /* spatial dims, 1..3 */
-    int64_t kernel[KILN_MAX_SPATIAL], stride[KILN_MAX_SPATIAL], dilation[KILN_MAX_SPATIAL];
-    int64_t pad_begin[KILN_MAX_SPATIAL], pad_end[KILN_MAX_SPATIAL];
+    int nsp;                   /* spatial dims, 1..3 */
+    struct kiln_p_window geom; /* as the kernels' params hold it */
     int64_t out[KILN_MAX_SPATIAL];
 };
 

@@ -31,14 +31,9 @@ static enum kiln_status infer_window_pool(struct kiln_infer_ctx *c, struct kiln_
     p->count_include_pad = !is_max && count_include_pad != 0;
     p->storage_order = is_max && storage_order != 0;
     int64_t dims[KILN_MAX_RANK] = {x->dims[0], x->dims[1]};
-    for (int i = 0; i < w.nsp; i++) {
-        p->kernel[i] = w.kernel[i];
-        p->stride[i] = w.stride[i];
-        p->dilation[i] = w.dilation[i];
-        p->pad_begin[i] = w.pad_begin[i];
-        p->pad_end[i] = w.pad_end[i];
+    p->win = w.geom;
+    for (int i = 0; i < w.nsp; i++)
         dims[2 + i] = w.out[i];
-    }
     if ((st = kiln_set_output(c, n, 0, x->dtype, x->rank, dims)))
         return st;
     return kiln_set_output(c, n, 1, KILN_DTYPE_I64, x->rank, dims);

@@ -44,6 +44,6 @@ const struct kiln_op_info kiln_opi_softmax = {1, 1, 1, 1, 0, 0, infer_softmax, N
 const struct kiln_op_info kiln_opi_log_softmax = {1, 1, 1, 1, 0, 0, infer_softmax, NULL,
                                                   "float32, float64, float16",
                                                   "opset < 13: 2-D coercion at axis"};
-const struct kiln_op_info kiln_opi_hardmax = {1, 1, 1, 1, 0, 0, infer_softmax, NULL,
-                                              "float32, float64, float16",
-                                              "opset < 13: 2-D coercion at axis; first maximum wins"};
+const struct kiln_op_info kiln_opi_hardmax = {
+    1, 1, 1, 1, 0, 0, infer_softmax, NULL, "float32, float64, float16",
+    "opset < 13: 2-D coercion at axis; the first maximum wins"};

@@ -50,23 +50,23 @@ enum kiln_status kiln_window_infer(struct kiln_infer_ctx *c, const struct kiln_i
                              "kernel_shape has %zu values; the input has %d spatial dimensions",
                              nks, nsp);
     for (int i = 0; i < nsp; i++) {
-        w->kernel[i] = ks ? ks[i] : kernel_from_w[i];
-        if (w->kernel[i] < 1)
+        w->geom.kernel[i] = ks ? ks[i] : kernel_from_w[i];
+        if (w->geom.kernel[i] < 1)
             return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL, "kernel_shape[%d] is %lld", i,
-                                 (long long)w->kernel[i]);
+                                 (long long)w->geom.kernel[i]);
         if (ks && kernel_from_w && ks[i] != kernel_from_w[i])
             return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
                                  "kernel_shape[%d] = %lld but the weights have %lld", i,
                                  (long long)ks[i], (long long)kernel_from_w[i]);
     }
-    if ((st = per_axis(c, n, "strides", nsp, 1, 1, w->stride)))
+    if ((st = per_axis(c, n, "strides", nsp, 1, 1, w->geom.stride)))
         return st;
     if (allow_dilations) {
-        if ((st = per_axis(c, n, "dilations", nsp, 1, 1, w->dilation)))
+        if ((st = per_axis(c, n, "dilations", nsp, 1, 1, w->geom.dilation)))
             return st;
     } else {
         for (int i = 0; i < nsp; i++)
-            w->dilation[i] = 1;
+            w->geom.dilation[i] = 1;
     }
     const char *auto_pad;
     if ((st = kiln_attr_string(c, n, "auto_pad", "NOTSET", &auto_pad)))
@@ -86,36 +86,35 @@ enum kiln_status kiln_window_infer(struct kiln_infer_ctx *c, const struct kiln_i
                              "pads has %zu values; expected %d (begin and end per spatial axis)",
                              npads, 2 * nsp);
     for (int i = 0; i < nsp; i++) {
-        int64_t in = x->dims[2 + i], s = w->stride[i];
-        int64_t dk = (w->kernel[i] - 1) * w->dilation[i] + 1;
+        int64_t in = x->dims[2 + i], s = w->geom.stride[i];
+        int64_t dk = (w->geom.kernel[i] - 1) * w->geom.dilation[i] + 1;
         if (same_upper || same_lower) {
             int64_t out = (in + s - 1) / s;
             int64_t total = (out - 1) * s + dk - in;
             if (total < 0)
                 total = 0;
             int64_t small = total / 2;
-            w->pad_begin[i] = same_upper ? small : total - small;
-            w->pad_end[i] = total - w->pad_begin[i];
+            w->geom.pad_begin[i] = same_upper ? small : total - small;
+            w->geom.pad_end[i] = total - w->geom.pad_begin[i];
             w->out[i] = out;
             continue;
         }
         if (!valid && pads) {
-            w->pad_begin[i] = pads[i];
-            w->pad_end[i] = pads[nsp + i];
+            w->geom.pad_begin[i] = pads[i];
+            w->geom.pad_end[i] = pads[nsp + i];
             if (pads[i] < 0 || pads[nsp + i] < 0)
                 return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
                                      "negative padding on spatial axis %d", i);
         }
-        int64_t span = in + w->pad_begin[i] + w->pad_end[i] - dk;
+        int64_t padded = in + w->geom.pad_begin[i] + w->geom.pad_end[i], span = padded - dk;
         if (span < 0)
             return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
                                  "the window (%lld with dilation) is larger than the padded "
                                  "input (%lld) on spatial axis %d",
-                                 (long long)dk, (long long)(in + w->pad_begin[i] + w->pad_end[i]),
-                                 i);
+                                 (long long)dk, (long long)padded, i);
         int64_t out = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
         /* as in PyTorch and the ONNX reference: a window may not start in the end padding */
-        if (ceil_mode && (out - 1) * s >= in + w->pad_begin[i])
+        if (ceil_mode && (out - 1) * s >= in + w->geom.pad_begin[i])
             out--;
         w->out[i] = out;
     }

@@ -56,8 +56,7 @@
         const struct kiln_tensor *x = &a->in[0], *w = &a->in[1], *bias = &a->in[2];            \
         struct kiln_tensor *y = &a->out[0];                                                    \
         struct kiln_nn_geom g;                                                                 \
-        kiln_nn_geom(&g, p->nsp, p->kernel, p->stride, p->dilation, p->pad_begin, p->pad_end,  \
-                     x, y);                                                                    \
+        kiln_nn_geom(&g, p->nsp, &p->win, x, y);                                               \
         int64_t nb = x->dims[0], C = x->dims[1], M = w->dims[0];                               \
         int64_t cg = C / p->group, mg = M / p->group, kdim = cg * g.k_size;                    \
         uint64_t col_bytes = kiln_conv_col_bytes(p, (uint64_t)cg, (uint64_t)g.k_size,          \

@@ -30,9 +30,7 @@ struct kiln_nn_geom {
     int64_t in_size, out_size, k_size;
 };
 
-static inline void kiln_nn_geom(struct kiln_nn_geom *g, int nsp, const int64_t *kernel,
-                                const int64_t *stride, const int64_t *dilation,
-                                const int64_t *pad_begin, const int64_t *pad_end,
+static inline void kiln_nn_geom(struct kiln_nn_geom *g, int nsp, const struct kiln_p_window *w,
                                 const struct kiln_tensor *x, const struct kiln_tensor *y)
 {
     int off = 3 - nsp;
@@ -42,11 +40,11 @@ static inline void kiln_nn_geom(struct kiln_nn_geom *g, int nsp, const int64_t *
         int in_range = j >= 0;
         g->in[i] = in_range ? x->dims[2 + j] : 1;
         g->out[i] = in_range ? y->dims[2 + j] : 1;
-        g->k[i] = in_range ? kernel[j] : 1;
-        g->s[i] = in_range ? stride[j] : 1;
-        g->d[i] = in_range ? dilation[j] : 1;
-        g->pb[i] = in_range ? pad_begin[j] : 0;
-        g->pe[i] = in_range ? pad_end[j] : 0;
+        g->k[i] = in_range ? w->kernel[j] : 1;
+        g->s[i] = in_range ? w->stride[j] : 1;
+        g->d[i] = in_range ? w->dilation[j] : 1;
+        g->pb[i] = in_range ? w->pad_begin[j] : 0;
+        g->pe[i] = in_range ? w->pad_end[j] : 0;
         g->in_size *= g->in[i];
         g->out_size *= g->out[i];
         g->k_size *= g->k[i];
@@ -70,7 +68,8 @@ static inline void kiln_nn_valid_range(int64_t off, int64_t s, int64_t n, int64_
 static inline int kiln_conv_pointwise(const struct kiln_p_conv *p)
 {
     for (int i = 0; i < p->nsp; i++)
-        if (p->kernel[i] != 1 || p->stride[i] != 1 || p->pad_begin[i] || p->pad_end[i])
+        if (p->win.kernel[i] != 1 || p->win.stride[i] != 1 || p->win.pad_begin[i] ||
+            p->win.pad_end[i])
             return 0;
     return 1;
 }

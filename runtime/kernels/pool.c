@@ -36,12 +36,17 @@
         }                                                                                      \
     }
 
-static void pool_geom(const struct kiln_kernel_args *a, struct kiln_nn_geom *g)
-{
-    const struct kiln_p_pool *p = a->params;
-    kiln_nn_geom(g, p->nsp, p->kernel, p->stride, p->dilation, p->pad_begin, p->pad_end,
-                 &a->in[0], &a->out[0]);
-}
+/* The frame of both window pools: declares p and g, then runs body (under POOL_OUTPUTS) for
+ * every [n, c] plane nc with x and y pointing at that plane's input and output. */
+#define POOL_PLANES(T, body)                                                                   \
+    const struct kiln_p_pool *p = a->params;                                                   \
+    struct kiln_nn_geom g;                                                                     \
+    kiln_nn_geom(&g, p->nsp, &p->win, &a->in[0], &a->out[0]);                                  \
+    for (int64_t nc = 0; nc < a->in[0].dims[0] * a->in[0].dims[1]; nc++) {                     \
+        const T *x = (const T *)a->in[0].data + nc * g.in_size;                                \
+        T *y = (T *)a->out[0].data + nc * g.out_size;                                          \
+        POOL_OUTPUTS(g, body)                                                                  \
+    }
 
 /* Taps of a window counted by AveragePool with count_include_pad: positions inside the padded
  * extent [-pad_begin, in + pad_end) along every axis. */
@@ -74,54 +79,38 @@ static int64_t max_index(const struct kiln_nn_geom *g, int storage_order, int64_
 #define MAXPOOL_DEFINE(sfx, DT, T, ACC, LOAD, STORE)                                           \
     static void kiln_k_max_pool_##sfx(const struct kiln_kernel_args *a)                        \
     {                                                                                          \
-        const struct kiln_p_pool *p = a->params;                                               \
-        struct kiln_nn_geom g;                                                                 \
-        pool_geom(a, &g);                                                                      \
-        int64_t planes = a->in[0].dims[0] * a->in[0].dims[1];                                  \
         int64_t *ind = a->n_out > 1 ? a->out[1].data : NULL;                                   \
-        for (int64_t nc = 0; nc < planes; nc++) {                                              \
-            const T *x = (const T *)a->in[0].data + nc * g.in_size;                            \
-            T *y = (T *)a->out[0].data + nc * g.out_size;                                      \
-            POOL_OUTPUTS(g, {                                                                  \
-                ACC best = 0;                                                                  \
-                int64_t at = -1;                                                               \
-                POOL_TAPS(g, {                                                                 \
-                    ACC v = LOAD(x[idx]);                                                      \
-                    if (at < 0 || v > best) {                                                  \
-                        best = v;                                                              \
-                        at = idx;                                                              \
-                    }                                                                          \
-                });                                                                            \
-                y[oidx] = STORE(best);                                                         \
-                if (ind)                                                                       \
-                    ind[nc * g.out_size + oidx] =                                              \
-                        max_index(&g, p->storage_order, nc, at < 0 ? 0 : at);                  \
+        POOL_PLANES(T, {                                                                       \
+            ACC best = 0;                                                                      \
+            int64_t at = -1;                                                                   \
+            POOL_TAPS(g, {                                                                     \
+                ACC v = LOAD(x[idx]);                                                          \
+                if (at < 0 || v > best) {                                                      \
+                    best = v;                                                                  \
+                    at = idx;                                                                  \
+                }                                                                              \
             });                                                                                \
-        }                                                                                      \
+            y[oidx] = STORE(best);                                                             \
+            if (ind)                                                                           \
+                ind[nc * g.out_size + oidx] =                                                  \
+                    max_index(&g, p->storage_order, nc, at < 0 ? 0 : at);                      \
+        });                                                                                    \
     }
 
 #define AVGPOOL_DEFINE(sfx, DT, T, ACC, LOAD, STORE)                                           \
     static void kiln_k_average_pool_##sfx(const struct kiln_kernel_args *a)                    \
     {                                                                                          \
-        const struct kiln_p_pool *p = a->params;                                               \
-        struct kiln_nn_geom g;                                                                 \
-        pool_geom(a, &g);                                                                      \
-        int64_t planes = a->in[0].dims[0] * a->in[0].dims[1];                                  \
-        for (int64_t nc = 0; nc < planes; nc++) {                                              \
-            const T *x = (const T *)a->in[0].data + nc * g.in_size;                            \
-            T *y = (T *)a->out[0].data + nc * g.out_size;                                      \
-            POOL_OUTPUTS(g, {                                                                  \
-                ACC sum = 0;                                                                   \
-                int64_t cnt = 0;                                                               \
-                POOL_TAPS(g, {                                                                 \
-                    sum += LOAD(x[idx]);                                                       \
-                    cnt++;                                                                     \
-                });                                                                            \
-                if (p->count_include_pad)                                                      \
-                    cnt = padded_taps(&g, b0, b1, b2);                                         \
-                y[oidx] = STORE(cnt ? sum / (ACC)cnt : (ACC)0);                                \
+        POOL_PLANES(T, {                                                                       \
+            ACC sum = 0;                                                                       \
+            int64_t cnt = 0;                                                                   \
+            POOL_TAPS(g, {                                                                     \
+                sum += LOAD(x[idx]);                                                           \
+                cnt++;                                                                         \
             });                                                                                \
-        }                                                                                      \
+            if (p->count_include_pad)                                                          \
+                cnt = padded_taps(&g, b0, b1, b2);                                             \
+            y[oidx] = STORE(cnt ? sum / (ACC)cnt : (ACC)0);                                    \
+        });                                                                                    \
     }
 
 /* Global pools: one value per [n, c] plane over all spatial positions. */

@@ -84,8 +84,14 @@ static struct kiln_ir_attr *tg_attr(struct tg *t, const char *name, enum kiln_at
     a->type = type;
     return a;
 }
-static void tg_int(struct tg *t, const char *name, int64_t v) { tg_attr(t, name, KILN_ATTR_INT)->i = v; }
-static void tg_float(struct tg *t, const char *name, float v) { tg_attr(t, name, KILN_ATTR_FLOAT)->f = v; }
+static void tg_int(struct tg *t, const char *name, int64_t v)
+{
+    tg_attr(t, name, KILN_ATTR_INT)->i = v;
+}
+static void tg_float(struct tg *t, const char *name, float v)
+{
+    tg_attr(t, name, KILN_ATTR_FLOAT)->f = v;
+}
 static void tg_str(struct tg *t, const char *name, const char *s)
 {
     struct kiln_ir_attr *a = tg_attr(t, name, KILN_ATTR_STRING);
