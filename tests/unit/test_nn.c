@@ -533,6 +533,57 @@ static void test_matmul(void **state)
     tg_free(t);
 }
 
+/* The fused activation in the epilogue, and the float64 variants, through the kernels directly
+ * (the optimisation passes set act; inference always leaves it NONE). */
+static void test_epilogue_and_f64(void **state)
+{
+    (void)state;
+    uint8_t scratch[4096] __attribute__((aligned(64)));
+    /* Gemm f32 2x2 = [[1, -2], [-3, 4]] x I with Relu */
+    float a[4] = {1, -2, -3, 4}, id[4] = {1, 0, 0, 1}, y[4];
+    struct kiln_tensor t[3] = {
+        {.data = a, .dims = {2, 2}, .rank = 2, .dtype = KILN_DTYPE_F32},
+        {.data = id, .dims = {2, 2}, .rank = 2, .dtype = KILN_DTYPE_F32},
+        {.data = y, .dims = {2, 2}, .rank = 2, .dtype = KILN_DTYPE_F32},
+    };
+    struct kiln_p_gemm pg = {0, 0, 1.0f, 1.0f, {KILN_ACT_RELU, 0, 0, 0}};
+    struct kiln_kernel_args args = {&pg, t, t + 2, 2, 1, scratch, sizeof scratch};
+    const struct kiln_kernel *k = kiln_rt_kernel(KILN_OP_GEMM, 0);
+    assert_int_equal(k->dtype, KILN_DTYPE_F32);
+    k->fn(&args);
+    assert_close(y, (float[]){1, 0, 0, 4}, 4, 0);
+    /* Conv f32 1x1 (pointwise path) with Clip(0, 3) */
+    struct kiln_p_conv pc = {.nsp = 2, .group = 1, .act = {KILN_ACT_CLIP, 0.0f, 3.0f, 0}};
+    for (int i = 0; i < 2; i++)
+        pc.win.kernel[i] = pc.win.stride[i] = pc.win.dilation[i] = 1;
+    float w = 2.0f;
+    struct kiln_tensor tc[4] = {
+        {.data = a, .dims = {1, 1, 2, 2}, .rank = 4, .dtype = KILN_DTYPE_F32},
+        {.data = &w, .dims = {1, 1, 1, 1}, .rank = 4, .dtype = KILN_DTYPE_F32},
+        {.data = NULL, .rank = 1, .dtype = KILN_DTYPE_F32},
+        {.data = y, .dims = {1, 1, 2, 2}, .rank = 4, .dtype = KILN_DTYPE_F32},
+    };
+    args = (struct kiln_kernel_args){&pc, tc, tc + 3, 3, 1, scratch, sizeof scratch};
+    kiln_rt_kernel(KILN_OP_CONV, 0)->fn(&args);
+    assert_close(y, (float[]){2, 0, 0, 3}, 4, 0);
+    /* MatMul f64 through the graph: [1, 3] x [3, 1] */
+    double da[3] = {0.1, 0.2, 0.3}, db[3] = {1e8, 1e8, 1e8}, dy;
+    struct tg *g = tg_new("MatMul", 13, 2, 1);
+    tg_in(g, 0, KILN_DTYPE_F64, 2, (int64_t[]){1, 3}, da, 1);
+    tg_in(g, 1, KILN_DTYPE_F64, 2, (int64_t[]){3, 1}, db, 0);
+    assert_int_equal(tg_run(g, &dy, NULL), KILN_STATUS_OK);
+    assert_true(fabs(dy - 6e7) < 1e-6); /* float32 would be off by several units */
+    tg_free(g);
+    /* Softmax float16: [0, 0] -> [0.5, 0.5] */
+    uint16_t h[2] = {0, 0}, hy[2];
+    g = tg_new("Softmax", 13, 1, 1);
+    tg_in(g, 0, KILN_DTYPE_F16, 1, (int64_t[]){2}, h, 1);
+    assert_int_equal(tg_run(g, hy, NULL), KILN_STATUS_OK);
+    assert_float_equal(kiln_f16_to_f32(hy[0]), 0.5f, 0);
+    assert_float_equal(kiln_f16_to_f32(hy[1]), 0.5f, 0);
+    tg_free(g);
+}
+
 /* ---- pools ---- */
 
 static void test_max_pool(void **state)
@@ -741,6 +792,7 @@ int main(void)
         cmocka_unit_test(test_gemm_blocked),
         cmocka_unit_test(test_gemm_errors),
         cmocka_unit_test(test_matmul),
+        cmocka_unit_test(test_epilogue_and_f64),
         cmocka_unit_test(test_max_pool),
         cmocka_unit_test(test_average_pool),
         cmocka_unit_test(test_global_pools),
