@@ -6,7 +6,28 @@
 #include "act.h"
 #include "nn.h"
 
+static inline int has_bias(const struct kiln_kernel_args *a)
+{
+    return a->n_in > 2 && a->in[2].data != NULL;
+}
+
 #define CONV_DEFINE(sfx, DT, T)                                                                \
+    /* bias and activation over one group's rows right after its GEMM, while they are warm */  \
+    static void epilogue_##sfx(const struct kiln_act *act, const T *bias, int64_t rows,        \
+                               int64_t len, T *y)                                              \
+    {                                                                                          \
+        if (!bias && act->kind == KILN_ACT_NONE)                                               \
+            return;                                                                            \
+        for (int64_t r = 0; r < rows; r++, y += len) {                                         \
+            T b = bias ? bias[r] : 0;                                                          \
+            if (act->kind == KILN_ACT_NONE)                                                    \
+                for (int64_t j = 0; j < len; j++)                                              \
+                    y[j] += b;                                                                 \
+            else                                                                               \
+                for (int64_t j = 0; j < len; j++)                                              \
+                    y[j] = (T)kiln_act_apply(act, (float)(y[j] + b));                          \
+        }                                                                                      \
+    }                                                                                          \
     /* col[(c*k_size + kpos) * out_size + opos] = x at that tap, 0 in the padding */           \
     static void im2col_##sfx(const T *x, int64_t cg, const struct kiln_nn_geom *g, T *col)     \
     {                                                                                          \
@@ -63,7 +84,7 @@
                                                  (uint64_t)g.out_size, sizeof(T));             \
         T *col = a->scratch;                                                                   \
         void *gemm_scratch = (char *)a->scratch + col_bytes;                                   \
-        const T *X = x->data, *W = w->data, *B = n_bias_data(a) ? bias->data : NULL;           \
+        const T *X = x->data, *W = w->data, *B = has_bias(a) ? bias->data : NULL;           \
         T *Y = y->data;                                                                        \
         for (int64_t n = 0; n < nb; n++)                                                       \
             for (int64_t gi = 0; gi < p->group; gi++) {                                        \
@@ -73,29 +94,13 @@
                     im2col_##sfx(xg, cg, &g, col);                                             \
                     cols = col;                                                                \
                 }                                                                              \
+                T *yg = Y + (n * M + gi * mg) * g.out_size;                                    \
                 kiln_gemm_##sfx(mg, g.out_size, kdim, 1, W + gi * mg * kdim, kdim, 1, cols,    \
-                                g.out_size, 1, Y + (n * M + gi * mg) * g.out_size, g.out_size, \
-                                0, gemm_scratch);                                              \
+                                g.out_size, 1, yg, g.out_size, 0, gemm_scratch);               \
+                epilogue_##sfx(&p->act, B ? B + gi * mg : NULL, mg, g.out_size, yg);           \
             }                                                                                  \
-        if (!B && p->act.kind == KILN_ACT_NONE)                                                \
-            return;                                                                            \
-        for (int64_t r = 0; r < nb * M; r++) {                                                 \
-            T *row = Y + r * g.out_size, b = B ? B[r % M] : 0;                                 \
-            if (p->act.kind == KILN_ACT_NONE)                                                  \
-                for (int64_t j = 0; j < g.out_size; j++)                                       \
-                    row[j] += b;                                                               \
-            else                                                                               \
-                for (int64_t j = 0; j < g.out_size; j++)                                       \
-                    row[j] = (T)kiln_act_apply(&p->act, (float)(row[j] + b));                  \
-        }                                                                                      \
     }
 
-static inline int n_bias_data(const struct kiln_kernel_args *a)
-{
-    return a->n_in > 2 && a->in[2].data != NULL;
-}
-
-#define CONV_ENTRY(sfx, DT, T) CONV_DEFINE(sfx, DT, T)
-KILN_FOR_NATIVE_FLOATS(CONV_ENTRY)
+KILN_FOR_NATIVE_FLOATS(CONV_DEFINE)
 
 KILN_KERNELS(conv, KILN_K(kiln_k_conv_f32, F32), KILN_K(kiln_k_conv_f64, F64));
