@@ -113,35 +113,26 @@ static int64_t max_index(const struct kiln_nn_geom *g, int storage_order, int64_
         });                                                                                    \
     }
 
-/* Global pools: one value per [n, c] plane over all spatial positions. */
-#define GLOBAL_DEFINE(sfx, DT, T, ACC, LOAD, STORE)                                            \
-    static void kiln_k_global_average_pool_##sfx(const struct kiln_kernel_args *a)             \
+/* Global pools: one value per [n, c] plane, folding the plane's values into r with STEP. */
+#define GLOBAL_POOL(name, T, ACC, LOAD, STORE, STEP, FINISH)                                   \
+    static void kiln_k_##name(const struct kiln_kernel_args *a)                                \
     {                                                                                          \
         int64_t planes = a->in[0].dims[0] * a->in[0].dims[1];                                  \
         int64_t size = kiln_tensor_numel(&a->in[0]) / (planes ? planes : 1);                   \
         const T *x = a->in[0].data;                                                            \
         T *y = a->out[0].data;                                                                 \
         for (int64_t nc = 0; nc < planes; nc++, x += size) {                                   \
-            ACC sum = 0;                                                                       \
-            for (int64_t i = 0; i < size; i++)                                                 \
-                sum += LOAD(x[i]);                                                             \
-            y[nc] = STORE(sum / (ACC)size);                                                    \
-        }                                                                                      \
-    }                                                                                          \
-    static void kiln_k_global_max_pool_##sfx(const struct kiln_kernel_args *a)                 \
-    {                                                                                          \
-        int64_t planes = a->in[0].dims[0] * a->in[0].dims[1];                                  \
-        int64_t size = kiln_tensor_numel(&a->in[0]) / (planes ? planes : 1);                   \
-        const T *x = a->in[0].data;                                                            \
-        T *y = a->out[0].data;                                                                 \
-        for (int64_t nc = 0; nc < planes; nc++, x += size) {                                   \
-            ACC best = LOAD(x[0]);                                                             \
-            for (int64_t i = 1; i < size; i++)                                                 \
-                if (LOAD(x[i]) > best)                                                         \
-                    best = LOAD(x[i]);                                                         \
-            y[nc] = STORE(best);                                                               \
+            ACC r = LOAD(x[0]);                                                                \
+            for (int64_t i = 1; i < size; i++) {                                               \
+                ACC v = LOAD(x[i]);                                                            \
+                STEP;                                                                          \
+            }                                                                                  \
+            y[nc] = STORE(FINISH);                                                             \
         }                                                                                      \
     }
+#define GLOBAL_DEFINE(sfx, DT, T, ACC, LOAD, STORE)                                            \
+    GLOBAL_POOL(global_average_pool_##sfx, T, ACC, LOAD, STORE, r += v, r / (ACC)size)         \
+    GLOBAL_POOL(global_max_pool_##sfx, T, ACC, LOAD, STORE, r = v > r ? v : r, r)
 
 KILN_NN_FLOATS(MAXPOOL_DEFINE)
 KILN_NN_INTS(MAXPOOL_DEFINE)
