@@ -44,14 +44,19 @@ struct kiln_p_binary {
     int32_t reserved;
 };
 
-struct kiln_p_conv {
-    int32_t nsp;   /* spatial dims, 1..3 */
-    int32_t group;
+/* The sliding window of Conv and the pools, per spatial axis (axes past nsp are zero). */
+struct kiln_p_window {
     int64_t kernel[KILN_MAX_SPATIAL];
     int64_t stride[KILN_MAX_SPATIAL];
     int64_t dilation[KILN_MAX_SPATIAL];
     int64_t pad_begin[KILN_MAX_SPATIAL];
     int64_t pad_end[KILN_MAX_SPATIAL];
+};
+
+struct kiln_p_conv {
+    int32_t nsp;   /* spatial dims, 1..3 */
+    int32_t group;
+    struct kiln_p_window win;
     struct kiln_act act;
 };
 
@@ -71,11 +76,7 @@ struct kiln_p_pool {
     int32_t count_include_pad; /* AveragePool */
     int32_t storage_order;     /* MaxPool Indices: 0 row major, 1 column major */
     int32_t reserved;
-    int64_t kernel[KILN_MAX_SPATIAL];
-    int64_t stride[KILN_MAX_SPATIAL];
-    int64_t dilation[KILN_MAX_SPATIAL];
-    int64_t pad_begin[KILN_MAX_SPATIAL];
-    int64_t pad_end[KILN_MAX_SPATIAL];
+    struct kiln_p_window win;
 };
 
 struct kiln_p_batch_norm {

@@ -1,0 +1,124 @@
+/* gemm.c - Gemm (transA/transB, alpha, beta, optional C broadcast to [M, N]) and MatMul (numpy
+ * semantics: 1-D operands promoted then squeezed, batch dims broadcast): shape inference, GEMM
+ * scratch sizing and MAC counts. Kernels in runtime/kernels/gemm.c. */
+#include "ops.h"
+#include "../../runtime/kernels/gemm_core.h"
+
+static const int gemm_dtypes[] = {KILN_DTYPE_F32, KILN_DTYPE_F64, 0};
+
+static enum kiln_status infer_gemm(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+{
+    struct kiln_ir_value *a, *b, *cv = kiln_in(n, 2);
+    enum kiln_status st;
+    if ((st = kiln_need_input(c, n, 0, &a)) || (st = kiln_need_input(c, n, 1, &b)) ||
+        (st = kiln_check_dtype(c, n, 0, gemm_dtypes)) || (st = kiln_check_same_dtype(c, n, 0, 1)) ||
+        (st = kiln_check_same_dtype(c, n, 0, 2)))
+        return st;
+    if (!cv && c->g->opset < 11)
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                             "input C is required before opset 11");
+    int64_t trans_a, trans_b;
+    float alpha, beta;
+    if ((st = kiln_attr_int(c, n, "transA", 0, &trans_a)) ||
+        (st = kiln_attr_int(c, n, "transB", 0, &trans_b)) ||
+        (st = kiln_attr_float(c, n, "alpha", 1.0f, &alpha)) ||
+        (st = kiln_attr_float(c, n, "beta", 1.0f, &beta)))
+        return st;
+    if (a->rank != 2 || b->rank != 2)
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                             "A and B must be matrices; they have rank %d and %d", a->rank,
+                             b->rank);
+    int64_t M = trans_a ? a->dims[1] : a->dims[0], K = trans_a ? a->dims[0] : a->dims[1];
+    int64_t K2 = trans_b ? b->dims[1] : b->dims[0], N = trans_b ? b->dims[0] : b->dims[1];
+    if (K != K2)
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                             "inner dimensions differ: op(A) is %lldx%lld, op(B) is %lldx%lld",
+                             (long long)M, (long long)K, (long long)K2, (long long)N);
+    int64_t dims[2] = {M, N};
+    if (cv) {
+        bool ok = cv->rank <= 2;
+        for (int i = 0; ok && i < cv->rank; i++) {
+            int64_t want = dims[2 - cv->rank + i];
+            ok = cv->dims[i] == 1 || cv->dims[i] == want;
+        }
+        if (!ok)
+            return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                                 "C ('%s') cannot be broadcast to [%lld, %lld]", cv->name,
+                                 (long long)M, (long long)N);
+    }
+    struct kiln_p_gemm *p = kiln_node_params(c, n, sizeof *p);
+    if (!p)
+        return kiln_op_error(c, n, KILN_STATUS_NO_MEMORY, "out of memory");
+    p->trans_a = trans_a != 0;
+    p->trans_b = trans_b != 0;
+    p->alpha = alpha;
+    p->beta = beta;
+    p->act.kind = KILN_ACT_NONE;
+    n->scratch_size = kiln_gemm_scratch_bytes((uint64_t)M, (uint64_t)N, (uint64_t)K,
+                                              kiln_dtype_size(a->dtype));
+    return kiln_set_output(c, n, 0, a->dtype, 2, dims);
+}
+
+static uint64_t macs_gemm(const struct kiln_ir_node *n)
+{
+    const struct kiln_p_gemm *p = n->params;
+    const struct kiln_ir_value *a = n->in[0], *y = n->out[0];
+    if (!p || !y || a->rank != 2)
+        return 0;
+    return (uint64_t)kiln_ir_value_numel(y) * (uint64_t)a->dims[p->trans_a ? 0 : 1];
+}
+
+static enum kiln_status infer_matmul(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+{
+    struct kiln_ir_value *a, *b;
+    enum kiln_status st;
+    if ((st = kiln_need_input(c, n, 0, &a)) || (st = kiln_need_input(c, n, 1, &b)) ||
+        (st = kiln_check_dtype(c, n, 0, gemm_dtypes)) || (st = kiln_check_same_dtype(c, n, 0, 1)))
+        return st;
+    if (a->rank < 1 || b->rank < 1)
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                             "MatMul operands must have rank >= 1 (got %d and %d)", a->rank,
+                             b->rank);
+    int64_t M = a->rank >= 2 ? a->dims[a->rank - 2] : 1, K = a->dims[a->rank - 1];
+    int64_t K2 = b->rank >= 2 ? b->dims[b->rank - 2] : b->dims[0];
+    int64_t N = b->rank >= 2 ? b->dims[b->rank - 1] : 1;
+    if (K != K2)
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                             "inner dimensions differ: A is ...x%lldx%lld, B is ...x%lldx%lld",
+                             (long long)M, (long long)K, (long long)K2, (long long)N);
+    int rb_a = a->rank > 2 ? a->rank - 2 : 0, rb_b = b->rank > 2 ? b->rank - 2 : 0, r;
+    int64_t dims[KILN_MAX_RANK + 2];
+    if ((st = kiln_broadcast(c, n, rb_a, a->dims, rb_b, b->dims, &r, dims)))
+        return st;
+    int64_t batch = 1;
+    for (int i = 0; i < r; i++)
+        batch *= dims[i];
+    if (a->rank >= 2)
+        dims[r++] = M;
+    if (b->rank >= 2)
+        dims[r++] = N;
+    struct kiln_p_matmul *p = kiln_node_params(c, n, sizeof *p);
+    if (!p)
+        return kiln_op_error(c, n, KILN_STATUS_NO_MEMORY, "out of memory");
+    p->act.kind = KILN_ACT_NONE;
+    /* the kernel folds an unbatched B's batch into M (rows of all of A at once) */
+    uint64_t rows = (uint64_t)M * (rb_b == 0 ? (uint64_t)batch : 1);
+    n->scratch_size = kiln_gemm_scratch_bytes(rows, (uint64_t)N, (uint64_t)K,
+                                              kiln_dtype_size(a->dtype));
+    return kiln_set_output(c, n, 0, a->dtype, r, dims);
+}
+
+static uint64_t macs_matmul(const struct kiln_ir_node *n)
+{
+    const struct kiln_ir_value *a = n->in[0], *y = n->out[0];
+    if (!y || a->rank < 1)
+        return 0;
+    return (uint64_t)kiln_ir_value_numel(y) * (uint64_t)a->dims[a->rank - 1];
+}
+
+const struct kiln_op_info kiln_opi_gemm = {2, 3, 1, 1, 0, 0, infer_gemm, macs_gemm,
+                                           "float32, float64",
+                                           "C optional and broadcast; fused activation"};
+const struct kiln_op_info kiln_opi_matmul = {2, 2, 1, 1, 0, 0, infer_matmul, macs_matmul,
+                                             "float32, float64",
+                                             "numpy semantics, batch broadcast; fused activation"};

@@ -1,0 +1,82 @@
+/* pool.c - MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool: attribute parsing for opsets
+ * 7..17 (ceil_mode and dilations from opset 10, storage_order from 8), output shapes, and the
+ * optional int64 Indices output of MaxPool. Kernels in runtime/kernels/pool.c. */
+#include "nn.h"
+
+static const int pool_float_dtypes[] = {KILN_DTYPE_F32, KILN_DTYPE_F64, KILN_DTYPE_F16, 0};
+static const int max_pool_dtypes[] = {KILN_DTYPE_F32, KILN_DTYPE_F64, KILN_DTYPE_F16,
+                                      KILN_DTYPE_I8,  KILN_DTYPE_U8,  0};
+
+static enum kiln_status infer_window_pool(struct kiln_infer_ctx *c, struct kiln_ir_node *n,
+                                          bool is_max)
+{
+    struct kiln_ir_value *x;
+    enum kiln_status st;
+    if ((st = kiln_need_input(c, n, 0, &x)) ||
+        (st = kiln_check_dtype(c, n, 0, is_max ? max_pool_dtypes : pool_float_dtypes)))
+        return st;
+    int64_t ceil_mode = 0, count_include_pad = 0, storage_order = 0;
+    if ((st = kiln_attr_int(c, n, "ceil_mode", 0, &ceil_mode)) ||
+        (st = kiln_attr_int(c, n, "count_include_pad", 0, &count_include_pad)) ||
+        (st = kiln_attr_int(c, n, "storage_order", 0, &storage_order)))
+        return st;
+    struct kiln_window w;
+    /* AveragePool has dilations only from opset 19; accepting them earlier is harmless */
+    if ((st = kiln_window_infer(c, n, x, NULL, ceil_mode != 0, true, &w)))
+        return st;
+    struct kiln_p_pool *p = kiln_node_params(c, n, sizeof *p);
+    if (!p)
+        return kiln_op_error(c, n, KILN_STATUS_NO_MEMORY, "out of memory");
+    p->nsp = w.nsp;
+    p->count_include_pad = !is_max && count_include_pad != 0;
+    p->storage_order = is_max && storage_order != 0;
+    int64_t dims[KILN_MAX_RANK] = {x->dims[0], x->dims[1]};
+    p->win = w.geom;
+    for (int i = 0; i < w.nsp; i++)
+        dims[2 + i] = w.out[i];
+    if ((st = kiln_set_output(c, n, 0, x->dtype, x->rank, dims)))
+        return st;
+    return kiln_set_output(c, n, 1, KILN_DTYPE_I64, x->rank, dims);
+}
+
+static enum kiln_status infer_max_pool(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+{
+    return infer_window_pool(c, n, true);
+}
+
+static enum kiln_status infer_average_pool(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+{
+    return infer_window_pool(c, n, false);
+}
+
+static enum kiln_status infer_global_pool(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+{
+    struct kiln_ir_value *x;
+    enum kiln_status st;
+    if ((st = kiln_need_input(c, n, 0, &x)) ||
+        (st = kiln_check_dtype(c, n, 0, pool_float_dtypes)))
+        return st;
+    if (x->rank < 3)
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                             "input '%s' has rank %d; expected [N, C, D1...Dk]", x->name,
+                             x->rank);
+    int64_t dims[KILN_MAX_RANK];
+    for (int i = 0; i < x->rank; i++)
+        dims[i] = i < 2 ? x->dims[i] : 1;
+    for (int i = 2; i < x->rank; i++)
+        if (x->dims[i] == 0)
+            return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                                 "input '%s' has an empty spatial dimension", x->name);
+    return kiln_set_output(c, n, 0, x->dtype, x->rank, dims);
+}
+
+const struct kiln_op_info kiln_opi_max_pool = {
+    1, 1, 1, 2, 0, 0, infer_max_pool, NULL, "float32, float64, float16, int8, uint8",
+    "1-3 spatial dims; dilations, ceil_mode, auto_pad, storage_order, Indices output"};
+const struct kiln_op_info kiln_opi_average_pool = {
+    1, 1, 1, 1, 0, 0, infer_average_pool, NULL, "float32, float64, float16",
+    "1-3 spatial dims; count_include_pad, ceil_mode, auto_pad"};
+const struct kiln_op_info kiln_opi_global_average_pool = {
+    1, 1, 1, 1, 0, 0, infer_global_pool, NULL, "float32, float64, float16", "any spatial rank"};
+const struct kiln_op_info kiln_opi_global_max_pool = {
+    1, 1, 1, 1, 0, 0, infer_global_pool, NULL, "float32, float64, float16", "any spatial rank"};

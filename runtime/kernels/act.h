@@ -1,0 +1,35 @@
+/* act.h - the fused activation epilogue shared by Conv, Gemm and MatMul. The optimisation
+ * passes fold a following Relu/Clip/... into the producer's struct kiln_act; the kernels then
+ * apply it while the output is still in cache. Computed in float for every dtype (the
+ * activations' own kernels define the reference; this matches them to float precision). */
+#ifndef KILN_RT_ACT_H
+#define KILN_RT_ACT_H
+
+#include <math.h>
+
+#include "kiln/params.h"
+
+static inline float kiln_act_apply(const struct kiln_act *a, float x)
+{
+    switch (a->kind) {
+    case KILN_ACT_RELU: return x > 0.0f ? x : 0.0f;
+    case KILN_ACT_CLIP: return x < a->alpha ? a->alpha : x > a->beta ? a->beta : x;
+    case KILN_ACT_LEAKY_RELU: return x >= 0.0f ? x : a->alpha * x;
+    case KILN_ACT_SIGMOID: return 1.0f / (1.0f + expf(-x));
+    case KILN_ACT_TANH: return tanhf(x);
+    case KILN_ACT_HARD_SIGMOID: {
+        float y = a->alpha * x + a->beta;
+        return y < 0.0f ? 0.0f : y > 1.0f ? 1.0f : y;
+    }
+    case KILN_ACT_HARD_SWISH: {
+        /* ONNX HardSwish: x * max(0, min(1, x/6 + 1/2)) */
+        float y = x / 6.0f + 0.5f;
+        return x * (y < 0.0f ? 0.0f : y > 1.0f ? 1.0f : y);
+    }
+    case KILN_ACT_SILU: return x / (1.0f + expf(-x));
+    case KILN_ACT_GELU: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+    default: return x;
+    }
+}
+
+#endif

@@ -1,0 +1,106 @@
+/* conv.c - Conv with 1-3 spatial dims, groups, strides, dilations and padding: per image and
+ * group, im2col into scratch, then one GEMM (weights [M/group, C/group*k] x columns
+ * [C/group*k, out]) straight into the output; pointwise convs feed the input to the GEMM as is.
+ * Bias and the fused activation are applied in one pass over each output row. */
+#include "kernels.h"
+#include "act.h"
+#include "nn.h"
+
+static inline int has_bias(const struct kiln_kernel_args *a)
+{
+    return a->n_in > 2 && a->in[2].data != NULL;
+}
+
+#define CONV_DEFINE(sfx, DT, T)                                                                \
+    /* bias and activation over one group's rows right after its GEMM, while they are warm */  \
+    static void epilogue_##sfx(const struct kiln_act *act, const T *bias, int64_t rows,        \
+                               int64_t len, T *y)                                              \
+    {                                                                                          \
+        if (!bias && act->kind == KILN_ACT_NONE)                                               \
+            return;                                                                            \
+        for (int64_t r = 0; r < rows; r++, y += len) {                                         \
+            T b = bias ? bias[r] : 0;                                                          \
+            if (act->kind == KILN_ACT_NONE)                                                    \
+                for (int64_t j = 0; j < len; j++)                                              \
+                    y[j] += b;                                                                 \
+            else                                                                               \
+                for (int64_t j = 0; j < len; j++)                                              \
+                    y[j] = (T)kiln_act_apply(act, (float)(y[j] + b));                          \
+        }                                                                                      \
+    }                                                                                          \
+    /* col[(c*k_size + kpos) * out_size + opos] = x at that tap, 0 in the padding */           \
+    static void im2col_##sfx(const T *x, int64_t cg, const struct kiln_nn_geom *g, T *col)     \
+    {                                                                                          \
+        int64_t o12 = g->out[1] * g->out[2];                                                   \
+        for (int64_t c = 0; c < cg; c++)                                                       \
+            for (int64_t k0 = 0; k0 < g->k[0]; k0++)                                           \
+                for (int64_t k1 = 0; k1 < g->k[1]; k1++)                                       \
+                    for (int64_t k2 = 0; k2 < g->k[2]; k2++) {                                 \
+                        int64_t off0 = k0 * g->d[0] - g->pb[0];                                \
+                        int64_t off1 = k1 * g->d[1] - g->pb[1];                                \
+                        int64_t off2 = k2 * g->d[2] - g->pb[2];                                \
+                        int64_t lo2, hi2;                                                      \
+                        kiln_nn_valid_range(off2, g->s[2], g->in[2], g->out[2], &lo2, &hi2);   \
+                        for (int64_t o0 = 0; o0 < g->out[0]; o0++) {                           \
+                            int64_t i0 = o0 * g->s[0] + off0;                                  \
+                            T *r0 = col + o0 * o12;                                            \
+                            if (i0 < 0 || i0 >= g->in[0]) {                                    \
+                                memset(r0, 0, (size_t)o12 * sizeof(T));                        \
+                                continue;                                                      \
+                            }                                                                  \
+                            for (int64_t o1 = 0; o1 < g->out[1]; o1++) {                       \
+                                int64_t i1 = o1 * g->s[1] + off1;                              \
+                                T *r = r0 + o1 * g->out[2];                                    \
+                                if (i1 < 0 || i1 >= g->in[1]) {                                \
+                                    memset(r, 0, (size_t)g->out[2] * sizeof(T));               \
+                                    continue;                                                  \
+                                }                                                              \
+                                const T *src = x + ((c * g->in[0] + i0) * g->in[1] + i1) *     \
+                                                       g->in[2] + off2;                        \
+                                for (int64_t o2 = 0; o2 < lo2; o2++)                           \
+                                    r[o2] = 0;                                                 \
+                                if (g->s[2] == 1)                                              \
+                                    memcpy(r + lo2, src + lo2, (size_t)(hi2 - lo2) * sizeof(T)); \
+                                else                                                           \
+                                    for (int64_t o2 = lo2; o2 < hi2; o2++)                     \
+                                        r[o2] = src[o2 * g->s[2]];                             \
+                                for (int64_t o2 = hi2; o2 < g->out[2]; o2++)                   \
+                                    r[o2] = 0;                                                 \
+                            }                                                                  \
+                        }                                                                      \
+                        col += g->out_size;                                                    \
+                    }                                                                          \
+    }                                                                                          \
+    static void kiln_k_conv_##sfx(const struct kiln_kernel_args *a)                            \
+    {                                                                                          \
+        const struct kiln_p_conv *p = a->params;                                               \
+        const struct kiln_tensor *x = &a->in[0], *w = &a->in[1], *bias = &a->in[2];            \
+        struct kiln_tensor *y = &a->out[0];                                                    \
+        struct kiln_nn_geom g;                                                                 \
+        kiln_nn_geom(&g, p->nsp, &p->win, x, y);                                               \
+        int64_t nb = x->dims[0], C = x->dims[1], M = w->dims[0];                               \
+        int64_t cg = C / p->group, mg = M / p->group, kdim = cg * g.k_size;                    \
+        uint64_t col_bytes = kiln_conv_col_bytes(p, (uint64_t)cg, (uint64_t)g.k_size,          \
+                                                 (uint64_t)g.out_size, sizeof(T));             \
+        T *col = a->scratch;                                                                   \
+        void *gemm_scratch = (char *)a->scratch + col_bytes;                                   \
+        const T *X = x->data, *W = w->data, *B = has_bias(a) ? bias->data : NULL;           \
+        T *Y = y->data;                                                                        \
+        for (int64_t n = 0; n < nb; n++)                                                       \
+            for (int64_t gi = 0; gi < p->group; gi++) {                                        \
+                const T *xg = X + (n * C + gi * cg) * g.in_size;                               \
+                const T *cols = xg;                                                            \
+                if (col_bytes) {                                                               \
+                    im2col_##sfx(xg, cg, &g, col);                                             \
+                    cols = col;                                                                \
+                }                                                                              \
+                T *yg = Y + (n * M + gi * mg) * g.out_size;                                    \
+                kiln_gemm_##sfx(mg, g.out_size, kdim, 1, W + gi * mg * kdim, kdim, 1, cols,    \
+                                g.out_size, 1, yg, g.out_size, 0, gemm_scratch);               \
+                epilogue_##sfx(&p->act, B ? B + gi * mg : NULL, mg, g.out_size, yg);           \
+            }                                                                                  \
+    }
+
+KILN_FOR_NATIVE_FLOATS(CONV_DEFINE)
+
+KILN_KERNELS(conv, KILN_K(kiln_k_conv_f32, F32), KILN_K(kiln_k_conv_f64, F64));

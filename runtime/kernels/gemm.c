@@ -1,0 +1,88 @@
+/* gemm.c - Gemm and MatMul kernels: both reduce to the shared blocked GEMM (gemm_core.c) with
+ * strides expressing transposes and batch broadcasting, then the fused activation epilogue. */
+#include "kernels.h"
+#include "act.h"
+#include "gemm_core.h"
+
+#define GEMM_DEFINE(sfx, DT, T)                                                                \
+    static void act_rows_##sfx(const struct kiln_act *act, T *y, int64_t n)                    \
+    {                                                                                          \
+        if (act->kind == KILN_ACT_NONE)                                                        \
+            return;                                                                            \
+        for (int64_t i = 0; i < n; i++)                                                        \
+            y[i] = (T)kiln_act_apply(act, (float)y[i]);                                        \
+    }                                                                                          \
+    /* Y = alpha * op(A) op(B) + beta * C, C broadcast from rank 0, 1 or 2. */                  \
+    static void kiln_k_gemm_##sfx(const struct kiln_kernel_args *a)                            \
+    {                                                                                          \
+        const struct kiln_p_gemm *p = a->params;                                               \
+        const struct kiln_tensor *A = &a->in[0], *B = &a->in[1];                               \
+        const struct kiln_tensor *C = a->n_in > 2 && a->in[2].data ? &a->in[2] : NULL;         \
+        T *Y = a->out[0].data;                                                                 \
+        int64_t M = a->out[0].dims[0], N = a->out[0].dims[1];                                  \
+        int64_t K = p->trans_a ? A->dims[0] : A->dims[1];                                      \
+        int64_t a_rs = p->trans_a ? 1 : A->dims[1], a_cs = p->trans_a ? A->dims[1] : 1;        \
+        int64_t b_rs = p->trans_b ? 1 : B->dims[1], b_cs = p->trans_b ? B->dims[1] : 1;        \
+        int accumulate = C && p->beta != 0.0f;                                                 \
+        if (accumulate) {                                                                      \
+            const T *c = C->data;                                                              \
+            int64_t c_rs = 0, c_cs = 0;                                                        \
+            if (C->rank == 2) {                                                                \
+                c_rs = C->dims[0] == 1 ? 0 : C->dims[1];                                       \
+                c_cs = C->dims[1] == 1 ? 0 : 1;                                                \
+            } else if (C->rank == 1) {                                                         \
+                c_cs = C->dims[0] == 1 ? 0 : 1;                                                \
+            }                                                                                  \
+            for (int64_t i = 0; i < M; i++)                                                    \
+                for (int64_t j = 0; j < N; j++)                                                \
+                    Y[i * N + j] = (T)p->beta * c[i * c_rs + j * c_cs];                        \
+        }                                                                                      \
+        kiln_gemm_##sfx(M, N, K, (T)p->alpha, A->data, a_rs, a_cs, B->data, b_rs, b_cs, Y, N,  \
+                        accumulate, a->scratch);                                               \
+        act_rows_##sfx(&p->act, Y, M * N);                                                     \
+    }                                                                                          \
+    /* numpy matmul: 1-D operands act as a row (A) or column (B); batch dims broadcast. */      \
+    static void kiln_k_matmul_##sfx(const struct kiln_kernel_args *a)                          \
+    {                                                                                          \
+        const struct kiln_p_matmul *p = a->params;                                             \
+        const struct kiln_tensor *A = &a->in[0], *B = &a->in[1], *Yt = &a->out[0];             \
+        int ra = A->rank, rb = B->rank;                                                        \
+        int64_t M = ra >= 2 ? A->dims[ra - 2] : 1, K = A->dims[ra - 1];                        \
+        int64_t N = rb >= 2 ? B->dims[rb - 1] : 1;                                             \
+        int nba = ra > 2 ? ra - 2 : 0, nbb = rb > 2 ? rb - 2 : 0;                              \
+        int nbo = Yt->rank - (ra >= 2) - (rb >= 2);                                            \
+        int64_t batch = kiln_numel(Yt->dims, nbo);                                             \
+        const T *Ad = A->data, *Bd = B->data;                                                  \
+        T *Y = Yt->data;                                                                       \
+        if (nbb == 0) { /* B shared by every batch: one product over all rows of A */          \
+            kiln_gemm_##sfx(batch * M, N, K, 1, Ad, K, 1, Bd, N, 1, Y, N, 0, a->scratch);      \
+        } else {                                                                               \
+            int64_t sa[KILN_MAX_RANK], sb[KILN_MAX_RANK], own_a = M * K, own_b = K * N;        \
+            for (int i = nbo - 1; i >= 0; i--) {                                               \
+                int ia = i - (nbo - nba), ib = i - (nbo - nbb);                                \
+                sa[i] = ia < 0 || A->dims[ia] == 1 ? 0 : own_a;                                \
+                sb[i] = ib < 0 || B->dims[ib] == 1 ? 0 : own_b;                                \
+                if (ia >= 0)                                                                   \
+                    own_a *= A->dims[ia];                                                      \
+                if (ib >= 0)                                                                   \
+                    own_b *= B->dims[ib];                                                      \
+            }                                                                                  \
+            for (int64_t bi = 0; bi < batch; bi++) {                                           \
+                int64_t rem = bi, oa = 0, ob = 0;                                              \
+                for (int i = nbo - 1; i >= 0; i--) {                                           \
+                    int64_t idx = rem % Yt->dims[i];                                           \
+                    rem /= Yt->dims[i];                                                        \
+                    oa += idx * sa[i];                                                         \
+                    ob += idx * sb[i];                                                         \
+                }                                                                              \
+                kiln_gemm_##sfx(M, N, K, 1, Ad + oa, K, 1, Bd + ob, N, 1, Y + bi * M * N, N,   \
+                                0, a->scratch);                                                \
+            }                                                                                  \
+        }                                                                                      \
+        act_rows_##sfx(&p->act, Y, batch * M * N);                                             \
+    }
+
+KILN_FOR_NATIVE_FLOATS(GEMM_DEFINE)
+
+KILN_KERNELS(gemm, KILN_K(kiln_k_gemm_f32, F32), KILN_K(kiln_k_gemm_f64, F64));
+KILN_KERNELS(matmul, KILN_K(kiln_k_matmul_f32, F32), KILN_K(kiln_k_matmul_f64, F64));
