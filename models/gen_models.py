@@ -16,6 +16,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import onnx_numpy  # noqa: E402  (a NumPy ONNX evaluator, the second opinion on every export)
+
 OPSET = 13
 OUT = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(__file__))
 
@@ -43,12 +46,18 @@ def export(model, x, name, input_name="input", output_name="output", keep_bn=Fal
     onnx.checker.check_model(m)
     with torch.no_grad():
         y = model(x)
+    # The ONNX graph, evaluated by NumPy, must agree with PyTorch within the model tests'
+    # tolerance: then a kiln mismatch is kiln's, not the exporter's.
+    y_np = onnx_numpy.run(m, {input_name: x.numpy()})[0]
+    err = float(np.abs(y_np - y.numpy()).max())
+    if y_np.shape != tuple(y.shape) or not np.allclose(y_np, y.numpy(), rtol=1e-4, atol=1e-5):
+        sys.exit(f"{name}: the exported graph disagrees with PyTorch (max abs err {err:.3g})")
     np.save(os.path.join(OUT, name + ".input.npy"), x.numpy())
     np.save(os.path.join(OUT, name + ".output.npy"), y.numpy())
     ops = sorted({n.op_type for n in m.graph.node})
-    print(f"{name}.onnx: {os.path.getsize(path)} bytes, {len(m.graph.node)} nodes, ops: "
-          f"{' '.join(ops)}")
-    return y
+    print(f"{name}.onnx: {os.path.getsize(path)} bytes, {len(m.graph.node)} nodes, NumPy "
+          f"evaluation within {err:.2g} of PyTorch, ops: {' '.join(ops)}")
+    return m
 
 
 # ---- a. digits_cnn: a small CNN trained on sklearn's 8x8 digits ----
@@ -104,8 +113,12 @@ def digits_cnn():
     np.save(os.path.join(OUT, "digits_test_images.npy"), xte)
     np.save(os.path.join(OUT, "digits_test_labels.npy"), yte)
     # The reference image is the first test image; its label is digits_test_labels.npy[0].
-    export(model, torch.from_numpy(xte[:1].copy()), "digits_cnn", input_name="image",
-           output_name="logits", keep_bn=True)
+    m = export(model, torch.from_numpy(xte[:1].copy()), "digits_cnn", input_name="image",
+               output_name="logits", keep_bn=True)
+    # The ONNX graph has batch 1 in its signature; NumPy does not care, so check all 360 at once.
+    pred_np = onnx_numpy.run(m, {"image": xte})[0].argmax(1)
+    print(f"digits_cnn.onnx (NumPy evaluation): test accuracy "
+          f"{(pred_np == yte).mean() * 100:.2f}%")
     return acc
 
 
