@@ -44,17 +44,16 @@ def calibrate(model):
     mean 0 / var 1 the activations of some networks shrink to nothing (mobilenet_v2's logits are
     ~1e-9) and an absolute tolerance would check nothing. Weights stay random."""
     bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    if not bns:
-        return
     for m in bns:
         m.reset_running_stats()
         m.momentum = None  # cumulative average over the calibration batches
-    g = torch.Generator().manual_seed(2)
-    model.train()
-    with torch.no_grad():
-        for _ in range(2):
-            model(torch.randn(4, 3, 224, 224, generator=g))
-    model.eval()
+    if bns:
+        g = torch.Generator().manual_seed(2)
+        model.train()
+        with torch.no_grad():
+            for _ in range(2):
+                model(torch.randn(4, 3, 224, 224, generator=g))
+    model.eval()  # always: torchvision builds models in training mode (Dropout active)
 
 
 def tail(text, n=40):
