@@ -213,7 +213,8 @@ static int run_dataset(const char *model_path, const char *ds, char *why, size_t
         }
     }
     /* kiln compiles static shapes: when an input decides a shape (a Reshape target, Slice
-     * bounds, ...), the test's integer inputs are bound at compile time and the rest run. */
+     * bounds, Clip min/max, ...), the test's integer and scalar inputs are bound at compile
+     * time and the rest run. */
     int frozen[64] = {0};
     for (int attempt = 0; attempt < 2; attempt++) {
         kiln_diag_clear(&d);
@@ -242,7 +243,8 @@ static int run_dataset(const char *model_path, const char *ds, char *why, size_t
         int any = 0;
         if (attempt == 0 && strstr(d.message, "known at compile time"))
             for (int i = 0; i < nin; i++)
-                if (ins[i].dtype == KILN_DTYPE_I64 || ins[i].dtype == KILN_DTYPE_I32)
+                if (ins[i].dtype == KILN_DTYPE_I64 || ins[i].dtype == KILN_DTYPE_I32 ||
+                    ins[i].rank == 0) /* scalar attributes-as-inputs: Clip min/max */
                     any = frozen[i] = 1;
         if (!any)
             goto diag;
