@@ -147,6 +147,15 @@ static enum kiln_status infer_prelu(struct kiln_infer_ctx *c, struct kiln_ir_nod
         (st = kiln_check_same_dtype(c, n, 0, 1)))
         return st;
     const struct kiln_ir_value *s = n->in[1];
+    struct kiln_p_binary *p = kiln_node_params(c, n, sizeof *p);
+    if (!p)
+        return kiln_op_error(c, n, KILN_STATUS_NO_MEMORY, "out of memory");
+    /* before opset 7 a 1-D slope of length C is per channel (axis 1), as PyTorch exported */
+    if (c->g->opset < 7 && s->rank == 1 && x->rank > 2 && s->dims[0] == x->dims[1] &&
+        s->dims[0] != 1) {
+        p->b_trailing = x->rank - 2;
+        return kiln_set_output(c, n, 0, x->dtype, x->rank, x->dims);
+    }
     int rank;
     int64_t dims[KILN_MAX_RANK];
     if ((st = kiln_broadcast(c, n, x->rank, x->dims, s->rank, s->dims, &rank, dims)))
@@ -155,8 +164,6 @@ static enum kiln_status infer_prelu(struct kiln_infer_ctx *c, struct kiln_ir_nod
         return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
                              "slope '%s' does not broadcast to the shape of X '%s'", s->name,
                              x->name);
-    if (!kiln_node_params(c, n, sizeof(struct kiln_p_binary)))
-        return kiln_op_error(c, n, KILN_STATUS_NO_MEMORY, "out of memory");
     return kiln_set_output(c, n, 0, x->dtype, x->rank, x->dims);
 }
 
