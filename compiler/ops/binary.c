@@ -55,13 +55,15 @@ static enum kiln_status binary_shape(struct kiln_infer_ctx *c, struct kiln_ir_no
     return KILN_STATUS_OK;
 }
 
-/* Checks types, sets output 0 (out_dtype 0: A's type) and the params. */
+/* Checks input types (ta for A, tb for B; same: B must have A's type), sets output 0
+ * (out_dtype 0: A's type) and the params. */
 static enum kiln_status binary_common(struct kiln_infer_ctx *c, struct kiln_ir_node *n,
-                                      const int *types, int out_dtype, int32_t flag)
+                                      const int *ta, const int *tb, bool same, int out_dtype,
+                                      int32_t flag)
 {
     enum kiln_status st;
-    if ((st = kiln_check_dtype(c, n, 0, types)) || (st = kiln_check_dtype(c, n, 1, types)) ||
-        (st = kiln_check_same_dtype(c, n, 0, 1)))
+    if ((st = kiln_check_dtype(c, n, 0, ta)) || (st = kiln_check_dtype(c, n, 1, tb)) ||
+        (same && (st = kiln_check_same_dtype(c, n, 0, 1))))
         return st;
     int rank;
     int64_t dims[KILN_MAX_RANK];
@@ -76,20 +78,27 @@ static enum kiln_status binary_common(struct kiln_infer_ctx *c, struct kiln_ir_n
     return kiln_set_output(c, n, 0, out_dtype ? out_dtype : n->in[0]->dtype, rank, dims);
 }
 
+/* the usual case: both inputs of one type from `types` */
+static enum kiln_status binary_same(struct kiln_infer_ctx *c, struct kiln_ir_node *n,
+                                    const int *types, int out_dtype, int32_t flag)
+{
+    return binary_common(c, n, types, types, true, out_dtype, flag);
+}
+
 static enum kiln_status infer_arith(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
 {
-    return binary_common(c, n, kiln_dtypes_numeric, 0, 0);
+    return binary_same(c, n, kiln_dtypes_numeric, 0, 0);
 }
 
 static enum kiln_status infer_compare(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
 {
-    return binary_common(c, n, n->op == KILN_OP_EQUAL ? kiln_dtypes_all : kiln_dtypes_numeric,
-                         KILN_DTYPE_BOOL, 0);
+    return binary_same(c, n, n->op == KILN_OP_EQUAL ? kiln_dtypes_all : kiln_dtypes_numeric,
+                       KILN_DTYPE_BOOL, 0);
 }
 
 static enum kiln_status infer_logic(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
 {
-    return binary_common(c, n, dtypes_bool, KILN_DTYPE_BOOL, 0);
+    return binary_same(c, n, dtypes_bool, KILN_DTYPE_BOOL, 0);
 }
 
 static enum kiln_status infer_mod(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
@@ -102,7 +111,7 @@ static enum kiln_status infer_mod(struct kiln_infer_ctx *c, struct kiln_ir_node 
         return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
                              "fmod = 0 on %s input: floating-point Mod requires fmod = 1",
                              kiln_dtype_name(n->in[0]->dtype));
-    return binary_common(c, n, kiln_dtypes_numeric, 0, fmod != 0);
+    return binary_same(c, n, kiln_dtypes_numeric, 0, fmod != 0);
 }
 
 static enum kiln_status infer_bitshift(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
@@ -114,28 +123,13 @@ static enum kiln_status infer_bitshift(struct kiln_infer_ctx *c, struct kiln_ir_
     if (!dir || (strcmp(dir, "LEFT") != 0 && strcmp(dir, "RIGHT") != 0))
         return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
                              "attribute 'direction' must be \"LEFT\" or \"RIGHT\"");
-    return binary_common(c, n, dtypes_uint, 0, strcmp(dir, "RIGHT") == 0);
+    return binary_same(c, n, dtypes_uint, 0, strcmp(dir, "RIGHT") == 0);
 }
 
 static enum kiln_status infer_pow(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
 {
-    enum kiln_status st;
-    if ((st = kiln_check_dtype(c, n, 0, dtypes_pow_base)) ||
-        (st = kiln_check_dtype(c, n, 1, kiln_dtypes_numeric)))
-        return st;
-    if (c->g->opset < 12 && (st = kiln_check_same_dtype(c, n, 0, 1)))
-        return st;
-    int rank;
-    int64_t dims[KILN_MAX_RANK];
-    int32_t trailing;
-    if ((st = binary_shape(c, n, &rank, dims, &trailing)))
-        return st;
-    if (trailing)
-        return kiln_op_error(c, n, KILN_STATUS_UNSUPPORTED,
-                             "legacy axis broadcast is not supported for Pow");
-    if (!kiln_node_params(c, n, sizeof(struct kiln_p_binary)))
-        return kiln_op_error(c, n, KILN_STATUS_NO_MEMORY, "out of memory");
-    return kiln_set_output(c, n, 0, n->in[0]->dtype, rank, dims);
+    /* the exponent may have another type from opset 12 */
+    return binary_common(c, n, dtypes_pow_base, kiln_dtypes_numeric, c->g->opset < 12, 0, 0);
 }
 
 /* PRelu: the slope broadcasts to X (unidirectionally); the output has X's shape. */

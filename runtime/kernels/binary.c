@@ -167,16 +167,17 @@ static load_f64_fn loader_f64(int dtype)
 #define DEF_POW(op, s, DT, T, C, LD, ST)                                                       \
     static void kiln_k_pow_##s(const struct kiln_kernel_args *a)                               \
     {                                                                                          \
-        const struct kiln_tensor *ops[2] = {&a->in[0], &a->in[1]};                             \
+        struct kiln_tensor b = operand_b(a);                                                   \
+        const struct kiln_tensor *ops[2] = {&a->in[0], &b};                                    \
         struct kiln_ew e;                                                                      \
         kiln_ew_init(&e, &a->out[0], ops, 2);                                                  \
-        load_f64_fn ly = loader_f64(a->in[1].dtype);                                           \
+        load_f64_fn ly = loader_f64(b.dtype);                                                  \
         const T *x = a->in[0].data;                                                            \
         T *z = a->out[0].data;                                                                 \
         for (int64_t r = 0; r < e.rows; r++, z += e.len) {                                     \
             for (int64_t k = 0; k < e.len; k++)                                                \
                 z[k] = ST((C)pow((double)LD(x[e.off[0] + k * e.inner[0]]),                     \
-                                 ly(a->in[1].data, e.off[1] + k * e.inner[1])));               \
+                                 ly(b.data, e.off[1] + k * e.inner[1])));               \
             kiln_ew_next(&e);                                                                  \
         }                                                                                      \
     }
