@@ -38,10 +38,12 @@ struct kiln_p_unary {
     double a, b, c;
 };
 
-/* Binary elementwise ops; BitShift direction (0 left, 1 right), Mod fmod flag. */
+/* Binary elementwise ops; BitShift direction (0 left, 1 right), Mod fmod flag.
+ * b_trailing: size-1 axes appended to input B's shape before numpy broadcasting, for the
+ * pre-opset-7 Add/Sub/Mul/Div `broadcast=1, axis=k` form. */
 struct kiln_p_binary {
     int32_t flag;
-    int32_t reserved;
+    int32_t b_trailing;
 };
 
 /* The sliding window of Conv and the pools, per spatial axis (axes past nsp are zero). */

@@ -1,0 +1,242 @@
+/* unary.c - inference for the one-input elementwise ops (activations, math functions, Clip,
+ * the NaN/Inf tests, Not) and for Cast/CastLike. The output has the input's shape; the
+ * attributes go into struct kiln_p_unary (a, b) as documented in params.h. Opset < 6
+ * `consumed_inputs` attributes are ignored. */
+#include <math.h>
+#include <string.h>
+
+#include "ops.h"
+
+static const int dtypes_bool[] = {KILN_DTYPE_BOOL, 0};
+
+/* Checks the input type, sets output 0 (out_dtype 0: the input's) and params (a, b). */
+static enum kiln_status unary_common(struct kiln_infer_ctx *c, struct kiln_ir_node *n,
+                                     const int *types, int out_dtype, double a, double b)
+{
+    enum kiln_status st = kiln_check_dtype(c, n, 0, types);
+    if (st)
+        return st;
+    struct kiln_p_unary *p = kiln_node_params(c, n, sizeof *p);
+    if (!p)
+        return kiln_op_error(c, n, KILN_STATUS_NO_MEMORY, "out of memory");
+    p->a = a;
+    p->b = b;
+    const struct kiln_ir_value *x = n->in[0];
+    return kiln_set_output(c, n, 0, out_dtype ? out_dtype : x->dtype, x->rank, x->dims);
+}
+
+static enum kiln_status infer_float(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+{
+    return unary_common(c, n, kiln_dtypes_float, 0, 0, 0);
+}
+
+static enum kiln_status infer_signed(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+{
+    /* Relu takes signed ints from opset 14; accepting them earlier is harmless */
+    return unary_common(c, n, kiln_dtypes_signed, 0, 0, 0);
+}
+
+static enum kiln_status infer_numeric(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+{
+    return unary_common(c, n, kiln_dtypes_numeric, 0, 0, 0);
+}
+
+static enum kiln_status infer_not(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+{
+    return unary_common(c, n, dtypes_bool, 0, 0, 0);
+}
+
+static enum kiln_status infer_isnan(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+{
+    return unary_common(c, n, kiln_dtypes_float, KILN_DTYPE_BOOL, 0, 0);
+}
+
+static enum kiln_status infer_isinf(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+{
+    int64_t pos, neg;
+    enum kiln_status st;
+    if ((st = kiln_attr_int(c, n, "detect_positive", 1, &pos)) ||
+        (st = kiln_attr_int(c, n, "detect_negative", 1, &neg)))
+        return st;
+    return unary_common(c, n, kiln_dtypes_float, KILN_DTYPE_BOOL, pos != 0, neg != 0);
+}
+
+/* Float activations with up to two float attributes (name NULL: none). */
+static enum kiln_status float_attrs(struct kiln_infer_ctx *c, struct kiln_ir_node *n,
+                                    const int *types, const char *an, float ad, const char *bn,
+                                    float bd)
+{
+    float a = ad, b = bd;
+    enum kiln_status st;
+    if ((an && (st = kiln_attr_float(c, n, an, ad, &a))) ||
+        (bn && (st = kiln_attr_float(c, n, bn, bd, &b))))
+        return st;
+    return unary_common(c, n, types, 0, a, b);
+}
+
+static enum kiln_status infer_leaky_relu(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+{
+    return float_attrs(c, n, kiln_dtypes_float, "alpha", 0.01f, NULL, 0);
+}
+static enum kiln_status infer_alpha1(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+{
+    /* Elu, Celu, ThresholdedRelu */
+    return float_attrs(c, n, kiln_dtypes_float, "alpha", 1.0f, NULL, 0);
+}
+static enum kiln_status infer_selu(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+{
+    return float_attrs(c, n, kiln_dtypes_float, "alpha", 1.67326319217681884765625f, "gamma",
+                       1.05070102214813232421875f);
+}
+static enum kiln_status infer_hard_sigmoid(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+{
+    return float_attrs(c, n, kiln_dtypes_float, "alpha", 0.2f, "beta", 0.5f);
+}
+static enum kiln_status infer_shrink(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+{
+    return float_attrs(c, n, kiln_dtypes_numeric, "lambd", 0.5f, "bias", 0.0f);
+}
+
+/* Clip: min/max attributes before opset 11, optional constant inputs from 11. */
+static enum kiln_status infer_clip(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+{
+    double lo = -INFINITY, hi = INFINITY;
+    enum kiln_status st;
+    if (c->g->opset < 11) {
+        float f;
+        if ((st = kiln_attr_float(c, n, "min", -INFINITY, &f)))
+            return st;
+        lo = f;
+        if ((st = kiln_attr_float(c, n, "max", INFINITY, &f)))
+            return st;
+        hi = f;
+    } else {
+        for (uint32_t i = 1; i < 3; i++) {
+            const struct kiln_ir_value *v = kiln_in(n, i);
+            if (!v)
+                continue;
+            if (!v->data)
+                return kiln_op_error(c, n, KILN_STATUS_UNSUPPORTED,
+                                     "%s input '%s' must be known at compile time: kiln "
+                                     "needs constant Clip bounds",
+                                     i == 1 ? "min" : "max", v->name);
+            if ((st = kiln_check_same_dtype(c, n, 0, i)) ||
+                (st = kiln_const_scalar(c, n, i, i == 1 ? "min" : "max", i == 1 ? &lo : &hi)))
+                return st;
+        }
+    }
+    return unary_common(c, n, kiln_dtypes_numeric, 0, lo, hi);
+}
+
+/* ---- Cast, CastLike ---- */
+
+/* Opset < 6 Cast names its target type by string. */
+static int dtype_from_name(const char *s)
+{
+    static const struct {
+        const char *name;
+        int dtype;
+    } names[] = {{"FLOAT", KILN_DTYPE_F32},  {"UINT8", KILN_DTYPE_U8},
+                 {"INT8", KILN_DTYPE_I8},    {"UINT16", KILN_DTYPE_U16},
+                 {"INT16", KILN_DTYPE_I16},  {"INT32", KILN_DTYPE_I32},
+                 {"INT64", KILN_DTYPE_I64},  {"STRING", 8},
+                 {"BOOL", KILN_DTYPE_BOOL},  {"FLOAT16", KILN_DTYPE_F16},
+                 {"DOUBLE", KILN_DTYPE_F64}, {"UINT32", KILN_DTYPE_U32},
+                 {"UINT64", KILN_DTYPE_U64}, {"BFLOAT16", KILN_DTYPE_BF16}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(s, names[i].name) == 0)
+            return names[i].dtype;
+    return -1;
+}
+
+static enum kiln_status cast_to(struct kiln_infer_ctx *c, struct kiln_ir_node *n, int64_t to)
+{
+    const struct kiln_ir_value *x = n->in[0];
+    if (to == 8 || x->dtype == 8)
+        return kiln_op_error(c, n, KILN_STATUS_UNSUPPORTED,
+                             "casting %s string tensors is not supported",
+                             to == 8 ? "to" : "from");
+    if (to <= 0 || to > 0xff || !kiln_dtype_size((int)to))
+        return kiln_op_error(c, n, KILN_STATUS_UNSUPPORTED,
+                             "target element type %lld is not supported by kiln", (long long)to);
+    struct kiln_p_cast *p = kiln_node_params(c, n, sizeof *p);
+    if (!p)
+        return kiln_op_error(c, n, KILN_STATUS_NO_MEMORY, "out of memory");
+    p->to = (int32_t)to;
+    return kiln_set_output(c, n, 0, (int)to, x->rank, x->dims);
+}
+
+static enum kiln_status infer_cast(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+{
+    const struct kiln_ir_attr *a = kiln_ir_attr(n, "to");
+    if (!a)
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL, "attribute 'to' is required");
+    int64_t to;
+    if (a->type == KILN_ATTR_STRING) {
+        to = dtype_from_name(a->s);
+        if (to < 0)
+            return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                                 "attribute 'to' names unknown type \"%s\"", a->s);
+    } else {
+        enum kiln_status st = kiln_attr_int(c, n, "to", 0, &to);
+        if (st)
+            return st;
+    }
+    return cast_to(c, n, to);
+}
+
+static enum kiln_status infer_cast_like(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+{
+    return cast_to(c, n, n->in[1]->dtype);
+}
+
+#define EW KILN_OPF_ELEMENTWISE
+#define FLOATS "float32, float64, float16, bfloat16"
+#define UN(lname, fn, types, notes)                                                            \
+    const struct kiln_op_info kiln_opi_##lname = {1, 1, 1, 1, EW, 0, fn, NULL, types, notes};
+UN(relu, infer_signed, "float types, signed ints", "")
+UN(sigmoid, infer_float, FLOATS, "")
+UN(tanh, infer_float, FLOATS, "")
+UN(leaky_relu, infer_leaky_relu, FLOATS, "alpha 0.01")
+UN(abs, infer_numeric, "all numeric types", "")
+UN(neg, infer_signed, "float types, signed ints", "")
+UN(exp, infer_float, FLOATS, "")
+UN(log, infer_float, FLOATS, "")
+UN(sqrt, infer_float, FLOATS, "")
+UN(reciprocal, infer_float, FLOATS, "")
+UN(floor, infer_float, FLOATS, "")
+UN(ceil, infer_float, FLOATS, "")
+UN(round, infer_float, FLOATS, "half to even")
+UN(sign, infer_numeric, "all numeric types", "")
+UN(not, infer_not, "bool", "")
+UN(erf, infer_float, FLOATS, "")
+UN(sin, infer_float, FLOATS, "")
+UN(cos, infer_float, FLOATS, "")
+UN(tan, infer_float, FLOATS, "")
+UN(asin, infer_float, FLOATS, "")
+UN(acos, infer_float, FLOATS, "")
+UN(atan, infer_float, FLOATS, "")
+UN(sinh, infer_float, FLOATS, "")
+UN(cosh, infer_float, FLOATS, "")
+UN(asinh, infer_float, FLOATS, "")
+UN(acosh, infer_float, FLOATS, "")
+UN(atanh, infer_float, FLOATS, "")
+UN(elu, infer_alpha1, FLOATS, "alpha 1")
+UN(selu, infer_selu, FLOATS, "")
+UN(celu, infer_alpha1, FLOATS, "alpha 1")
+UN(softplus, infer_float, FLOATS, "")
+UN(softsign, infer_float, FLOATS, "")
+UN(hard_sigmoid, infer_hard_sigmoid, FLOATS, "alpha 0.2, beta 0.5")
+UN(hard_swish, infer_float, FLOATS, "")
+UN(thresholded_relu, infer_alpha1, FLOATS, "alpha 1")
+UN(shrink, infer_shrink, "all numeric types", "")
+UN(isnan, infer_isnan, FLOATS, "output bool")
+UN(isinf, infer_isinf, FLOATS, "output bool")
+UN(cast, infer_cast, "every kiln type except string",
+   "float to int truncates (NaN 0, saturating); float16/bfloat16 round to nearest even")
+const struct kiln_op_info kiln_opi_clip = {1, 3, 1, 1, EW, 0x6, infer_clip, NULL,
+                                           "all numeric types",
+                                           "min/max inputs (opset 11+) must be constant"};
+const struct kiln_op_info kiln_opi_cast_like = {2, 2, 1, 1, EW, 0x2, infer_cast_like, NULL,
+                                                "every kiln type except string",
+                                                "as Cast, to the type of input 2"};

@@ -1,0 +1,172 @@
+/* unary.c - kernels of the one-input elementwise ops: activations (Relu, Sigmoid, Clip, Elu,
+ * HardSwish, ...), math functions, rounding, sign and the NaN/Inf tests. One loop template
+ * (UN_KERNEL) per dtype list; float16/bfloat16 compute through float. <tgmath.h> picks the
+ * float or double libm function from the compute type, so float32 stays in float. */
+#include <tgmath.h>
+
+#include "elementwise.h"
+
+/* kiln_k_<op>_<s>: z[k] = EXPR, where EXPR reads the stored element xv and the attributes
+ * pa, pb (struct kiln_p_unary a and b). */
+#define UN_KERNEL(op, s, TI, TO, EXPR)                                                         \
+    static void kiln_k_##op##_##s(const struct kiln_kernel_args *a)                            \
+    {                                                                                          \
+        const struct kiln_p_unary *p = a->params;                                              \
+        const double pa = p ? p->a : 0, pb = p ? p->b : 0;                                     \
+        (void)pa, (void)pb;                                                                    \
+        const TI *x = a->in[0].data;                                                           \
+        TO *z = a->out[0].data;                                                                \
+        const int64_t n = kiln_tensor_numel(&a->out[0]);                                       \
+        for (int64_t k = 0; k < n; k++) {                                                      \
+            const TI xv = x[k];                                                                \
+            z[k] = EXPR;                                                                       \
+        }                                                                                      \
+    }
+
+/* A float op written once over v (the widened value), with one/zero of v's type and the
+ * attributes ca/cb in it: instantiated for the float and double compute types. */
+#define FMATH(name, expr)                                                                      \
+    static inline float name##_f(float v, double pa, double pb)                               \
+    {                                                                                          \
+        const float ca = (float)pa, cb = (float)pb, one = 1.0f, zero = 0.0f;                   \
+        (void)ca, (void)cb, (void)one, (void)zero;                                             \
+        return (float)(expr);                                                                  \
+    }                                                                                          \
+    static inline double name##_d(double v, double pa, double pb)                             \
+    {                                                                                          \
+        const double ca = pa, cb = pb, one = 1.0, zero = 0.0;                                  \
+        (void)ca, (void)cb, (void)one, (void)zero;                                             \
+        return expr;                                                                           \
+    }
+
+FMATH(relu, v < zero ? zero : v)
+FMATH(sigmoid, v >= zero ? one / (one + exp(-v)) : exp(v) / (one + exp(v)))
+FMATH(tanh, tanh(v))
+FMATH(leaky_relu, v < zero ? ca * v : v)
+FMATH(exp, exp(v))
+FMATH(log, log(v))
+FMATH(sqrt, sqrt(v))
+FMATH(reciprocal, one / v)
+FMATH(floor, floor(v))
+FMATH(ceil, ceil(v))
+FMATH(round, rint(v)) /* the default rounding mode: half to even */
+FMATH(erf, erf(v))
+FMATH(sin, sin(v))
+FMATH(cos, cos(v))
+FMATH(tan, tan(v))
+FMATH(asin, asin(v))
+FMATH(acos, acos(v))
+FMATH(atan, atan(v))
+FMATH(sinh, sinh(v))
+FMATH(cosh, cosh(v))
+FMATH(asinh, asinh(v))
+FMATH(acosh, acosh(v))
+FMATH(atanh, atanh(v))
+FMATH(elu, v < zero ? ca * (exp(v) - one) : v)
+FMATH(selu, v <= zero ? cb * (ca * exp(v) - ca) : cb * v)
+FMATH(celu, fmax(zero, v) + fmin(zero, ca * (exp(v / ca) - one)))
+FMATH(softplus, v > zero ? v + log1p(exp(-v)) : log1p(exp(v)))
+FMATH(softsign, v / (one + fabs(v)))
+FMATH(hard_sigmoid, fmax(zero, fmin(one, ca * v + cb)))
+FMATH(hard_swish, v * fmax(zero, fmin(one, v / 6 + one / 2)))
+FMATH(thresholded_relu, v > ca ? v : zero)
+FMATH(abs, fabs(v))
+FMATH(neg, -v)
+FMATH(sign, v > zero ? one : v < zero ? -one : v) /* NaN stays NaN, like numpy */
+
+/* float kernels of an FMATH op: the compute type C picks name_f or name_d */
+#define DEF_FMATH(op, s, DT, T, C, LD, ST)                                                     \
+    UN_KERNEL(op, s, T, T, ST(_Generic((C)0, double: op##_d, default: op##_f)(LD(xv), pa, pb)))
+#define FLOAT_OPS(X)                                                                           \
+    X(relu) X(sigmoid) X(tanh) X(leaky_relu) X(exp) X(log) X(sqrt) X(reciprocal) X(floor)     \
+    X(ceil) X(round) X(erf) X(sin) X(cos) X(tan) X(asin) X(acos) X(atan) X(sinh) X(cosh)      \
+    X(asinh) X(acosh) X(atanh) X(elu) X(selu) X(celu) X(softplus) X(softsign)                 \
+    X(hard_sigmoid) X(hard_swish) X(thresholded_relu) X(abs) X(neg) X(sign)
+#define INST_FLOAT_OP(op) KILN_EW_FLOATS(DEF_FMATH, op)
+FLOAT_OPS(INST_FLOAT_OP)
+
+/* integer forms, computed in the element's own type */
+#define DEF_RELU_S(op, s, DT, T, C, LD, ST) UN_KERNEL(op, s, T, T, xv < 0 ? (T)0 : xv)
+#define DEF_NEG_S(op, s, DT, T, C, LD, ST) UN_KERNEL(op, s, T, T, (T)-xv)
+#define DEF_ABS_S(op, s, DT, T, C, LD, ST) UN_KERNEL(op, s, T, T, xv < 0 ? (T)-xv : xv)
+#define DEF_ABS_U(op, s, DT, T, C, LD, ST) UN_KERNEL(op, s, T, T, xv)
+#define DEF_SIGN_S(op, s, DT, T, C, LD, ST) UN_KERNEL(op, s, T, T, (T)((xv > 0) - (xv < 0)))
+#define DEF_SIGN_U(op, s, DT, T, C, LD, ST) UN_KERNEL(op, s, T, T, (T)(xv > 0))
+KILN_EW_SINTS(DEF_RELU_S, relu)
+KILN_EW_SINTS(DEF_NEG_S, neg)
+KILN_EW_SINTS(DEF_ABS_S, abs)
+KILN_EW_UINTS(DEF_ABS_U, abs)
+KILN_EW_SINTS(DEF_SIGN_S, sign)
+KILN_EW_UINTS(DEF_SIGN_U, sign)
+
+/* Clip = min(max(x, lo), hi) as ONNX defines it (hi wins when lo > hi; NaN passes through);
+ * Shrink. Both compare in double so that an integer input never converts an infinite bound. */
+static inline double clip_d(double v, double lo, double hi)
+{
+    v = v < lo ? lo : v;
+    return v > hi ? hi : v;
+}
+static inline double shrink_d(double v, double lambd, double bias)
+{
+    return v < -lambd ? v + bias : v > lambd ? v - bias : 0.0;
+}
+#define DEF_CLIP(op, s, DT, T, C, LD, ST)                                                      \
+    UN_KERNEL(op, s, T, T,                                                                     \
+              ((double)LD(xv) < pa || (double)LD(xv) > pb)                                     \
+                  ? ST((C)clip_d((double)LD(xv), pa, pb))                                      \
+                  : xv)
+#define DEF_SHRINK(op, s, DT, T, C, LD, ST)                                                    \
+    UN_KERNEL(op, s, T, T, ST((C)shrink_d((double)LD(xv), pa, pb)))
+KILN_EW_NUMERIC(DEF_CLIP, clip)
+KILN_EW_NUMERIC(DEF_SHRINK, shrink)
+
+/* to bool: IsNaN, IsInf (pa: detect_positive, pb: detect_negative), Not */
+#define DEF_ISNAN(op, s, DT, T, C, LD, ST) UN_KERNEL(op, s, T, uint8_t, (uint8_t)isnan(LD(xv)))
+#define DEF_ISINF(op, s, DT, T, C, LD, ST)                                                     \
+    UN_KERNEL(op, s, T, uint8_t, (uint8_t)(isinf(LD(xv)) && (LD(xv) > 0 ? pa != 0 : pb != 0)))
+#define DEF_NOT(op, s, DT, T, C, LD, ST) UN_KERNEL(op, s, T, uint8_t, (uint8_t)!xv)
+KILN_EW_FLOATS(DEF_ISNAN, isnan)
+KILN_EW_FLOATS(DEF_ISINF, isinf)
+KILN_EW_BOOL(DEF_NOT, not)
+
+/* ---- registration ---- */
+#define REG_FLOATS(op) KILN_KERNELS(op, KILN_EW_FLOATS(KILN_EW_REG, op));
+REG_FLOATS(sigmoid)
+REG_FLOATS(tanh)
+REG_FLOATS(leaky_relu)
+REG_FLOATS(exp)
+REG_FLOATS(log)
+REG_FLOATS(sqrt)
+REG_FLOATS(reciprocal)
+REG_FLOATS(floor)
+REG_FLOATS(ceil)
+REG_FLOATS(round)
+REG_FLOATS(erf)
+REG_FLOATS(sin)
+REG_FLOATS(cos)
+REG_FLOATS(tan)
+REG_FLOATS(asin)
+REG_FLOATS(acos)
+REG_FLOATS(atan)
+REG_FLOATS(sinh)
+REG_FLOATS(cosh)
+REG_FLOATS(asinh)
+REG_FLOATS(acosh)
+REG_FLOATS(atanh)
+REG_FLOATS(elu)
+REG_FLOATS(selu)
+REG_FLOATS(celu)
+REG_FLOATS(softplus)
+REG_FLOATS(softsign)
+REG_FLOATS(hard_sigmoid)
+REG_FLOATS(hard_swish)
+REG_FLOATS(thresholded_relu)
+REG_FLOATS(isnan)
+REG_FLOATS(isinf)
+KILN_KERNELS(relu, KILN_EW_SIGNED(KILN_EW_REG, relu));
+KILN_KERNELS(neg, KILN_EW_SIGNED(KILN_EW_REG, neg));
+KILN_KERNELS(abs, KILN_EW_NUMERIC(KILN_EW_REG, abs));
+KILN_KERNELS(sign, KILN_EW_NUMERIC(KILN_EW_REG, sign));
+KILN_KERNELS(clip, KILN_EW_NUMERIC(KILN_EW_REG, clip));
+KILN_KERNELS(shrink, KILN_EW_NUMERIC(KILN_EW_REG, shrink));
+KILN_KERNELS(not, KILN_EW_BOOL(KILN_EW_REG, not));
