@@ -266,9 +266,20 @@ static int run_dataset(const char *model_path, const char *ds, char *why, size_t
                     strncmp(names[i], q, (size_t)(e - q)) == 0)
                     hit = i;
         }
-        if (hit < 0)
+        if (hit >= 0) {
+            frozen[hit] = 1;
+            continue;
+        }
+        /* the value is computed from inputs (Shape -> Cast -> Range): bind every integer and
+         * scalar input once */
+        int any = 0;
+        if (strstr(d.message, "known at compile time"))
+            for (int i = 0; i < nin; i++)
+                if (!frozen[i] && (ins[i].rank == 0 || ins[i].dtype == KILN_DTYPE_I64 ||
+                                   ins[i].dtype == KILN_DTYPE_I32))
+                    any = frozen[i] = 1;
+        if (!any)
             goto diag;
-        frozen[hit] = 1;
     }
     if (kiln_lower(g, &c, &d))
         goto diag;
