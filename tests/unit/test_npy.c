@@ -68,7 +68,8 @@ static size_t build(uint8_t *out, int major, const char *dict, const void *data,
     memcpy(out + pre, dict, dl);
     memset(out + pre + dl, ' ', total - pre - dl - 1);
     out[total - 1] = '\n';
-    memcpy(out + total, data, nb);
+    if (nb)
+        memcpy(out + total, data, nb);
     return total + nb;
 }
 
