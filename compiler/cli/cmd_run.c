@@ -366,7 +366,7 @@ static int execute(const struct run_args *r, struct run_state *s)
         size_t p90 = (size_t)((timed * 9 + 9) / 10) - 1; /* nearest rank */
         double median = timed % 2 ? s->times[timed / 2]
                                   : (s->times[timed / 2 - 1] + s->times[timed / 2]) / 2;
-        printf("latency over %ld run%s (%ld warmup): median %.3f ms, min %.3f ms, p90 %.3f ms\n",
+        printf("latency over %ld run%s (%ld warmup): median %.4f ms, min %.4f ms, p90 %.4f ms\n",
                timed, timed == 1 ? "" : "s", r->warmup, median, s->times[0], s->times[p90]);
     }
     return rc;
