@@ -14,5 +14,11 @@ enum kiln_status kiln_npy_read_buffer(const void *buf, size_t len, const char *p
 /* Writes a dense C-order array; atomic (temporary file + rename). */
 enum kiln_status kiln_npy_write(const char *path, int dtype, int rank, const int64_t *dims,
                                 const void *data, struct kiln_diag *d);
+/* First half of a write: the complete file goes to a new temporary next to path, whose name
+ * is returned in tmp. The caller renames it into place (or unlinks it), so several files can
+ * be committed together. On failure nothing is left behind and tmp is "". */
+enum kiln_status kiln_npy_write_tmp(const char *path, int dtype, int rank, const int64_t *dims,
+                                    const void *data, char *tmp, size_t tmp_size,
+                                    struct kiln_diag *d);
 
 #endif

@@ -1,0 +1,109 @@
+/* cli.h - what the `kiln` subcommands share: the error line format, usage errors and option
+ * parsing. Exit codes: 0 success, 1 an error about the model or data, 2 a usage error. */
+#ifndef KILN_CLI_H
+#define KILN_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compiler.h"
+
+#define KILN_VERSION_STRING "0.1.0"
+
+enum { CLI_OK = 0, CLI_ERROR = 1, CLI_USAGE = 2 };
+
+/* Prints "kiln: error: FILE: node 'NAME' (OP): message" (FILE from d->file, else file; the
+ * node part only when d names a node) and returns CLI_ERROR. */
+static inline int cli_error(const char *file, const struct kiln_diag *d)
+{
+    const char *fl = d->file[0] ? d->file : file;
+    fprintf(stderr, "kiln: error: ");
+    if (fl && fl[0])
+        fprintf(stderr, "%s: ", fl);
+    if (d->node[0])
+        fprintf(stderr, "node '%s' (%s): ", d->node, d->op[0] ? d->op : "?");
+    fprintf(stderr, "%s\n", d->message[0] ? d->message : kiln_status_name(d->status));
+    return CLI_ERROR;
+}
+
+/* A usage error: the message, the command's usage line, and CLI_USAGE. */
+static inline int cli_usage_error(const char *usage_line, const char *msg, const char *arg)
+{
+    fprintf(stderr, "kiln: error: %s%s%s%s\n", msg, arg ? " '" : "", arg ? arg : "",
+            arg ? "'" : "");
+    fprintf(stderr, "usage: %s\n", usage_line);
+    return CLI_USAGE;
+}
+
+/* Matches argv[*i] against an option taking a value ("--opt VALUE" or "--opt=VALUE").
+ * Returns 1 and sets *val (advancing *i past a separate value), 0 if argv[*i] is another
+ * option, -1 if the value is missing. */
+static inline int cli_opt_value(int argc, char **argv, int *i, const char *name,
+                                const char **val)
+{
+    size_t n = strlen(name);
+    const char *a = argv[*i];
+    if (strncmp(a, name, n) != 0)
+        return 0;
+    if (a[n] == '=') {
+        *val = a + n + 1;
+        return 1;
+    }
+    if (a[n] != '\0')
+        return 0;
+    if (*i + 1 >= argc)
+        return -1;
+    *val = argv[++*i];
+    return 1;
+}
+
+/* Parses a non-negative count (--repeat, --warmup); false if not a number in [0, max]. */
+static inline bool cli_parse_count(const char *s, long max, long *out)
+{
+    char *end;
+    if (!s[0] || s[0] == '-')
+        return false;
+    long v = strtol(s, &end, 10);
+    if (*end || v < 0 || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+static inline bool cli_is_help(const char *a)
+{
+    return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
+}
+
+/* The shared argument list of --input-shape options, grown as they appear. */
+struct cli_shapes {
+    struct kiln_input_shape *v;
+    size_t n;
+};
+
+/* Adds one --input-shape spec; on a bad spec prints the error and returns CLI_USAGE. */
+static inline int cli_add_shape(struct cli_shapes *s, const char *spec, const char *usage_line)
+{
+    struct kiln_input_shape *nv = realloc(s->v, (s->n + 1) * sizeof *nv);
+    if (!nv) {
+        fprintf(stderr, "kiln: error: out of memory\n");
+        return CLI_ERROR;
+    }
+    s->v = nv;
+    struct kiln_diag d;
+    kiln_diag_clear(&d);
+    if (kiln_parse_input_shape(spec, &s->v[s->n], &d))
+        return cli_usage_error(usage_line, d.message, NULL);
+    s->n++;
+    return CLI_OK;
+}
+
+int kiln_cmd_inspect(int argc, char **argv);
+int kiln_cmd_run(int argc, char **argv);
+/* One-line usages (for usage errors) and full help texts (for --help). */
+extern const char kiln_usage_inspect[], kiln_help_inspect[];
+extern const char kiln_usage_run[], kiln_help_run[];
+
+#endif

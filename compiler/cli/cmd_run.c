@@ -1,0 +1,476 @@
+/* cmd_run.c - `kiln run`: compiles a model for the shapes of the given .npy inputs, runs it
+ * with the interpreter and writes the outputs as .npy. All outputs are first written to
+ * temporaries next to their targets and renamed only once every one of them succeeded, so a
+ * failure leaves no output file behind. With --repeat it also reports latency. */
+#include <errno.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "npy.h"
+
+const char kiln_usage_run[] =
+    "kiln run MODEL.onnx --input [NAME=]X.npy... (--output Y.npy... | --output-dir DIR) "
+    "[--input-shape NAME=D0,D1,...]... [--repeat N] [--warmup N]";
+const char kiln_help_run[] =
+    "usage: kiln run MODEL.onnx --input [NAME=]X.npy... (--output Y.npy... | --output-dir DIR)\n"
+    "                [--input-shape NAME=D0,D1,...]... [--repeat N] [--warmup N]\n"
+    "\n"
+    "Runs a model with kiln's interpreter on .npy inputs and writes its outputs as .npy.\n"
+    "\n"
+    "options:\n"
+    "  --input [NAME=]X.npy          an input, by name, or by position when NAME= is omitted;\n"
+    "                                symbolic dims of the model take the file's shape\n"
+    "  --output Y.npy                an output file, one per graph output, in graph order\n"
+    "  --output-dir DIR              write each output to DIR/<output name>.npy (characters\n"
+    "                                other than A-Z a-z 0-9 . _ - become '_')\n"
+    "  --input-shape NAME=D0,D1,...  fix the shape of input NAME; repeatable\n"
+    "  --repeat N                    run N times and print median, min and p90 latency (ms)\n"
+    "  --warmup N                    untimed runs before timing (default 1 with --repeat)\n"
+    "  -h, --help                    print this help\n"
+    "\n"
+    "Outputs are written only when every step succeeded; no partial files are left.\n";
+
+#define MAX_REPEAT 10000000L
+
+struct run_args {
+    const char *model, *outdir;
+    const char **inputs, **outputs;
+    int n_inputs, n_outputs;
+    struct cli_shapes shapes;
+    long repeat, warmup;
+};
+
+/* Everything that needs freeing, in one place so every exit path is the same. */
+struct run_state {
+    struct kiln_ir_graph *g;
+    struct kiln_compiled *c;
+    struct kiln_host_tensor *ins;
+    uint32_t n_ins;
+    const char **in_files; /* per model input: its .npy path (argv) or NULL */
+    void *arena;
+    void **obufs;
+    char **opaths, **otmps; /* per output: final path and temporary (malloc'd) */
+    uint32_t n_out;
+    double *times;
+};
+
+static int parse_args(int argc, char **argv, struct run_args *r)
+{
+    memset(r, 0, sizeof *r);
+    r->warmup = -1;
+    r->inputs = calloc((size_t)argc, sizeof *r->inputs);
+    r->outputs = calloc((size_t)argc, sizeof *r->outputs);
+    if (!r->inputs || !r->outputs) {
+        fprintf(stderr, "kiln: error: out of memory\n");
+        return CLI_ERROR;
+    }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *val = NULL;
+        int m, rc = CLI_OK;
+        if (cli_is_help(a)) {
+            fputs(kiln_help_run, stdout);
+            return -1;
+        }
+        if ((m = cli_opt_value(argc, argv, &i, "--input-shape", &val)) > 0)
+            rc = cli_add_shape(&r->shapes, val, kiln_usage_run);
+        else if (m == 0 && (m = cli_opt_value(argc, argv, &i, "--input", &val)) > 0)
+            r->inputs[r->n_inputs++] = val;
+        else if (m == 0 && (m = cli_opt_value(argc, argv, &i, "--output-dir", &val)) > 0)
+            r->outdir = val;
+        else if (m == 0 && (m = cli_opt_value(argc, argv, &i, "--output", &val)) > 0)
+            r->outputs[r->n_outputs++] = val;
+        else if (m == 0 && (m = cli_opt_value(argc, argv, &i, "--repeat", &val)) > 0) {
+            if (!cli_parse_count(val, MAX_REPEAT, &r->repeat) || r->repeat < 1)
+                rc = cli_usage_error(kiln_usage_run, "--repeat needs a count from 1 to 10000000, "
+                                     "got", val);
+        } else if (m == 0 && (m = cli_opt_value(argc, argv, &i, "--warmup", &val)) > 0) {
+            if (!cli_parse_count(val, MAX_REPEAT, &r->warmup))
+                rc = cli_usage_error(kiln_usage_run, "--warmup needs a count from 0 to 10000000, "
+                                     "got", val);
+        } else if (m < 0)
+            rc = cli_usage_error(kiln_usage_run, "missing value for", a);
+        else if (a[0] == '-' && a[1])
+            rc = cli_usage_error(kiln_usage_run, "unknown option", a);
+        else if (r->model)
+            rc = cli_usage_error(kiln_usage_run, "more than one model given:", a);
+        else
+            r->model = a;
+        if (rc != CLI_OK)
+            return rc;
+    }
+    if (!r->model)
+        return cli_usage_error(kiln_usage_run, "no model given", NULL);
+    if (r->n_outputs && r->outdir)
+        return cli_usage_error(kiln_usage_run, "give either --output or --output-dir, not both",
+                               NULL);
+    if (!r->n_outputs && !r->outdir && !r->repeat)
+        return cli_usage_error(kiln_usage_run, "no --output or --output-dir given", NULL);
+    if (r->warmup < 0)
+        r->warmup = r->repeat ? 1 : 0;
+    return CLI_OK;
+}
+
+/* An error about file (a message built here, not from a diag). */
+static int run_fail(const char *file, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+static int run_fail(const char *file, const char *fmt, ...)
+{
+    struct kiln_diag d;
+    kiln_diag_clear(&d);
+    d.status = KILN_STATUS_INVALID_ARG;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(d.message, sizeof d.message, fmt, ap);
+    va_end(ap);
+    return cli_error(file, &d);
+}
+
+/* "'a' float32[1,3], 'b' int64[N]" */
+static void list_inputs(const struct kiln_ir_graph *g, char *buf, size_t size)
+{
+    size_t o = 0;
+    buf[0] = '\0';
+    for (uint32_t i = 0; i < g->n_inputs && o < size; i++) {
+        char t[256];
+        o += (size_t)snprintf(buf + o, size - o, "%s'%s' %s", i ? ", " : "", g->inputs[i]->name,
+                              kiln_ir_value_type_str(g->inputs[i], t, sizeof t));
+    }
+    if (!g->n_inputs)
+        snprintf(buf, size, "none");
+}
+
+static void host_type_str(const struct kiln_host_tensor *t, char *buf, size_t size)
+{
+    size_t o = (size_t)snprintf(buf, size, "%s[", kiln_dtype_name(t->dtype));
+    for (int i = 0; i < t->rank && o < size; i++)
+        o += (size_t)snprintf(buf + o, size - o, "%s%lld", i ? "," : "", (long long)t->dims[i]);
+    if (o < size)
+        snprintf(buf + o, size - o, "]");
+}
+
+/* Matches --input specs to model inputs: NAME= first, then the rest by position. */
+static int match_inputs(const struct run_args *r, struct run_state *s)
+{
+    const struct kiln_ir_graph *g = s->g;
+    char names[2048];
+    list_inputs(g, names, sizeof names);
+    bool *positional = calloc((size_t)r->n_inputs + 1, sizeof *positional);
+    if (!positional)
+        return run_fail(r->model, "out of memory");
+    int rc = CLI_OK;
+    for (int k = 0; k < r->n_inputs && rc == CLI_OK; k++) {
+        const char *spec = r->inputs[k], *eq = strchr(spec, '=');
+        positional[k] = true;
+        if (!eq)
+            continue;
+        char name[512];
+        snprintf(name, sizeof name, "%.*s", (int)(eq - spec), spec);
+        const struct kiln_ir_value *v = kiln_ir_find(g, name);
+        uint32_t idx = 0;
+        while (v && idx < g->n_inputs && g->inputs[idx] != v)
+            idx++;
+        if (v && idx < g->n_inputs) {
+            positional[k] = false;
+            if (s->in_files[idx])
+                rc = run_fail(r->model, "input '%s' is given twice (--input %s)", name, spec);
+            s->in_files[idx] = eq + 1;
+            continue;
+        }
+        if (access(spec, F_OK) != 0) /* not a file whose name has '=' in it */
+            rc = run_fail(r->model, "--input %s: the model has no input named '%s' (inputs: %s)",
+                          spec, name, names);
+    }
+    uint32_t next = 0;
+    for (int k = 0; k < r->n_inputs && rc == CLI_OK; k++) {
+        if (!positional[k])
+            continue;
+        while (next < g->n_inputs && s->in_files[next])
+            next++;
+        if (next == g->n_inputs)
+            rc = run_fail(r->model,
+                          "--input %s: too many inputs; the model takes %u (%s)", r->inputs[k],
+                          g->n_inputs, names);
+        else
+            s->in_files[next++] = r->inputs[k];
+    }
+    for (uint32_t i = 0; i < g->n_inputs && rc == CLI_OK; i++)
+        if (!s->in_files[i])
+            rc = run_fail(r->model,
+                          "input '%s' is missing; the model's inputs are: %s (give them with "
+                          "--input NAME=FILE.npy)",
+                          g->inputs[i]->name, names);
+    free(positional);
+    return rc;
+}
+
+/* Reads the .npy files and checks them against the model; symbolic dims take their shape. */
+static int read_inputs(struct run_state *s)
+{
+    struct kiln_ir_graph *g = s->g;
+    for (uint32_t i = 0; i < g->n_inputs; i++) {
+        struct kiln_diag d;
+        kiln_diag_clear(&d);
+        const char *path = s->in_files[i];
+        if (kiln_npy_read(path, &s->ins[i], &d))
+            return cli_error(path, &d);
+        struct kiln_ir_value *v = g->inputs[i];
+        const struct kiln_host_tensor *t = &s->ins[i];
+        char want[256], got[256];
+        kiln_ir_value_type_str(v, want, sizeof want);
+        host_type_str(t, got, sizeof got);
+        if (t->dtype != v->dtype)
+            return run_fail(path, "input '%s' has the wrong element type: the model expects %s, "
+                            "the file holds %s", v->name, want, got);
+        bool ok = t->rank == v->rank;
+        for (int k = 0; ok && k < v->rank; k++)
+            ok = v->dims[k] < 0 || v->dims[k] == t->dims[k];
+        if (!ok)
+            return run_fail(path, "input '%s' has the wrong shape: the model expects %s, the "
+                            "file holds %s", v->name, want, got);
+        for (int k = 0; k < v->rank; k++)
+            v->dims[k] = t->dims[k];
+    }
+    return CLI_OK;
+}
+
+/* DIR/<name>.npy with every character outside [A-Za-z0-9._-] (and a leading '.') as '_'. */
+static char *output_path(const char *dir, const char *name, uint32_t k, char *const *prev,
+                         uint32_t n_prev)
+{
+    char base[208];
+    size_t n = 0;
+    for (const char *p = name; *p && n < 200; p++) {
+        char ch = *p;
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || ch == '_' || ch == '-' || (ch == '.' && n);
+        base[n++] = ok ? ch : '_';
+    }
+    base[n] = '\0';
+    if (!n)
+        snprintf(base, sizeof base, "output_%u", k);
+    size_t len = strlen(dir) + sizeof base + 32;
+    char *path = malloc(len);
+    if (!path)
+        return NULL;
+    snprintf(path, len, "%s/%s.npy", dir, base);
+    for (uint32_t j = 0; j < n_prev; j++)
+        if (strcmp(prev[j], path) == 0) { /* two names sanitised alike: keep both */
+            snprintf(path, len, "%s/%s_%u.npy", dir, base, k);
+            break;
+        }
+    return path;
+}
+
+static int plan_outputs(const struct run_args *r, struct run_state *s)
+{
+    const struct kiln_program *p = &s->c->prog;
+    s->n_out = p->n_outputs;
+    s->opaths = calloc(s->n_out + 1, sizeof *s->opaths);
+    s->otmps = calloc(s->n_out + 1, sizeof *s->otmps);
+    s->obufs = calloc(s->n_out + 1, sizeof *s->obufs);
+    if (!s->opaths || !s->otmps || !s->obufs)
+        return run_fail(r->model, "out of memory");
+    if (!r->outdir && !r->n_outputs)
+        return CLI_OK; /* timing only */
+    if (!r->outdir && (uint32_t)r->n_outputs != s->n_out) {
+        char names[2048];
+        size_t o = 0;
+        names[0] = '\0';
+        for (uint32_t k = 0; k < s->n_out && o < sizeof names; k++)
+            o += (size_t)snprintf(names + o, sizeof names - o, "%s'%s'", k ? ", " : "",
+                                  kiln_prog_str(p, p->tensors[p->outputs[k]].name));
+        return run_fail(r->model, "%d --output file%s given, but the model has %u output%s (%s);"
+                        " give one per output in this order, or use --output-dir",
+                        r->n_outputs, r->n_outputs == 1 ? "" : "s", s->n_out,
+                        s->n_out == 1 ? "" : "s", names);
+    }
+    if (r->outdir) {
+        struct stat sb;
+        if (stat(r->outdir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+            return run_fail(r->outdir, "--output-dir: not an existing directory");
+    }
+    for (uint32_t k = 0; k < s->n_out; k++) {
+        const struct kiln_tensor_desc *td = &p->tensors[p->outputs[k]];
+        const char *name = kiln_prog_str(p, td->name);
+        s->opaths[k] = r->outdir ? output_path(r->outdir, name, k, s->opaths, k)
+                                 : strdup(r->outputs[k]);
+        if (!s->opaths[k])
+            return run_fail(r->model, "out of memory");
+        for (uint32_t j = 0; j < k; j++)
+            if (strcmp(s->opaths[j], s->opaths[k]) == 0)
+                return run_fail(s->opaths[k], "outputs '%s' and '%s' would both be written "
+                                "here", kiln_prog_str(p, p->tensors[p->outputs[j]].name), name);
+        if (td->dtype == KILN_DTYPE_BF16) /* refuse before running, not after */
+            return run_fail(s->opaths[k], "output '%s' is bfloat16, which .npy cannot hold",
+                            name);
+    }
+    return CLI_OK;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int execute(const struct run_args *r, struct run_state *s)
+{
+    const struct kiln_program *p = &s->c->prog;
+    uint64_t asz = (p->arena_size + KILN_ARENA_ALIGN - 1) / KILN_ARENA_ALIGN * KILN_ARENA_ALIGN;
+    s->arena = aligned_alloc(KILN_ARENA_ALIGN, asz ? asz : KILN_ARENA_ALIGN);
+    if (!s->arena)
+        return run_fail(r->model, "out of memory for the arena (%llu bytes)",
+                        (unsigned long long)p->arena_size);
+    for (uint32_t k = 0; k < s->n_out; k++) {
+        uint64_t nb = p->tensors[p->outputs[k]].nbytes;
+        if (!(s->obufs[k] = malloc(nb ? nb : 1)))
+            return run_fail(r->model, "out of memory for output %u (%llu bytes)", k,
+                            (unsigned long long)nb);
+    }
+    const void **ibufs = calloc(s->n_ins + 1, sizeof *ibufs);
+    if (!ibufs)
+        return run_fail(r->model, "out of memory");
+    for (uint32_t i = 0; i < s->n_ins; i++)
+        ibufs[i] = s->ins[i].data;
+    long timed = r->repeat ? r->repeat : 1;
+    if (r->repeat && !(s->times = malloc((size_t)timed * sizeof *s->times))) {
+        free(ibufs);
+        return run_fail(r->model, "out of memory");
+    }
+    int rc = CLI_OK;
+    for (long i = 0; i < r->warmup + timed && rc == CLI_OK; i++) {
+        double t0 = now_ms();
+        enum kiln_status st = kiln_run(p, s->arena, ibufs, s->obufs);
+        double t1 = now_ms();
+        if (st)
+            rc = run_fail(r->model, "the interpreter failed: %s", kiln_status_name(st));
+        else if (s->times && i >= r->warmup)
+            s->times[i - r->warmup] = t1 - t0;
+    }
+    free(ibufs);
+    if (rc == CLI_OK && s->times) {
+        qsort(s->times, (size_t)timed, sizeof *s->times, cmp_double);
+        size_t p90 = (size_t)((timed * 9 + 9) / 10) - 1; /* nearest rank */
+        double median = timed % 2 ? s->times[timed / 2]
+                                  : (s->times[timed / 2 - 1] + s->times[timed / 2]) / 2;
+        printf("latency over %ld run%s (%ld warmup): median %.4f ms, min %.4f ms, p90 %.4f ms\n",
+               timed, timed == 1 ? "" : "s", r->warmup, median, s->times[0], s->times[p90]);
+    }
+    return rc;
+}
+
+/* Writes every output to a temporary, then renames them all; on failure removes them. */
+static int commit_outputs(struct run_state *s)
+{
+    const struct kiln_program *p = &s->c->prog;
+    if (!s->opaths[0] && s->n_out)
+        return CLI_OK; /* timing only */
+    int rc = CLI_OK;
+    for (uint32_t k = 0; k < s->n_out && rc == CLI_OK; k++) {
+        const struct kiln_tensor_desc *td = &p->tensors[p->outputs[k]];
+        char tmp[4096];
+        struct kiln_diag d;
+        kiln_diag_clear(&d);
+        if (kiln_npy_write_tmp(s->opaths[k], td->dtype, td->rank, td->dims, s->obufs[k], tmp,
+                               sizeof tmp, &d))
+            rc = cli_error(s->opaths[k], &d);
+        else if (!(s->otmps[k] = strdup(tmp))) {
+            unlink(tmp);
+            rc = run_fail(s->opaths[k], "out of memory");
+        }
+    }
+    for (uint32_t k = 0; k < s->n_out && rc == CLI_OK; k++) {
+        if (rename(s->otmps[k], s->opaths[k]) != 0)
+            rc = run_fail(s->opaths[k], "cannot rename %s into place: %s", s->otmps[k],
+                          strerror(errno));
+        else {
+            free(s->otmps[k]);
+            s->otmps[k] = NULL;
+        }
+    }
+    for (uint32_t k = 0; k < s->n_out; k++)
+        if (s->otmps[k])
+            unlink(s->otmps[k]);
+    return rc;
+}
+
+static void state_free(struct run_state *s)
+{
+    for (uint32_t i = 0; s->ins && i < s->n_ins; i++)
+        kiln_host_tensor_free(&s->ins[i]);
+    free(s->ins);
+    free(s->in_files);
+    for (uint32_t k = 0; k < s->n_out; k++) {
+        if (s->obufs)
+            free(s->obufs[k]);
+        if (s->opaths)
+            free(s->opaths[k]);
+        if (s->otmps)
+            free(s->otmps[k]);
+    }
+    free(s->obufs), free(s->opaths), free(s->otmps);
+    free(s->times);
+    free(s->arena);
+    kiln_compiled_free(s->c);
+    kiln_ir_graph_free(s->g);
+}
+
+int kiln_cmd_run(int argc, char **argv)
+{
+    struct run_args r;
+    struct run_state s;
+    memset(&s, 0, sizeof s);
+    int rc = parse_args(argc, argv, &r);
+    if (rc != CLI_OK)
+        goto out;
+    struct kiln_diag d;
+    kiln_diag_clear(&d);
+    struct kiln_import_options opt = {r.shapes.v, r.shapes.n};
+    if (kiln_onnx_load(r.model, &opt, &s.g, &d)) {
+        rc = cli_error(r.model, &d);
+        goto out;
+    }
+    s.n_ins = s.g->n_inputs;
+    s.ins = calloc(s.n_ins + 1, sizeof *s.ins);
+    s.in_files = calloc(s.n_ins + 1, sizeof *s.in_files);
+    if (!s.ins || !s.in_files) {
+        rc = run_fail(r.model, "out of memory");
+        goto out;
+    }
+    if ((rc = match_inputs(&r, &s)) || (rc = read_inputs(&s)))
+        goto out;
+    if (kiln_infer(s.g, &d) || kiln_lower(s.g, &s.c, &d)) {
+        rc = cli_error(r.model, &d);
+        goto out;
+    }
+    const struct kiln_program *p = &s.c->prog;
+    if (p->n_inputs != s.n_ins) {
+        rc = run_fail(r.model, "internal error: %u program inputs for %u model inputs",
+                      p->n_inputs, s.n_ins);
+        goto out;
+    }
+    for (uint32_t i = 0; i < s.n_ins; i++)
+        if (p->tensors[p->inputs[i]].nbytes != s.ins[i].nbytes) {
+            rc = run_fail(s.in_files[i], "internal error: input size mismatch");
+            goto out;
+        }
+    if ((rc = plan_outputs(&r, &s)) || (rc = execute(&r, &s)) || (rc = commit_outputs(&s)))
+        goto out;
+out:
+    state_free(&s);
+    free(r.inputs), free(r.outputs), free(r.shapes.v);
+    return rc < 0 ? CLI_OK : rc;
+}

@@ -1,0 +1,350 @@
+/* inspect.c - the model summary behind `kiln inspect`: what goes in and out, which ops and how
+ * many, how big the weights are, how much work one run is, and what kiln cannot compile yet.
+ * Works on a partially understood graph too, so users learn what blocks them. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "inspect.h"
+#include "ops/ops.h"
+
+/* Elements and bytes of a Constant node's value, from its attribute (before inference). */
+static void constant_attr_size(const struct kiln_ir_node *n, uint64_t *numel, uint64_t *bytes)
+{
+    *numel = *bytes = 0;
+    for (uint32_t i = 0; i < n->n_attrs; i++) {
+        const struct kiln_ir_attr *a = &n->attrs[i];
+        if (a->type == KILN_ATTR_TENSOR && a->t) {
+            int64_t ne = kiln_ir_value_numel(a->t);
+            *numel = ne < 0 ? 0 : (uint64_t)ne;
+            *bytes = kiln_ir_value_nbytes(a->t);
+        } else if (a->type == KILN_ATTR_FLOAT || a->type == KILN_ATTR_INT) {
+            *numel = 1;
+            *bytes = a->type == KILN_ATTR_FLOAT ? 4 : 8;
+        } else if (a->type == KILN_ATTR_FLOATS || a->type == KILN_ATTR_INTS) {
+            *numel = a->n;
+            *bytes = a->n * (a->type == KILN_ATTR_FLOATS ? 4 : 8);
+        }
+    }
+}
+
+static int op_cmp(const void *pa, const void *pb)
+{
+    const struct kiln_summary_op *a = pa, *b = pb;
+    if (a->count != b->count)
+        return a->count < b->count ? 1 : -1;
+    int c = strcmp(a->domain, b->domain);
+    return c ? c : strcmp(a->op_type, b->op_type);
+}
+
+enum kiln_status kiln_summary_compute(const struct kiln_ir_graph *g, bool inferred,
+                                      const char *note, struct kiln_summary *s,
+                                      struct kiln_diag *d)
+{
+    memset(s, 0, sizeof *s);
+    s->g = g;
+    s->inferred = inferred;
+    s->note = note;
+    s->ops = calloc(g->n_nodes + 1, sizeof *s->ops);
+    if (!s->ops)
+        return kiln_diag_set(d, KILN_STATUS_NO_MEMORY, NULL, NULL, "out of memory");
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+        const struct kiln_ir_node *n = g->nodes[i];
+        if (n->dead)
+            continue;
+        s->n_nodes++;
+        uint32_t k = 0;
+        while (k < s->n_ops && (strcmp(s->ops[k].op_type, n->op_type) != 0 ||
+                                strcmp(s->ops[k].domain, n->domain) != 0))
+            k++;
+        if (k == s->n_ops) {
+            s->ops[k].op_type = n->op_type;
+            s->ops[k].domain = n->domain;
+            s->ops[k].unsupported = n->op == KILN_OP_UNKNOWN;
+            s->n_ops++;
+            s->n_unsupported += s->ops[k].unsupported;
+        }
+        s->ops[k].count++;
+        if (n->op == KILN_OP_CONSTANT && !inferred) {
+            uint64_t ne, nb;
+            constant_attr_size(n, &ne, &nb);
+            s->params += ne;
+            s->param_bytes += nb;
+        }
+        if (inferred && n->op != KILN_OP_UNKNOWN && kiln_op_info(n->op)->macs)
+            s->macs += kiln_op_info(n->op)->macs(n);
+    }
+    /* node names of each unsupported op, in graph order */
+    for (uint32_t k = 0; k < s->n_ops; k++) {
+        struct kiln_summary_op *o = &s->ops[k];
+        if (!o->unsupported)
+            continue;
+        o->nodes = calloc(o->count, sizeof *o->nodes);
+        if (!o->nodes) {
+            kiln_summary_free(s);
+            return kiln_diag_set(d, KILN_STATUS_NO_MEMORY, NULL, NULL, "out of memory");
+        }
+        uint32_t m = 0;
+        for (uint32_t i = 0; i < g->n_nodes && m < o->count; i++) {
+            const struct kiln_ir_node *n = g->nodes[i];
+            if (!n->dead && strcmp(n->op_type, o->op_type) == 0 &&
+                strcmp(n->domain, o->domain) == 0)
+                o->nodes[m++] = n->name;
+        }
+    }
+    qsort(s->ops, s->n_ops, sizeof *s->ops, op_cmp);
+    for (uint32_t i = 0; i < g->n_values; i++) {
+        const struct kiln_ir_value *v = g->values[i];
+        bool constant_node = v->producer && v->producer->op == KILN_OP_CONSTANT;
+        if (v->is_initializer || (constant_node && inferred)) {
+            int64_t ne = kiln_ir_value_numel(v);
+            s->params += ne < 0 ? 0 : (uint64_t)ne;
+            s->param_bytes += kiln_ir_value_nbytes(v);
+        } else if (inferred && v->producer && !v->producer->dead && !v->data && !v->is_output) {
+            s->activation_bytes += kiln_ir_value_nbytes(v);
+        }
+    }
+    return KILN_STATUS_OK;
+}
+
+void kiln_summary_free(struct kiln_summary *s)
+{
+    if (!s)
+        return;
+    for (uint32_t k = 0; s->ops && k < s->n_ops; k++)
+        free(s->ops[k].nodes);
+    free(s->ops);
+    memset(s, 0, sizeof *s);
+}
+
+/* ---- text ---- */
+
+/* 1234567 -> "1,234,567" */
+static const char *grouped(uint64_t v, char *buf, size_t size)
+{
+    char raw[32];
+    int n = snprintf(raw, sizeof raw, "%llu", (unsigned long long)v);
+    size_t o = 0;
+    for (int i = 0; i < n && o + 2 < size; i++) {
+        if (i && (n - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = raw[i];
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+static const char *human_bytes(uint64_t v, char *buf, size_t size)
+{
+    static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double x = (double)v;
+    int u = 0;
+    while (x >= 1024 && u < 4) {
+        x /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(buf, size, "%llu B", (unsigned long long)v);
+    else
+        snprintf(buf, size, "%.1f %s", x, units[u]);
+    return buf;
+}
+
+static void print_values(FILE *f, const char *title, struct kiln_ir_value *const *vs, uint32_t n)
+{
+    size_t w = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (strlen(vs[i]->name) > w)
+            w = strlen(vs[i]->name);
+    fprintf(f, "%s (%u):\n", title, n);
+    for (uint32_t i = 0; i < n; i++) {
+        char t[512];
+        fprintf(f, "  %-*s  %s\n", (int)w, vs[i]->name,
+                vs[i]->dtype ? kiln_ir_value_type_str(vs[i], t, sizeof t) : "? (not inferred)");
+    }
+}
+
+void kiln_summary_print_text(const struct kiln_summary *s, FILE *f)
+{
+    const struct kiln_ir_graph *g = s->g;
+    char a[64], b[64];
+    fprintf(f, "model: %s\n", g->path ? g->path : "");
+    fprintf(f, "  ir_version %lld, opset %lld", (long long)g->ir_version, (long long)g->opset);
+    if (g->producer && g->producer[0])
+        fprintf(f, ", producer '%s'", g->producer);
+    if (g->graph_name && g->graph_name[0])
+        fprintf(f, ", graph '%s'", g->graph_name);
+    fprintf(f, "\n");
+    print_values(f, "inputs", g->inputs, g->n_inputs);
+    print_values(f, "outputs", g->outputs, g->n_outputs);
+    fprintf(f, "ops (%u nodes, %u types):\n", s->n_nodes, s->n_ops);
+    size_t w = 0;
+    for (uint32_t k = 0; k < s->n_ops; k++) {
+        size_t l = strlen(s->ops[k].op_type) + (s->ops[k].domain[0] ? strlen(s->ops[k].domain) + 2 : 0);
+        if (l > w)
+            w = l;
+    }
+    for (uint32_t k = 0; k < s->n_ops; k++) {
+        const struct kiln_summary_op *o = &s->ops[k];
+        char name[300];
+        snprintf(name, sizeof name, "%s%s%s", o->domain, o->domain[0] ? "::" : "", o->op_type);
+        fprintf(f, "  %-*s  %u%s\n", (int)w, name, o->count, o->unsupported ? "  (unsupported)" : "");
+    }
+    fprintf(f, "parameters: %s (%s)\n", grouped(s->params, a, sizeof a),
+            human_bytes(s->param_bytes, b, sizeof b));
+    if (s->inferred) {
+        fprintf(f, "MACs: %s\n", grouped(s->macs, a, sizeof a));
+        fprintf(f, "activations: %s (intermediate values, before memory planning)\n",
+                human_bytes(s->activation_bytes, b, sizeof b));
+    } else {
+        fprintf(f, "MACs: unknown (shapes not inferred)\n");
+        fprintf(f, "activations: unknown (shapes not inferred)\n");
+    }
+    if (s->n_unsupported) {
+        fprintf(f, "unsupported ops (%u):\n", s->n_unsupported);
+        for (uint32_t k = 0; k < s->n_ops; k++) {
+            const struct kiln_summary_op *o = &s->ops[k];
+            if (!o->unsupported)
+                continue;
+            fprintf(f, "  %s%s%s:", o->domain, o->domain[0] ? "::" : "", o->op_type);
+            for (uint32_t i = 0; i < o->count; i++)
+                fprintf(f, "%s '%s'", i ? "," : "", o->nodes[i]);
+            fprintf(f, "\n");
+        }
+    }
+    if (s->note)
+        fprintf(f, "note: %s\n", s->note);
+}
+
+/* ---- JSON ---- */
+
+/* Length of the valid UTF-8 sequence at p, 0 if invalid. */
+static int utf8_len(const unsigned char *p)
+{
+    int len = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 ? 2 : 0;
+    if (p[0] >= 0xf5)
+        return 0;
+    for (int i = 1; i < len; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    return len;
+}
+
+void kiln_json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        switch (*p) {
+        case '"': fputs("\\\"", f); break;
+        case '\\': fputs("\\\\", f); break;
+        case '\n': fputs("\\n", f); break;
+        case '\r': fputs("\\r", f); break;
+        case '\t': fputs("\\t", f); break;
+        case '\b': fputs("\\b", f); break;
+        case '\f': fputs("\\f", f); break;
+        default:
+            if (*p < 0x20 || *p == 0x7f) {
+                fprintf(f, "\\u%04x", *p);
+            } else if (*p < 0x80) {
+                fputc(*p, f);
+            } else {
+                /* names come from protobuf, which does not promise UTF-8: pass valid
+                 * sequences through, replace stray bytes so the output stays JSON */
+                int len = utf8_len(p);
+                if (len)
+                    fwrite(p, 1, (size_t)len, f), p += len - 1;
+                else
+                    fputs("\\ufffd", f);
+            }
+        }
+    }
+    fputc('"', f);
+}
+
+static void json_values(FILE *f, const char *key, struct kiln_ir_value *const *vs, uint32_t n)
+{
+    fprintf(f, "  \"%s\": [", key);
+    for (uint32_t i = 0; i < n; i++) {
+        const struct kiln_ir_value *v = vs[i];
+        fprintf(f, "%s\n    {\"name\": ", i ? "," : "");
+        kiln_json_string(f, v->name);
+        fprintf(f, ", \"dtype\": ");
+        if (v->dtype)
+            kiln_json_string(f, kiln_dtype_name(v->dtype));
+        else
+            fprintf(f, "null");
+        fprintf(f, ", \"shape\": ");
+        if (v->rank < 0) {
+            fprintf(f, "null}");
+            continue;
+        }
+        fprintf(f, "[");
+        for (int k = 0; k < v->rank; k++) {
+            if (k)
+                fprintf(f, ", ");
+            if (v->dims[k] >= 0)
+                fprintf(f, "%lld", (long long)v->dims[k]);
+            else if (v->dim_param[k])
+                kiln_json_string(f, v->dim_param[k]);
+            else
+                fprintf(f, "null");
+        }
+        fprintf(f, "]}");
+    }
+    fprintf(f, "%s],\n", n ? "\n  " : "");
+}
+
+void kiln_summary_print_json(const struct kiln_summary *s, FILE *f)
+{
+    const struct kiln_ir_graph *g = s->g;
+    fprintf(f, "{\n  \"model\": ");
+    kiln_json_string(f, g->path);
+    fprintf(f, ",\n  \"producer\": ");
+    kiln_json_string(f, g->producer);
+    fprintf(f, ",\n  \"graph_name\": ");
+    kiln_json_string(f, g->graph_name);
+    fprintf(f, ",\n  \"ir_version\": %lld,\n  \"opset\": %lld,\n  \"inferred\": %s,\n",
+            (long long)g->ir_version, (long long)g->opset, s->inferred ? "true" : "false");
+    json_values(f, "inputs", g->inputs, g->n_inputs);
+    json_values(f, "outputs", g->outputs, g->n_outputs);
+    fprintf(f, "  \"nodes\": %u,\n  \"ops\": {", s->n_nodes);
+    for (uint32_t k = 0; k < s->n_ops; k++) {
+        const struct kiln_summary_op *o = &s->ops[k];
+        char name[300];
+        snprintf(name, sizeof name, "%s%s%s", o->domain, o->domain[0] ? "::" : "", o->op_type);
+        fprintf(f, "%s\n    ", k ? "," : "");
+        kiln_json_string(f, name);
+        fprintf(f, ": %u", o->count);
+    }
+    fprintf(f, "%s},\n", s->n_ops ? "\n  " : "");
+    fprintf(f, "  \"parameters\": %llu,\n  \"parameter_bytes\": %llu,\n",
+            (unsigned long long)s->params, (unsigned long long)s->param_bytes);
+    if (s->inferred)
+        fprintf(f, "  \"macs\": %llu,\n  \"activation_bytes\": %llu,\n",
+                (unsigned long long)s->macs, (unsigned long long)s->activation_bytes);
+    else
+        fprintf(f, "  \"macs\": null,\n  \"activation_bytes\": null,\n");
+    fprintf(f, "  \"unsupported\": [");
+    uint32_t listed = 0;
+    for (uint32_t k = 0; k < s->n_ops; k++) {
+        const struct kiln_summary_op *o = &s->ops[k];
+        if (!o->unsupported)
+            continue;
+        fprintf(f, "%s\n    {\"op\": ", listed++ ? "," : "");
+        kiln_json_string(f, o->op_type);
+        fprintf(f, ", \"domain\": ");
+        kiln_json_string(f, o->domain);
+        fprintf(f, ", \"nodes\": [");
+        for (uint32_t i = 0; i < o->count; i++) {
+            if (i)
+                fprintf(f, ", ");
+            kiln_json_string(f, o->nodes[i]);
+        }
+        fprintf(f, "]}");
+    }
+    fprintf(f, "%s],\n  \"note\": ", listed ? "\n  " : "");
+    if (s->note)
+        kiln_json_string(f, s->note);
+    else
+        fprintf(f, "null");
+    fprintf(f, "\n}\n");
+}

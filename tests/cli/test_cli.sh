@@ -1,0 +1,125 @@
+#!/bin/sh
+# test_cli.sh - end-to-end checks of the kiln command: every failure exits 1 with
+# "kiln: error: FILE: ..." on stderr and leaves no output file; usage errors exit 2; --help
+# exits 0; a positive run writes .npy files byte-identical to numpy's.
+# usage: test_cli.sh path/to/kiln tests/data/cli
+set -u
+KILN=$1
+D=$2
+T=$(mktemp -d "${TMPDIR:-/tmp}/kiln_cli_XXXXXX") || exit 1
+trap 'rm -rf "$T"' EXIT
+OUT=$T/out
+mkdir "$OUT"
+fails=0
+
+fail() {
+    echo "FAIL: $*"
+    fails=$((fails + 1))
+}
+
+# expect CODE NAME [WORD_IN_STDERR] -- args... : runs kiln, checks exit code, the error prefix
+# with WORD (a file name or phrase) and that $OUT stayed empty.
+expect() {
+    code=$1 name=$2 word=$3
+    shift 4
+    "$KILN" "$@" >"$T/stdout" 2>"$T/stderr"
+    rc=$?
+    [ "$rc" -eq "$code" ] || fail "$name: exit $rc, want $code: $(cat "$T/stderr")"
+    if [ "$code" -eq 1 ]; then
+        grep -q "^kiln: error: " "$T/stderr" || fail "$name: no 'kiln: error:' prefix"
+        [ "$(wc -l <"$T/stderr")" -eq 1 ] || fail "$name: more than one error line"
+    fi
+    if [ "$code" -eq 2 ]; then
+        grep -q "^usage: kiln" "$T/stderr" || fail "$name: no usage line"
+    fi
+    if [ -n "$word" ]; then
+        grep -qF -- "$word" "$T/stderr" || fail "$name: '$word' not in: $(cat "$T/stderr")"
+    fi
+    if [ -n "$(ls -A "$OUT")" ]; then
+        fail "$name: left files: $(ls -A "$OUT")"
+        rm -f "$OUT"/* "$OUT"/.[!.]*
+    fi
+}
+
+printf 'this is not a model' >"$T/junk.onnx"
+head -c 60 "$D/reshape.onnx" >"$T/trunc.onnx"
+head -c 140 "$D/x_2x6.npy" >"$T/trunc.npy"
+: >"$T/empty.onnx"
+
+# ---- errors: exit 1, the file named, nothing written ----
+expect 1 "not onnx" "$T/junk.onnx: not an ONNX model" -- run "$T/junk.onnx" --input "$D/x_2x6.npy" --output "$OUT/y.npy"
+expect 1 "empty model" "$T/empty.onnx: the file is empty" -- inspect "$T/empty.onnx"
+expect 1 "truncated model" "$T/trunc.onnx" -- run "$T/trunc.onnx" --input "$D/x_2x6.npy" --output-dir "$OUT"
+expect 1 "missing model" "$T/nope.onnx: cannot open" -- inspect "$T/nope.onnx"
+expect 1 "wrong dtype" "$D/x_2x6_i64.npy: input 'x' has the wrong element type: the model expects float32[N,6], the file holds int64[2,6]" -- \
+    run "$D/reshape.onnx" --input "$D/x_2x6_i64.npy" --output "$OUT/y.npy" --output "$OUT/z.npy"
+expect 1 "wrong rank" "$D/x_12.npy: input 'x' has the wrong shape" -- run "$D/reshape.onnx" --input "$D/x_12.npy" --output-dir "$OUT"
+expect 1 "wrong shape" "expects float32[2,3], the file holds float32[2,6]" -- \
+    run "$D/two_inputs.onnx" --input "a=$D/x_2x6.npy" --input "b=$D/b.npy" --output-dir "$OUT"
+expect 1 "fortran npy" "$D/x_fortran.npy: Fortran-order" -- run "$D/reshape.onnx" --input "$D/x_fortran.npy" --output-dir "$OUT"
+expect 1 "truncated npy" "$T/trunc.npy: truncated data" -- run "$D/reshape.onnx" --input "$T/trunc.npy" --output-dir "$OUT"
+expect 1 "missing input" "input 'a' is missing; the model's inputs are: 'a' float32[2,3], 'b' int64[2]" -- \
+    run "$D/two_inputs.onnx" --input "b=$D/b.npy" --output-dir "$OUT"
+expect 1 "unknown input name" "the model has no input named 'q'" -- run "$D/reshape.onnx" --input "q=$D/x_2x6.npy" --output-dir "$OUT"
+expect 1 "too many inputs" "too many inputs" -- run "$D/reshape.onnx" --input "$D/x_2x6.npy" --input "$D/x_2x6.npy" --output-dir "$OUT"
+expect 1 "output count" "1 --output file given, but the model has 2 outputs ('y', 'out/z')" -- \
+    run "$D/reshape.onnx" --input "$D/x_2x6.npy" --output "$OUT/y.npy"
+expect 1 "unsupported op" "not supported by kiln: com.example::Warp ('warp_1')" -- run "$D/unsupported.onnx" --input "$D/x_1x4.npy" --output-dir "$OUT"
+expect 1 "bad --input-shape name" "--input-shape names 'q'" -- inspect "$D/reshape.onnx" --input-shape q=1,6
+expect 1 "missing output dir" "$T/nodir: --output-dir: not an existing directory" -- \
+    run "$D/reshape.onnx" --input "$D/x_2x6.npy" --output-dir "$T/nodir"
+# the second output cannot be written: the first must not appear either
+expect 1 "second output fails" "$OUT/missing/z.npy: cannot create" -- \
+    run "$D/reshape.onnx" --input "$D/x_2x6.npy" --output "$OUT/y.npy" --output "$OUT/missing/z.npy"
+expect 1 "symbolic dim in inspect of junk" "" -- inspect "$D/x_2x6.npy"
+
+# ---- usage: exit 2 ----
+expect 2 "unknown option" "unknown option '--frobnicate'" -- run "$D/reshape.onnx" --frobnicate
+expect 2 "unknown inspect option" "unknown option '-x'" -- inspect -x "$D/reshape.onnx"
+expect 2 "unknown command" "unknown command 'explode'" -- explode
+expect 2 "no args" "" --
+expect 2 "no model" "no model given" -- inspect
+expect 2 "no outputs" "no --output or --output-dir" -- run "$D/reshape.onnx" --input "$D/x_2x6.npy"
+expect 2 "missing value" "missing value for '--input'" -- run "$D/reshape.onnx" --input
+expect 2 "bad repeat" "--repeat needs a count" -- run "$D/reshape.onnx" --input "$D/x_2x6.npy" --output-dir "$OUT" --repeat 0
+expect 2 "bad shape spec" "--input-shape 'x=1,a'" -- inspect "$D/reshape.onnx" --input-shape x=1,a
+
+# ---- help: exit 0 on stdout ----
+expect 0 "--help" "" -- --help
+expect 0 "--version" "" -- --version
+expect 0 "help run" "" -- help run
+grep -q "^usage: kiln run" "$T/stdout" || fail "help run: no usage line"
+expect 0 "run --help" "" -- run --help
+grep -q "^usage: kiln run" "$T/stdout" || fail "run --help: no usage line"
+expect 0 "inspect --help" "" -- inspect --help
+grep -q "^usage: kiln inspect" "$T/stdout" || fail "inspect --help: no usage line"
+
+# ---- inspect ----
+expect 0 "inspect unsupported" "" -- inspect "$D/unsupported.onnx"
+grep -q "com.example::Warp: 'warp_1'" "$T/stdout" || fail "inspect: unsupported op not listed"
+expect 0 "inspect json" "" -- inspect --json "$D/reshape.onnx" --input-shape x=4,6
+grep -q '"shape": \[8, 3\]' "$T/stdout" || fail "inspect json: inferred output shape missing"
+if /usr/bin/python3 -c 'import json' 2>/dev/null; then
+    /usr/bin/python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/stdout" ||
+        fail "inspect --json: not valid JSON"
+fi
+
+# ---- positive runs: byte-identical to numpy ----
+expect 0 "run reshape" "" -- run "$D/reshape.onnx" --input "$D/x_2x6.npy" --output "$T/y.npy" --output "$T/z.npy"
+cmp -s "$T/y.npy" "$D/y_expected.npy" || fail "run: y.npy differs from numpy's"
+cmp -s "$T/z.npy" "$D/x_2x6.npy" || fail "run: z.npy differs from numpy's"
+mkdir "$T/pos"
+expect 0 "run output-dir" "" -- run "$D/reshape.onnx" --input "x=$D/x_2x6.npy" --output-dir "$T/pos" --repeat 3
+cmp -s "$T/pos/y.npy" "$D/y_expected.npy" || fail "run --output-dir: y.npy"
+cmp -s "$T/pos/out_z.npy" "$D/x_2x6.npy" || fail "run --output-dir: out_z.npy (sanitised name)"
+grep -q "median .* ms, min .* ms, p90 .* ms" "$T/stdout" || fail "run --repeat: no latency line"
+[ "$(ls -A "$T/pos" | wc -l)" -eq 2 ] || fail "run --output-dir: unexpected files: $(ls -A "$T/pos")"
+expect 0 "named inputs in any order" "" -- run "$D/two_inputs.onnx" --input "b=$D/b.npy" --input "$D/a.npy" --output "$T/a_out.npy" --output "$T/b_out.npy"
+cmp -s "$T/a_out.npy" "$D/a.npy" || fail "two inputs: a_out"
+cmp -s "$T/b_out.npy" "$D/b.npy" || fail "two inputs: b_out"
+
+if [ "$fails" -ne 0 ]; then
+    echo "$fails CLI check(s) failed"
+    exit 1
+fi
+echo "all CLI checks passed"
