@@ -391,6 +391,174 @@ static enum kiln_status oom(struct kiln_diag *d)
     return kiln_diag_set(d, KILN_STATUS_NO_MEMORY, NULL, NULL, "out of memory");
 }
 
+/* Where a node's names live: the main graph (identity), or the body of a model-local function
+ * being inlined, whose formal inputs/outputs map to the caller's names and whose other names
+ * get the call's unique prefix. */
+struct scope {
+    Onnx__FunctionProto **functions;
+    size_t n_functions;
+    const Onnx__FunctionProto *fn;  /* NULL at the top level */
+    const Onnx__NodeProto *call;    /* the calling node */
+    const struct scope *parent;
+    const char *prefix;             /* "<caller node name>/" */
+    int depth;
+};
+
+#define KILN_MAX_FUNCTION_DEPTH 32
+
+/* Maps a name used inside scope sc to the graph's name (written to buf). */
+static const char *scoped_name(const struct scope *sc, const char *name, char *buf, size_t size)
+{
+    if (!sc->fn || !name || !name[0])
+        return name ? name : "";
+    for (size_t i = 0; i < sc->fn->n_input; i++)
+        if (strcmp(sc->fn->input[i], name) == 0) {
+            const char *actual = i < sc->call->n_input ? sc->call->input[i] : "";
+            return scoped_name(sc->parent, actual, buf, size);
+        }
+    for (size_t i = 0; i < sc->fn->n_output; i++)
+        if (strcmp(sc->fn->output[i], name) == 0) {
+            const char *actual = i < sc->call->n_output ? sc->call->output[i] : "";
+            return scoped_name(sc->parent, actual, buf, size);
+        }
+    snprintf(buf, size, "%s%s", sc->prefix, name);
+    return buf;
+}
+
+static const Onnx__FunctionProto *find_function(const struct scope *sc, const Onnx__NodeProto *np)
+{
+    const char *dom = np->domain ? np->domain : "";
+    /* built-in ONNX ops win over same-named local functions in the default domain */
+    if ((!dom[0] || strcmp(dom, "ai.onnx") == 0) &&
+        kiln_ir_op_lookup(dom, np->op_type) != KILN_OP_UNKNOWN)
+        return NULL;
+    for (size_t i = 0; i < sc->n_functions; i++) {
+        const Onnx__FunctionProto *f = sc->functions[i];
+        const char *fd = f->domain ? f->domain : "";
+        if (f->name && strcmp(f->name, np->op_type) == 0 && strcmp(fd, dom) == 0)
+            return f;
+    }
+    return NULL;
+}
+
+/* The caller's attribute a function attribute refers to (ref_attr_name), or NULL. */
+static const Onnx__AttributeProto *caller_attr(const struct scope *sc, const char *ref)
+{
+    for (size_t i = 0; sc->call && i < sc->call->n_attribute; i++)
+        if (sc->call->attribute[i]->name && strcmp(sc->call->attribute[i]->name, ref) == 0)
+            return sc->call->attribute[i];
+    return NULL;
+}
+
+static enum kiln_status import_node(struct kiln_ir_graph *g, const Onnx__NodeProto *np,
+                                    size_t index, const struct scope *sc, const char *base_dir,
+                                    struct kiln_diag *d)
+{
+    enum kiln_status st;
+    const char *op_type = np->op_type ? np->op_type : "";
+    char autoname[96], nmbuf[512], namebuf[1024];
+    const char *nm = np->name;
+    if (!nm || !nm[0]) {
+        snprintf(autoname, sizeof autoname, "%s_%zu", op_type[0] ? op_type : "node", index);
+        nm = autoname;
+    }
+    if (sc->fn) {
+        snprintf(nmbuf, sizeof nmbuf, "%s%s", sc->prefix, nm);
+        nm = nmbuf;
+    }
+    if (!op_type[0])
+        return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, nm, NULL, "node has no op type");
+    const Onnx__FunctionProto *fn = find_function(sc, np);
+    if (fn) { /* inline the model-local function's body */
+        if (sc->depth >= KILN_MAX_FUNCTION_DEPTH)
+            return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, nm, op_type,
+                                 "functions nest deeper than %d calls (recursive function?)",
+                                 KILN_MAX_FUNCTION_DEPTH);
+        if (np->n_input > fn->n_input || np->n_output > fn->n_output)
+            return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, nm, op_type,
+                                 "calls function '%s' with %zu inputs and %zu outputs; it "
+                                 "declares %zu and %zu",
+                                 fn->name, np->n_input, np->n_output, fn->n_input,
+                                 fn->n_output);
+        char prefix[520];
+        snprintf(prefix, sizeof prefix, "%s/", nm);
+        struct scope inner = {.functions = sc->functions,
+                              .n_functions = sc->n_functions,
+                              .fn = fn,
+                              .call = np,
+                              .parent = sc,
+                              .prefix = prefix,
+                              .depth = sc->depth + 1};
+        /* the call's node itself lives in the caller's scope: resolve its attribute references
+         * there first by importing body nodes with inner scope (attributes resolve through
+         * inner.call, whose own references were resolved when the caller was inlined) */
+        for (size_t i = 0; i < fn->n_node; i++)
+            if ((st = import_node(g, fn->node[i], i, &inner, base_dir, d)))
+                return st;
+        return KILN_STATUS_OK;
+    }
+    struct kiln_ir_node *n = kiln_ir_node_new(g, nm, op_type, np->domain, (uint32_t)np->n_input,
+                                              (uint32_t)np->n_output);
+    if (!n)
+        return oom(d);
+    for (size_t j = 0; j < np->n_input; j++) {
+        const char *in = scoped_name(sc, np->input[j], namebuf, sizeof namebuf);
+        if (!in[0])
+            continue;
+        struct kiln_ir_value *v = kiln_ir_find(g, in);
+        if (!v && !(v = kiln_ir_value_new(g, in)))
+            return oom(d);
+        n->in[j] = v;
+    }
+    for (size_t j = 0; j < np->n_output; j++) {
+        const char *on = scoped_name(sc, np->output[j], namebuf, sizeof namebuf);
+        if (!on[0])
+            continue;
+        struct kiln_ir_value *v = kiln_ir_find(g, on);
+        if (v && (v->producer || v->is_input || v->is_initializer))
+            return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, nm, op_type,
+                                 "output '%s' is already defined (%s)", on,
+                                 v->producer ? "by another node"
+                                 : v->is_input ? "as a graph input"
+                                               : "as an initializer");
+        if (!v && !(v = kiln_ir_value_new(g, on)))
+            return oom(d);
+        v->producer = n;
+        n->out[j] = v;
+    }
+    n->attrs = kiln_arena_alloc(&g->arena, (np->n_attribute + 1) * sizeof *n->attrs);
+    if (!n->attrs)
+        return oom(d);
+    for (size_t j = 0; j < np->n_attribute; j++) {
+        const Onnx__AttributeProto *a = np->attribute[j];
+        Onnx__AttributeProto resolved;
+        if (a->ref_attr_name && a->ref_attr_name[0]) {
+            if (!sc->fn)
+                return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, nm, op_type,
+                                     "attribute '%s' refers to a function attribute outside a "
+                                     "function",
+                                     a->name ? a->name : "");
+            /* resolve through the chain of callers */
+            const struct scope *s2 = sc;
+            const Onnx__AttributeProto *src = a;
+            while (src && src->ref_attr_name && src->ref_attr_name[0] && s2 && s2->fn) {
+                src = caller_attr(s2, src->ref_attr_name);
+                s2 = s2->parent;
+            }
+            if (!src)
+                continue; /* not given by the caller: the attribute is absent */
+            resolved = *src;
+            resolved.name = a->name;
+            resolved.ref_attr_name = NULL;
+            a = &resolved;
+        }
+        if ((st = convert_attr(g, n, a, &n->attrs[n->n_attrs], base_dir, d)))
+            return st;
+        n->n_attrs++;
+    }
+    return KILN_STATUS_OK;
+}
+
 static enum kiln_status build_graph(struct kiln_ir_graph *g, const Onnx__ModelProto *m,
                                     const char *base_dir, struct kiln_diag *d)
 {
@@ -478,55 +646,10 @@ static enum kiln_status build_graph(struct kiln_ir_graph *g, const Onnx__ModelPr
     }
 
     /* nodes; inputs may reference outputs of later nodes (unsorted graphs are legal) */
-    for (size_t i = 0; i < gp->n_node; i++) {
-        const Onnx__NodeProto *np = gp->node[i];
-        const char *op_type = np->op_type ? np->op_type : "";
-        char autoname[96];
-        const char *nm = np->name;
-        if (!nm || !nm[0]) {
-            snprintf(autoname, sizeof autoname, "%s_%zu", op_type[0] ? op_type : "node", i);
-            nm = autoname;
-        }
-        if (!op_type[0])
-            return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, nm, NULL, "node has no op type");
-        struct kiln_ir_node *n =
-            kiln_ir_node_new(g, nm, op_type, np->domain, (uint32_t)np->n_input,
-                             (uint32_t)np->n_output);
-        if (!n)
-            return oom(d);
-        for (size_t j = 0; j < np->n_input; j++) {
-            const char *in = np->input[j];
-            if (!in || !in[0])
-                continue;
-            struct kiln_ir_value *v = kiln_ir_find(g, in);
-            if (!v && !(v = kiln_ir_value_new(g, in)))
-                return oom(d);
-            n->in[j] = v;
-        }
-        for (size_t j = 0; j < np->n_output; j++) {
-            const char *on = np->output[j];
-            if (!on || !on[0])
-                continue;
-            struct kiln_ir_value *v = kiln_ir_find(g, on);
-            if (v && (v->producer || v->is_input || v->is_initializer))
-                return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, nm, op_type,
-                                     "output '%s' is already defined (%s)", on,
-                                     v->producer ? "by another node"
-                                     : v->is_input ? "as a graph input"
-                                                   : "as an initializer");
-            if (!v && !(v = kiln_ir_value_new(g, on)))
-                return oom(d);
-            v->producer = n;
-            n->out[j] = v;
-        }
-        n->attrs = kiln_arena_alloc(&g->arena, (np->n_attribute + 1) * sizeof *n->attrs);
-        if (!n->attrs)
-            return oom(d);
-        for (size_t j = 0; j < np->n_attribute; j++)
-            if ((st = convert_attr(g, n, np->attribute[j], &n->attrs[j], base_dir, d)))
-                return st;
-        n->n_attrs = (uint32_t)np->n_attribute;
-    }
+    struct scope top = {.functions = m->functions, .n_functions = m->n_functions};
+    for (size_t i = 0; i < gp->n_node; i++)
+        if ((st = import_node(g, gp->node[i], i, &top, base_dir, d)))
+            return st;
     /* every node input must now be defined */
     for (uint32_t i = 0; i < g->n_nodes; i++) {
         struct kiln_ir_node *n = g->nodes[i];

@@ -599,6 +599,119 @@ static void test_input_shape_apply(void **state)
     pool_free();
 }
 
+/* ---- model-local functions are inlined on import ---- */
+
+static Onnx__AttributeProto *attr_float(const char *name, float v, const char *ref)
+{
+    Onnx__AttributeProto *a = mk(sizeof *a);
+    onnx__attribute_proto__init(a);
+    a->name = str(name);
+    a->has_type = 1;
+    a->type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__FLOAT;
+    a->has_f = 1;
+    a->f = v;
+    if (ref)
+        a->ref_attr_name = str(ref);
+    return a;
+}
+
+static void set_attrs(Onnx__NodeProto *n, Onnx__AttributeProto *a)
+{
+    n->n_attribute = 1;
+    n->attribute = mk(sizeof *n->attribute * 2);
+    n->attribute[0] = a;
+}
+
+static Onnx__FunctionProto *function(const char *name, const char *in, const char *out,
+                                     Onnx__NodeProto **body, size_t n_body)
+{
+    Onnx__FunctionProto *f = mk(sizeof *f);
+    onnx__function_proto__init(f);
+    f->name = str(name);
+    f->domain = str("custom");
+    f->n_input = 1;
+    f->input = mk(sizeof(char *) * 2);
+    f->input[0] = str(in);
+    f->n_output = 1;
+    f->output = mk(sizeof(char *) * 2);
+    f->output[0] = str(out);
+    f->n_node = n_body;
+    f->node = body;
+    return f;
+}
+
+/* y = Scale(x, alpha=3) where Scale(X) = AddOne(X * alpha) and AddOne(A) = A + 1 */
+static void function_model(struct model *md, bool recursive)
+{
+    static const int64_t dims[2] = {2, 3};
+    model_init(md);
+    add_input(md, vinfo("x", KILN_DTYPE_F32, 2, dims, NULL));
+    add_output(md, vinfo("y", KILN_DTYPE_F32, 0, NULL, NULL));
+    static const char *const in[] = {"x"}, *const out[] = {"y"};
+    Onnx__NodeProto *call = node("call", "Scale", "custom", 1, in, 1, out);
+    set_attrs(call, attr_float("alpha", 3.0f, NULL));
+    add_node(md, call);
+
+    Onnx__NodeProto **sbody = mk(sizeof *sbody * 4);
+    static const char *const c_out[] = {"a"}, *const m_in[] = {"X", "a"}, *const m_out[] = {"t"};
+    static const char *const i_in[] = {"t"}, *const i_out[] = {"Y"};
+    sbody[0] = node("c", "Constant", "", 0, NULL, 1, c_out);
+    set_attrs(sbody[0], attr_float("value_float", 0.0f, "alpha"));
+    sbody[1] = node("m", "Mul", "", 2, m_in, 1, m_out);
+    sbody[2] = node("inner", recursive ? "Scale" : "AddOne", "custom", 1, i_in, 1, i_out);
+    Onnx__NodeProto **abody = mk(sizeof *abody * 3);
+    static const char *const one_out[] = {"one"}, *const add_in[] = {"A", "one"},
+                             *const add_out[] = {"B"};
+    abody[0] = node("k", "Constant", "", 0, NULL, 1, one_out);
+    set_attrs(abody[0], attr_float("value_float", 1.0f, NULL));
+    abody[1] = node("add", "Add", "", 2, add_in, 1, add_out);
+    md->m.n_functions = 2;
+    md->m.functions = mk(sizeof *md->m.functions * 3);
+    md->m.functions[0] = function("Scale", "X", "Y", sbody, 3);
+    md->m.functions[1] = function("AddOne", "A", "B", abody, 2);
+}
+
+static void test_functions_inlined(void **state)
+{
+    (void)state;
+    struct model md;
+    function_model(&md, false);
+    struct kiln_ir_graph *g;
+    struct kiln_diag d;
+    assert_int_equal(load(&md, NULL, &g, &d), KILN_STATUS_OK);
+    assert_int_equal(g->n_nodes, 4); /* Constant, Mul, Constant, Add */
+    bool saw_nested = false;
+    for (uint32_t i = 0; i < g->n_nodes; i++)
+        saw_nested |= strcmp(g->nodes[i]->name, "call/inner/add") == 0;
+    assert_true(saw_nested);
+    assert_int_equal(kiln_infer(g, &d), KILN_STATUS_OK);
+    struct kiln_compiled *c;
+    assert_int_equal(kiln_lower(g, &c, &d), KILN_STATUS_OK);
+    float x[6] = {0, 1, 2, -1, 0.5f, 10}, y[6];
+    void *arena = aligned_alloc(64, (c->prog.arena_size + 64) / 64 * 64);
+    const void *ins[1] = {x};
+    void *outs[1] = {y};
+    assert_int_equal(kiln_run(&c->prog, arena, ins, outs), KILN_STATUS_OK);
+    for (int i = 0; i < 6; i++)
+        assert_float_equal(y[i], 3 * x[i] + 1, 1e-6);
+    free(arena);
+    kiln_compiled_free(c);
+    kiln_ir_graph_free(g);
+    pool_free();
+}
+
+static void test_recursive_function_refused(void **state)
+{
+    (void)state;
+    struct model md;
+    function_model(&md, true);
+    struct kiln_ir_graph *g;
+    struct kiln_diag d;
+    assert_int_equal(load(&md, NULL, &g, &d), KILN_STATUS_INVALID_MODEL);
+    expect_msg(&d, "recursive");
+    pool_free();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -614,6 +727,8 @@ int main(void)
         cmocka_unit_test(test_external_data),
         cmocka_unit_test(test_input_shape_parsing),
         cmocka_unit_test(test_input_shape_apply),
+        cmocka_unit_test(test_functions_inlined),
+        cmocka_unit_test(test_recursive_function_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
