@@ -8,13 +8,44 @@
 struct kiln_ir_graph *kiln_ir_graph_new(void)
 {
     struct kiln_ir_graph *g = calloc(1, sizeof *g);
+    if (g)
+        g->root = g;
     return g;
+}
+
+struct kiln_ir_graph *kiln_ir_subgraph_new(struct kiln_ir_graph *parent)
+{
+    struct kiln_ir_graph **subs = realloc(parent->subs, (parent->n_subs + 1) * sizeof *subs);
+    if (!subs)
+        return NULL;
+    parent->subs = subs;
+    struct kiln_ir_graph *g = calloc(1, sizeof *g);
+    if (!g)
+        return NULL;
+    g->parent = parent;
+    g->root = parent->root;
+    g->opset = parent->opset;
+    g->ir_version = parent->ir_version;
+    g->path = parent->path;
+    subs[parent->n_subs++] = g;
+    return g;
+}
+
+bool kiln_ir_in_scope_of(const struct kiln_ir_graph *g, const struct kiln_ir_graph *owner)
+{
+    for (; g; g = g->parent)
+        if (g == owner)
+            return true;
+    return false;
 }
 
 void kiln_ir_graph_free(struct kiln_ir_graph *g)
 {
     if (!g)
         return;
+    for (uint32_t i = 0; i < g->n_subs; i++)
+        kiln_ir_graph_free(g->subs[i]);
+    free(g->subs);
     free(g->nodes);
     free(g->values);
     free(g->map);
@@ -100,7 +131,7 @@ static bool map_grow(struct kiln_ir_graph *g)
     return true;
 }
 
-struct kiln_ir_value *kiln_ir_find(const struct kiln_ir_graph *g, const char *name)
+static struct kiln_ir_value *find_local(const struct kiln_ir_graph *g, const char *name)
 {
     if (!g->map_cap)
         return NULL;
@@ -111,6 +142,30 @@ struct kiln_ir_value *kiln_ir_find(const struct kiln_ir_graph *g, const char *na
         h = (h + 1) & (g->map_cap - 1);
     }
     return NULL;
+}
+
+struct kiln_ir_value *kiln_ir_find(const struct kiln_ir_graph *g, const char *name)
+{
+    for (; g; g = g->parent) {
+        struct kiln_ir_value *v = find_local(g, name);
+        if (v)
+            return v;
+    }
+    return NULL;
+}
+
+static bool push_value(struct kiln_ir_graph *g, struct kiln_ir_value *v)
+{
+    if (g->n_values == g->cap_values) {
+        uint32_t cap = g->cap_values ? g->cap_values * 2 : 256;
+        struct kiln_ir_value **nv = realloc(g->values, cap * sizeof *nv);
+        if (!nv)
+            return false;
+        g->values = nv;
+        g->cap_values = cap;
+    }
+    g->values[g->n_values++] = v;
+    return true;
 }
 
 struct kiln_ir_value *kiln_ir_value_detached(struct kiln_ir_graph *g, const char *name)
@@ -132,19 +187,13 @@ struct kiln_ir_value *kiln_ir_value_new(struct kiln_ir_graph *g, const char *nam
         return NULL;
     if ((g->n_values + 1) * 2 > g->map_cap && !map_grow(g))
         return NULL;
-    if (g->n_values == g->cap_values) {
-        uint32_t cap = g->cap_values ? g->cap_values * 2 : 256;
-        struct kiln_ir_value **nv = realloc(g->values, cap * sizeof *nv);
-        if (!nv)
-            return NULL;
-        g->values = nv;
-        g->cap_values = cap;
-    }
     struct kiln_ir_value *v = kiln_ir_value_detached(g, name);
     if (!v)
         return NULL;
-    v->id = g->n_values;
-    g->values[g->n_values++] = v;
+    v->owner = g;
+    v->id = g->root->n_values;
+    if (!push_value(g->root, v) || (g != g->root && !push_value(g, v)))
+        return NULL;
     uint32_t h = hash_str(v->name) & (g->map_cap - 1);
     while (g->map[h])
         h = (h + 1) & (g->map_cap - 1);
@@ -206,10 +255,8 @@ const struct kiln_ir_attr *kiln_ir_attr(const struct kiln_ir_node *n, const char
     return NULL;
 }
 
-void kiln_ir_count_uses(struct kiln_ir_graph *g)
+static void count_uses_in(struct kiln_ir_graph *g)
 {
-    for (uint32_t i = 0; i < g->n_values; i++)
-        g->values[i]->n_uses = 0;
     for (uint32_t i = 0; i < g->n_nodes; i++) {
         struct kiln_ir_node *n = g->nodes[i];
         if (n->dead)
@@ -220,6 +267,16 @@ void kiln_ir_count_uses(struct kiln_ir_graph *g)
     }
     for (uint32_t i = 0; i < g->n_outputs; i++)
         g->outputs[i]->n_uses++;
+    for (uint32_t i = 0; i < g->n_subs; i++)
+        count_uses_in(g->subs[i]);
+}
+
+void kiln_ir_count_uses(struct kiln_ir_graph *g)
+{
+    struct kiln_ir_graph *r = g->root;
+    for (uint32_t i = 0; i < r->n_values; i++)
+        r->values[i]->n_uses = 0;
+    count_uses_in(r);
 }
 
 /* Kahn's algorithm, stable: among ready nodes the original order is kept. */
@@ -231,12 +288,13 @@ enum kiln_status kiln_ir_toposort(struct kiln_ir_graph *g, struct kiln_diag *d)
     uint32_t *pending = calloc(n, sizeof *pending);
     struct kiln_ir_node **order = malloc(n * sizeof *order);
     /* consumers lists: for each value id, node indices reading it (CSR) */
-    uint32_t *cstart = calloc(g->n_values + 1, sizeof *cstart);
+    uint32_t nv = g->root->n_values;
+    uint32_t *cstart = calloc(nv + 1, sizeof *cstart);
     uint32_t total = 0;
     for (uint32_t i = 0; i < n; i++)
         total += g->nodes[i]->n_in;
     uint32_t *clist = malloc((total ? total : 1) * sizeof *clist);
-    uint32_t *fill = calloc(g->n_values + 1, sizeof *fill);
+    uint32_t *fill = calloc(nv + 1, sizeof *fill);
     uint32_t *ready = malloc(n * sizeof *ready);
     if (!pending || !order || !cstart || !clist || !fill || !ready) {
         free(pending), free(order), free(cstart), free(clist), free(fill), free(ready);
@@ -248,19 +306,19 @@ enum kiln_status kiln_ir_toposort(struct kiln_ir_graph *g, struct kiln_diag *d)
         struct kiln_ir_node *nd = g->nodes[i];
         for (uint32_t j = 0; j < nd->n_in; j++) {
             struct kiln_ir_value *v = nd->in[j];
-            if (v && v->producer && v->id != UINT32_MAX) {
+            if (v && v->producer && v->id != UINT32_MAX && v->owner == g) {
                 pending[i]++;
                 cstart[v->id + 1]++;
             }
         }
     }
-    for (uint32_t i = 0; i < g->n_values; i++)
+    for (uint32_t i = 0; i < nv; i++)
         cstart[i + 1] += cstart[i];
     for (uint32_t i = 0; i < n; i++) {
         struct kiln_ir_node *nd = g->nodes[i];
         for (uint32_t j = 0; j < nd->n_in; j++) {
             struct kiln_ir_value *v = nd->in[j];
-            if (v && v->producer && v->id != UINT32_MAX)
+            if (v && v->producer && v->id != UINT32_MAX && v->owner == g)
                 clist[cstart[v->id] + fill[v->id]++] = i;
         }
     }
@@ -304,19 +362,19 @@ enum kiln_status kiln_ir_toposort(struct kiln_ir_graph *g, struct kiln_diag *d)
 enum kiln_status kiln_ir_verify(const struct kiln_ir_graph *g, struct kiln_diag *d)
 {
     /* producer consistency and definition before use, in node order */
-    uint8_t *defined = calloc(g->n_values ? g->n_values : 1, 1);
+    uint8_t *defined = calloc(g->root->n_values + 1, 1);
     if (!defined)
         return kiln_diag_set(d, KILN_STATUS_NO_MEMORY, NULL, NULL, "out of memory");
     enum kiln_status st = KILN_STATUS_OK;
     for (uint32_t i = 0; i < g->n_values; i++) {
         struct kiln_ir_value *v = g->values[i];
-        if (v->id != i) {
+        if (g == g->root && v->id != i) {
             st = kiln_diag_set(d, KILN_STATUS_INTERNAL, NULL, NULL,
                                "value '%s' has id %u at index %u", v->name, v->id, i);
             goto out;
         }
         if (!v->producer)
-            defined[i] = v->is_input || v->data != NULL || v->is_initializer;
+            defined[v->id] = v->is_input || v->data != NULL || v->is_initializer;
         if (v->producer && (v->is_input || v->is_initializer)) {
             st = kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, v->producer->name,
                                v->producer->op_type,
@@ -330,8 +388,8 @@ enum kiln_status kiln_ir_verify(const struct kiln_ir_graph *g, struct kiln_diag 
             continue;
         for (uint32_t j = 0; j < n->n_in; j++) {
             const struct kiln_ir_value *v = n->in[j];
-            if (!v || v->id == UINT32_MAX)
-                continue;
+            if (!v || v->id == UINT32_MAX || v->owner != g)
+                continue; /* outer-scope values are checked in their own scope */
             if (!defined[v->id]) {
                 st = kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, n->name, n->op_type,
                                    "input '%s' is used before it is defined (not a graph "
@@ -355,7 +413,7 @@ enum kiln_status kiln_ir_verify(const struct kiln_ir_graph *g, struct kiln_diag 
     }
     for (uint32_t i = 0; i < g->n_outputs; i++) {
         const struct kiln_ir_value *v = g->outputs[i];
-        if (v->id == UINT32_MAX || !defined[v->id]) {
+        if (v->id == UINT32_MAX || (v->owner == g && !defined[v->id])) {
             st = kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, NULL, NULL,
                                "graph output '%s' is not produced by any node, input or "
                                "initializer",

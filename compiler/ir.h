@@ -43,6 +43,7 @@ struct kiln_ir_value {
     int32_t zero_point;
     const void *data;                /* constant contents (initializer or folded), or NULL */
     struct kiln_ir_node *producer;   /* NULL for graph inputs and initializers */
+    struct kiln_ir_graph *owner;     /* graph (or subgraph) whose scope defines the name */
     uint32_t n_uses;                 /* node inputs + graph outputs reading it */
     uint32_t id;
     int declared_dtype;              /* element type the model declares for a graph output */
@@ -85,6 +86,8 @@ struct kiln_ir_attr {
     float *floats;
     size_t n; /* element count of ints/floats */
     struct kiln_ir_value *t; /* TENSOR: a constant value not registered in the graph */
+    struct kiln_ir_graph *g; /* GRAPH: a subgraph (If branches, Loop and Scan bodies) */
+    const void *pending;     /* importer-private while the subgraph is being read */
 };
 
 /* ---- nodes ---- */
@@ -94,7 +97,10 @@ struct kiln_ir_node {
     const char *domain;  /* "" for the default domain */
     enum kiln_op op;
     struct kiln_ir_value **in; /* NULL entries: omitted optional inputs */
-    uint32_t n_in;
+    uint32_t n_in;             /* including n_implicit */
+    /* Outer-scope values that the node's subgraphs read: the last n_implicit entries of in[],
+     * so ordering, liveness and lowering see them as ordinary inputs. */
+    uint32_t n_implicit;
     struct kiln_ir_value **out; /* NULL entries: omitted optional outputs */
     uint32_t n_out;
     struct kiln_ir_attr *attrs;
@@ -124,14 +130,23 @@ struct kiln_ir_graph {
     int64_t opset;           /* default-domain opset version */
     int64_t ir_version;
     const char *path;        /* file the graph came from, for messages */
+    /* Subgraphs: a subgraph has its own names, nodes, inputs and outputs; its values take ids
+     * from the root graph (ids are unique across all scopes) and are also listed there. */
+    struct kiln_ir_graph *parent, *root;
+    struct kiln_ir_graph **subs; /* owned subgraphs, freed with this graph */
+    uint32_t n_subs;
     const char *producer;    /* producer_name + version */
     const char *graph_name;
 };
 
 struct kiln_ir_graph *kiln_ir_graph_new(void);
+/* A subgraph of parent (owned and freed by parent). */
+struct kiln_ir_graph *kiln_ir_subgraph_new(struct kiln_ir_graph *parent);
+/* True if v is defined in g or one of g's ancestors' scopes visible from g. */
+bool kiln_ir_in_scope_of(const struct kiln_ir_graph *g, const struct kiln_ir_graph *owner);
 void kiln_ir_graph_free(struct kiln_ir_graph *g);
 
-/* Looks a value up by name; NULL if absent. */
+/* Looks a value up by name in g's scope, then in its ancestors'; NULL if absent. */
 struct kiln_ir_value *kiln_ir_find(const struct kiln_ir_graph *g, const char *name);
 /* Creates a new value; NULL if the name exists already or on OOM. */
 struct kiln_ir_value *kiln_ir_value_new(struct kiln_ir_graph *g, const char *name);

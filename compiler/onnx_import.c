@@ -331,6 +331,12 @@ static enum kiln_status convert_attr(struct kiln_ir_graph *g, struct kiln_ir_nod
     case KILN_ATTR_STRINGS:
         o->n = a->n_strings;
         break;
+    case KILN_ATTR_GRAPH:
+        if (!a->g)
+            return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, n->name, n->op_type,
+                                 "graph attribute '%s' has no graph", o->name);
+        o->pending = a->g; /* read by import_node once the node exists */
+        break;
     default: break; /* graphs, sparse tensors, type protos: the op that needs them says so */
     }
     return KILN_STATUS_OK;
@@ -450,6 +456,39 @@ static const Onnx__AttributeProto *caller_attr(const struct scope *sc, const cha
     return NULL;
 }
 
+static enum kiln_status import_subgraph(struct kiln_ir_graph *parent, struct kiln_ir_node *owner,
+                                        const Onnx__GraphProto *gp, const struct scope *sc,
+                                        const char *base_dir, struct kiln_ir_graph **out,
+                                        struct kiln_diag *d);
+
+/* Appends to n->in every value its subgraphs read from outside themselves. */
+static enum kiln_status add_implicit_inputs(struct kiln_ir_graph *g, struct kiln_ir_node *n,
+                                            struct kiln_ir_graph *sub, struct kiln_diag *d)
+{
+    for (uint32_t i = 0; i <= sub->n_nodes; i++) {
+        struct kiln_ir_value **vs = i < sub->n_nodes ? sub->nodes[i]->in : sub->outputs;
+        uint32_t cnt = i < sub->n_nodes ? sub->nodes[i]->n_in : sub->n_outputs;
+        for (uint32_t j = 0; j < cnt; j++) {
+            struct kiln_ir_value *v = vs[j];
+            if (!v || v->owner == sub || !v->owner || !kiln_ir_in_scope_of(g, v->owner))
+                continue;
+            bool have = false;
+            for (uint32_t k = n->n_in - n->n_implicit; k < n->n_in && !have; k++)
+                have = n->in[k] == v;
+            if (have)
+                continue;
+            struct kiln_ir_value **in = kiln_arena_alloc(&g->arena, (n->n_in + 1) * sizeof *in);
+            if (!in)
+                return oom(d);
+            memcpy(in, n->in, n->n_in * sizeof *in);
+            in[n->n_in++] = v;
+            n->in = in;
+            n->n_implicit++;
+        }
+    }
+    return KILN_STATUS_OK;
+}
+
 static enum kiln_status import_node(struct kiln_ir_graph *g, const Onnx__NodeProto *np,
                                     size_t index, const struct scope *sc, const char *base_dir,
                                     struct kiln_diag *d)
@@ -556,6 +595,90 @@ static enum kiln_status import_node(struct kiln_ir_graph *g, const Onnx__NodePro
             return st;
         n->n_attrs++;
     }
+    for (uint32_t j = 0; j < n->n_attrs; j++) {
+        struct kiln_ir_attr *a = &n->attrs[j];
+        if (!a->pending)
+            continue;
+        if ((st = import_subgraph(g, n, a->pending, sc, base_dir, &a->g, d)))
+            return st;
+        a->pending = NULL;
+        if ((st = add_implicit_inputs(g, n, a->g, d)))
+            return st;
+    }
+    return KILN_STATUS_OK;
+}
+
+/* Reads the body of an If/Loop/Scan: its own initializers, formal inputs (types may be
+ * partial: the owning op's inference completes them), nodes and outputs. Names not defined
+ * inside resolve in the enclosing scopes. */
+static enum kiln_status import_subgraph(struct kiln_ir_graph *parent, struct kiln_ir_node *owner,
+                                        const Onnx__GraphProto *gp, const struct scope *sc,
+                                        const char *base_dir, struct kiln_ir_graph **out,
+                                        struct kiln_diag *d)
+{
+    enum kiln_status st;
+    char namebuf[1024];
+    struct kiln_ir_graph *g = kiln_ir_subgraph_new(parent);
+    if (!g)
+        return oom(d);
+    g->graph_name = kiln_arena_strdup(&g->arena, gp->name ? gp->name : "");
+    for (size_t i = 0; i < gp->n_initializer; i++) {
+        const Onnx__TensorProto *t = gp->initializer[i];
+        const char *nm = scoped_name(sc, t->name ? t->name : "", namebuf, sizeof namebuf);
+        struct kiln_ir_value *v = nm[0] ? kiln_ir_value_new(g, nm) : NULL;
+        if (!v)
+            return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, owner->name, owner->op_type,
+                                 "subgraph initializer '%s' is unnamed or already defined", nm);
+        char what[300];
+        snprintf(what, sizeof what, "initializer '%s'", nm);
+        if ((st = tensor_to_value(g, t, base_dir, what, v, d)))
+            return st;
+        v->is_initializer = true;
+    }
+    g->inputs = kiln_arena_alloc(&g->arena, (gp->n_input + 1) * sizeof *g->inputs);
+    g->outputs = kiln_arena_alloc(&g->arena, (gp->n_output + 1) * sizeof *g->outputs);
+    if (!g->inputs || !g->outputs)
+        return oom(d);
+    for (size_t i = 0; i < gp->n_input; i++) {
+        const char *nm = scoped_name(sc, gp->input[i]->name, namebuf, sizeof namebuf);
+        struct kiln_ir_value *v = nm[0] ? kiln_ir_value_new(g, nm) : NULL;
+        if (!v)
+            return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, owner->name, owner->op_type,
+                                 "subgraph input '%s' is unnamed or shadows another name", nm);
+        if ((st = value_info_type(gp->input[i], v, "subgraph input", d)))
+            return st;
+        for (int k = 0; k < v->rank; k++)
+            if (v->dim_param[k] && !(v->dim_param[k] = kiln_arena_strdup(&g->arena,
+                                                                         v->dim_param[k])))
+                return oom(d);
+        v->is_input = true;
+        g->inputs[g->n_inputs++] = v;
+    }
+    for (size_t i = 0; i < gp->n_node; i++)
+        if ((st = import_node(g, gp->node[i], i, sc, base_dir, d)))
+            return st;
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+        struct kiln_ir_node *n = g->nodes[i];
+        for (uint32_t j = 0; j < n->n_in; j++) {
+            struct kiln_ir_value *v = n->in[j];
+            if (v && v->owner == g && !v->producer && !v->is_input && !v->is_initializer)
+                return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, n->name, n->op_type,
+                                     "input '%s' is not defined in this subgraph of '%s' or "
+                                     "any enclosing graph",
+                                     v->name, owner->name);
+        }
+    }
+    for (size_t i = 0; i < gp->n_output; i++) {
+        const char *nm = scoped_name(sc, gp->output[i]->name, namebuf, sizeof namebuf);
+        struct kiln_ir_value *v = kiln_ir_find(g, nm);
+        if (!v || (v->owner == g && !v->producer && !v->is_input && !v->is_initializer))
+            return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, owner->name, owner->op_type,
+                                 "subgraph output '%s' is not produced by any node", nm);
+        g->outputs[g->n_outputs++] = v;
+    }
+    if ((st = kiln_ir_toposort(g, d)))
+        return st;
+    *out = g;
     return KILN_STATUS_OK;
 }
 
