@@ -23,21 +23,45 @@ int kiln_pick_variant(const struct kiln_ir_node *n)
     return any;
 }
 
+static void collect_nodes(const struct kiln_ir_graph *g, const struct kiln_ir_node **all,
+                          uint32_t *n, uint32_t cap)
+{
+    for (uint32_t i = 0; i < g->n_nodes && *n < cap; i++) {
+        const struct kiln_ir_node *nd = g->nodes[i];
+        all[(*n)++] = nd;
+        for (uint32_t a = 0; a < nd->n_attrs; a++)
+            if (nd->attrs[a].g)
+                collect_nodes(nd->attrs[a].g, all, n, cap);
+    }
+}
+
+static uint32_t count_nodes(const struct kiln_ir_graph *g)
+{
+    uint32_t n = g->n_nodes;
+    for (uint32_t i = 0; i < g->n_subs; i++)
+        n += count_nodes(g->subs[i]);
+    return n;
+}
+
 size_t kiln_unsupported_report(const struct kiln_ir_graph *g, char *buf, size_t size)
 {
     size_t off = 0, count = 0;
     if (size)
         buf[0] = '\0';
-    /* group by op type, in first-seen order */
-    for (uint32_t i = 0; i < g->n_nodes; i++) {
-        const struct kiln_ir_node *n = g->nodes[i];
+    uint32_t cap = count_nodes(g), total = 0;
+    const struct kiln_ir_node **all = malloc((cap ? cap : 1) * sizeof *all);
+    if (!all)
+        return 0;
+    collect_nodes(g, all, &total, cap);
+    /* group by op type, in first-seen order; nodes inside subgraphs included */
+    for (uint32_t i = 0; i < total; i++) {
+        const struct kiln_ir_node *n = all[i];
         if (n->op != KILN_OP_UNKNOWN)
             continue;
         bool seen = false;
         for (uint32_t j = 0; j < i && !seen; j++)
-            seen = g->nodes[j]->op == KILN_OP_UNKNOWN &&
-                   strcmp(g->nodes[j]->op_type, n->op_type) == 0 &&
-                   strcmp(g->nodes[j]->domain, n->domain) == 0;
+            seen = all[j]->op == KILN_OP_UNKNOWN && strcmp(all[j]->op_type, n->op_type) == 0 &&
+                   strcmp(all[j]->domain, n->domain) == 0;
         if (seen)
             continue;
         count++;
@@ -45,8 +69,8 @@ size_t kiln_unsupported_report(const struct kiln_ir_graph *g, char *buf, size_t 
             off += (size_t)snprintf(buf + off, size - off, "%s%s%s%s (", count > 1 ? "; " : "",
                                     n->domain, n->domain[0] ? "::" : "", n->op_type);
         int listed = 0;
-        for (uint32_t j = i; j < g->n_nodes; j++) {
-            const struct kiln_ir_node *m = g->nodes[j];
+        for (uint32_t j = i; j < total; j++) {
+            const struct kiln_ir_node *m = all[j];
             if (m->op != KILN_OP_UNKNOWN || strcmp(m->op_type, n->op_type) != 0 ||
                 strcmp(m->domain, n->domain) != 0)
                 continue;
@@ -58,6 +82,7 @@ size_t kiln_unsupported_report(const struct kiln_ir_graph *g, char *buf, size_t 
         if (off < size)
             off += (size_t)snprintf(buf + off, size - off, ")");
     }
+    free(all);
     return count;
 }
 
@@ -148,14 +173,34 @@ enum kiln_status kiln_infer(struct kiln_ir_graph *g, struct kiln_diag *d)
                              "%zu op type%s not supported by kiln: %s", nun, nun > 1 ? "s are" : " is",
                              list);
     struct kiln_infer_ctx c = {.g = g, .diag = d};
+    if ((st = kiln_infer_graph(&c, g)))
+        return st;
+    for (uint32_t i = 0; i < g->n_outputs; i++) {
+        const struct kiln_ir_value *v = g->outputs[i];
+        if (v->declared_dtype && v->declared_dtype != v->dtype)
+            return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL,
+                                 v->producer ? v->producer->name : NULL,
+                                 v->producer ? v->producer->op_type : NULL,
+                                 "graph output '%s' is declared %s but computes %s", v->name,
+                                 kiln_dtype_name(v->declared_dtype), kiln_dtype_name(v->dtype));
+    }
+    return KILN_STATUS_OK;
+}
+
+enum kiln_status kiln_infer_graph(struct kiln_infer_ctx *outer, struct kiln_ir_graph *g)
+{
+    struct kiln_diag *d = outer->diag;
+    struct kiln_infer_ctx c = {.g = g, .diag = d};
+    enum kiln_status st;
     for (uint32_t i = 0; i < g->n_nodes; i++) {
         struct kiln_ir_node *n = g->nodes[i];
         if (n->dead)
             continue;
         const struct kiln_op_info *info = kiln_op_info(n->op);
-        if ((int)n->n_in < info->min_in || (info->max_in >= 0 && (int)n->n_in > info->max_in))
+        int n_decl = (int)(n->n_in - n->n_implicit);
+        if (n_decl < info->min_in || (info->max_in >= 0 && n_decl > info->max_in))
             return kiln_op_error(&c, n, KILN_STATUS_INVALID_MODEL,
-                                 "has %u inputs; %s takes %d to %d", n->n_in, n->op_type,
+                                 "has %d inputs; %s takes %d to %d", n_decl, n->op_type,
                                  info->min_in, info->max_in);
         if ((int)n->n_out < info->min_out || (int)n->n_out > info->max_out)
             return kiln_op_error(&c, n, KILN_STATUS_INVALID_MODEL,
@@ -192,17 +237,9 @@ enum kiln_status kiln_infer(struct kiln_ir_graph *g, struct kiln_diag *d)
             (st = evaluate(&c, n)))
             return st;
     }
-    for (uint32_t i = 0; i < g->n_outputs; i++) {
-        const struct kiln_ir_value *v = g->outputs[i];
-        if (!v->dtype)
+    for (uint32_t i = 0; i < g->n_outputs; i++)
+        if (!g->outputs[i]->dtype)
             return kiln_diag_set(d, KILN_STATUS_INTERNAL, NULL, NULL,
-                                 "graph output '%s' has no inferred type", v->name);
-        if (v->declared_dtype && v->declared_dtype != v->dtype)
-            return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL,
-                                 v->producer ? v->producer->name : NULL,
-                                 v->producer ? v->producer->op_type : NULL,
-                                 "graph output '%s' is declared %s but computes %s", v->name,
-                                 kiln_dtype_name(v->declared_dtype), kiln_dtype_name(v->dtype));
-    }
+                                 "graph output '%s' has no inferred type", g->outputs[i]->name);
     return KILN_STATUS_OK;
 }

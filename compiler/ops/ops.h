@@ -37,6 +37,10 @@ struct kiln_op_info {
 
 const struct kiln_op_info *kiln_op_info(enum kiln_op op);
 
+/* Infers every node of g (the main graph or a subgraph whose formal inputs already have their
+ * types), evaluating constant nodes; used by the control-flow ops for their bodies. */
+enum kiln_status kiln_infer_graph(struct kiln_infer_ctx *c, struct kiln_ir_graph *g);
+
 /* ---- errors ---- */
 /* Records "node 'name' (Op): message" as an INVALID_MODEL (or given status) error. */
 enum kiln_status kiln_op_error(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,
