@@ -74,8 +74,12 @@ struct kiln_tensor {
 
 int64_t kiln_tensor_numel(const struct kiln_tensor *t);
 
+struct kiln_exec;
+
 /* What every kernel receives. Params were validated by the compiler or the loader: kernels
- * trust them and return nothing. scratch is private to this call (size chosen at compile time). */
+ * trust them and return nothing. scratch is private to this call (size chosen at compile time).
+ * exec is the running program, for the control-flow kernels (If, Loop, Scan) that run blocks;
+ * NULL when a kernel runs outside a program (compile-time evaluation). */
 struct kiln_kernel_args {
     const void *params;
     const struct kiln_tensor *in;
@@ -83,6 +87,7 @@ struct kiln_kernel_args {
     uint32_t n_in, n_out;
     void *scratch;
     uint64_t scratch_size;
+    const struct kiln_exec *exec;
 };
 typedef void (*kiln_kernel_fn)(const struct kiln_kernel_args *a);
 
@@ -125,6 +130,15 @@ struct kiln_node_desc {
     uint64_t scratch_offset, scratch_size; /* in the arena */
 };
 
+/* A block: the body of a control-flow op (If branch, Loop or Scan body). Its nodes are
+ * nodes[first_node .. first_node + n_nodes), stored after the main schedule; io[io_first ..]
+ * lists its n_in formal input tensors, then its n_out output tensors. */
+struct kiln_block_desc {
+    uint32_t first_node, n_nodes;
+    uint32_t io_first;
+    uint16_t n_in, n_out;
+};
+
 struct kiln_program {
     uint32_t n_tensors, n_nodes, n_inputs, n_outputs;
     const struct kiln_tensor_desc *tensors;
@@ -139,6 +153,9 @@ struct kiln_program {
     const char *strings;
     uint64_t strings_size;
     uint64_t arena_size;
+    /* control flow: n_nodes above is the main schedule; block nodes follow it */
+    uint32_t n_blocks, n_block_nodes;
+    const struct kiln_block_desc *blocks;
 };
 
 /* Kernel lookup: NULL when op or variant is out of range. */

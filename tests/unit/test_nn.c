@@ -547,7 +547,7 @@ static void test_epilogue_and_f64(void **state)
         {.data = y, .dims = {2, 2}, .rank = 2, .dtype = KILN_DTYPE_F32},
     };
     struct kiln_p_gemm pg = {0, 0, 1.0f, 1.0f, {KILN_ACT_RELU, 0, 0, 0}};
-    struct kiln_kernel_args args = {&pg, t, t + 2, 2, 1, scratch, sizeof scratch};
+    struct kiln_kernel_args args = {&pg, t, t + 2, 2, 1, scratch, sizeof scratch, NULL};
     const struct kiln_kernel *k = kiln_rt_kernel(KILN_OP_GEMM, 0);
     assert_int_equal(k->dtype, KILN_DTYPE_F32);
     k->fn(&args);
@@ -563,7 +563,7 @@ static void test_epilogue_and_f64(void **state)
         {.data = NULL, .rank = 1, .dtype = KILN_DTYPE_F32},
         {.data = y, .dims = {1, 1, 2, 2}, .rank = 4, .dtype = KILN_DTYPE_F32},
     };
-    args = (struct kiln_kernel_args){&pc, tc, tc + 3, 3, 1, scratch, sizeof scratch};
+    args = (struct kiln_kernel_args){&pc, tc, tc + 3, 3, 1, scratch, sizeof scratch, NULL};
     kiln_rt_kernel(KILN_OP_CONV, 0)->fn(&args);
     assert_close(y, (float[]){2, 0, 0, 3}, 4, 0);
     /* MatMul f64 through the graph: [1, 3] x [3, 1] */
