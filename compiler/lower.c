@@ -292,6 +292,13 @@ enum kiln_status kiln_lower(const struct kiln_ir_graph *g, struct kiln_compiled 
                                n->n_out);
             goto fail;
         }
+        if (n->op == KILN_OP_IF || n->op == KILN_OP_LOOP || n->op == KILN_OP_SCAN) {
+            st = kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, n->name, n->op_type,
+                               "lowering of control flow with a run-time decision is not "
+                               "implemented yet (only If with a constant condition and "
+                               "constant results compiles)");
+            goto fail;
+        }
         int variant = kiln_pick_variant(n);
         if (variant < 0) {
             st = kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, n->name, n->op_type,

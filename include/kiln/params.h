@@ -170,4 +170,34 @@ struct kiln_p_resize {
     double roi_end[KILN_MAX_RANK];
 };
 
+
+/* ---- control flow: block numbers index struct kiln_program.blocks ---- */
+#define KILN_MAX_SCAN_IO 16
+
+/* If: the block run for a true / false condition. */
+struct kiln_p_if {
+    int32_t then_block, else_block;
+};
+
+/* Loop: body block inputs are (iteration, condition, carried...), outputs (condition,
+ * carried..., scan...). max_trip >= 0 is the compile-time trip count bound (the scan outputs'
+ * first dimension), -1 when only the M input bounds the loop (no scan outputs). */
+struct kiln_p_loop {
+    int32_t body;
+    int32_t n_carried, n_scan;
+    int32_t reserved;
+    int64_t max_trip;
+};
+
+/* Scan (opset 8 with a batch axis, 9+ without): body inputs (state..., slice...), outputs
+ * (state..., slice...). */
+struct kiln_p_scan {
+    int32_t body;
+    int32_t n_state, n_scan_in, n_scan_out;
+    int64_t seq_len;
+    int64_t batch; /* opset 8: the batch size (axis 0 of every input); 0 from opset 9 */
+    int32_t in_axis[KILN_MAX_SCAN_IO], in_reverse[KILN_MAX_SCAN_IO];
+    int32_t out_axis[KILN_MAX_SCAN_IO], out_reverse[KILN_MAX_SCAN_IO];
+};
+
 #endif
