@@ -163,10 +163,11 @@ static void kiln_k_rnn_f32(const struct kiln_kernel_args *a)
                                                          (uint64_t)in, (uint64_t)H,
                                                          (uint64_t)gates, sizeof(float));
     char *s = a->scratch;
-    struct rnn_dir d = {.p = p, .lens = (const int32_t *)rnn_opt_in(a, 4), .xw = (float *)(s + sl.xw),
-                        .hr = (float *)(s + sl.hr), .h = (float *)(s + sl.h),
-                        .c = (float *)(s + sl.c), .tmp = (float *)(s + sl.tmp), .gemm = s + sl.gemm,
-                        .seq = seq, .batch = batch, .hidden = H, .gh = gh};
+    struct rnn_dir d = {.p = p, .lens = a->n_in > 4 ? a->in[4].data : NULL,
+                        .xw = (float *)(s + sl.xw), .hr = (float *)(s + sl.hr),
+                        .h = (float *)(s + sl.h), .c = (float *)(s + sl.c),
+                        .tmp = (float *)(s + sl.tmp), .gemm = s + sl.gemm, .seq = seq,
+                        .batch = batch, .hidden = H, .gh = gh};
     for (int64_t dir = 0; dir < ndir; dir++) {
         int reverse = p->direction == KILN_RNN_REVERSE || dir == 1;
         d.act = &p->act[dir * 3];
