@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "compiler.h"
+#include "kernels/act.h"
 
 /* ---- a recurrent-op case ---- */
 
@@ -475,6 +476,26 @@ static void test_lstm_cases(void **state)
                                .batch = 3, .in = 2, .hidden = 2, .lens = lens3, .out_mask = 6});
 }
 
+/* The activations act.h gained for these ops, including those no case above reaches. */
+static void test_new_activations(void **state)
+{
+    (void)state;
+    struct kiln_act a = {KILN_ACT_AFFINE, 2.0f, 0.5f, 0};
+    assert_float_equal(kiln_act_apply(&a, 1.5f), 3.5f, 0);
+    a = (struct kiln_act){KILN_ACT_THRESHOLDED_RELU, 1.0f, 0, 0};
+    assert_true(kiln_act_apply(&a, 1.0f) == 0.0f && kiln_act_apply(&a, 1.5f) == 1.5f);
+    a = (struct kiln_act){KILN_ACT_SCALED_TANH, 2.0f, 0.5f, 0};
+    assert_float_equal(kiln_act_apply(&a, 1.0f), 2 * tanh(0.5), 1e-6);
+    a = (struct kiln_act){KILN_ACT_ELU, 0.5f, 0, 0};
+    assert_float_equal(kiln_act_apply(&a, -1.0f), 0.5 * (exp(-1.0) - 1), 1e-6);
+    assert_float_equal(kiln_act_apply(&a, 2.0f), 2.0f, 0);
+    a.kind = KILN_ACT_SOFTSIGN;
+    assert_float_equal(kiln_act_apply(&a, -3.0f), -0.75f, 1e-7);
+    a.kind = KILN_ACT_SOFTPLUS;
+    assert_float_equal(kiln_act_apply(&a, 0.0f), log(2.0), 1e-6);
+    assert_float_equal(kiln_act_apply(&a, 100.0f), 100.0f, 0); /* no overflow to inf */
+}
+
 /* ---- inference errors ---- */
 
 static void expect_error(const struct rcase *rc, const char *needle)
@@ -511,7 +532,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rnn_by_hand), cmocka_unit_test(test_rnn_cases),
         cmocka_unit_test(test_gru_cases),   cmocka_unit_test(test_lstm_cases),
-        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_new_activations), cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
