@@ -80,7 +80,8 @@ struct kiln_ir_attr {
     enum kiln_attr_type type;
     int64_t i;
     float f;
-    const char *s; /* NUL-terminated copy; s_len holds the real length */
+    const char *s; /* NUL-terminated copy; s_len holds the real length. STRINGS: the n
+                    * strings, each NUL-terminated, back to back (s_len bytes in all) */
     size_t s_len;
     int64_t *ints;
     float *floats;

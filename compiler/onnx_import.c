@@ -328,9 +328,23 @@ static enum kiln_status convert_attr(struct kiln_ir_graph *g, struct kiln_ir_nod
             return kiln_diag_set(d, st, n->name, n->op_type, "%s", sub.message);
         break;
     }
-    case KILN_ATTR_STRINGS:
+    case KILN_ATTR_STRINGS: { /* packed into s: each string NUL-terminated, back to back */
+        size_t total = 0;
+        for (size_t k = 0; k < a->n_strings; k++)
+            total += a->strings[k].len + 1;
+        char *p = kiln_arena_alloc(&g->arena, total ? total : 1);
+        if (!p)
+            return kiln_diag_set(d, KILN_STATUS_NO_MEMORY, n->name, n->op_type, "out of memory");
+        o->s = p;
+        o->s_len = total;
         o->n = a->n_strings;
+        for (size_t k = 0; k < a->n_strings; k++) {
+            if (a->strings[k].len)
+                memcpy(p, a->strings[k].data, a->strings[k].len);
+            p += a->strings[k].len + 1; /* the arena zeroes: the NUL is there */
+        }
         break;
+    }
     case KILN_ATTR_GRAPH:
         if (!a->g)
             return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, n->name, n->op_type,

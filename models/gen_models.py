@@ -213,6 +213,33 @@ def shapes():
     export(Shapes(), torch.randn(2, 3, 6, 8), "shapes")
 
 
+# ---- e. lstm_seq, gru_seq: the recurrent ops as torch exports them (ops3-rnn) ----
+
+class Recurrent(nn.Module):
+    """A recurrent layer over the whole sequence, then a Linear on every step's output."""
+
+    def __init__(self, rnn, out_features):
+        super().__init__()
+        self.rnn = rnn
+        width = rnn.hidden_size * (2 if rnn.bidirectional else 1)
+        self.fc = nn.Linear(width, out_features)
+
+    def forward(self, x):
+        y, _ = self.rnn(x)
+        return self.fc(y)
+
+
+def recurrent():
+    # [seq=5, batch=2, 8] -> 2-layer LSTM, hidden 16 -> Linear -> [5, 2, 4]: two LSTM nodes
+    seed(4)
+    export(Recurrent(nn.LSTM(8, 16, num_layers=2), 4), torch.randn(5, 2, 8), "lstm_seq")
+    # batch-first [batch=2, seq=5, 8] -> bidirectional GRU, hidden 12 -> Linear -> [2, 5, 4];
+    # the exporter transposes around a layout-0 GRU with linear_before_reset=1 (torch's form)
+    seed(5)
+    export(Recurrent(nn.GRU(8, 12, batch_first=True, bidirectional=True), 4),
+           torch.randn(2, 5, 8), "gru_seq")
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     # torch 1.13's exporter warns about its own internals (Slice folding, prim::Constant shape
@@ -223,6 +250,7 @@ def main():
     mlp()
     tiny_resnet()
     shapes()
+    recurrent()
 
 
 if __name__ == "__main__":

@@ -78,6 +78,50 @@ def _pad(x, pads, value=None, mode=b"constant"):
                   constant_values=0 if value is None else value)
 
 
+def _sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def _recurrent(op, i, a):
+    """LSTM and GRU as torch exports them: forward or bidirectional, default activations, no
+    sequence_lens, peepholes, clip or layout. Returns (Y, Y_h) or (Y, Y_h, Y_c)."""
+    def opt(k):
+        return i[k] if len(i) > k and i[k] is not None else None
+    if (opt(4) is not None or opt(7) is not None or a.get("layout", 0) or a.get("clip")
+            or "activations" in a or a.get("direction", b"forward") == b"reverse"):
+        raise NotImplementedError(f"onnx_numpy: {op} form other than torch's")
+    x = i[0].astype(np.float64)
+    nd, gh, _ = i[1].shape
+    H, S, N = a["hidden_size"], x.shape[0], x.shape[1]
+    y, hs, cs = np.zeros((S, nd, N, H)), [], []
+    for d in range(nd):
+        W, R = i[1][d].astype(np.float64), i[2][d].astype(np.float64)
+        b = opt(3)[d].astype(np.float64) if opt(3) is not None else np.zeros(2 * gh)
+        wb, rb = b[:gh], b[gh:]
+        h = opt(5)[d].astype(np.float64) if opt(5) is not None else np.zeros((N, H))
+        c = opt(6)[d].astype(np.float64) if opt(6) is not None else np.zeros((N, H))
+        for t in (reversed(range(S)) if d == 1 else range(S)):
+            xw, hr = x[t] @ W.T + wb, h @ R.T + rb
+            if op == "LSTM":  # gates i, o, f, c
+                gi, go, gf, gc = np.split(xw + hr, 4, axis=1)
+                c = _sigmoid(gf) * c + _sigmoid(gi) * np.tanh(gc)
+                h = _sigmoid(go) * np.tanh(c)
+            else:  # GRU, gates z, r, h
+                z = _sigmoid(xw[:, :H] + hr[:, :H])
+                r = _sigmoid(xw[:, H:2 * H] + hr[:, H:2 * H])
+                if a.get("linear_before_reset", 0):
+                    hh = np.tanh(xw[:, 2 * H:] + r * hr[:, 2 * H:])
+                else:
+                    hh = np.tanh(xw[:, 2 * H:] + (r * h) @ R[2 * H:].T + rb[2 * H:])
+                h = (1 - z) * hh + z * h
+            y[t, d] = h
+        hs.append(h)
+        cs.append(c)
+    dt = i[0].dtype
+    out = (y.astype(dt), np.stack(hs).astype(dt))
+    return out + (np.stack(cs).astype(dt),) if op == "LSTM" else out
+
+
 def _op(op, i, a):
     """One node: i is the list of inputs (None for omitted ones), a the attribute dict."""
     if op == "Conv":
@@ -143,6 +187,10 @@ def _op(op, i, a):
         axes = a.get("axes")
         return i[0].mean(axis=None if axes is None else tuple(axes), dtype=np.float64,
                          keepdims=bool(a.get("keepdims", 1))).astype(i[0].dtype)
+    if op == "Expand":
+        return i[0] * np.ones(tuple(int(v) for v in i[1]), dtype=i[0].dtype)
+    if op in ("LSTM", "GRU"):
+        return _recurrent(op, i, a)
     raise NotImplementedError(f"onnx_numpy: op {op}")
 
 
@@ -155,5 +203,7 @@ def run(model, feeds):
         attrs = {x.name: helper.get_attribute_value(x) for x in n.attribute}
         ins = [env[x] if x else None for x in n.input]
         out = _op(n.op_type, ins, attrs)
-        env[n.output[0]] = np.asarray(out)
+        for name, v in zip(n.output, out if isinstance(out, tuple) else (out,)):
+            if name:  # multi-output ops return a tuple; "" marks an omitted output
+                env[name] = np.asarray(v)
     return [env[o.name] for o in g.output]

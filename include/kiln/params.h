@@ -23,6 +23,13 @@ enum kiln_act_kind {
     KILN_ACT_HARD_SWISH,
     KILN_ACT_SILU,
     KILN_ACT_GELU,
+    /* appended for the recurrent ops' activations (ops3-rnn); also usable as epilogues */
+    KILN_ACT_AFFINE,           /* alpha * x + beta */
+    KILN_ACT_THRESHOLDED_RELU, /* x if x > alpha else 0 */
+    KILN_ACT_SCALED_TANH,      /* alpha * tanh(beta * x) */
+    KILN_ACT_ELU,              /* alpha */
+    KILN_ACT_SOFTSIGN,
+    KILN_ACT_SOFTPLUS,
 };
 
 struct kiln_act {
@@ -170,7 +177,6 @@ struct kiln_p_resize {
     double roi_end[KILN_MAX_RANK];
 };
 
-
 /* ---- control flow: block numbers index struct kiln_program.blocks ---- */
 #define KILN_MAX_SCAN_IO 16
 
@@ -198,6 +204,28 @@ struct kiln_p_scan {
     int64_t batch; /* opset 8: the batch size (axis 0 of every input); 0 from opset 9 */
     int32_t in_axis[KILN_MAX_SCAN_IO], in_reverse[KILN_MAX_SCAN_IO];
     int32_t out_axis[KILN_MAX_SCAN_IO], out_reverse[KILN_MAX_SCAN_IO];
+};
+
+/* ---- ops3-rnn ---- */
+
+enum kiln_rnn_cell { KILN_RNN_CELL_RNN = 0, KILN_RNN_CELL_GRU, KILN_RNN_CELL_LSTM };
+enum kiln_rnn_dir { KILN_RNN_FORWARD = 0, KILN_RNN_REVERSE, KILN_RNN_BIDIRECTIONAL };
+
+/* LSTM, GRU and RNN. act[d * 3 + k] is activation k (f, g, h; unused slots NONE) of direction d
+ * (0: forward or the only direction, 1: the reverse half of a bidirectional op), with its
+ * alpha/beta filled in (defaults applied). clip <= 0: no clipping; otherwise gate
+ * pre-activations are clamped to [-clip, clip]. layout 1: batch-first X, Y, Y_h, Y_c and
+ * initial states. */
+struct kiln_p_rnn {
+    int32_t cell;      /* enum kiln_rnn_cell */
+    int32_t direction; /* enum kiln_rnn_dir */
+    int32_t layout;
+    int32_t hidden_size;
+    int32_t input_forget;        /* LSTM */
+    int32_t linear_before_reset; /* GRU */
+    float clip;
+    int32_t reserved;
+    struct kiln_act act[6];
 };
 
 #endif

@@ -1,7 +1,8 @@
-/* act.h - the fused activation epilogue shared by Conv, Gemm and MatMul. The optimisation
- * passes fold a following Relu/Clip/... into the producer's struct kiln_act; the kernels then
- * apply it while the output is still in cache. Computed in float for every dtype (the
- * activations' own kernels define the reference; this matches them to float precision). */
+/* act.h - the fused activation epilogue shared by Conv, Gemm and MatMul, and the gate
+ * activations of LSTM/GRU/RNN. The optimisation passes fold a following Relu/Clip/... into the
+ * producer's struct kiln_act; the kernels then apply it while the output is still in cache.
+ * Computed in float for every dtype (the activations' own kernels define the reference; this
+ * matches them to float precision). */
 #ifndef KILN_RT_ACT_H
 #define KILN_RT_ACT_H
 
@@ -28,6 +29,13 @@ static inline float kiln_act_apply(const struct kiln_act *a, float x)
     }
     case KILN_ACT_SILU: return x / (1.0f + expf(-x));
     case KILN_ACT_GELU: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+    case KILN_ACT_AFFINE: return a->alpha * x + a->beta;
+    case KILN_ACT_THRESHOLDED_RELU: return x > a->alpha ? x : 0.0f;
+    case KILN_ACT_SCALED_TANH: return a->alpha * tanhf(a->beta * x);
+    case KILN_ACT_ELU: return x >= 0.0f ? x : a->alpha * (expf(x) - 1.0f);
+    case KILN_ACT_SOFTSIGN: return x / (1.0f + fabsf(x));
+    /* log1p(exp(x)) overflows for large x, where softplus(x) == x in float */
+    case KILN_ACT_SOFTPLUS: return x > 20.0f ? x : log1pf(expf(x));
     default: return x;
     }
 }
