@@ -8,35 +8,28 @@
 #define MR KILN_GEMM_MR
 #define NR KILN_GEMM_NR
 
-/* Element and zero point loads, one pair per 8-bit type. */
-#define IGEMM_LOADS(sfx, T)                                                                    \
-    static inline int16_t ld_##sfx(const void *p, int64_t i)                                   \
-    {                                                                                          \
-        return (int16_t)((const T *)p)[i];                                                     \
-    }                                                                                          \
+/* Per 8-bit type: the zero point of row/column r, and the packers
+ * pack_a: Ap[(i/MR)*kc*MR + k*MR + i%MR] = A(i0+i, k0+k) - za(i0+i), rows past m zero.
+ * pack_b: Bp[(j/NR)*kc*NR + k*NR + j%NR] = B(k0+k, j0+j) - zb(j0+j), columns past n zero. */
+#define IGEMM_PACK(sfx, T)                                                                     \
     static inline int16_t zp_##sfx(const struct kiln_igemm_operand *o, int64_t r)              \
     {                                                                                          \
         return o->zp ? (int16_t)((const T *)o->zp)[r * o->zp_stride] : 0;                     \
-    }
-IGEMM_LOADS(u8, uint8_t)
-IGEMM_LOADS(i8, int8_t)
-
-/* pack_a: Ap[(i/MR)*kc*MR + k*MR + i%MR] = A(i0+i, k0+k) - za(i0+i), rows past m zero.
- * pack_b: Bp[(j/NR)*kc*NR + k*NR + j%NR] = B(k0+k, j0+j) - zb(j0+j), columns past n zero. */
-#define IGEMM_PACK(sfx, T)                                                                     \
+    }                                                                                          \
     static void pack_a_##sfx(const struct kiln_igemm_operand *o, int64_t i0, int64_t m,         \
                              int64_t k0, int64_t kc, int16_t *Ap)                              \
     {                                                                                          \
         for (int64_t ib = 0; ib < m; ib += MR, Ap += kc * MR) {                                \
             int64_t mr = m - ib < MR ? m - ib : MR;                                            \
-            for (int64_t i = 0; i < MR; i++) {                                                 \
-                int64_t r = i0 + ib + i;                                                       \
-                int16_t z = i < mr ? zp_##sfx(o, r) : 0;                                       \
+            for (int64_t i = 0; i < mr; i++) {                                                 \
+                const T *a = (const T *)o->data + (i0 + ib + i) * o->rs + k0 * o->cs;          \
+                int16_t z = zp_##sfx(o, i0 + ib + i);                                          \
                 for (int64_t k = 0; k < kc; k++)                                               \
-                    Ap[k * MR + i] =                                                           \
-                        i < mr ? (int16_t)(ld_##sfx(o->data, r * o->rs + (k0 + k) * o->cs) - z) \
-                               : 0;                                                            \
+                    Ap[k * MR + i] = (int16_t)(a[k * o->cs] - z);                              \
             }                                                                                  \
+            for (int64_t i = mr; i < MR; i++)                                                  \
+                for (int64_t k = 0; k < kc; k++)                                               \
+                    Ap[k * MR + i] = 0;                                                        \
         }                                                                                      \
     }                                                                                          \
     static void pack_b_##sfx(const struct kiln_igemm_operand *o, int64_t k0, int64_t kc,        \
@@ -59,23 +52,9 @@ IGEMM_LOADS(i8, int8_t)
 IGEMM_PACK(u8, uint8_t)
 IGEMM_PACK(i8, int8_t)
 
-static void pack_a(const struct kiln_igemm_operand *o, int64_t i0, int64_t m, int64_t k0,
-                   int64_t kc, int16_t *Ap)
-{
-    if (o->dtype == KILN_DTYPE_I8)
-        pack_a_i8(o, i0, m, k0, kc, Ap);
-    else
-        pack_a_u8(o, i0, m, k0, kc, Ap);
-}
-
-static void pack_b(const struct kiln_igemm_operand *o, int64_t k0, int64_t kc, int64_t j0,
-                   int64_t n, int16_t *Bp)
-{
-    if (o->dtype == KILN_DTYPE_I8)
-        pack_b_i8(o, k0, kc, j0, n, Bp);
-    else
-        pack_b_u8(o, k0, kc, j0, n, Bp);
-}
+/* Calls the packer for the operand's 8-bit type. */
+#define PACK(name, o, ...)                                                                     \
+    ((o)->dtype == KILN_DTYPE_I8 ? name##_i8(o, __VA_ARGS__) : name##_u8(o, __VA_ARGS__))
 
 /* One MR x NR tile of C over kc packed steps; stores the top-left mr x nr part. */
 static void micro(int64_t kc, const int16_t *restrict Ap, const int16_t *restrict Bp, int32_t *C,
@@ -114,10 +93,10 @@ void kiln_igemm(int64_t M, int64_t N, int64_t K, const struct kiln_igemm_operand
         for (int64_t pc = 0; pc < K; pc += KILN_GEMM_KC) {
             int64_t kc = K - pc < KILN_GEMM_KC ? K - pc : KILN_GEMM_KC;
             int acc = accumulate || pc > 0;
-            pack_b(b, pc, kc, jc, nc, Bp);
+            PACK(pack_b, b, pc, kc, jc, nc, Bp);
             for (int64_t ic = 0; ic < M; ic += KILN_GEMM_MC) {
                 int64_t mc = M - ic < KILN_GEMM_MC ? M - ic : KILN_GEMM_MC;
-                pack_a(a, ic, mc, pc, kc, Ap);
+                PACK(pack_a, a, ic, mc, pc, kc, Ap);
                 for (int64_t jr = 0; jr < nc; jr += NR)
                     for (int64_t ir = 0; ir < mc; ir += MR)
                         micro(kc, Ap + ir * kc, Bp + jr * kc, C + (ic + ir) * ldc + jc + jr, ldc,

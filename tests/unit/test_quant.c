@@ -559,8 +559,9 @@ static void run_conv_case(const struct conv_case *k, int qlinear)
                                            : (int32_t)acc;
                     int32_t got = qlinear ? ((uint8_t *)y)[idx] : ((int32_t *)y)[idx];
                     if (got != want)
-                        fail_msg("%s y[%lld] = %d, want %d", qlinear ? "QLinearConv" : "ConvInteger",
-                                 (long long)idx, got, want);
+                        fail_msg("%s y[%lld] = %d, want %d",
+                                 qlinear ? "QLinearConv" : "ConvInteger", (long long)idx, got,
+                                 want);
                 }
     tg_free(t);
     free(x);
