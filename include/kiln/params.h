@@ -228,4 +228,13 @@ struct kiln_p_rnn {
     struct kiln_act act[6];
 };
 
+/* ---- ops3-quant ---- */
+
+/* QuantizeLinear, DequantizeLinear: the input viewed as [outer, axis_len, inner]; element
+ * (o, a, i) uses scale and zero point number a (axis_len 1: one pair for the whole tensor).
+ * QLinearConv and ConvInteger use struct kiln_p_conv; the MatMul forms need no params. */
+struct kiln_p_quant_axis {
+    int64_t outer, axis_len, inner;
+};
+
 #endif

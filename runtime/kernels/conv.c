@@ -4,6 +4,7 @@
  * Bias and the fused activation are applied in one pass over each output row. */
 #include "kernels.h"
 #include "act.h"
+#include "im2col.h"
 #include "nn.h"
 
 static inline int has_bias(const struct kiln_kernel_args *a)
@@ -29,48 +30,7 @@ static inline int has_bias(const struct kiln_kernel_args *a)
         }                                                                                      \
     }                                                                                          \
     /* col[(c*k_size + kpos) * out_size + opos] = x at that tap, 0 in the padding */           \
-    static void im2col_##sfx(const T *x, int64_t cg, const struct kiln_nn_geom *g, T *col)     \
-    {                                                                                          \
-        int64_t o12 = g->out[1] * g->out[2];                                                   \
-        for (int64_t c = 0; c < cg; c++)                                                       \
-            for (int64_t k0 = 0; k0 < g->k[0]; k0++)                                           \
-                for (int64_t k1 = 0; k1 < g->k[1]; k1++)                                       \
-                    for (int64_t k2 = 0; k2 < g->k[2]; k2++) {                                 \
-                        int64_t off0 = k0 * g->d[0] - g->pb[0];                                \
-                        int64_t off1 = k1 * g->d[1] - g->pb[1];                                \
-                        int64_t off2 = k2 * g->d[2] - g->pb[2];                                \
-                        int64_t lo2, hi2;                                                      \
-                        kiln_nn_valid_range(off2, g->s[2], g->in[2], g->out[2], &lo2, &hi2);   \
-                        for (int64_t o0 = 0; o0 < g->out[0]; o0++) {                           \
-                            int64_t i0 = o0 * g->s[0] + off0;                                  \
-                            T *r0 = col + o0 * o12;                                            \
-                            if (i0 < 0 || i0 >= g->in[0]) {                                    \
-                                memset(r0, 0, (size_t)o12 * sizeof(T));                        \
-                                continue;                                                      \
-                            }                                                                  \
-                            for (int64_t o1 = 0; o1 < g->out[1]; o1++) {                       \
-                                int64_t i1 = o1 * g->s[1] + off1;                              \
-                                T *r = r0 + o1 * g->out[2];                                    \
-                                if (i1 < 0 || i1 >= g->in[1]) {                                \
-                                    memset(r, 0, (size_t)g->out[2] * sizeof(T));               \
-                                    continue;                                                  \
-                                }                                                              \
-                                const T *src = x + ((c * g->in[0] + i0) * g->in[1] + i1) *     \
-                                                       g->in[2] + off2;                        \
-                                for (int64_t o2 = 0; o2 < lo2; o2++)                           \
-                                    r[o2] = 0;                                                 \
-                                if (g->s[2] == 1)                                              \
-                                    memcpy(r + lo2, src + lo2, (size_t)(hi2 - lo2) * sizeof(T)); \
-                                else                                                           \
-                                    for (int64_t o2 = lo2; o2 < hi2; o2++)                     \
-                                        r[o2] = src[o2 * g->s[2]];                             \
-                                for (int64_t o2 = hi2; o2 < g->out[2]; o2++)                   \
-                                    r[o2] = 0;                                                 \
-                            }                                                                  \
-                        }                                                                      \
-                        col += g->out_size;                                                    \
-                    }                                                                          \
-    }                                                                                          \
+    KILN_IM2COL_DEFINE(im2col_##sfx, T)                                                        \
     static void kiln_k_conv_##sfx(const struct kiln_kernel_args *a)                            \
     {                                                                                          \
         const struct kiln_p_conv *p = a->params;                                               \
@@ -91,7 +51,7 @@ static inline int has_bias(const struct kiln_kernel_args *a)
                 const T *xg = X + (n * C + gi * cg) * g.in_size;                               \
                 const T *cols = xg;                                                            \
                 if (col_bytes) {                                                               \
-                    im2col_##sfx(xg, cg, &g, col);                                             \
+                    im2col_##sfx(xg, cg, &g, 0, col);                                             \
                     cols = col;                                                                \
                 }                                                                              \
                 T *yg = Y + (n * M + gi * mg) * g.out_size;                                    \
