@@ -6,26 +6,8 @@
 
 #include "ops.h"
 
-/* Every element of constant index input i must lie in [-len, len). */
-static enum kiln_status check_indices(struct kiln_infer_ctx *c, struct kiln_ir_node *n,
-                                      uint32_t i, int64_t len)
-{
-    if (!n->in[i]->data)
-        return KILN_STATUS_OK;
-    int64_t *idx, cnt;
-    enum kiln_status st = kiln_const_ints(c, n, i, "indices", &idx, &cnt);
-    for (int64_t k = 0; !st && k < cnt; k++)
-        if (idx[k] < -len || idx[k] >= len)
-            return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
-                                 "index %lld (element %lld of '%s') is out of range for an axis "
-                                 "of size %lld",
-                                 (long long)idx[k], (long long)k, n->in[i]->name,
-                                 (long long)len);
-    return st;
-}
-
-/* The same for index tuples: component j of each tuple (last axis of input i) indexes
- * dims[j]. */
+/* Every element of constant index input i must lie in [-dims[j], dims[j]) for the axis j it
+ * addresses: component j of each L-tuple (the last axis of input i). */
 static enum kiln_status check_tuples(struct kiln_infer_ctx *c, struct kiln_ir_node *n,
                                      uint32_t i, int L, const int64_t *dims)
 {
@@ -65,7 +47,7 @@ static enum kiln_status elements_shape(struct kiln_infer_ctx *c, struct kiln_ir_
             return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
                                  "indices dimension %d (%lld) exceeds data's (%lld)", d,
                                  (long long)ind->dims[d], (long long)x->dims[d]);
-    return check_indices(c, n, 1, x->dims[*axis]);
+    return check_tuples(c, n, 1, 1, &x->dims[*axis]);
 }
 
 static enum kiln_status infer_gather_elements(struct kiln_infer_ctx *c, struct kiln_ir_node *n)

@@ -49,6 +49,14 @@ static inline int64_t kiln_ix_norm(int64_t j, int64_t len)
     return j >= 0 && j < len ? j : -1;
 }
 
+/* Normalises index j and clamps it into [0, len) (len > 0): the gathers' run-time answer to
+ * an out-of-range index, so that no read leaves the input. */
+static inline int64_t kiln_ix_clamp(int64_t j, int64_t len)
+{
+    j = j < 0 && j != INT64_MIN ? j + len : j;
+    return j < 0 ? 0 : j >= len ? len - 1 : j;
+}
+
 /* Whether element k is non-zero: by value for floats (-0.0 is zero, NaN is not), by bytes
  * otherwise. */
 static inline int kiln_ix_nonzero(const void *p, int dtype, int64_t k)

@@ -18,9 +18,7 @@ static void kiln_k_gather_elements(const struct kiln_kernel_args *a)
     struct kiln_ix_walk w;
     kiln_ix_walk_init(&w, ind->dims, ind->rank, st, ax);
     for (int64_t k = 0; k < n; k++, kiln_ix_walk_next(&w)) {
-        int64_t j = kiln_ix_load(ind->data, ind->dtype, k);
-        j = j < 0 && j != INT64_MIN ? j + len : j;
-        j = j < 0 ? 0 : j >= len ? len - 1 : j;
+        int64_t j = kiln_ix_clamp(kiln_ix_load(ind->data, ind->dtype, k), len);
         memcpy((char *)y->data + (size_t)k * es,
                (const char *)x->data + (size_t)(w.base + j * st[ax]) * es, es);
     }
@@ -44,10 +42,8 @@ static void kiln_k_gather_nd(const struct kiln_kernel_args *a)
         for (int64_t n = 0; n < per_batch; n++, d += slice) {
             int64_t off = 0, t = bi * per_batch + n;
             for (int j = 0; j < L; j++) {
-                int64_t len = x->dims[b + j], v = kiln_ix_load(ind->data, ind->dtype, t * L + j);
-                v = v < 0 && v != INT64_MIN ? v + len : v;
-                v = v < 0 ? 0 : v >= len ? len - 1 : v;
-                off += v * st[b + j];
+                int64_t v = kiln_ix_load(ind->data, ind->dtype, t * L + j);
+                off += kiln_ix_clamp(v, x->dims[b + j]) * st[b + j];
             }
             if (slice)
                 memcpy(d, (const char *)x->data + (size_t)(bi * xbatch + off) * es, slice);
