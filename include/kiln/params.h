@@ -237,4 +237,83 @@ struct kiln_p_quant_axis {
     int64_t outer, axis_len, inner;
 };
 
+/* ---- ops3-move: data movement, indexing and sorting ---- */
+
+/* Split and GatherElements take struct kiln_p_axis (axis non-negative); output i of Split
+ * takes out[i].dims[axis] elements along the axis, in order. Tile, NonZero: no params. */
+
+/* Reduction of ScatterElements / ScatterND / Scatter (always NONE). */
+enum kiln_scatter_reduction {
+    KILN_SCATTER_NONE = 0,
+    KILN_SCATTER_ADD,
+    KILN_SCATTER_MUL,
+};
+
+/* ScatterElements and Scatter (axis non-negative), ScatterND (axis unused). */
+struct kiln_p_scatter {
+    int64_t axis;
+    int32_t reduction; /* enum kiln_scatter_reduction */
+    int32_t reserved;
+};
+
+struct kiln_p_gather_nd {
+    int64_t batch_dims;
+};
+
+/* OneHot: depth is the size of the new axis inserted at `axis` (non-negative) of the output. */
+struct kiln_p_one_hot {
+    int64_t axis;
+    int64_t depth;
+};
+
+/* Trilu (upper, k = diagonal offset) and EyeLike (k; upper unused). */
+struct kiln_p_diag {
+    int64_t k;
+    int32_t upper;
+    int32_t reserved;
+};
+
+/* DepthToSpace and SpaceToDepth as one strided copy: the output, viewed with shape dims[rank],
+ * reads the input at the element offsets given by strides (a reshape-transpose-reshape). */
+struct kiln_p_strided {
+    int32_t rank;
+    int32_t reserved;
+    int64_t dims[KILN_MAX_RANK];
+    int64_t strides[KILN_MAX_RANK];
+};
+
+struct kiln_p_reverse_sequence {
+    int32_t batch_axis, time_axis; /* 0 and 1 in some order */
+};
+
+/* Compress: axis non-negative, or -1 when the input is flattened first. */
+struct kiln_p_compress {
+    int64_t axis;
+};
+
+struct kiln_p_cumsum {
+    int64_t axis;
+    int32_t exclusive, reverse;
+};
+
+/* TopK: the k first of the sorted elements along axis; ties keep the lower index first.
+ * Scratch: 2 * axis length int64. */
+struct kiln_p_topk {
+    int64_t axis;
+    int64_t k;
+    int32_t largest, sorted;
+};
+
+/* Einsum as a loop over an index space of n_labels subscripts: the first n_out of them are the
+ * output's axes (in output order), the rest are summed. size[l] is the extent of subscript l;
+ * stride[i][l] the element stride of input i along it (0 when input i lacks it; a subscript
+ * repeated within one input adds its strides, which walks the diagonal). */
+#define KILN_EINSUM_MAX_IN 4
+#define KILN_EINSUM_MAX_LABELS 16
+struct kiln_p_einsum {
+    int32_t n_in, n_out, n_labels, reserved;
+    int64_t size[KILN_EINSUM_MAX_LABELS];
+    int64_t stride[KILN_EINSUM_MAX_IN][KILN_EINSUM_MAX_LABELS];
+};
+
 #endif

@@ -1,0 +1,72 @@
+/* compress.c - Compress and NonZero, whose output sizes depend on input data. kiln compiles
+ * static shapes, so the condition (Compress) or the input (NonZero) must be constant: the
+ * count is taken here. NonZero then folds entirely; Compress still runs on its data. */
+#include "ops.h"
+#include "../../runtime/kernels/indexing.h"
+
+static enum kiln_status data_dependent(struct kiln_infer_ctx *c, struct kiln_ir_node *n,
+                                       uint32_t i)
+{
+    /* "known at compile time" is the phrase with which callers (the conformance runner, the
+     * CLI's hints) recognise an input that fixing at compile time would resolve. */
+    return kiln_op_error(c, n, KILN_STATUS_UNSUPPORTED,
+                         "output shape depends on the input data; kiln supports it only when "
+                         "input '%s' is constant (known at compile time)",
+                         n->in[i]->name);
+}
+
+static enum kiln_status infer_compress(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+{
+    struct kiln_ir_value *x = n->in[0], *cond = n->in[1];
+    enum kiln_status st;
+    int64_t axis = -1;
+    bool flat = !kiln_ir_attr(n, "axis");
+    if ((st = kiln_check_dtype(c, n, 0, kiln_dtypes_all)) ||
+        (st = kiln_check_dtype(c, n, 1, (const int[]){KILN_DTYPE_BOOL, 0})))
+        return st;
+    if (!flat && ((st = kiln_attr_int(c, n, "axis", 0, &axis)) ||
+                  (st = kiln_norm_axis(c, n, axis, x->rank, &axis))))
+        return st;
+    if (cond->rank != 1)
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL, "condition must be 1-D");
+    if (!cond->data)
+        return data_dependent(c, n, 1);
+    int64_t len = flat ? kiln_ir_value_numel(x) : x->dims[axis], kept = 0;
+    if (cond->dims[0] > len)
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                             "condition has %lld entries; the axis has %lld",
+                             (long long)cond->dims[0], (long long)len);
+    for (int64_t k = 0; k < cond->dims[0]; k++)
+        kept += ((const uint8_t *)cond->data)[k] != 0;
+    struct kiln_p_compress *p = kiln_node_params(c, n, sizeof *p);
+    if (!p)
+        return kiln_op_error(c, n, KILN_STATUS_NO_MEMORY, "out of memory");
+    p->axis = flat ? -1 : axis;
+    if (flat)
+        return kiln_set_output(c, n, 0, x->dtype, 1, &kept);
+    int64_t dims[KILN_MAX_RANK];
+    for (int i = 0; i < x->rank; i++)
+        dims[i] = i == axis ? kept : x->dims[i];
+    return kiln_set_output(c, n, 0, x->dtype, x->rank, dims);
+}
+
+static enum kiln_status infer_non_zero(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+{
+    struct kiln_ir_value *x = n->in[0];
+    enum kiln_status st;
+    if ((st = kiln_check_dtype(c, n, 0, kiln_dtypes_all)))
+        return st;
+    if (!x->data)
+        return data_dependent(c, n, 0);
+    int64_t dims[2] = {x->rank ? x->rank : 1, 0}, total = kiln_ir_value_numel(x);
+    for (int64_t k = 0; k < total; k++)
+        dims[1] += kiln_ix_nonzero(x->data, x->dtype, k);
+    return kiln_set_output(c, n, 0, KILN_DTYPE_I64, 2, dims);
+}
+
+const struct kiln_op_info kiln_opi_compress = {
+    2, 2, 1, 1, 0, 0, infer_compress, NULL, "any; condition bool",
+    "the condition must be constant (the output size depends on it)"};
+const struct kiln_op_info kiln_opi_non_zero = {
+    1, 1, 1, 1, 0, 0, infer_non_zero, NULL, "any",
+    "the input must be constant (the output size depends on it); evaluated at compile time"};

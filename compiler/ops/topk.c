@@ -1,0 +1,55 @@
+/* topk.c - TopK: k from the attribute (opset < 10) or a constant input (opset >= 10); axis,
+ * largest and sorted (opset 11). Outputs the values and their int64 indices. */
+#include "ops.h"
+
+static enum kiln_status infer_topk(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+{
+    struct kiln_ir_value *x = n->in[0];
+    enum kiln_status st;
+    int64_t axis, k, largest = 1, sorted = 1;
+    if ((st = kiln_check_dtype(c, n, 0, kiln_dtypes_numeric)) ||
+        (st = kiln_attr_int(c, n, "axis", -1, &axis)))
+        return st;
+    if (c->g->opset < 10) {
+        if (!kiln_ir_attr(n, "k"))
+            return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL, "attribute k is required");
+        if ((st = kiln_attr_int(c, n, "k", 0, &k)))
+            return st;
+    } else {
+        int64_t *kv, cnt;
+        if ((st = kiln_const_ints(c, n, 1, "k", &kv, &cnt)))
+            return st;
+        if (cnt != 1)
+            return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL, "k must hold one value");
+        k = kv[0];
+    }
+    if (c->g->opset >= 11 && ((st = kiln_attr_int(c, n, "largest", 1, &largest)) ||
+                              (st = kiln_attr_int(c, n, "sorted", 1, &sorted))))
+        return st;
+    if (x->rank == 0)
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL, "input must have rank >= 1");
+    if ((st = kiln_norm_axis(c, n, axis, x->rank, &axis)))
+        return st;
+    if (k < 0 || k > x->dims[axis])
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                             "k = %lld is outside [0, %lld] (axis %lld)", (long long)k,
+                             (long long)x->dims[axis], (long long)axis);
+    struct kiln_p_topk *p = kiln_node_params(c, n, sizeof *p);
+    if (!p)
+        return kiln_op_error(c, n, KILN_STATUS_NO_MEMORY, "out of memory");
+    p->axis = axis;
+    p->k = k;
+    p->largest = largest != 0;
+    p->sorted = sorted != 0;
+    n->scratch_size = (uint64_t)(2 * x->dims[axis] + 1) * sizeof(int64_t);
+    int64_t dims[KILN_MAX_RANK];
+    for (int i = 0; i < x->rank; i++)
+        dims[i] = i == axis ? k : x->dims[i];
+    if ((st = kiln_set_output(c, n, 0, x->dtype, x->rank, dims)))
+        return st;
+    return kiln_set_output(c, n, 1, KILN_DTYPE_I64, x->rank, dims);
+}
+
+const struct kiln_op_info kiln_opi_topk = {
+    1, 2, 1, 2, 0, 0x2, infer_topk, NULL, "numeric",
+    "k must be constant; ties keep the lower index first; output always sorted"};
