@@ -1,10 +1,11 @@
 /* lower.c - turns an inferred graph into the runtime program: the schedule of kernel calls,
  * the tensor table, parameter and weight blobs, and the arena plan.
  *
- * Arena plan: every arena tensor lives from the step that writes it to the last step that
- * reads it; scratch lives for its own step. Buffers are placed greedily, largest first, at
- * the lowest 64-aligned offset that does not collide with a placed buffer whose lifetime
- * overlaps. */
+ * Arena plan (docs/memory-plan.md): views share their input's bytes and leave the schedule,
+ * elementwise outputs take the buffer of an input that dies at that node, Concat inputs are
+ * written straight into their slice of the output; then every buffer lives from the first to
+ * the last step that touches it, and several deterministic placement orders (first or best
+ * fit, 64-aligned) are tried, keeping the smallest arena. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,13 +14,6 @@
 #include "ops/ops.h"
 
 #define ALIGN_UP(x, a) (((x) + (a)-1) / (a) * (a))
-
-struct buf {
-    uint64_t size, offset;
-    uint32_t first, last; /* schedule steps */
-    uint32_t tensor;      /* UINT32_MAX for scratch */
-    uint32_t node;        /* program node of scratch */
-};
 
 struct builder {
     struct kiln_diag *d;
@@ -167,62 +161,556 @@ static enum kiln_status add_node(struct builder *b, const struct kiln_ir_node *n
     return KILN_STATUS_OK;
 }
 
-static int cmp_buf_size(const void *a, const void *b)
+/* ---- the arena plan ----
+ *
+ * Buffer groups: a weighted union-find over tensors. A group is one arena buffer shared by a
+ * tensor and its views, the outputs computed in place over it, or the Concat slices written
+ * straight into it. parent[t] == t for a group's root; rel[t] is t's byte offset from its
+ * parent (from the root once uf_find has run). The root is the widest member: every member
+ * lies inside [0, nbytes(root)). last[root] is the last step of the original schedule that
+ * reads any member (-1: none). */
+struct groups {
+    uint32_t *parent;
+    uint64_t *rel;
+    int64_t *last;
+};
+
+static uint32_t uf_find(struct groups *gr, uint32_t t)
 {
-    const struct buf *x = a, *y = b;
-    if (x->size != y->size)
-        return x->size < y->size ? 1 : -1;
-    return x->first < y->first ? -1 : x->first > y->first;
+    uint32_t r = t;
+    uint64_t off = 0;
+    while (gr->parent[r] != r) {
+        off += gr->rel[r];
+        r = gr->parent[r];
+    }
+    while (gr->parent[t] != t) { /* path compression: point at r, offset from r */
+        uint32_t next = gr->parent[t];
+        uint64_t step = gr->rel[t];
+        gr->parent[t] = r;
+        gr->rel[t] = off;
+        off -= step;
+        t = next;
+    }
+    return r;
 }
 
-/* Places buffers; returns the arena size, fills lower bound and naive sum. */
-static uint64_t plan(struct buf *bufs, uint32_t nb, uint32_t steps, uint64_t *lower,
-                     uint64_t *naive)
+/* Byte offset of t inside its group's root. */
+static uint64_t uf_off(struct groups *gr, uint32_t t)
 {
-    *naive = 0;
-    uint64_t *live = calloc(steps + 1, sizeof *live);
-    for (uint32_t i = 0; i < nb; i++) {
-        bufs[i].size = ALIGN_UP(bufs[i].size, KILN_ARENA_ALIGN);
-        *naive += bufs[i].size;
-        if (live)
-            for (uint32_t s = bufs[i].first; s <= bufs[i].last && s < steps + 1; s++)
-                live[s] += bufs[i].size;
-    }
-    *lower = 0;
-    for (uint32_t s = 0; live && s <= steps; s++)
-        if (live[s] > *lower)
-            *lower = live[s];
-    free(live);
-    qsort(bufs, nb, sizeof *bufs, cmp_buf_size);
-    uint64_t arena = 0;
-    struct buf **placed = malloc((nb ? nb : 1) * sizeof *placed);
-    uint32_t np = 0;
-    for (uint32_t i = 0; i < nb; i++) {
-        struct buf *b = &bufs[i];
-        /* candidate offsets: 0 and the end of every overlapping placed buffer */
-        uint64_t best = UINT64_MAX;
-        for (uint32_t c = 0; c <= np; c++) {
-            uint64_t off = c == np ? 0 : placed[c]->offset + placed[c]->size;
-            if (c < np && (placed[c]->last < b->first || placed[c]->first > b->last))
-                continue;
-            bool ok = true;
-            for (uint32_t k = 0; k < np && ok; k++) {
-                const struct buf *p = placed[k];
-                if (p->last < b->first || p->first > b->last)
-                    continue;
-                if (off < p->offset + p->size && p->offset < off + b->size)
-                    ok = false;
-            }
-            if (ok && off < best)
-                best = off;
+    return uf_find(gr, t) == t ? 0 : gr->rel[t];
+}
+
+/* Places the group of root a at byte `off` inside the group of root b. */
+static void uf_join(struct groups *gr, uint32_t a, uint32_t b, uint64_t off)
+{
+    gr->parent[a] = b;
+    gr->rel[a] = off;
+    if (gr->last[a] > gr->last[b])
+        gr->last[b] = gr->last[a];
+}
+
+static uint32_t node_io(const struct builder *b, uint32_t s, uint32_t j)
+{
+    return b->io[b->nodes[s].io_first + j];
+}
+
+static bool is_arena(const struct builder *b, uint32_t t)
+{
+    return t && b->tensors[t].storage == KILN_STORAGE_ARENA;
+}
+
+/* Views (Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout without a used mask) give
+ * their output the input's bytes and leave the schedule. A view of a weight or graph input
+ * points at the same storage; a view that is a graph output stays a copy (the caller's
+ * buffer is not the arena). */
+static void alias_views(struct builder *b, struct groups *gr, bool *drop, const uint32_t *reads)
+{
+    for (uint32_t s = 0; s < b->n_nodes; s++) {
+        const struct kiln_node_desc *nd = &b->nodes[s];
+        if (!(kiln_op_info(nd->op)->flags & KILN_OPF_VIEW) || nd->n_in < 1 || nd->n_out < 1)
+            continue;
+        uint32_t x = node_io(b, s, 0), y = node_io(b, s, nd->n_in);
+        bool used_extra = false;
+        for (uint32_t j = 1; j < nd->n_out; j++) {
+            uint32_t t = node_io(b, s, nd->n_in + j);
+            used_extra |= t && (reads[t] || !is_arena(b, t));
         }
-        b->offset = best;
-        placed[np++] = b;
+        struct kiln_tensor_desc *ty = &b->tensors[y];
+        const struct kiln_tensor_desc *tx = &b->tensors[x];
+        if (used_extra || !x || !is_arena(b, y) || tx->nbytes != ty->nbytes)
+            continue;
+        if (tx->storage == KILN_STORAGE_ARENA) {
+            uint32_t r = uf_find(gr, x);
+            uf_join(gr, y, r, uf_off(gr, x));
+        } else if (tx->storage == KILN_STORAGE_WEIGHT || tx->storage == KILN_STORAGE_INPUT) {
+            ty->storage = tx->storage;
+            ty->index = tx->index;
+            ty->offset = tx->offset;
+        } else {
+            continue;
+        }
+        drop[s] = true;
+    }
+}
+
+static bool same_layout(const struct kiln_tensor_desc *a, const struct kiln_tensor_desc *b)
+{
+    if (a->rank != b->rank || a->nbytes != b->nbytes ||
+        kiln_dtype_size(a->dtype) != kiln_dtype_size(b->dtype))
+        return false;
+    for (int i = 0; i < a->rank; i++)
+        if (a->dims[i] != b->dims[i])
+            return false;
+    return true;
+}
+
+/* Whether t's whole group may move into another buffer at step s: t sits at the start of its
+ * group and is as wide as it, and no step after s reads any member. */
+static bool group_dies_at(const struct builder *b, struct groups *gr, uint32_t t, uint32_t s)
+{
+    if (!is_arena(b, t))
+        return false;
+    uint32_t r = uf_find(gr, t);
+    return uf_off(gr, t) == 0 && b->tensors[r].nbytes == b->tensors[t].nbytes &&
+           gr->last[r] == (int64_t)s;
+}
+
+/* In place: output 0 of an op flagged KILN_OPF_INPLACE takes the buffer of input 0 or 1 when
+ * that input has its layout and dies here, and no other input shares that buffer. */
+static void plan_inplace(const struct builder *b, struct groups *gr, uint32_t s)
+{
+    const struct kiln_node_desc *nd = &b->nodes[s];
+    uint32_t y = nd->n_out ? node_io(b, s, nd->n_in) : 0;
+    if (!(kiln_op_info(nd->op)->flags & KILN_OPF_INPLACE) || !is_arena(b, y))
+        return;
+    for (uint32_t j = 0; j < 2 && j < nd->n_in; j++) {
+        uint32_t x = node_io(b, s, j);
+        if (!is_arena(b, x) || !same_layout(&b->tensors[x], &b->tensors[y]) ||
+            !group_dies_at(b, gr, x, s))
+            continue;
+        uint32_t r = uf_find(gr, x), ry = uf_find(gr, y);
+        bool shared = r == ry;
+        for (uint32_t k = 0; k < nd->n_in && !shared; k++) {
+            uint32_t t = node_io(b, s, k);
+            shared = k != j && t != x && is_arena(b, t) && uf_find(gr, t) == r;
+        }
+        if (shared)
+            continue;
+        uf_join(gr, r, ry, uf_off(gr, y));
+        return;
+    }
+}
+
+/* Concat in place: when the output is one contiguous run per input (every dim before the axis
+ * is 1) and each input's buffer dies here, the producers write straight into their slice. */
+static void plan_concat(const struct builder *b, struct groups *gr, uint32_t s, bool *drop)
+{
+    const struct kiln_node_desc *nd = &b->nodes[s];
+    uint32_t y = node_io(b, s, nd->n_in);
+    if (nd->op != KILN_OP_CONCAT || !is_arena(b, y) ||
+        nd->params_size < sizeof(struct kiln_p_axis))
+        return;
+    struct kiln_p_axis p;
+    memcpy(&p, b->params + nd->params_offset, sizeof p);
+    const struct kiln_tensor_desc *ty = &b->tensors[y];
+    for (int64_t i = 0; i < p.axis && i < ty->rank; i++)
+        if (ty->dims[i] != 1)
+            return;
+    uint32_t ry = uf_find(gr, y);
+    uint64_t off = 0;
+    for (uint32_t i = 0; i < nd->n_in; i++) {
+        uint32_t x = node_io(b, s, i);
+        /* slices stay 64-aligned like every other arena tensor */
+        if (!group_dies_at(b, gr, x, s) || !b->tensors[x].nbytes || off % KILN_ARENA_ALIGN)
+            return;
+        uint32_t r = uf_find(gr, x);
+        if (r == ry)
+            return;
+        for (uint32_t k = 0; k < i; k++)
+            if (uf_find(gr, node_io(b, s, k)) == r)
+                return;
+        off += b->tensors[x].nbytes;
+    }
+    if (off != ty->nbytes)
+        return;
+    uint64_t base = uf_off(gr, y);
+    off = 0;
+    for (uint32_t i = 0; i < nd->n_in; i++) {
+        uint32_t x = node_io(b, s, i);
+        uf_join(gr, uf_find(gr, x), ry, base + off);
+        off += b->tensors[x].nbytes;
+    }
+    drop[s] = true;
+}
+
+/* ---- placement ---- */
+
+struct buf {
+    uint64_t size; /* aligned */
+    uint32_t first, last;
+    uint32_t tensor; /* group root, or UINT32_MAX for scratch */
+    uint32_t node;   /* step of a scratch buffer */
+};
+
+struct sort_key {
+    uint64_t k1, k2; /* descending */
+    uint32_t k3;     /* ascending */
+    uint32_t idx;
+};
+
+static int cmp_key(const void *pa, const void *pb)
+{
+    const struct sort_key *a = pa, *b = pb;
+    if (a->k1 != b->k1)
+        return a->k1 < b->k1 ? 1 : -1;
+    if (a->k2 != b->k2)
+        return a->k2 < b->k2 ? 1 : -1;
+    if (a->k3 != b->k3)
+        return a->k3 < b->k3 ? -1 : 1;
+    return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+struct span {
+    uint64_t lo, hi;
+};
+
+static int cmp_span(const void *pa, const void *pb)
+{
+    const struct span *a = pa, *b = pb;
+    return a->lo < b->lo ? -1 : a->lo > b->lo;
+}
+
+/* Places bufs in `order`, each at the lowest free offset (first fit) or in the smallest free
+ * gap that holds it (best fit) among buffers whose lifetimes overlap. Returns the arena. */
+static uint64_t place(const struct buf *bufs, uint32_t nb, const uint32_t *order, bool best_fit,
+                      uint64_t *off, uint32_t *placed, struct span *spans)
+{
+    uint64_t arena = 0;
+    for (uint32_t i = 0; i < nb; i++) {
+        const struct buf *b = &bufs[order[i]];
+        uint32_t ns = 0;
+        for (uint32_t k = 0; k < i; k++) {
+            const struct buf *q = &bufs[placed[k]];
+            if (q->last >= b->first && q->first <= b->last)
+                spans[ns++] = (struct span){off[placed[k]], off[placed[k]] + q->size};
+        }
+        qsort(spans, ns, sizeof *spans, cmp_span);
+        uint64_t cur = 0, best = UINT64_MAX, best_gap = UINT64_MAX;
+        for (uint32_t k = 0; k < ns; k++) {
+            if (spans[k].lo > cur && spans[k].lo - cur >= b->size) {
+                uint64_t gap = spans[k].lo - cur;
+                if (!best_fit) {
+                    best = cur;
+                    break;
+                }
+                if (gap < best_gap)
+                    best_gap = gap, best = cur;
+            }
+            if (spans[k].hi > cur)
+                cur = spans[k].hi;
+        }
+        if (best == UINT64_MAX)
+            best = cur;
+        off[order[i]] = best;
+        placed[i] = order[i];
         if (best + b->size > arena)
             arena = best + b->size;
     }
-    free(placed);
     return arena;
+}
+
+enum { ORDER_SIZE, ORDER_CONFLICT, ORDER_BREADTH, ORDER_AREA, ORDER_LIFETIME, ORDER_SCHEDULE,
+       ORDER_COUNT };
+
+/* Fills order[] for heuristic h. live[s]: bytes live at step s; peak[i]: the largest live[s]
+ * over buffer i's lifetime. */
+static void make_order(int h, const struct buf *bufs, uint32_t nb, const uint64_t *live,
+                       uint32_t steps, const uint64_t *peak, struct sort_key *keys,
+                       uint32_t *order, bool *taken)
+{
+    if (h == ORDER_BREADTH) {
+        /* TFLite's greedy by breadth: the widest step first, its buffers largest first */
+        struct sort_key *sk = keys;
+        for (uint32_t s = 0; s < steps; s++)
+            sk[s] = (struct sort_key){live[s], 0, s, s};
+        qsort(sk, steps, sizeof *sk, cmp_key);
+        uint32_t *st = malloc((steps ? steps : 1) * sizeof *st);
+        for (uint32_t s = 0; st && s < steps; s++)
+            st[s] = sk[s].idx;
+        memset(taken, 0, nb * sizeof *taken);
+        uint32_t n = 0;
+        for (uint32_t k = 0; st && k < steps; k++) {
+            uint32_t s = st[k], m = 0;
+            for (uint32_t i = 0; i < nb; i++)
+                if (!taken[i] && bufs[i].first <= s && bufs[i].last >= s)
+                    keys[m++] = (struct sort_key){bufs[i].size, 0, bufs[i].first, i};
+            qsort(keys, m, sizeof *keys, cmp_key);
+            for (uint32_t i = 0; i < m; i++) {
+                taken[keys[i].idx] = true;
+                order[n++] = keys[i].idx;
+            }
+        }
+        for (uint32_t i = 0; i < nb; i++) /* buffers of no step (only if malloc failed) */
+            if (!st || !taken[i])
+                order[n++] = i;
+        free(st);
+        return;
+    }
+    for (uint32_t i = 0; i < nb; i++) {
+        const struct buf *b = &bufs[i];
+        uint64_t len = (uint64_t)(b->last - b->first) + 1;
+        struct sort_key k = {b->size, 0, b->first, i};
+        switch (h) {
+        case ORDER_CONFLICT: k = (struct sort_key){peak[i], b->size, b->first, i}; break;
+        case ORDER_AREA: k = (struct sort_key){b->size * len, b->size, b->first, i}; break;
+        case ORDER_LIFETIME: k = (struct sort_key){len, b->size, b->first, i}; break;
+        case ORDER_SCHEDULE: k = (struct sort_key){0, b->size, b->first, i}; break;
+        default: break;
+        }
+        keys[i] = k;
+    }
+    qsort(keys, nb, sizeof *keys, cmp_key);
+    for (uint32_t i = 0; i < nb; i++)
+        order[i] = keys[i].idx;
+}
+
+/* Tries every order with first and best fit; keeps the smallest arena (the first on ties),
+ * its offsets in off[]. Fills *lower with the largest sum of buffers live at one step. */
+static bool place_best(const struct buf *bufs, uint32_t nb, uint32_t steps, uint64_t *off,
+                       uint64_t *arena, uint64_t *lower, const char **strategy)
+{
+    static const char *const names[2][ORDER_COUNT] = {
+        {"size, first fit", "conflict, first fit", "breadth, first fit", "area, first fit",
+         "lifetime, first fit", "schedule, first fit"},
+        {"size, best fit", "conflict, best fit", "breadth, best fit", "area, best fit",
+         "lifetime, best fit", "schedule, best fit"}};
+    uint32_t n1 = nb ? nb : 1, s1 = steps ? steps : 1;
+    uint64_t *live = calloc(s1, sizeof *live), *peak = calloc(n1, sizeof *peak);
+    uint64_t *try_off = calloc(n1, sizeof *try_off);
+    uint32_t *order = calloc(n1, sizeof *order), *placed = calloc(n1, sizeof *placed);
+    struct sort_key *keys = calloc(n1 > s1 ? n1 : s1, sizeof *keys);
+    struct span *spans = calloc(n1, sizeof *spans);
+    bool *taken = calloc(n1, sizeof *taken);
+    bool ok = live && peak && try_off && order && placed && keys && spans && taken;
+    *arena = UINT64_MAX;
+    *lower = 0;
+    for (uint32_t i = 0; ok && i < nb; i++)
+        for (uint32_t s = bufs[i].first; s <= bufs[i].last && s < steps; s++)
+            live[s] += bufs[i].size;
+    for (uint32_t s = 0; ok && s < steps; s++)
+        if (live[s] > *lower)
+            *lower = live[s];
+    for (uint32_t i = 0; ok && i < nb; i++)
+        for (uint32_t s = bufs[i].first; s <= bufs[i].last && s < steps; s++)
+            if (live[s] > peak[i])
+                peak[i] = live[s];
+    for (int h = 0; ok && h < ORDER_COUNT; h++) {
+        make_order(h, bufs, nb, live, steps, peak, keys, order, taken);
+        for (int fit = 0; fit < 2; fit++) {
+            uint64_t a = place(bufs, nb, order, fit, try_off, placed, spans);
+            if (a < *arena) {
+                *arena = a;
+                *strategy = names[fit][h];
+                memcpy(off, try_off, nb * sizeof *off);
+            }
+            if (*arena == *lower)
+                break; /* optimal already */
+        }
+        if (*arena == *lower)
+            break;
+    }
+    if (!nb)
+        *arena = 0, *strategy = "empty";
+    free(live), free(peak), free(try_off), free(order), free(placed), free(keys), free(spans);
+    free(taken);
+    return ok;
+}
+
+static int cmp_plan(const void *pa, const void *pb)
+{
+    const struct kiln_plan_entry *a = pa, *b = pb;
+    if (a->first != b->first)
+        return a->first < b->first ? -1 : 1;
+    return a->offset < b->offset ? -1 : a->offset > b->offset;
+}
+
+/* Drops the nodes marked in drop[] and the tensors nothing refers to any more, renumbering
+ * io[], inputs[], outputs[]; newidx[t] receives t's new index (UINT32_MAX: dropped). */
+static void compact(struct builder *b, struct kiln_compiled *c, const bool *drop,
+                    uint32_t *newidx)
+{
+    uint32_t m = 0, w = 0;
+    for (uint32_t s = 0; s < b->n_nodes; s++) {
+        if (drop[s])
+            continue;
+        struct kiln_node_desc nd = b->nodes[s];
+        uint32_t cnt = (uint32_t)nd.n_in + nd.n_out;
+        memmove(b->io + w, b->io + nd.io_first, cnt * sizeof *b->io);
+        nd.io_first = w;
+        w += cnt;
+        b->nodes[m++] = nd;
+    }
+    b->n_nodes = m;
+    b->n_io = w;
+    uint32_t *ins = c->inputs, *outs = c->outputs;
+    for (uint32_t t = 0; t < b->n_tensors; t++)
+        newidx[t] = t == 0 ? 0 : UINT32_MAX;
+    for (uint32_t i = 0; i < b->n_io; i++)
+        newidx[b->io[i]] = 0;
+    for (uint32_t k = 0; k < b->g->n_inputs; k++)
+        newidx[ins[k]] = 0;
+    for (uint32_t k = 0; k < b->g->n_outputs; k++)
+        newidx[outs[k]] = 0;
+    uint32_t n = 0;
+    for (uint32_t t = 0; t < b->n_tensors; t++) {
+        if (newidx[t] == UINT32_MAX)
+            continue;
+        newidx[t] = n;
+        b->tensors[n++] = b->tensors[t];
+    }
+    b->n_tensors = n;
+    for (uint32_t i = 0; i < b->n_io; i++)
+        b->io[i] = newidx[b->io[i]];
+    for (uint32_t k = 0; k < b->g->n_inputs; k++)
+        ins[k] = newidx[ins[k]];
+    for (uint32_t k = 0; k < b->g->n_outputs; k++)
+        outs[k] = newidx[outs[k]];
+}
+
+/* Plans the arena of the built program: views, in place, Concat in place (as opt allows),
+ * then lifetimes over the final schedule and placement. Sets offsets, c->plan and the report;
+ * returns the arena size through *arena_out. */
+static enum kiln_status plan_program(struct builder *b, struct kiln_compiled *c,
+                                     const struct kiln_lower_options *opt, uint64_t *arena_out)
+{
+    enum kiln_status st = KILN_STATUS_OK;
+    uint32_t nt = b->n_tensors, ns0 = b->n_nodes;
+    struct groups gr = {malloc(nt * sizeof *gr.parent), calloc(nt, sizeof *gr.rel),
+                        malloc(nt * sizeof *gr.last)};
+    uint32_t *reads = calloc(nt, sizeof *reads), *newidx = malloc(nt * sizeof *newidx);
+    uint32_t *first = malloc(nt * sizeof *first), *last = malloc(nt * sizeof *last);
+    uint32_t *buf_of = malloc(nt * sizeof *buf_of), *rep = malloc(nt * sizeof *rep);
+    bool *drop = calloc(ns0 + 1, sizeof *drop);
+    struct buf *bufs = calloc(nt + ns0 + 1, sizeof *bufs);
+    uint64_t *off = calloc(nt + ns0 + 1, sizeof *off);
+    if (!gr.parent || !gr.rel || !gr.last || !reads || !newidx || !first || !last || !buf_of ||
+        !rep || !drop || !bufs || !off) {
+        st = oom(b);
+        goto done;
+    }
+    c->plan_naive = 0;
+    for (uint32_t t = 0; t < nt; t++) {
+        gr.parent[t] = t;
+        gr.last[t] = -1;
+        first[t] = UINT32_MAX;
+    }
+    for (uint32_t s = 0; s < ns0; s++) {
+        const struct kiln_node_desc *nd = &b->nodes[s];
+        for (uint32_t j = 0; j < (uint32_t)nd->n_in + nd->n_out; j++) {
+            uint32_t t = node_io(b, s, j);
+            if (j < nd->n_in)
+                reads[t]++, gr.last[t] = s;
+            if (is_arena(b, t) && first[t] == UINT32_MAX) {
+                first[t] = s;
+                c->plan_naive += ALIGN_UP(b->tensors[t].nbytes ? b->tensors[t].nbytes : 1,
+                                          KILN_ARENA_ALIGN);
+            }
+        }
+        c->plan_naive += ALIGN_UP(nd->scratch_size, KILN_ARENA_ALIGN);
+    }
+    if (!opt->no_alias)
+        alias_views(b, &gr, drop, reads);
+    for (uint32_t t = 0; t < nt; t++) { /* group read lifetimes, views included */
+        uint32_t r = uf_find(&gr, t);
+        if (gr.last[t] > gr.last[r])
+            gr.last[r] = gr.last[t];
+    }
+    for (uint32_t s = 0; s < ns0; s++) {
+        if (drop[s])
+            continue;
+        if (!opt->no_inplace)
+            plan_inplace(b, &gr, s);
+        if (!opt->no_concat)
+            plan_concat(b, &gr, s, drop);
+    }
+    for (uint32_t t = 0; t < nt; t++)
+        if (is_arena(b, t))
+            uf_find(&gr, t); /* settle every offset relative to its root */
+    /* lifetimes over the final schedule, per group */
+    uint32_t step = 0;
+    for (uint32_t t = 0; t < nt; t++)
+        first[t] = UINT32_MAX, last[t] = 0, rep[t] = UINT32_MAX;
+    for (uint32_t s = 0; s < ns0; s++) {
+        if (drop[s])
+            continue;
+        const struct kiln_node_desc *nd = &b->nodes[s];
+        for (uint32_t j = 0; j < (uint32_t)nd->n_in + nd->n_out; j++) {
+            uint32_t t = node_io(b, s, j);
+            if (!is_arena(b, t))
+                continue;
+            uint32_t r = uf_find(&gr, t);
+            if (first[r] == UINT32_MAX)
+                first[r] = step;
+            last[r] = step;
+            /* the buffer is named by its widest used member, the earliest on ties */
+            if (rep[r] == UINT32_MAX || b->tensors[t].nbytes > b->tensors[rep[r]].nbytes ||
+                (b->tensors[t].nbytes == b->tensors[rep[r]].nbytes && t < rep[r]))
+                rep[r] = t;
+        }
+        step++;
+    }
+    uint32_t nb = 0;
+    for (uint32_t t = 0; t < nt; t++) {
+        buf_of[t] = UINT32_MAX;
+        if (!is_arena(b, t) || gr.parent[t] != t || first[t] == UINT32_MAX)
+            continue;
+        uint64_t size = b->tensors[t].nbytes ? b->tensors[t].nbytes : 1;
+        buf_of[t] = nb;
+        bufs[nb++] = (struct buf){ALIGN_UP(size, KILN_ARENA_ALIGN), first[t], last[t], t, 0};
+    }
+    step = 0;
+    for (uint32_t s = 0; s < ns0; s++) {
+        if (drop[s])
+            continue;
+        if (b->nodes[s].scratch_size)
+            bufs[nb++] = (struct buf){ALIGN_UP(b->nodes[s].scratch_size, KILN_ARENA_ALIGN), step,
+                                      step, UINT32_MAX, s};
+        step++;
+    }
+    uint64_t arena;
+    if (!place_best(bufs, nb, step, off, &arena, &c->plan_lower_bound, &c->plan_strategy)) {
+        st = oom(b);
+        goto done;
+    }
+    for (uint32_t t = 0; t < nt; t++) {
+        if (!is_arena(b, t))
+            continue;
+        uint32_t r = uf_find(&gr, t);
+        if (buf_of[r] != UINT32_MAX)
+            b->tensors[t].offset = off[buf_of[r]] + uf_off(&gr, t);
+    }
+    for (uint32_t i = 0; i < nb; i++)
+        if (bufs[i].tensor == UINT32_MAX)
+            b->nodes[bufs[i].node].scratch_offset = off[i];
+    compact(b, c, drop, newidx);
+    c->plan = calloc(nb ? nb : 1, sizeof *c->plan);
+    if (!c->plan) {
+        st = oom(b);
+        goto done;
+    }
+    for (uint32_t i = 0; i < nb; i++) {
+        uint32_t t = bufs[i].tensor;
+        c->plan[i] = (struct kiln_plan_entry){
+            t == UINT32_MAX ? UINT32_MAX : newidx[rep[t]], off[i], bufs[i].size, bufs[i].first,
+            bufs[i].last};
+    }
+    c->n_plan = nb;
+    qsort(c->plan, nb, sizeof *c->plan, cmp_plan);
+    *arena_out = arena;
+done:
+    free(gr.parent), free(gr.rel), free(gr.last), free(reads), free(newidx), free(first);
+    free(last), free(buf_of), free(rep), free(drop), free(bufs), free(off);
+    return st;
 }
 
 void kiln_compiled_free(struct kiln_compiled *c)
@@ -230,13 +718,23 @@ void kiln_compiled_free(struct kiln_compiled *c)
     if (!c)
         return;
     free(c->tensors), free(c->nodes), free(c->io), free(c->inputs), free(c->outputs);
-    free(c->params), free(c->weights), free(c->strings);
+    free(c->params), free(c->weights), free(c->strings), free(c->plan);
     free(c);
 }
 
 enum kiln_status kiln_lower(const struct kiln_ir_graph *g, struct kiln_compiled **out,
                             struct kiln_diag *d)
 {
+    return kiln_lower_opts(g, NULL, out, d);
+}
+
+enum kiln_status kiln_lower_opts(const struct kiln_ir_graph *g,
+                                 const struct kiln_lower_options *opt,
+                                 struct kiln_compiled **out, struct kiln_diag *d)
+{
+    static const struct kiln_lower_options defaults = {0};
+    if (!opt)
+        opt = &defaults;
     *out = NULL;
     struct builder b = {.d = d, .g = g};
     enum kiln_status st = KILN_STATUS_OK;
@@ -246,8 +744,6 @@ enum kiln_status kiln_lower(const struct kiln_ir_graph *g, struct kiln_compiled 
     b.tensor_of = calloc(g->n_values + 1, sizeof *b.tensor_of);
     b.nodes = calloc(g->n_nodes + g->n_outputs + 1, sizeof *b.nodes);
     uint32_t *ins = NULL, *outs = NULL;
-    struct buf *bufs = NULL;
-    uint32_t *last_use = NULL, *first_def = NULL;
     if (!c || !needed || !run || !b.tensor_of || !b.nodes) {
         st = oom(&b);
         goto fail;
@@ -367,48 +863,9 @@ enum kiln_status kiln_lower(const struct kiln_ir_graph *g, struct kiln_compiled 
             goto fail;
         ((uint32_t *)c->inputs)[k] = t;
     }
-    /* lifetimes of arena tensors */
-    first_def = malloc((b.n_tensors + 1) * sizeof *first_def);
-    last_use = calloc(b.n_tensors + 1, sizeof *last_use);
-    bufs = calloc(b.n_tensors + b.n_nodes + 1, sizeof *bufs);
-    if (!first_def || !last_use || !bufs) {
-        st = oom(&b);
+    uint64_t arena = 0;
+    if ((st = plan_program(&b, c, opt, &arena)))
         goto fail;
-    }
-    for (uint32_t t = 0; t < b.n_tensors; t++)
-        first_def[t] = UINT32_MAX;
-    for (uint32_t s = 0; s < b.n_nodes; s++) {
-        const struct kiln_node_desc *nd = &b.nodes[s];
-        for (uint32_t j = 0; j < (uint32_t)nd->n_in + nd->n_out; j++) {
-            uint32_t t = b.io[nd->io_first + j];
-            if (first_def[t] == UINT32_MAX)
-                first_def[t] = s;
-            last_use[t] = s;
-        }
-    }
-    uint32_t nb = 0;
-    for (uint32_t t = 0; t < b.n_tensors; t++) {
-        if (b.tensors[t].storage != KILN_STORAGE_ARENA || first_def[t] == UINT32_MAX)
-            continue;
-        bufs[nb++] = (struct buf){.size = b.tensors[t].nbytes ? b.tensors[t].nbytes : 1,
-                                  .first = first_def[t],
-                                  .last = last_use[t],
-                                  .tensor = t};
-    }
-    for (uint32_t s = 0; s < b.n_nodes; s++)
-        if (b.nodes[s].scratch_size)
-            bufs[nb++] = (struct buf){.size = b.nodes[s].scratch_size,
-                                      .first = s,
-                                      .last = s,
-                                      .tensor = UINT32_MAX,
-                                      .node = s};
-    uint64_t arena = plan(bufs, nb, b.n_nodes, &c->plan_lower_bound, &c->plan_naive);
-    for (uint32_t i = 0; i < nb; i++) {
-        if (bufs[i].tensor != UINT32_MAX)
-            b.tensors[bufs[i].tensor].offset = bufs[i].offset;
-        else
-            b.nodes[bufs[i].node].scratch_offset = bufs[i].offset;
-    }
     c->tensors = b.tensors;
     c->nodes = b.nodes;
     c->io = b.io;
@@ -432,16 +889,14 @@ enum kiln_status kiln_lower(const struct kiln_ir_graph *g, struct kiln_compiled 
     p->strings = b.strings;
     p->strings_size = b.n_strings;
     p->arena_size = arena;
-    free(needed), free(run), free(b.tensor_of), free(ins), free(outs), free(bufs);
-    free(first_def), free(last_use);
+    free(needed), free(run), free(b.tensor_of), free(ins), free(outs);
     *out = c;
     return KILN_STATUS_OK;
 fail:
-    free(needed), free(run), free(b.tensor_of), free(ins), free(outs), free(bufs);
-    free(first_def), free(last_use);
+    free(needed), free(run), free(b.tensor_of), free(ins), free(outs);
     free(b.tensors), free(b.nodes), free(b.io), free(b.params), free(b.weights), free(b.strings);
     if (c) {
-        free(c->inputs), free(c->outputs);
+        free(c->inputs), free(c->outputs), free(c->plan);
         free(c);
     }
     return st;

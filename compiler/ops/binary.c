@@ -212,7 +212,7 @@ static enum kiln_status infer_where(struct kiln_infer_ctx *c, struct kiln_ir_nod
     return kiln_set_output(c, n, 0, n->in[1]->dtype, rank, dims);
 }
 
-#define EW KILN_OPF_ELEMENTWISE
+#define EW (KILN_OPF_ELEMENTWISE | KILN_OPF_INPLACE)
 #define NUM "all numeric types"
 #define BIN(lname, fn, types, notes)                                                           \
     const struct kiln_op_info kiln_opi_##lname = {2, 2, 1, 1, EW, 0, fn, NULL, types, notes};

@@ -16,6 +16,10 @@ enum kiln_op_flags {
     KILN_OPF_NO_FOLD = 1u << 0,  /* never evaluate at compile time (random, side effects) */
     KILN_OPF_VIEW = 1u << 1,     /* output is the input's bytes under another shape */
     KILN_OPF_ELEMENTWISE = 1u << 2,
+    /* Output 0 may take the buffer of input 0 or 1 when that input has output 0's shape and
+     * element size and dies at this node: the kernel never reads an element of that input
+     * after writing the output element at the same position (lowering checks the rest). */
+    KILN_OPF_INPLACE = 1u << 3,
 };
 
 struct kiln_op_info {

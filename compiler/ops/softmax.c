@@ -38,12 +38,14 @@ static enum kiln_status infer_softmax(struct kiln_infer_ctx *c, struct kiln_ir_n
     return kiln_set_output(c, n, 0, x->dtype, x->rank, x->dims);
 }
 
-const struct kiln_op_info kiln_opi_softmax = {1, 1, 1, 1, 0, 0, infer_softmax, NULL,
-                                              "float32, float64, float16",
-                                              "opset < 13: 2-D coercion at axis"};
-const struct kiln_op_info kiln_opi_log_softmax = {1, 1, 1, 1, 0, 0, infer_softmax, NULL,
-                                                  "float32, float64, float16",
-                                                  "opset < 13: 2-D coercion at axis"};
+/* In place: each [outer, :, inner] column is read in full before its first write, and the last
+ * pass reads x[i] just before writing y[i]. */
+const struct kiln_op_info kiln_opi_softmax = {
+    1, 1, 1, 1, KILN_OPF_INPLACE, 0, infer_softmax, NULL, "float32, float64, float16",
+    "opset < 13: 2-D coercion at axis"};
+const struct kiln_op_info kiln_opi_log_softmax = {
+    1, 1, 1, 1, KILN_OPF_INPLACE, 0, infer_softmax, NULL, "float32, float64, float16",
+    "opset < 13: 2-D coercion at axis"};
 const struct kiln_op_info kiln_opi_hardmax = {
-    1, 1, 1, 1, 0, 0, infer_softmax, NULL, "float32, float64, float16",
+    1, 1, 1, 1, KILN_OPF_INPLACE, 0, infer_softmax, NULL, "float32, float64, float16",
     "opset < 13: 2-D coercion at axis; the first maximum wins"};

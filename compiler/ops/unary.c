@@ -190,7 +190,7 @@ static enum kiln_status infer_cast_like(struct kiln_infer_ctx *c, struct kiln_ir
     return cast_to(c, n, n->in[1]->dtype);
 }
 
-#define EW KILN_OPF_ELEMENTWISE
+#define EW (KILN_OPF_ELEMENTWISE | KILN_OPF_INPLACE)
 #define FLOATS "float32, float64, float16, bfloat16"
 #define UN(lname, fn, types, notes)                                                            \
     const struct kiln_op_info kiln_opi_##lname = {1, 1, 1, 1, EW, 0, fn, NULL, types, notes};
