@@ -1,6 +1,7 @@
 /* pool.c - MaxPool (with optional int64 Indices), AveragePool, LpPool and the global pools
- * (average, max, Lp) over 1-3 spatial dims. One template per op instantiated per dtype (float16 computed in float); the
- * window walks the padded input and skips taps that fall in the padding. */
+ * (average, max, Lp) over 1-3 spatial dims. One template per op instantiated per dtype
+ * (float16 computed in float); the window walks the padded input and skips taps that fall in
+ * the padding. */
 #include <math.h>
 
 #include "kernels.h"

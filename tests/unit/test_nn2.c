@@ -17,154 +17,7 @@
 #include "compiler.h"
 #include "kernels/nn2.h"
 
-/* ---- one-node graph harness ---- */
-
-struct tg {
-    struct kiln_ir_graph *g;
-    struct kiln_ir_node *n;
-    struct kiln_diag d;
-    const void *run_in[8];
-    uint32_t n_run_in;
-};
-
-static struct tg *tg_new(const char *op, int64_t opset, uint32_t n_in, uint32_t n_out)
-{
-    struct tg *t = calloc(1, sizeof *t);
-    assert_non_null(t);
-    t->g = kiln_ir_graph_new();
-    t->g->opset = opset;
-    t->g->inputs = kiln_arena_alloc(&t->g->arena, 8 * sizeof *t->g->inputs);
-    t->g->outputs = kiln_arena_alloc(&t->g->arena, 8 * sizeof *t->g->outputs);
-    t->n = kiln_ir_node_new(t->g, "node0", op, "", n_in, n_out);
-    t->n->attrs = kiln_arena_alloc(&t->g->arena, 16 * sizeof *t->n->attrs);
-    for (uint32_t o = 0; o < n_out; o++) {
-        char name[16];
-        snprintf(name, sizeof name, "y%u", o);
-        struct kiln_ir_value *v = kiln_ir_value_new(t->g, name);
-        v->producer = t->n;
-        v->is_output = true;
-        t->n->out[o] = v;
-        t->g->outputs[t->g->n_outputs++] = v;
-    }
-    kiln_diag_clear(&t->d);
-    return t;
-}
-
-static void tg_free(struct tg *t)
-{
-    kiln_ir_graph_free(t->g);
-    free(t);
-}
-
-/* Input i: a graph input fed at run time (runtime=1) or a constant initializer. */
-static void tg_in(struct tg *t, uint32_t i, int dtype, int rank, const int64_t *dims,
-                  const void *data, int runtime)
-{
-    char name[16];
-    snprintf(name, sizeof name, "x%u", i);
-    struct kiln_ir_value *v = kiln_ir_value_new(t->g, name);
-    v->dtype = dtype;
-    v->rank = rank;
-    for (int k = 0; k < rank; k++)
-        v->dims[k] = dims[k];
-    if (runtime) {
-        v->is_input = true;
-        t->g->inputs[t->g->n_inputs++] = v;
-        t->run_in[t->n_run_in++] = data;
-    } else {
-        v->is_initializer = true;
-        v->data = data;
-    }
-    t->n->in[i] = v;
-}
-
-static struct kiln_ir_attr *tg_attr(struct tg *t, const char *name, enum kiln_attr_type type)
-{
-    struct kiln_ir_attr *a = &t->n->attrs[t->n->n_attrs++];
-    a->name = name;
-    a->type = type;
-    return a;
-}
-static void tg_int(struct tg *t, const char *name, int64_t v)
-{
-    tg_attr(t, name, KILN_ATTR_INT)->i = v;
-}
-static void tg_float(struct tg *t, const char *name, float v)
-{
-    tg_attr(t, name, KILN_ATTR_FLOAT)->f = v;
-}
-static void tg_str(struct tg *t, const char *name, const char *s)
-{
-    struct kiln_ir_attr *a = tg_attr(t, name, KILN_ATTR_STRING);
-    a->s = s;
-    a->s_len = strlen(s);
-}
-static void tg_ints(struct tg *t, const char *name, size_t n, const int64_t *v)
-{
-    struct kiln_ir_attr *a = tg_attr(t, name, KILN_ATTR_INTS);
-    a->ints = (int64_t *)v;
-    a->n = n;
-}
-
-/* Infers, lowers and runs; copies output o into outs[o] (NULL: skip). Outputs folded at
- * compile time are copied from their constant data. */
-static enum kiln_status tg_run3(struct tg *t, void *out0, void *out1, void *out2)
-{
-    void *outs[3] = {out0, out1, out2};
-    kiln_ir_count_uses(t->g);
-    enum kiln_status st = kiln_infer(t->g, &t->d);
-    if (st)
-        return st;
-    struct kiln_compiled *c;
-    assert_int_equal(kiln_lower(t->g, &c, &t->d), KILN_STATUS_OK);
-    void *arena = aligned_alloc(KILN_ARENA_ALIGN, (c->prog.arena_size + KILN_ARENA_ALIGN) &
-                                                      ~(uint64_t)(KILN_ARENA_ALIGN - 1));
-    void *obufs[8] = {0};
-    for (uint32_t o = 0; o < c->prog.n_outputs; o++) {
-        const struct kiln_tensor_desc *td = &c->prog.tensors[c->prog.outputs[o]];
-        obufs[o] = calloc(1, td->nbytes ? td->nbytes : 1);
-    }
-    assert_int_equal(kiln_run(&c->prog, arena, t->run_in, obufs), KILN_STATUS_OK);
-    for (uint32_t o = 0; o < c->prog.n_outputs && o < 3; o++) {
-        const struct kiln_tensor_desc *td = &c->prog.tensors[c->prog.outputs[o]];
-        if (outs[o])
-            memcpy(outs[o], obufs[o], td->nbytes);
-        free(obufs[o]);
-    }
-    free(arena);
-    kiln_compiled_free(c);
-    return KILN_STATUS_OK;
-}
-
-static enum kiln_status tg_run(struct tg *t, void *out0)
-{
-    return tg_run3(t, out0, NULL, NULL);
-}
-
-static void assert_dims(const struct tg *t, uint32_t o, int rank, const int64_t *dims)
-{
-    const struct kiln_ir_value *v = t->n->out[o];
-    assert_int_equal(v->rank, rank);
-    for (int i = 0; i < rank; i++)
-        assert_int_equal(v->dims[i], dims[i]);
-}
-
-static void assert_close(const float *got, const float *want, size_t n, float tol)
-{
-    for (size_t i = 0; i < n; i++)
-        if (!(fabsf(got[i] - want[i]) <= tol * (1.0f + fabsf(want[i]))))
-            fail_msg("element %zu: got %g, want %g", i, (double)got[i], (double)want[i]);
-}
-
-static float *rnd(size_t n, unsigned seed)
-{
-    float *p = malloc(n * sizeof *p);
-    for (size_t i = 0; i < n; i++) {
-        seed = seed * 1103515245u + 12345u;
-        p[i] = (float)((seed >> 8) & 0xffff) / 32768.0f - 1.0f;
-    }
-    return p;
-}
+#include "graph_harness.h"
 
 /* ---- ConvTranspose ---- */
 
@@ -248,7 +101,7 @@ static void run_ct_case(const struct ct_case *cc, const int64_t *want_out, const
         tg_str(t, "auto_pad", cc->auto_pad);
     else
         tg_ints(t, "pads", (size_t)(2 * cc->nsp), pads);
-    assert_int_equal(tg_run(t, y), KILN_STATUS_OK);
+    assert_int_equal(tg_run(t, y, NULL), KILN_STATUS_OK);
     assert_dims(t, 0, rank, yd);
     naive_ct(cc, pb_eff, want_out, x, w, cc->bias ? b : NULL, want);
     assert_close(y, want, (size_t)yn, 1e-4f);
@@ -298,7 +151,7 @@ static void test_conv_transpose_by_hand_and_act(void **state)
     struct tg *t = tg_new("ConvTranspose", 11, 2, 1);
     tg_in(t, 0, KILN_DTYPE_F32, 3, (int64_t[]){1, 1, 2}, x, 1);
     tg_in(t, 1, KILN_DTYPE_F32, 3, (int64_t[]){1, 1, 3}, w, 0);
-    assert_int_equal(tg_run(t, y), KILN_STATUS_OK);
+    assert_int_equal(tg_run(t, y, NULL), KILN_STATUS_OK);
     assert_dims(t, 0, 3, (int64_t[]){1, 1, 4});
     assert_close(y, (float[]){2, 4 - 1, 6 - 2, -3}, 4, 0);
     assert_int_equal(t->n->scratch_size,
@@ -328,7 +181,7 @@ static void test_conv_transpose_errors(void **state)
     struct tg *t = tg_new("ConvTranspose", 13, 2, 1);
     tg_in(t, 0, KILN_DTYPE_F32, 4, (int64_t[]){1, 2, 2, 2}, x, 1);
     tg_in(t, 1, KILN_DTYPE_F32, 4, (int64_t[]){1, 2, 2, 2}, w, 0);
-    assert_int_equal(tg_run(t, NULL), KILN_STATUS_INVALID_MODEL);
+    assert_int_equal(tg_run(t, NULL, NULL), KILN_STATUS_INVALID_MODEL);
     assert_non_null(strstr(t->d.message, "input channels"));
     tg_free(t);
     /* group must divide C */
@@ -336,14 +189,14 @@ static void test_conv_transpose_errors(void **state)
     tg_in(t, 0, KILN_DTYPE_F32, 3, (int64_t[]){1, 2, 2}, x, 1);
     tg_in(t, 1, KILN_DTYPE_F32, 3, (int64_t[]){2, 1, 2}, w, 0);
     tg_int(t, "group", 3);
-    assert_int_equal(tg_run(t, NULL), KILN_STATUS_INVALID_MODEL);
+    assert_int_equal(tg_run(t, NULL, NULL), KILN_STATUS_INVALID_MODEL);
     tg_free(t);
     /* output_padding must stay below the stride */
     t = tg_new("ConvTranspose", 13, 2, 1);
     tg_in(t, 0, KILN_DTYPE_F32, 3, (int64_t[]){1, 2, 2}, x, 1);
     tg_in(t, 1, KILN_DTYPE_F32, 3, (int64_t[]){2, 1, 2}, w, 0);
     tg_ints(t, "output_padding", 1, (int64_t[]){1});
-    assert_int_equal(tg_run(t, NULL), KILN_STATUS_INVALID_MODEL);
+    assert_int_equal(tg_run(t, NULL, NULL), KILN_STATUS_INVALID_MODEL);
     assert_non_null(strstr(t->d.message, "output_padding"));
     tg_free(t);
     /* bias length */
@@ -351,14 +204,14 @@ static void test_conv_transpose_errors(void **state)
     tg_in(t, 0, KILN_DTYPE_F32, 3, (int64_t[]){1, 2, 2}, x, 1);
     tg_in(t, 1, KILN_DTYPE_F32, 3, (int64_t[]){2, 1, 2}, w, 0);
     tg_in(t, 2, KILN_DTYPE_F32, 1, (int64_t[]){2}, w, 0);
-    assert_int_equal(tg_run(t, NULL), KILN_STATUS_INVALID_MODEL);
+    assert_int_equal(tg_run(t, NULL, NULL), KILN_STATUS_INVALID_MODEL);
     assert_non_null(strstr(t->d.message, "bias"));
     tg_free(t);
     /* integer input */
     t = tg_new("ConvTranspose", 13, 2, 1);
     tg_in(t, 0, KILN_DTYPE_I32, 3, (int64_t[]){1, 2, 2}, x, 1);
     tg_in(t, 1, KILN_DTYPE_I32, 3, (int64_t[]){2, 1, 2}, w, 0);
-    assert_int_equal(tg_run(t, NULL), KILN_STATUS_INVALID_MODEL);
+    assert_int_equal(tg_run(t, NULL, NULL), KILN_STATUS_INVALID_MODEL);
     tg_free(t);
 }
 
@@ -427,12 +280,12 @@ static void test_layer_norm(void **state)
     tg_in(t, 0, KILN_DTYPE_F32, 2, (int64_t[]){2, 3}, x, 1);
     tg_in(t, 1, KILN_DTYPE_F32, 1, (int64_t[]){3}, one, 0);
     tg_int(t, "axis", 2);
-    assert_int_equal(tg_run(t, NULL), KILN_STATUS_INVALID_MODEL);
+    assert_int_equal(tg_run(t, NULL, NULL), KILN_STATUS_INVALID_MODEL);
     tg_free(t);
     t = tg_new("LayerNormalization", 17, 2, 1);
     tg_in(t, 0, KILN_DTYPE_F32, 2, (int64_t[]){2, 3}, x, 1);
     tg_in(t, 1, KILN_DTYPE_F32, 1, (int64_t[]){2}, one, 0);
-    assert_int_equal(tg_run(t, NULL), KILN_STATUS_INVALID_MODEL);
+    assert_int_equal(tg_run(t, NULL, NULL), KILN_STATUS_INVALID_MODEL);
     assert_non_null(strstr(t->d.message, "Scale"));
     tg_free(t);
 }
@@ -447,7 +300,7 @@ static void test_instance_norm_and_mvn(void **state)
     tg_in(t, 1, KILN_DTYPE_F32, 1, (int64_t[]){2}, s, 0);
     tg_in(t, 2, KILN_DTYPE_F32, 1, (int64_t[]){2}, b, 0);
     tg_float(t, "epsilon", 1e-12f); /* channel 1 has variance 0 */
-    assert_int_equal(tg_run(t, y), KILN_STATUS_OK);
+    assert_int_equal(tg_run(t, y, NULL), KILN_STATUS_OK);
     assert_close(y, (float[]){-1, 3, -1, -1}, 4, 1e-6f);
     tg_free(t);
     /* scale must have C values */
@@ -455,7 +308,7 @@ static void test_instance_norm_and_mvn(void **state)
     tg_in(t, 0, KILN_DTYPE_F32, 3, (int64_t[]){1, 2, 2}, x, 1);
     tg_in(t, 1, KILN_DTYPE_F32, 1, (int64_t[]){1}, s, 0);
     tg_in(t, 2, KILN_DTYPE_F32, 1, (int64_t[]){2}, b, 0);
-    assert_int_equal(tg_run(t, NULL), KILN_STATUS_INVALID_MODEL);
+    assert_int_equal(tg_run(t, NULL, NULL), KILN_STATUS_INVALID_MODEL);
     tg_free(t);
 
     /* MVN default axes [0, 2, 3] on [2, 2, 1, 1]: channel 0 = {1, 3}, channel 1 = {2, 2};
@@ -463,7 +316,7 @@ static void test_instance_norm_and_mvn(void **state)
     float m[4] = {1, 2, 3, 2}, my[4];
     t = tg_new("MeanVarianceNormalization", 13, 1, 1);
     tg_in(t, 0, KILN_DTYPE_F32, 4, (int64_t[]){2, 2, 1, 1}, m, 1);
-    assert_int_equal(tg_run(t, my), KILN_STATUS_OK);
+    assert_int_equal(tg_run(t, my, NULL), KILN_STATUS_OK);
     assert_true(t->n->scratch_size > 0);
     assert_close(my, (float[]){-1, 0, 1, 0}, 4, 1e-6f);
     tg_free(t);
@@ -480,13 +333,13 @@ static void test_lrn_and_lp_norm(void **state)
     tg_float(t, "alpha", 0.3f);
     tg_float(t, "beta", 0.5f);
     tg_float(t, "bias", 2.0f);
-    assert_int_equal(tg_run(t, y), KILN_STATUS_OK);
+    assert_int_equal(tg_run(t, y, NULL), KILN_STATUS_OK);
     float want[3] = {1 / sqrtf(2 + 0.1f * 5), 2 / sqrtf(2 + 0.1f * 14), 3 / sqrtf(2 + 0.1f * 13)};
     assert_close(y, want, 3, 1e-6f);
     tg_free(t);
     t = tg_new("LRN", 13, 1, 1); /* size is required */
     tg_in(t, 0, KILN_DTYPE_F32, 4, (int64_t[]){1, 3, 1, 1}, x, 1);
-    assert_int_equal(tg_run(t, NULL), KILN_STATUS_INVALID_MODEL);
+    assert_int_equal(tg_run(t, NULL, NULL), KILN_STATUS_INVALID_MODEL);
     tg_free(t);
 
     /* LpNormalization along axis 0 of [2, 2]: columns [3, 4] and [0, 0] */
@@ -496,7 +349,7 @@ static void test_lrn_and_lp_norm(void **state)
         tg_in(t, 0, KILN_DTYPE_F32, 2, (int64_t[]){2, 2}, v, 1);
         tg_int(t, "axis", 0);
         tg_int(t, "p", p);
-        assert_int_equal(tg_run(t, out), KILN_STATUS_OK);
+        assert_int_equal(tg_run(t, out, NULL), KILN_STATUS_OK);
         float d = p == 1 ? 7 : 5;
         assert_close(out, (float[]){3 / d, 0, -4 / d, 0}, 4, 1e-6f);
         tg_free(t);
@@ -504,7 +357,7 @@ static void test_lrn_and_lp_norm(void **state)
     t = tg_new("LpNormalization", 13, 1, 1);
     tg_in(t, 0, KILN_DTYPE_F32, 2, (int64_t[]){2, 2}, v, 1);
     tg_int(t, "p", 3);
-    assert_int_equal(tg_run(t, NULL), KILN_STATUS_INVALID_MODEL);
+    assert_int_equal(tg_run(t, NULL, NULL), KILN_STATUS_INVALID_MODEL);
     tg_free(t);
 }
 
@@ -519,7 +372,7 @@ static void test_lp_pool_and_unpool(void **state)
     tg_in(t, 0, KILN_DTYPE_F32, 3, (int64_t[]){1, 1, 3}, x, 1);
     tg_ints(t, "kernel_shape", 1, (int64_t[]){2});
     tg_ints(t, "pads", 2, (int64_t[]){0, 1});
-    assert_int_equal(tg_run(t, y), KILN_STATUS_OK);
+    assert_int_equal(tg_run(t, y, NULL), KILN_STATUS_OK);
     assert_dims(t, 0, 3, (int64_t[]){1, 1, 3});
     assert_close(y, (float[]){5, 4, 0}, 3, 1e-6f);
     tg_free(t);
@@ -528,14 +381,14 @@ static void test_lp_pool_and_unpool(void **state)
     t = tg_new("GlobalLpPool", 2, 1, 1);
     tg_in(t, 0, KILN_DTYPE_F32, 4, (int64_t[]){1, 2, 2, 1}, g, 1);
     tg_int(t, "p", 1);
-    assert_int_equal(tg_run(t, gy), KILN_STATUS_OK);
+    assert_int_equal(tg_run(t, gy, NULL), KILN_STATUS_OK);
     assert_dims(t, 0, 4, (int64_t[]){1, 2, 1, 1});
     assert_close(gy, (float[]){3, 3}, 2, 1e-6f);
     tg_free(t);
     t = tg_new("GlobalLpPool", 2, 1, 1);
     tg_in(t, 0, KILN_DTYPE_F32, 4, (int64_t[]){1, 2, 2, 1}, g, 1);
     tg_int(t, "p", 3);
-    assert_int_equal(tg_run(t, gy), KILN_STATUS_OK);
+    assert_int_equal(tg_run(t, gy, NULL), KILN_STATUS_OK);
     assert_close(gy, (float[]){cbrtf(9), 3}, 2, 1e-6f);
     tg_free(t);
 
@@ -550,7 +403,7 @@ static void test_lp_pool_and_unpool(void **state)
             tg_in(t, 2, KILN_DTYPE_I64, 1, (int64_t[]){4}, oshape, 0);
         tg_ints(t, "kernel_shape", 2, (int64_t[]){2, 2});
         tg_ints(t, "strides", 2, (int64_t[]){2, 2});
-        assert_int_equal(tg_run(t, uy), KILN_STATUS_OK);
+        assert_int_equal(tg_run(t, uy, NULL), KILN_STATUS_OK);
         int64_t w = with_shape ? 5 : 4;
         assert_dims(t, 0, 4, (int64_t[]){1, 1, w, w});
         for (int64_t i = 0; i < w * w; i++) {
@@ -571,7 +424,7 @@ static void test_lp_pool_and_unpool(void **state)
     t = tg_new("MaxUnpool", 11, 2, 1);
     tg_in(t, 0, KILN_DTYPE_F32, 4, (int64_t[]){1, 1, 2, 2}, u, 1);
     tg_in(t, 1, KILN_DTYPE_I64, 4, (int64_t[]){1, 1, 2, 2}, ind, 0);
-    assert_int_equal(tg_run(t, NULL), KILN_STATUS_INVALID_MODEL);
+    assert_int_equal(tg_run(t, NULL, NULL), KILN_STATUS_INVALID_MODEL);
     tg_free(t);
 }
 
@@ -587,7 +440,7 @@ static void grid_sample(const char *mode, const char *padding, int align, const 
     tg_str(t, "mode", mode);
     tg_str(t, "padding_mode", padding);
     tg_int(t, "align_corners", align);
-    assert_int_equal(tg_run(t, y), KILN_STATUS_OK);
+    assert_int_equal(tg_run(t, y, NULL), KILN_STATUS_OK);
     assert_dims(t, 0, 4, (int64_t[]){1, 1, 1, npts});
     tg_free(t);
 }
@@ -630,12 +483,12 @@ static void test_grid_sample(void **state)
     tg_in(t, 0, KILN_DTYPE_F32, 4, (int64_t[]){1, 1, 2, 2}, img, 1);
     tg_in(t, 1, KILN_DTYPE_F32, 4, (int64_t[]){1, 1, 1, 2}, corners, 1);
     tg_str(t, "mode", "cubic");
-    assert_int_equal(tg_run(t, NULL), KILN_STATUS_INVALID_MODEL);
+    assert_int_equal(tg_run(t, NULL, NULL), KILN_STATUS_INVALID_MODEL);
     tg_free(t);
     t = tg_new("GridSample", 16, 2, 1);
     tg_in(t, 0, KILN_DTYPE_F32, 4, (int64_t[]){1, 1, 2, 2}, img, 1);
     tg_in(t, 1, KILN_DTYPE_F32, 4, (int64_t[]){1, 1, 2, 1}, corners, 1);
-    assert_int_equal(tg_run(t, NULL), KILN_STATUS_INVALID_MODEL);
+    assert_int_equal(tg_run(t, NULL, NULL), KILN_STATUS_INVALID_MODEL);
     tg_free(t);
 }
 
@@ -661,7 +514,7 @@ static void test_roi_align(void **state)
         tg_int(t, "sampling_ratio", 1);
         if (mode)
             tg_str(t, "mode", "max");
-        assert_int_equal(tg_run(t, y), KILN_STATUS_OK);
+        assert_int_equal(tg_run(t, y, NULL), KILN_STATUS_OK);
         assert_dims(t, 0, 4, (int64_t[]){1, 1, 2, 2});
         /* max mode keeps the largest weighted corner: 0.25 * 1 and 0.25 * 3 */
         float w0 = mode ? 0.25f : 0.5f, w1 = mode ? 0.75f : 2.5f;
@@ -676,7 +529,7 @@ static void test_roi_align(void **state)
     tg_int(t, "output_height", 2);
     tg_int(t, "output_width", 2);
     tg_int(t, "sampling_ratio", 1);
-    assert_int_equal(tg_run(t, y), KILN_STATUS_OK);
+    assert_int_equal(tg_run(t, y, NULL), KILN_STATUS_OK);
     assert_close(y, (float[]){1, 3, 1, 3}, 4, 1e-6f);
     tg_free(t);
     /* rois must be [num, 4] */
@@ -684,7 +537,7 @@ static void test_roi_align(void **state)
     tg_in(t, 0, KILN_DTYPE_F32, 4, (int64_t[]){1, 1, 4, 4}, x, 1);
     tg_in(t, 1, KILN_DTYPE_F32, 2, (int64_t[]){1, 3}, rois, 1);
     tg_in(t, 2, KILN_DTYPE_I64, 1, (int64_t[]){1}, bi, 1);
-    assert_int_equal(tg_run(t, NULL), KILN_STATUS_INVALID_MODEL);
+    assert_int_equal(tg_run(t, NULL, NULL), KILN_STATUS_INVALID_MODEL);
     tg_free(t);
 }
 
@@ -739,7 +592,7 @@ static void test_nms(void **state)
     t = tg_new("NonMaxSuppression", 11, 2, 1);
     tg_in(t, 0, KILN_DTYPE_F32, 3, (int64_t[]){1, 4, 4}, boxes, 1);
     tg_in(t, 1, KILN_DTYPE_F32, 3, (int64_t[]){1, 2, 4}, scores, 0);
-    assert_int_equal(tg_run(t, NULL), KILN_STATUS_UNSUPPORTED);
+    assert_int_equal(tg_run(t, NULL, NULL), KILN_STATUS_UNSUPPORTED);
     assert_non_null(strstr(t->d.message, "output shape depends on the input data"));
     assert_non_null(strstr(t->d.message, "'x0'"));
     tg_free(t);
@@ -747,7 +600,7 @@ static void test_nms(void **state)
     t = tg_new("NonMaxSuppression", 11, 2, 1);
     tg_in(t, 0, KILN_DTYPE_F32, 3, (int64_t[]){1, 4, 4}, boxes, 0);
     tg_in(t, 1, KILN_DTYPE_F32, 3, (int64_t[]){1, 2, 3}, scores, 0);
-    assert_int_equal(tg_run(t, NULL), KILN_STATUS_INVALID_MODEL);
+    assert_int_equal(tg_run(t, NULL, NULL), KILN_STATUS_INVALID_MODEL);
     tg_free(t);
 }
 
