@@ -196,7 +196,7 @@ const struct kiln_op_info kiln_opi_instance_normalization = {
     3, 3, 1, 1, 0, 0, infer_instance_norm, NULL, "float32, float64, float16",
     "statistics accumulated in double (two passes)"};
 const struct kiln_op_info kiln_opi_layer_normalization = {
-    1, 3, 1, 3, 0, 0, infer_layer_norm, NULL, "float32, float64, float16",
+    2, 3, 1, 3, 0, 0, infer_layer_norm, NULL, "float32, float64, float16",
     "opset 17; optional Mean/InvStdDev outputs (stash_type 1 or 11); statistics in double"};
 const struct kiln_op_info kiln_opi_mean_variance_normalization = {
     1, 1, 1, 1, 0, 0, infer_mvn, NULL, "float32, float64, float16",

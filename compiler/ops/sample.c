@@ -2,6 +2,7 @@
  * (opset 16: bilinear/nearest/bicubic, zeros/border/reflection padding, align_corners) and
  * RoiAlign (opsets 10 and 16: avg/max, half_pixel/output_half_pixel). Kernels in
  * runtime/kernels/sample.c. */
+#include <stdio.h>
 #include <string.h>
 
 #include "ops.h"
@@ -18,8 +19,11 @@ static enum kiln_status pick(struct kiln_infer_ctx *c, const struct kiln_ir_node
             *out = i;
             return KILN_STATUS_OK;
         }
-    return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL, "%s '%s' is not one of %s, %s, %s",
-                         attr, s, names[0], names[1], names[2] ? names[2] : "");
+    char list[128] = "";
+    for (size_t i = 0, off = 0; names[i] && off < sizeof list; i++)
+        off += (size_t)snprintf(list + off, sizeof list - off, "%s%s", i ? ", " : "", names[i]);
+    return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL, "%s '%s' is not one of %s", attr, s,
+                         list);
 }
 
 static enum kiln_status infer_grid_sample(struct kiln_infer_ctx *c, struct kiln_ir_node *n)

@@ -275,6 +275,27 @@ static void test_layer_norm(void **state)
     }
     free(xs), free(sc), free(bi);
 
+    /* float64 with stash_type 11 (double statistics) and a one-element Scale */
+    double dx[2] = {1, 3}, ds = 2, dy[2], dm;
+    t = tg_new("LayerNormalization", 17, 2, 2);
+    tg_in(t, 0, KILN_DTYPE_F64, 2, (int64_t[]){1, 2}, dx, 1);
+    tg_in(t, 1, KILN_DTYPE_F64, 1, (int64_t[]){1}, &ds, 0);
+    tg_float(t, "epsilon", 0);
+    tg_int(t, "stash_type", KILN_DTYPE_F64);
+    assert_int_equal(tg_run(t, dy, &dm), KILN_STATUS_OK);
+    assert_int_equal(t->n->out[1]->dtype, KILN_DTYPE_F64);
+    assert_true(dy[0] == -2 && dy[1] == 2 && dm == 2);
+    tg_free(t);
+    /* float16: [1, 3] -> [-1, 1] */
+    uint16_t hx[2] = {kiln_f32_to_f16(1), kiln_f32_to_f16(3)}, hs = kiln_f32_to_f16(1), hy[2];
+    t = tg_new("LayerNormalization", 17, 2, 1);
+    tg_in(t, 0, KILN_DTYPE_F16, 2, (int64_t[]){1, 2}, hx, 1);
+    tg_in(t, 1, KILN_DTYPE_F16, 1, (int64_t[]){1}, &hs, 0);
+    assert_int_equal(tg_run(t, hy, NULL), KILN_STATUS_OK);
+    assert_float_equal(kiln_f16_to_f32(hy[0]), -1.0f, 1e-3);
+    assert_float_equal(kiln_f16_to_f32(hy[1]), 1.0f, 1e-3);
+    tg_free(t);
+
     /* errors: axis out of range; Scale of the wrong length */
     t = tg_new("LayerNormalization", 17, 2, 1);
     tg_in(t, 0, KILN_DTYPE_F32, 2, (int64_t[]){2, 3}, x, 1);
