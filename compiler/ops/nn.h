@@ -20,4 +20,10 @@ enum kiln_status kiln_window_infer(struct kiln_infer_ctx *c, const struct kiln_i
                                    const struct kiln_ir_value *x, const int64_t *kernel_from_w,
                                    bool ceil_mode, bool allow_dilations, struct kiln_window *w);
 
+/* Reads the per-spatial-axis ints attribute `name` (nsp values, each >= min; def when absent)
+ * into out. Shared with ConvTranspose and MaxUnpool, whose geometry differs from Conv's. */
+enum kiln_status kiln_window_ints(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,
+                                  const char *name, int nsp, int64_t def, int64_t min,
+                                  int64_t *out);
+
 #endif

@@ -1,6 +1,6 @@
-/* pool.c - MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool: attribute parsing for opsets
- * 7..17 (ceil_mode and dilations from opset 10, storage_order from 8), output shapes, and the
- * optional int64 Indices output of MaxPool. Kernels in runtime/kernels/pool.c. */
+/* pool.c - MaxPool, AveragePool, LpPool and the global pools (average, max, Lp): attribute
+ * parsing for opsets 7..17 (ceil_mode and dilations from opset 10, storage_order from 8), output
+ * shapes, and the optional int64 Indices output of MaxPool. Kernels in runtime/kernels/pool.c. */
 #include "nn.h"
 
 static const int pool_float_dtypes[] = {KILN_DTYPE_F32, KILN_DTYPE_F64, KILN_DTYPE_F16, 0};
@@ -49,6 +49,49 @@ static enum kiln_status infer_average_pool(struct kiln_infer_ctx *c, struct kiln
     return infer_window_pool(c, n, false);
 }
 
+/* LpPool/GlobalLpPool's p: an int from opset 2 (a float in opset 1, read the same way). */
+static enum kiln_status lp_pool_params(struct kiln_infer_ctx *c, struct kiln_ir_node *n,
+                                       struct kiln_p_lp_pool **out)
+{
+    int64_t pv = 2;
+    enum kiln_status st;
+    const struct kiln_ir_attr *a = kiln_ir_attr(n, "p");
+    if (a && a->type == KILN_ATTR_FLOAT)
+        pv = (int64_t)a->f;
+    else if ((st = kiln_attr_int(c, n, "p", 2, &pv)))
+        return st;
+    if (pv < 1 || pv > 64)
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL, "p is %lld; expected 1 to 64",
+                             (long long)pv);
+    struct kiln_p_lp_pool *p = kiln_node_params(c, n, sizeof *p);
+    if (!p)
+        return kiln_op_error(c, n, KILN_STATUS_NO_MEMORY, "out of memory");
+    p->p = (int32_t)pv;
+    *out = p;
+    return KILN_STATUS_OK;
+}
+
+static enum kiln_status infer_lp_pool(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+{
+    struct kiln_ir_value *x;
+    enum kiln_status st;
+    int64_t ceil_mode = 0;
+    struct kiln_p_lp_pool *p;
+    struct kiln_window w;
+    if ((st = kiln_need_input(c, n, 0, &x)) ||
+        (st = kiln_check_dtype(c, n, 0, pool_float_dtypes)) ||
+        (st = kiln_attr_int(c, n, "ceil_mode", 0, &ceil_mode)) ||
+        (st = kiln_window_infer(c, n, x, NULL, ceil_mode != 0, true, &w)) ||
+        (st = lp_pool_params(c, n, &p)))
+        return st;
+    p->pool.nsp = w.nsp;
+    p->pool.win = w.geom;
+    int64_t dims[KILN_MAX_RANK] = {x->dims[0], x->dims[1]};
+    for (int i = 0; i < w.nsp; i++)
+        dims[2 + i] = w.out[i];
+    return kiln_set_output(c, n, 0, x->dtype, x->rank, dims);
+}
+
 static enum kiln_status infer_global_pool(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
 {
     struct kiln_ir_value *x;
@@ -67,6 +110,9 @@ static enum kiln_status infer_global_pool(struct kiln_infer_ctx *c, struct kiln_
         if (x->dims[i] == 0)
             return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
                                  "input '%s' has an empty spatial dimension", x->name);
+    struct kiln_p_lp_pool *p;
+    if (n->op == KILN_OP_GLOBAL_LP_POOL && (st = lp_pool_params(c, n, &p)))
+        return st;
     return kiln_set_output(c, n, 0, x->dtype, x->rank, dims);
 }
 
@@ -79,4 +125,9 @@ const struct kiln_op_info kiln_opi_average_pool = {
 const struct kiln_op_info kiln_opi_global_average_pool = {
     1, 1, 1, 1, 0, 0, infer_global_pool, NULL, "float32, float64, float16", "any spatial rank"};
 const struct kiln_op_info kiln_opi_global_max_pool = {
+    1, 1, 1, 1, 0, 0, infer_global_pool, NULL, "float32, float64, float16", "any spatial rank"};
+const struct kiln_op_info kiln_opi_lp_pool = {
+    1, 1, 1, 1, 0, 0, infer_lp_pool, NULL, "float32, float64, float16",
+    "1-3 spatial dims; auto_pad (dilations and ceil_mode of opset 18 accepted)"};
+const struct kiln_op_info kiln_opi_global_lp_pool = {
     1, 1, 1, 1, 0, 0, infer_global_pool, NULL, "float32, float64, float16", "any spatial rank"};

@@ -4,9 +4,9 @@
 
 #include "nn.h"
 
-static enum kiln_status per_axis(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,
-                                 const char *name, int nsp, int64_t def, int64_t min,
-                                 int64_t *out)
+enum kiln_status kiln_window_ints(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,
+                                  const char *name, int nsp, int64_t def, int64_t min,
+                                  int64_t *out)
 {
     const int64_t *v;
     size_t len;
@@ -59,10 +59,10 @@ enum kiln_status kiln_window_infer(struct kiln_infer_ctx *c, const struct kiln_i
                                  "kernel_shape[%d] = %lld but the weights have %lld", i,
                                  (long long)ks[i], (long long)kernel_from_w[i]);
     }
-    if ((st = per_axis(c, n, "strides", nsp, 1, 1, w->geom.stride)))
+    if ((st = kiln_window_ints(c, n, "strides", nsp, 1, 1, w->geom.stride)))
         return st;
     if (allow_dilations) {
-        if ((st = per_axis(c, n, "dilations", nsp, 1, 1, w->geom.dilation)))
+        if ((st = kiln_window_ints(c, n, "dilations", nsp, 1, 1, w->geom.dilation)))
             return st;
     } else {
         for (int i = 0; i < nsp; i++)

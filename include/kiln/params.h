@@ -316,4 +316,74 @@ struct kiln_p_einsum {
     int64_t stride[KILN_EINSUM_MAX_IN][KILN_EINSUM_MAX_LABELS];
 };
 
+/* ---- ops3-nn: neural network, part 2 ---- */
+/* ConvTranspose reuses struct kiln_p_conv: win.pad_begin places the input grid on the output
+ * (negative when output_shape asks for more than the natural extent); pad_end, output_padding
+ * and output_shape only decide the output extent, which the output tensor carries. */
+
+enum kiln_norm_affine {
+    KILN_NORM_PLAIN = 0,       /* MeanVarianceNormalization: no scale or bias */
+    KILN_NORM_PER_CHANNEL = 1, /* InstanceNormalization: scale[c], bias[c] (axis 1) */
+    KILN_NORM_PER_ELEMENT = 2, /* LayerNormalization: scale/bias over the normalised axes */
+};
+
+/* InstanceNormalization, LayerNormalization, MeanVarianceNormalization: the elements that share
+ * their indices on the axes outside reduce_mask form a group, normalised by the group's own
+ * mean and (biased) variance. scale_step/bias_step: 1, or 0 for a one-element scale/bias. */
+struct kiln_p_norm {
+    uint32_t reduce_mask;
+    int32_t affine; /* enum kiln_norm_affine */
+    int32_t scale_step, bias_step;
+    int32_t eps_after_sqrt; /* MVN: (x - mean) / (sqrt(var) + eps); else / sqrt(var + eps) */
+    int32_t reserved;
+    double epsilon;
+};
+
+/* LRN across channels (axis 1): size channels centred on c, as ONNX rounds the window. */
+struct kiln_p_lrn {
+    float alpha, beta, bias;
+    int32_t size;
+};
+
+/* LpNormalization: the input viewed as [outer, axis_len, inner]; p is 1 or 2. */
+struct kiln_p_lp_norm {
+    int64_t outer, axis_len, inner;
+    int32_t p;
+    int32_t reserved;
+};
+
+/* LpPool (window) and GlobalLpPool (pool.win unused): pool first so the shared pool frame
+ * reads it as a struct kiln_p_pool. */
+struct kiln_p_lp_pool {
+    struct kiln_p_pool pool;
+    int32_t p;
+    int32_t reserved;
+};
+
+/* MaxUnpool: the shape the indices refer to (from kernel_shape/strides/pads); an output_shape
+ * input larger than it pads the result at the end of each axis. */
+struct kiln_p_max_unpool {
+    int64_t index_dims[KILN_MAX_RANK];
+};
+
+enum kiln_grid_mode { KILN_GRID_BILINEAR = 0, KILN_GRID_NEAREST, KILN_GRID_BICUBIC };
+enum kiln_grid_padding { KILN_GRID_ZEROS = 0, KILN_GRID_BORDER, KILN_GRID_REFLECTION };
+
+struct kiln_p_grid_sample {
+    int32_t mode, padding, align_corners, reserved;
+};
+
+/* RoiAlign: mode 0 avg, 1 max; half_pixel shifts the scaled roi by -0.5 (opset 16 default);
+ * sampling_ratio 0 = adaptive (ceil(roi size / output size)). */
+struct kiln_p_roi_align {
+    int32_t mode, half_pixel, sampling_ratio;
+    float spatial_scale;
+};
+
+/* NonMaxSuppression: the thresholds come from the (constant) inputs. */
+struct kiln_p_nms {
+    int32_t center_point_box;
+    int32_t reserved;
+};
+
 #endif

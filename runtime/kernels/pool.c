@@ -1,6 +1,7 @@
-/* pool.c - MaxPool (with optional int64 Indices), AveragePool and the global pools over 1-3
- * spatial dims. One template per op instantiated per dtype (float16 computed in float); the
- * window walks the padded input and skips taps that fall in the padding. */
+/* pool.c - MaxPool (with optional int64 Indices), AveragePool, LpPool and the global pools
+ * (average, max, Lp) over 1-3 spatial dims. One template per op instantiated per dtype
+ * (float16 computed in float); the window walks the padded input and skips taps that fall in
+ * the padding. */
 #include <math.h>
 
 #include "kernels.h"
@@ -113,8 +114,21 @@ static int64_t max_index(const struct kiln_nn_geom *g, int storage_order, int64_
         });                                                                                    \
     }
 
-/* Global pools: one value per [n, c] plane, folding the plane's values into r with STEP. */
-#define GLOBAL_POOL(name, T, ACC, LOAD, STORE, STEP, FINISH)                                   \
+/* LpPool: (sum of |x|^p over the window's in-range taps)^(1/p); padding adds nothing. */
+#define LPPOOL_DEFINE(sfx, DT, T, ACC, LOAD, STORE)                                            \
+    static void kiln_k_lp_pool_##sfx(const struct kiln_kernel_args *a)                         \
+    {                                                                                          \
+        double pw = ((const struct kiln_p_lp_pool *)a->params)->p;                             \
+        POOL_PLANES(T, {                                                                       \
+            double sum = 0;                                                                    \
+            POOL_TAPS(g, { sum += pow(fabs((double)LOAD(x[idx])), pw); });                     \
+            y[oidx] = STORE((ACC)pow(sum, 1.0 / pw));                                          \
+        });                                                                                    \
+    }
+
+/* Global pools: one value per [n, c] plane, r starting at INIT (of v = the first element)
+ * and folding the others in with STEP. */
+#define GLOBAL_POOL(name, T, ACC, LOAD, STORE, INIT, STEP, FINISH)                             \
     static void kiln_k_##name(const struct kiln_kernel_args *a)                                \
     {                                                                                          \
         int64_t planes = a->in[0].dims[0] * a->in[0].dims[1];                                  \
@@ -122,7 +136,11 @@ static int64_t max_index(const struct kiln_nn_geom *g, int storage_order, int64_
         const T *x = a->in[0].data;                                                            \
         T *y = a->out[0].data;                                                                 \
         for (int64_t nc = 0; nc < planes; nc++, x += size) {                                   \
-            ACC r = LOAD(x[0]);                                                                \
+            ACC r;                                                                             \
+            {                                                                                  \
+                ACC v = LOAD(x[0]);                                                            \
+                r = INIT;                                                                      \
+            }                                                                                  \
             for (int64_t i = 1; i < size; i++) {                                               \
                 ACC v = LOAD(x[i]);                                                            \
                 STEP;                                                                          \
@@ -131,12 +149,18 @@ static int64_t max_index(const struct kiln_nn_geom *g, int storage_order, int64_
         }                                                                                      \
     }
 #define GLOBAL_DEFINE(sfx, DT, T, ACC, LOAD, STORE)                                            \
-    GLOBAL_POOL(global_average_pool_##sfx, T, ACC, LOAD, STORE, r += v, r / (ACC)size)         \
-    GLOBAL_POOL(global_max_pool_##sfx, T, ACC, LOAD, STORE, r = v > r ? v : r, r)
+    GLOBAL_POOL(global_average_pool_##sfx, T, ACC, LOAD, STORE, v, r += v, r / (ACC)size)      \
+    GLOBAL_POOL(global_max_pool_##sfx, T, ACC, LOAD, STORE, v, r = v > r ? v : r, r)           \
+    GLOBAL_POOL(global_lp_pool_##sfx, T, ACC, LOAD, STORE, LP_TERM(ACC, v),                     \
+                r += LP_TERM(ACC, v), (ACC)pow((double)r, 1.0 / LP_P))
+/* GlobalLpPool's |v|^p, with p from the params */
+#define LP_P ((const struct kiln_p_lp_pool *)a->params)->p
+#define LP_TERM(ACC, v) ((ACC)pow(fabs((double)(v)), LP_P))
 
 KILN_NN_FLOATS(MAXPOOL_DEFINE)
 KILN_NN_INTS(MAXPOOL_DEFINE)
 KILN_NN_FLOATS(AVGPOOL_DEFINE)
+KILN_NN_FLOATS(LPPOOL_DEFINE)
 KILN_NN_FLOATS(GLOBAL_DEFINE)
 
 #define KV(op, sfx, DT, ...) KILN_K(kiln_k_##op##_##sfx, DT),
@@ -148,3 +172,7 @@ KILN_KERNELS(max_pool, KILN_NN_FLOATS(KV_MAX) KILN_NN_INTS(KV_MAX));
 KILN_KERNELS(average_pool, KILN_NN_FLOATS(KV_AVG));
 KILN_KERNELS(global_average_pool, KILN_NN_FLOATS(KV_GAVG));
 KILN_KERNELS(global_max_pool, KILN_NN_FLOATS(KV_GMAX));
+#define KV_LP(sfx, DT, ...) KV(lp_pool, sfx, DT)
+#define KV_GLP(sfx, DT, ...) KV(global_lp_pool, sfx, DT)
+KILN_KERNELS(lp_pool, KILN_NN_FLOATS(KV_LP));
+KILN_KERNELS(global_lp_pool, KILN_NN_FLOATS(KV_GLP));

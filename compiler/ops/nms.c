@@ -1,0 +1,61 @@
+/* nms.c - NonMaxSuppression. Its output length depends on the data, so kiln compiles it only
+ * when every input is constant: inference runs the selection (runtime/kernels/nn2.h) once to
+ * size the output [num_selected, 3] and the node is then folded with the same kernel. */
+#include <stdlib.h>
+
+#include "ops.h"
+#include "../../runtime/kernels/nn2.h"
+
+static const int nms_dtypes[] = {KILN_DTYPE_F32, 0};
+
+static enum kiln_status infer_nms(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+{
+    static const char *const what[] = {"boxes", "scores", "max_output_boxes_per_class",
+                                       "iou_threshold", "score_threshold"};
+    struct kiln_ir_value *boxes, *scores;
+    enum kiln_status st;
+    int64_t center;
+    if ((st = kiln_need_input(c, n, 0, &boxes)) || (st = kiln_need_input(c, n, 1, &scores)) ||
+        (st = kiln_check_dtype(c, n, 0, nms_dtypes)) || (st = kiln_check_same_dtype(c, n, 0, 1)) ||
+        (st = kiln_attr_int(c, n, "center_point_box", 0, &center)))
+        return st;
+    if (center != 0 && center != 1)
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL, "center_point_box is %lld; "
+                             "expected 0 or 1", (long long)center);
+    if (boxes->rank != 3 || boxes->dims[2] != 4 || scores->rank != 3 ||
+        scores->dims[0] != boxes->dims[0] || scores->dims[2] != boxes->dims[1])
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                             "boxes '%s' must be [batches, boxes, 4] and scores '%s' [batches, "
+                             "classes, boxes]",
+                             boxes->name, scores->name);
+    for (uint32_t i = 0; i < n->n_in; i++)
+        if (n->in[i] && !n->in[i]->data)
+            return kiln_op_error(c, n, KILN_STATUS_UNSUPPORTED,
+                                 "output shape depends on the input data; kiln supports it only "
+                                 "when input '%s' (%s) is constant (known at compile time)",
+                                 n->in[i]->name, what[i]);
+    double max_boxes = 0, iou = 0, score = 0;
+    if ((kiln_in(n, 2) && (st = kiln_const_scalar(c, n, 2, what[2], &max_boxes))) ||
+        (kiln_in(n, 3) && (st = kiln_const_scalar(c, n, 3, what[3], &iou))) ||
+        (kiln_in(n, 4) && (st = kiln_const_scalar(c, n, 4, what[4], &score))))
+        return st;
+    struct kiln_p_nms *p = kiln_node_params(c, n, sizeof *p);
+    if (!p)
+        return kiln_op_error(c, n, KILN_STATUS_NO_MEMORY, "out of memory");
+    p->center_point_box = (int32_t)center;
+    int64_t B = boxes->dims[0], N = boxes->dims[1], C = scores->dims[1];
+    n->scratch_size = kiln_nms_scratch(N);
+    void *scratch = malloc(n->scratch_size);
+    if (!scratch)
+        return kiln_op_error(c, n, KILN_STATUS_NO_MEMORY, "out of memory");
+    int64_t count = kiln_nms_run(boxes->data, scores->data, B, C, N, (int64_t)max_boxes,
+                                 (float)iou, kiln_in(n, 4) != NULL, (float)score, (int)center,
+                                 NULL, scratch);
+    free(scratch);
+    int64_t dims[2] = {count, 3};
+    return kiln_set_output(c, n, 0, KILN_DTYPE_I64, 2, dims);
+}
+
+const struct kiln_op_info kiln_opi_non_max_suppression = {
+    2, 5, 1, 1, 0, 0, infer_nms, NULL, "float32",
+    "inputs must be constant (the output length depends on the data); center_point_box 0/1"};

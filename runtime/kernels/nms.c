@@ -1,0 +1,31 @@
+/* nms.c - NonMaxSuppression: greedy selection per batch and class (runtime/kernels/nn2.h),
+ * writing [batch, class, box] int64 triples. The output length was fixed by the compiler from
+ * the same constant inputs, so the kernel fills it exactly. */
+#include "kernels.h"
+#include "nn2.h"
+
+/* Scalar input i as double (int64 max count or float thresholds); def when omitted. */
+static double scalar_in(const struct kiln_kernel_args *a, uint32_t i, double def)
+{
+    if (i >= a->n_in || !a->in[i].data)
+        return def;
+    const struct kiln_tensor *t = &a->in[i];
+    switch (t->dtype) {
+    case KILN_DTYPE_I64: return (double)*(const int64_t *)t->data;
+    case KILN_DTYPE_I32: return *(const int32_t *)t->data;
+    case KILN_DTYPE_F64: return *(const double *)t->data;
+    default: return *(const float *)t->data;
+    }
+}
+
+static void kiln_k_nms(const struct kiln_kernel_args *a)
+{
+    const struct kiln_p_nms *p = a->params;
+    const struct kiln_tensor *boxes = &a->in[0], *scores = &a->in[1];
+    int has_score = a->n_in > 4 && a->in[4].data != NULL;
+    kiln_nms_run(boxes->data, scores->data, boxes->dims[0], scores->dims[1], boxes->dims[1],
+                 (int64_t)scalar_in(a, 2, 0), (float)scalar_in(a, 3, 0), has_score,
+                 (float)scalar_in(a, 4, 0), p->center_point_box, a->out[0].data, a->scratch);
+}
+
+KILN_KERNELS(non_max_suppression, KILN_K(kiln_k_nms, F32));

@@ -1,0 +1,164 @@
+/* normalize.c - InstanceNormalization, LayerNormalization and MeanVarianceNormalization (one
+ * template: each group of elements sharing the kept axes is normalised by its own statistics,
+ * computed in double with two passes for accuracy), LRN across channels and LpNormalization.
+ * float16 is computed in float/double and stored back. */
+#include <math.h>
+
+#include "kernels.h"
+#include "nn.h"
+
+/* Offset of linear index lin over n axes with extents d and strides s. */
+static int64_t axes_offset(const int64_t *d, const int64_t *s, int n, int64_t lin)
+{
+    int64_t off = 0;
+    for (int i = n - 1; i >= 0; i--) {
+        off += lin % d[i] * s[i];
+        lin /= d[i];
+    }
+    return off;
+}
+
+/* The kept and reduced axes of a normalisation: the group g starts at axes_offset(kept, g) and
+ * its r-th element lies roff[r] further (roff NULL: r, when the reduced axes are innermost). */
+struct norm_view {
+    int nk, nr;
+    int64_t kd[KILN_MAX_RANK], ks[KILN_MAX_RANK], rd[KILN_MAX_RANK], rs[KILN_MAX_RANK];
+    int64_t groups, count;
+    const int64_t *roff;
+};
+
+static void norm_view(const struct kiln_tensor *x, uint32_t mask, void *scratch,
+                      struct norm_view *v)
+{
+    int64_t st[KILN_MAX_RANK];
+    kiln_strides(x->dims, x->rank, st);
+    v->nk = v->nr = 0;
+    v->groups = v->count = 1;
+    for (int i = 0; i < x->rank; i++) {
+        if ((mask >> i) & 1) {
+            v->rd[v->nr] = x->dims[i], v->rs[v->nr++] = st[i];
+            v->count *= x->dims[i];
+        } else {
+            v->kd[v->nk] = x->dims[i], v->ks[v->nk++] = st[i];
+            v->groups *= x->dims[i];
+        }
+    }
+    v->roff = scratch; /* the compiler sized scratch only when the table is needed */
+    if (scratch)
+        for (int64_t r = 0; r < v->count; r++)
+            ((int64_t *)scratch)[r] = axes_offset(v->rd, v->rs, v->nr, r);
+}
+
+/* Stores a statistic into LayerNormalization's Mean/InvStdDev (float32 or float64). */
+static void put_stat(struct kiln_tensor *t, int64_t i, double v)
+{
+    if (t->dtype == KILN_DTYPE_F64)
+        ((double *)t->data)[i] = v;
+    else
+        ((float *)t->data)[i] = (float)v;
+}
+
+#define NORM_DEFINE(sfx, DT, T, ACC, LOAD, STORE)                                              \
+    static void kiln_k_norm_##sfx(const struct kiln_kernel_args *a)                            \
+    {                                                                                          \
+        const struct kiln_p_norm *p = a->params;                                               \
+        const struct kiln_tensor *x = &a->in[0];                                               \
+        const T *X = x->data;                                                                  \
+        const T *scale = a->n_in > 1 ? a->in[1].data : NULL;                                   \
+        const T *bias = a->n_in > 2 ? a->in[2].data : NULL;                                    \
+        struct kiln_tensor *mean_t = a->n_out > 1 && a->out[1].data ? &a->out[1] : NULL;       \
+        struct kiln_tensor *inv_t = a->n_out > 2 && a->out[2].data ? &a->out[2] : NULL;        \
+        T *Y = a->out[0].data;                                                                 \
+        struct norm_view v;                                                                    \
+        norm_view(x, p->reduce_mask, a->scratch_size ? a->scratch : NULL, &v);                 \
+        int64_t C = x->rank > 1 ? x->dims[1] : 1;                                              \
+        for (int64_t g = 0; g < v.groups; g++) {                                               \
+            int64_t base = v.roff ? axes_offset(v.kd, v.ks, v.nk, g) : g * v.count;            \
+            double sum = 0, sq = 0;                                                            \
+            for (int64_t r = 0; r < v.count; r++)                                              \
+                sum += (double)LOAD(X[base + (v.roff ? v.roff[r] : r)]);                       \
+            double mean = v.count ? sum / (double)v.count : 0;                                 \
+            for (int64_t r = 0; r < v.count; r++) {                                            \
+                double d = (double)LOAD(X[base + (v.roff ? v.roff[r] : r)]) - mean;            \
+                sq += d * d;                                                                   \
+            }                                                                                  \
+            double var = v.count ? sq / (double)v.count : 0;                                   \
+            double inv = p->eps_after_sqrt ? 1.0 / (sqrt(var) + p->epsilon)                    \
+                                           : 1.0 / sqrt(var + p->epsilon);                     \
+            if (mean_t)                                                                        \
+                put_stat(mean_t, g, mean);                                                     \
+            if (inv_t)                                                                         \
+                put_stat(inv_t, g, inv);                                                       \
+            double s = 1, b = 0;                                                               \
+            if (p->affine == KILN_NORM_PER_CHANNEL) {                                          \
+                s = scale ? (double)LOAD(scale[g % C]) : 1;                                    \
+                b = bias ? (double)LOAD(bias[g % C]) : 0;                                      \
+            }                                                                                  \
+            for (int64_t r = 0; r < v.count; r++) {                                            \
+                int64_t o = base + (v.roff ? v.roff[r] : r);                                   \
+                if (p->affine == KILN_NORM_PER_ELEMENT) {                                      \
+                    s = scale ? (double)LOAD(scale[r * p->scale_step]) : 1;                    \
+                    b = bias ? (double)LOAD(bias[r * p->bias_step]) : 0;                       \
+                }                                                                              \
+                Y[o] = STORE((ACC)(((double)LOAD(X[o]) - mean) * inv * s + b));                \
+            }                                                                                  \
+        }                                                                                      \
+    }                                                                                          \
+    /* LRN: y = x / (bias + alpha / size * sum of x^2 over the channel window)^beta */         \
+    static void kiln_k_lrn_##sfx(const struct kiln_kernel_args *a)                             \
+    {                                                                                          \
+        const struct kiln_p_lrn *p = a->params;                                                \
+        const struct kiln_tensor *x = &a->in[0];                                               \
+        const T *X = x->data;                                                                  \
+        T *Y = a->out[0].data;                                                                 \
+        int64_t C = x->dims[1], inner = kiln_numel(x->dims + 2, x->rank - 2);                  \
+        int64_t before = (p->size - 1) / 2, after = p->size - 1 - before;                      \
+        for (int64_t n = 0; n < x->dims[0]; n++)                                               \
+            for (int64_t c = 0; c < C; c++) {                                                  \
+                int64_t lo = c - before < 0 ? 0 : c - before;                                  \
+                int64_t hi = c + after >= C ? C - 1 : c + after;                               \
+                for (int64_t i = 0; i < inner; i++) {                                          \
+                    double sum = 0;                                                            \
+                    for (int64_t k = lo; k <= hi; k++) {                                       \
+                        double v = (double)LOAD(X[(n * C + k) * inner + i]);                   \
+                        sum += v * v;                                                          \
+                    }                                                                          \
+                    int64_t o = (n * C + c) * inner + i;                                       \
+                    double d = pow(p->bias + p->alpha / p->size * sum, p->beta);               \
+                    Y[o] = STORE((ACC)((double)LOAD(X[o]) / d));                               \
+                }                                                                              \
+            }                                                                                  \
+    }                                                                                          \
+    static void kiln_k_lp_norm_##sfx(const struct kiln_kernel_args *a)                         \
+    {                                                                                          \
+        const struct kiln_p_lp_norm *p = a->params;                                            \
+        const T *X = a->in[0].data;                                                            \
+        T *Y = a->out[0].data;                                                                 \
+        for (int64_t o = 0; o < p->outer; o++)                                                 \
+            for (int64_t i = 0; i < p->inner; i++) {                                           \
+                const T *x = X + o * p->axis_len * p->inner + i;                               \
+                T *y = Y + o * p->axis_len * p->inner + i;                                     \
+                double norm = 0;                                                               \
+                for (int64_t k = 0; k < p->axis_len; k++) {                                    \
+                    double v = (double)LOAD(x[k * p->inner]);                                  \
+                    norm += p->p == 1 ? fabs(v) : v * v;                                       \
+                }                                                                              \
+                if (p->p == 2)                                                                 \
+                    norm = sqrt(norm);                                                         \
+                /* an all-zero slice stays zero instead of 0/0 */                              \
+                for (int64_t k = 0; k < p->axis_len; k++)                                      \
+                    y[k * p->inner] =                                                          \
+                        STORE((ACC)(norm > 0 ? (double)LOAD(x[k * p->inner]) / norm : 0));     \
+            }                                                                                  \
+    }
+
+KILN_NN_FLOATS(NORM_DEFINE)
+
+#define KV_NORM(sfx, DT, ...) KILN_K(kiln_k_norm_##sfx, DT),
+#define KV_LRN(sfx, DT, ...) KILN_K(kiln_k_lrn_##sfx, DT),
+#define KV_LPN(sfx, DT, ...) KILN_K(kiln_k_lp_norm_##sfx, DT),
+KILN_KERNELS(instance_normalization, KILN_NN_FLOATS(KV_NORM));
+KILN_KERNELS(layer_normalization, KILN_NN_FLOATS(KV_NORM));
+KILN_KERNELS(mean_variance_normalization, KILN_NN_FLOATS(KV_NORM));
+KILN_KERNELS(lrn, KILN_NN_FLOATS(KV_LRN));
+KILN_KERNELS(lp_normalization, KILN_NN_FLOATS(KV_LPN));
