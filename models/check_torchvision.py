@@ -1,14 +1,16 @@
 #!/usr/bin/python3
-"""check_torchvision.py - compares `kiln run` with PyTorch on torchvision classifiers.
+"""check_torchvision.py - compares `kiln run` with PyTorch on torchvision classifiers and a few
+other exported-on-the-fly models (a BERT-style encoder, an LSTM).
 
 Exports each model with random (seeded) weights and BatchNorm statistics calibrated on random
 data to a temporary folder with torch.onnx.export
 (defaults, opset 13 unless --opset says otherwise), runs PyTorch and `kiln run` on the same
-seeded input via .npy files, and prints the max abs error and PASS/FAIL against --atol (1e-4).
+seeded inputs via .npy files, and prints the max abs error and PASS/FAIL against --atol (1e-4).
 Nothing is written outside the temporary folder (unless --keep DIR). Exit codes: 0 all pass,
 1 any failure, 77 when torch/torchvision cannot be imported (ctest marks the test skipped).
-Usage: check_torchvision.py KILN_BIN [--models resnet18,mobilenet_v2,squeezenet1_1]
+Usage: check_torchvision.py KILN_BIN [--models resnet18,mobilenet_v2,squeezenet1_1,...]
                             [--opset 13[,17]] [--atol 1e-4] [--export-only] [--keep DIR]
+       --models all: every model in ALL_MODELS (torchvision ones and bert, lstm)
 """
 import argparse
 import os
@@ -20,7 +22,9 @@ import time
 import warnings
 
 SKIP = 77
-DEFAULT_MODELS = "resnet18,mobilenet_v2,squeezenet1_1"
+# What ctest runs (at opsets 13 and 17): the first three torchvision classifiers, then two models
+# that export and run in a few seconds.
+DEFAULT_MODELS = "resnet18,mobilenet_v2,squeezenet1_1,bert,lstm"
 
 try:
     import numpy as np
@@ -31,12 +35,61 @@ except Exception as e:  # ImportError, or a broken install raising something els
     sys.exit(SKIP)
 
 
-def build(name):
+# Not in the ctest default (slow to export or to run, or ops kiln may lack); run them with
+# --models all or by name.
+EXTRA_TORCHVISION = "efficientnet_b0,googlenet,densenet121,mnasnet0_5,shufflenet_v2_x0_5"
+OTHER = "bert,lstm"  # built below, not by torchvision
+ALL_MODELS = ",".join([DEFAULT_MODELS, EXTRA_TORCHVISION, OTHER])
+CTOR_ARGS = {"googlenet": {"aux_logits": False, "init_weights": True}}
+
+
+def build_torchvision(name):
     ctor = getattr(torchvision.models, name)
+    kwargs = CTOR_ARGS.get(name, {})
     try:
-        return ctor(weights=None)          # torchvision >= 0.13
+        return ctor(weights=None, **kwargs)          # torchvision >= 0.13
     except TypeError:
-        return ctor(pretrained=False)      # older torchvision
+        return ctor(pretrained=False, **kwargs)      # older torchvision
+
+
+def build_bert():
+    """gen_coverage_models.Bert (the computation of HF BertModel) at BERT-mini-like size:
+    vocabulary 30522, hidden 128, 4 layers, 4 heads; a 32-token input, the last 8 padding."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import gen_coverage_models as gcm
+    model = gcm.Bert(vocab=30522, d=128, layers=4, heads=4)
+    gcm.randomize_ln(model)
+    return (model, gcm.bert_inputs(30522, t=32, real=24, first_segment=12),
+            ["input_ids", "token_type_ids", "attention_mask"],
+            ["last_hidden_state", "pooler_output"])
+
+
+class LstmClassifier(torch.nn.Module):
+    """2-layer LSTM over 20 steps of 16 features, Linear on the last step's hidden state."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = torch.nn.LSTM(16, 32, num_layers=2, batch_first=True)
+        self.fc = torch.nn.Linear(32, 10)
+
+    def forward(self, x):
+        y, _ = self.lstm(x)
+        return self.fc(y[:, -1])
+
+
+def build(name):
+    """Returns (model, [inputs], input names, output names), weights seeded by the caller."""
+    if name == "bert":
+        return build_bert()
+    if name == "lstm":
+        return (LstmClassifier(), [torch.randn(1, 20, 16, generator=torch.Generator()
+                                               .manual_seed(1))], ["input"], ["output"])
+    x = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(1))
+    return build_torchvision(name), [x], ["input"], ["output"]
+
+
+def known(name):
+    return name in OTHER.split(",") or hasattr(torchvision.models, name)
 
 
 def calibrate(model):
@@ -67,29 +120,34 @@ def check(kiln, name, opset, tmp, atol, export_only):
     """Returns True on PASS (or on a successful export with export_only)."""
     tag = f"{name} (opset {opset})"
     torch.manual_seed(0)
-    model = build(name)
+    model, xs, in_names, out_names = build(name)
     calibrate(model)
-    x = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(1))
-    path = os.path.join(tmp, f"{name}_op{opset}.onnx")
+    base = os.path.join(tmp, f"{name}_op{opset}")
+    path = base + ".onnx"
     t0 = time.time()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            torch.onnx.export(model, (x,), path, opset_version=opset, input_names=["input"],
-                              output_names=["output"])
+            torch.onnx.export(model, tuple(xs), path, opset_version=opset, input_names=in_names,
+                              output_names=out_names)
     except Exception as e:
         print(f"FAIL {tag}: torch.onnx.export failed: {e}")
         return False
     with torch.no_grad():
-        want = model(x).numpy()
-    xin = os.path.join(tmp, f"{name}_op{opset}.input.npy")
-    ref = os.path.join(tmp, f"{name}_op{opset}.output.npy")
-    got = os.path.join(tmp, f"{name}_op{opset}.kiln.npy")
-    np.save(xin, x.numpy())
-    np.save(ref, want)
+        ys = model(*xs)
+    wants = [y.numpy() for y in (ys if isinstance(ys, tuple) else (ys,))]
+    multi = len(wants) > 1
+    xins = [f"{base}.input{f'.{k}' if len(xs) > 1 else ''}.npy" for k in range(len(xs))]
+    refs = [f"{base}.output{f'.{k}' if multi else ''}.npy" for k in range(len(wants))]
+    gots = [f"{base}.kiln{f'.{k}' if multi else ''}.npy" for k in range(len(wants))]
+    for f, x in zip(xins, xs):
+        np.save(f, x.numpy())
+    for f, y in zip(refs, wants):
+        np.save(f, y)
     mb = os.path.getsize(path) / 1e6
-    print(f"{tag}: exported {mb:.1f} MB in {time.time() - t0:.1f} s, output {list(want.shape)}, "
-          f"max |y| {np.abs(want).max():.3g}")
+    print(f"{tag}: exported {mb:.1f} MB in {time.time() - t0:.1f} s, output "
+          f"{', '.join(str(list(w.shape)) for w in wants)}, "
+          f"max |y| {max(float(np.abs(w).max()) for w in wants):.3g}")
     if export_only:
         try:
             import onnx
@@ -100,7 +158,11 @@ def check(kiln, name, opset, tmp, atol, export_only):
             pass
         return True
 
-    cmd = [kiln, "run", path, "--input", xin, "--output", got]
+    cmd = [kiln, "run", path]
+    for f in xins:
+        cmd += ["--input", f]
+    for f in gots:
+        cmd += ["--output", f]
     t0 = time.time()
     try:
         r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -119,22 +181,25 @@ def check(kiln, name, opset, tmp, atol, export_only):
         if r.stdout.strip():
             print("  kiln stdout:\n" + tail(r.stdout, 10))
         return False
-    try:
-        y = np.load(got)
-    except Exception as e:
-        print(f"FAIL {tag}: kiln run succeeded but {got} is not readable: {e}")
-        return False
-    if y.dtype != want.dtype or y.shape != want.shape:
-        print(f"FAIL {tag}: kiln gave {y.dtype} {list(y.shape)}, PyTorch {want.dtype} "
-              f"{list(want.shape)}")
-        return False
-    err = float(np.abs(y.astype(np.float64) - want).max()) if y.size else 0.0
-    if not np.isfinite(y).all():
-        err = float("inf")
-    same_top1 = int(y.argmax()) == int(want.argmax())
+    err = 0.0
+    top = ""
+    for got, want in zip(gots, wants):
+        try:
+            y = np.load(got)
+        except Exception as e:
+            print(f"FAIL {tag}: kiln run succeeded but {got} is not readable: {e}")
+            return False
+        if y.dtype != want.dtype or y.shape != want.shape:
+            print(f"FAIL {tag}: kiln gave {y.dtype} {list(y.shape)}, PyTorch {want.dtype} "
+                  f"{list(want.shape)}")
+            return False
+        e = float(np.abs(y.astype(np.float64) - want).max()) if y.size else 0.0
+        err = max(err, e if np.isfinite(y).all() else float("inf"))
+        if not multi and want.ndim == 2 and want.shape[0] == 1:  # classifier logits
+            top = f", top-1 {'agrees' if int(y.argmax()) == int(want.argmax()) else 'DIFFERS'}"
     ok = err <= atol
-    print(f"{'PASS' if ok else 'FAIL'} {tag}: max abs err {err:.3g} (atol {atol:g}), "
-          f"top-1 {'agrees' if same_top1 else 'DIFFERS'}, kiln run {secs:.1f} s")
+    print(f"{'PASS' if ok else 'FAIL'} {tag}: max abs err {err:.3g} (atol {atol:g}){top}, "
+          f"kiln run {secs:.1f} s")
     return ok
 
 
@@ -142,7 +207,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("kiln", help="path to the kiln binary")
     ap.add_argument("--models", default=DEFAULT_MODELS,
-                    help=f"comma-separated torchvision model names (default {DEFAULT_MODELS})")
+                    help=f"comma-separated model names: torchvision classifiers, bert, lstm, or "
+                         f"'all' ({ALL_MODELS}); default {DEFAULT_MODELS}")
     ap.add_argument("--opset", default="13", help="comma-separated opsets (default 13)")
     ap.add_argument("--atol", type=float, default=1e-4)
     ap.add_argument("--export-only", action="store_true",
@@ -165,9 +231,11 @@ def main():
     fails = []
     try:
         for opset in [int(s) for s in a.opset.split(",") if s]:
-            for name in [s for s in a.models.split(",") if s]:
-                if not hasattr(torchvision.models, name):
-                    print(f"FAIL {name}: torchvision {torchvision.__version__} has no such model")
+            for name in [s for s in (ALL_MODELS if a.models == "all" else a.models).split(",")
+                         if s]:
+                if not known(name):
+                    print(f"FAIL {name}: torchvision {torchvision.__version__} has no such "
+                          f"model, and it is not one of {OTHER}")
                     fails.append(name)
                     continue
                 if not check(kiln, name, opset, tmp, a.atol, a.export_only):
