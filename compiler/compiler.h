@@ -70,7 +70,7 @@ struct kiln_plan_entry {
 struct kiln_compiled {
     struct kiln_program prog;
     /* owned blocks behind prog's pointers */
-    void *tensors, *nodes, *io, *inputs, *outputs, *params, *weights, *strings;
+    void *tensors, *nodes, *io, *inputs, *outputs, *params, *weights, *strings, *blocks;
     /* memory plan report */
     uint64_t plan_lower_bound; /* largest sum of simultaneously live arena bytes */
     uint64_t plan_naive;       /* sum of all arena buffers */

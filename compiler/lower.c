@@ -21,10 +21,21 @@ struct builder {
     struct kiln_tensor_desc *tensors;
     uint32_t n_tensors, cap_tensors;
     uint32_t *tensor_of; /* value id -> tensor index + 1 (0 = none yet) */
-    struct kiln_node_desc *nodes;
-    uint32_t n_nodes;
+    struct kiln_node_desc *nodes; /* the list being built: the main schedule or a block */
+    uint32_t n_nodes, cap_nodes;
     uint32_t *io;
     uint32_t n_io, cap_io;
+    /* control flow: finished blocks (nodes and io kept apart from the main schedule), the
+     * block each arena tensor belongs to (-1: the main schedule) and the block being built */
+    struct kiln_node_desc *bnodes;
+    uint32_t n_bnodes, cap_bnodes;
+    uint32_t *bio;
+    uint32_t n_bio, cap_bio;
+    struct kiln_block_desc *blocks;
+    uint32_t n_blocks, cap_blocks;
+    int32_t *tensor_block;
+    uint32_t cap_tensor_block;
+    int32_t cur_block;
     uint8_t *params;
     uint64_t n_params, cap_params;
     uint8_t *weights;
@@ -65,6 +76,11 @@ static uint32_t new_tensor(struct builder *b, const struct kiln_ir_value *v, int
     if (!grow((void **)&b->tensors, &cap, b->n_tensors + 1, sizeof *b->tensors))
         return UINT32_MAX;
     b->cap_tensors = (uint32_t)cap;
+    uint64_t tcap = b->cap_tensor_block;
+    if (!grow((void **)&b->tensor_block, &tcap, b->n_tensors + 1, sizeof *b->tensor_block))
+        return UINT32_MAX;
+    b->cap_tensor_block = (uint32_t)tcap;
+    b->tensor_block[b->n_tensors] = b->cur_block;
     struct kiln_tensor_desc *t = &b->tensors[b->n_tensors];
     memset(t, 0, sizeof *t);
     t->storage = (uint8_t)storage;
@@ -97,7 +113,7 @@ static enum kiln_status tensor_for(struct builder *b, const struct kiln_ir_value
         return KILN_STATUS_OK;
     }
     int storage = KILN_STORAGE_ARENA;
-    if (v->is_input)
+    if (v->is_input && v->owner == b->g)
         storage = KILN_STORAGE_INPUT;
     else if (v->data)
         storage = KILN_STORAGE_WEIGHT;
@@ -129,6 +145,10 @@ static enum kiln_status add_node(struct builder *b, const struct kiln_ir_node *n
                                  const uint32_t *outs, uint32_t n_out, const void *params,
                                  uint32_t params_size, uint64_t scratch)
 {
+    uint64_t ncap = b->cap_nodes;
+    if (!grow((void **)&b->nodes, &ncap, b->n_nodes + 1, sizeof *b->nodes))
+        return oom(b);
+    b->cap_nodes = (uint32_t)ncap;
     b->nodes[b->n_nodes] = (struct kiln_node_desc){0};
     struct kiln_node_desc *nd = &b->nodes[b->n_nodes];
     nd->op = (uint16_t)op;
@@ -557,6 +577,8 @@ static void compact(struct builder *b, struct kiln_compiled *c, const bool *drop
         newidx[t] = t == 0 ? 0 : UINT32_MAX;
     for (uint32_t i = 0; i < b->n_io; i++)
         newidx[b->io[i]] = 0;
+    for (uint32_t i = 0; i < b->n_bio; i++)
+        newidx[b->bio[i]] = 0;
     for (uint32_t k = 0; k < b->g->n_inputs; k++)
         newidx[ins[k]] = 0;
     for (uint32_t k = 0; k < b->g->n_outputs; k++)
@@ -566,15 +588,144 @@ static void compact(struct builder *b, struct kiln_compiled *c, const bool *drop
         if (newidx[t] == UINT32_MAX)
             continue;
         newidx[t] = n;
+        b->tensor_block[n] = b->tensor_block[t];
         b->tensors[n++] = b->tensors[t];
     }
     b->n_tensors = n;
     for (uint32_t i = 0; i < b->n_io; i++)
         b->io[i] = newidx[b->io[i]];
+    for (uint32_t i = 0; i < b->n_bio; i++)
+        b->bio[i] = newidx[b->bio[i]];
     for (uint32_t k = 0; k < b->g->n_inputs; k++)
         ins[k] = newidx[ins[k]];
     for (uint32_t k = 0; k < b->g->n_outputs; k++)
         outs[k] = newidx[outs[k]];
+}
+
+/* ---- control flow: blocks ----
+ *
+ * A control node's blocks (If branches, a Loop or Scan body) run inside its step, in a region
+ * of the arena that is the node's scratch:
+ *
+ *   arena: [ ...main buffers... | control node scratch: [ block tensors, block scratch ] ... ]
+ *
+ * Each block is planned on its own (its formal inputs and outputs live through the whole
+ * block, since the control kernel writes and reads them around each run), with offsets
+ * relative to the region; once the main plan places the control node's scratch, the block's
+ * tensors and the scratch of its nodes move by that offset, nested blocks likewise. */
+
+static bool is_control(int op)
+{
+    return op == KILN_OP_IF || op == KILN_OP_LOOP || op == KILN_OP_SCAN;
+}
+
+/* The blocks a control node runs (two for If, one for Loop and Scan). */
+static int node_blocks(const struct builder *b, const struct kiln_node_desc *nd, int32_t *out)
+{
+    const uint8_t *p = b->params + nd->params_offset;
+    if (nd->op == KILN_OP_IF) {
+        struct kiln_p_if pi;
+        memcpy(&pi, p, sizeof pi);
+        out[0] = pi.then_block;
+        out[1] = pi.else_block;
+        return 2;
+    }
+    if (nd->op == KILN_OP_LOOP) {
+        struct kiln_p_loop pl;
+        memcpy(&pl, p, sizeof pl);
+        out[0] = pl.body;
+        return 1;
+    }
+    if (nd->op == KILN_OP_SCAN) {
+        struct kiln_p_scan ps;
+        memcpy(&ps, p, sizeof ps);
+        out[0] = ps.body;
+        return 1;
+    }
+    return 0;
+}
+
+static void relocate_node_blocks(struct builder *b, const struct kiln_node_desc *nd);
+
+static void relocate_block(struct builder *b, int32_t k, uint64_t base)
+{
+    for (uint32_t t = 0; t < b->n_tensors; t++)
+        if (b->tensor_block[t] == k && b->tensors[t].storage == KILN_STORAGE_ARENA)
+            b->tensors[t].offset += base;
+    const struct kiln_block_desc *bd = &b->blocks[k];
+    for (uint32_t i = bd->first_node; i < bd->first_node + bd->n_nodes; i++) {
+        struct kiln_node_desc *nd = &b->bnodes[i];
+        if (nd->scratch_size)
+            nd->scratch_offset += base;
+        relocate_node_blocks(b, nd);
+    }
+}
+
+static void relocate_node_blocks(struct builder *b, const struct kiln_node_desc *nd)
+{
+    int32_t ks[2];
+    int n = is_control(nd->op) ? node_blocks(b, nd, ks) : 0;
+    for (int i = 0; i < n; i++)
+        relocate_block(b, ks[i], nd->scratch_offset);
+}
+
+/* Plans block k, whose nodes are the builder's current list: offsets relative to its region. */
+static enum kiln_status plan_block(struct builder *b, int32_t k, const uint32_t *formal,
+                                   uint32_t n_formal, uint64_t *size)
+{
+    uint32_t nt = b->n_tensors, ns = b->n_nodes;
+    uint32_t *first = malloc((nt + 1) * sizeof *first), *last = calloc(nt + 1, sizeof *last);
+    struct buf *bufs = calloc(nt + ns + 1, sizeof *bufs);
+    uint64_t *off = calloc(nt + ns + 1, sizeof *off);
+    uint32_t *buf_of = malloc((nt + 1) * sizeof *buf_of);
+    enum kiln_status st = KILN_STATUS_OK;
+    if (!first || !last || !bufs || !off || !buf_of) {
+        st = oom(b);
+        goto done;
+    }
+    for (uint32_t t = 0; t < nt; t++)
+        first[t] = UINT32_MAX, buf_of[t] = UINT32_MAX;
+    uint32_t end = ns ? ns - 1 : 0;
+    for (uint32_t i = 0; i < n_formal; i++) /* the kernel touches these around every run */
+        first[formal[i]] = 0, last[formal[i]] = end;
+    for (uint32_t s2 = 0; s2 < ns; s2++) {
+        const struct kiln_node_desc *nd = &b->nodes[s2];
+        for (uint32_t j = 0; j < (uint32_t)nd->n_in + nd->n_out; j++) {
+            uint32_t t = b->io[nd->io_first + j];
+            if (first[t] == UINT32_MAX || first[t] > s2)
+                first[t] = s2;
+            if (last[t] < s2)
+                last[t] = s2;
+        }
+    }
+    uint32_t nb = 0;
+    for (uint32_t t = 0; t < nt; t++) {
+        if (b->tensor_block[t] != k || b->tensors[t].storage != KILN_STORAGE_ARENA ||
+            first[t] == UINT32_MAX)
+            continue;
+        uint64_t sz = b->tensors[t].nbytes ? b->tensors[t].nbytes : 1;
+        buf_of[t] = nb;
+        bufs[nb++] = (struct buf){ALIGN_UP(sz, KILN_ARENA_ALIGN), first[t], last[t], t, 0};
+    }
+    for (uint32_t s2 = 0; s2 < ns; s2++)
+        if (b->nodes[s2].scratch_size)
+            bufs[nb++] = (struct buf){ALIGN_UP(b->nodes[s2].scratch_size, KILN_ARENA_ALIGN), s2,
+                                      s2, UINT32_MAX, s2};
+    uint64_t lower;
+    const char *strategy;
+    if (!place_best(bufs, nb, ns ? ns : 1, off, size, &lower, &strategy)) {
+        st = oom(b);
+        goto done;
+    }
+    for (uint32_t i = 0; i < nb; i++) {
+        if (bufs[i].tensor != UINT32_MAX)
+            b->tensors[bufs[i].tensor].offset = off[i];
+        else
+            b->nodes[bufs[i].node].scratch_offset = off[i];
+    }
+done:
+    free(first), free(last), free(bufs), free(off), free(buf_of);
+    return st;
 }
 
 /* Plans the arena of the built program: views, in place, Concat in place (as opt allows),
@@ -692,6 +843,9 @@ static enum kiln_status plan_program(struct builder *b, struct kiln_compiled *c,
     for (uint32_t i = 0; i < nb; i++)
         if (bufs[i].tensor == UINT32_MAX)
             b->nodes[bufs[i].node].scratch_offset = off[i];
+    for (uint32_t st2 = 0; st2 < b->n_nodes; st2++)
+        if (!drop[st2])
+            relocate_node_blocks(b, &b->nodes[st2]);
     compact(b, c, drop, newidx);
     c->plan = calloc(nb ? nb : 1, sizeof *c->plan);
     if (!c->plan) {
@@ -713,12 +867,249 @@ done:
     return st;
 }
 
+/* ---- lowering nodes ---- */
+
+static enum kiln_status lower_nodes(struct builder *b, const struct kiln_ir_graph *g,
+                                   uint8_t *needed);
+
+static int identity_variant(void)
+{
+    for (uint32_t vi = 0; vi < kiln_rt_kernel_count(KILN_OP_IDENTITY); vi++)
+        if (kiln_rt_kernel(KILN_OP_IDENTITY, vi)->dtype == KILN_DTYPE_UNDEFINED)
+            return (int)vi;
+    return -1;
+}
+
+/* Lowers subgraph `body` into a new block; returns its number and region size. */
+static enum kiln_status build_block(struct builder *b, const struct kiln_ir_graph *body,
+                                    uint8_t *needed, int32_t *k_out, uint64_t *size)
+{
+    enum kiln_status st;
+    uint64_t cap = b->cap_blocks;
+    if (!grow((void **)&b->blocks, &cap, b->n_blocks + 1, sizeof *b->blocks))
+        return oom(b);
+    b->cap_blocks = (uint32_t)cap;
+    int32_t k = (int32_t)b->n_blocks++;
+    /* build into a fresh list, then restore the enclosing one */
+    struct kiln_node_desc *sn = b->nodes;
+    uint32_t snn = b->n_nodes, scn = b->cap_nodes, *sio = b->io, sni = b->n_io, sci = b->cap_io;
+    int32_t sblock = b->cur_block;
+    b->nodes = NULL, b->n_nodes = b->cap_nodes = 0;
+    b->io = NULL, b->n_io = b->cap_io = 0;
+    b->cur_block = k;
+    uint32_t nf = body->n_inputs + body->n_outputs;
+    uint32_t *formal = calloc(nf + 1, sizeof *formal);
+    st = formal ? KILN_STATUS_OK : oom(b);
+    for (uint32_t i = 0; !st && i < body->n_inputs; i++)
+        st = tensor_for(b, body->inputs[i], &formal[i]);
+    if (!st)
+        st = lower_nodes(b, body, needed);
+    for (uint32_t i = 0; !st && i < body->n_outputs; i++)
+        st = tensor_for(b, body->outputs[i], &formal[body->n_inputs + i]);
+    if (!st)
+        st = plan_block(b, k, formal, nf, size);
+    /* append the block's nodes and io to the finished blocks */
+    uint64_t bcap = b->cap_bnodes, icap = b->cap_bio;
+    if (!st && (!grow((void **)&b->bnodes, &bcap, b->n_bnodes + b->n_nodes, sizeof *b->bnodes) ||
+                !grow((void **)&b->bio, &icap, b->n_bio + nf + b->n_io, sizeof *b->bio)))
+        st = oom(b);
+    if (!st) {
+        b->cap_bnodes = (uint32_t)bcap;
+        b->cap_bio = (uint32_t)icap;
+        struct kiln_block_desc *bd = &b->blocks[k];
+        bd->first_node = b->n_bnodes;
+        bd->n_nodes = b->n_nodes;
+        bd->io_first = b->n_bio;
+        bd->n_in = (uint16_t)body->n_inputs;
+        bd->n_out = (uint16_t)body->n_outputs;
+        memcpy(b->bio + b->n_bio, formal, nf * sizeof *formal);
+        b->n_bio += nf;
+        for (uint32_t i = 0; i < b->n_nodes; i++) {
+            struct kiln_node_desc nd = b->nodes[i];
+            nd.io_first += b->n_bio;
+            b->bnodes[b->n_bnodes++] = nd;
+        }
+        if (b->n_io)
+            memcpy(b->bio + b->n_bio, b->io, b->n_io * sizeof *b->io);
+        b->n_bio += b->n_io;
+    }
+    free(formal);
+    free(b->nodes), free(b->io);
+    b->nodes = sn, b->n_nodes = snn, b->cap_nodes = scn;
+    b->io = sio, b->n_io = sni, b->cap_io = sci;
+    b->cur_block = sblock;
+    *k_out = k;
+    return st;
+}
+
+static const struct kiln_ir_graph *graph_attr(const struct kiln_ir_node *n, const char *name)
+{
+    const struct kiln_ir_attr *a = kiln_ir_attr(n, name);
+    return a ? a->g : NULL;
+}
+
+/* If with a constant condition: the taken branch's nodes join the current list and its
+ * results are copied into the If's outputs (copies the planner turns into views). */
+static enum kiln_status inline_branch(struct builder *b, const struct kiln_ir_node *n,
+                                      uint8_t *needed)
+{
+    const struct kiln_ir_graph *br =
+        graph_attr(n, *(const uint8_t *)n->in[0]->data ? "then_branch" : "else_branch");
+    enum kiln_status st = lower_nodes(b, br, needed);
+    int variant = identity_variant();
+    for (uint32_t o = 0; !st && o < n->n_out; o++) {
+        if (!n->out[o] || n->out[o]->data)
+            continue;
+        uint32_t src, dst;
+        if ((st = tensor_for(b, br->outputs[o], &src)) || (st = tensor_for(b, n->out[o], &dst)))
+            break;
+        st = add_node(b, n, KILN_OP_IDENTITY, variant, &src, 1, &dst, 1, NULL, 0, 0);
+    }
+    return st;
+}
+
+static enum kiln_status lower_control(struct builder *b, const struct kiln_ir_node *n,
+                                      uint8_t *needed, uint32_t *ins, uint32_t *outs)
+{
+    enum kiln_status st;
+    if (n->op == KILN_OP_IF && n->in[0]->data)
+        return inline_branch(b, n, needed);
+    uint8_t params[sizeof(struct kiln_p_scan)];
+    memcpy(params, n->params, n->params_size);
+    uint64_t region = 0, size = 0;
+    int32_t k0 = -1, k1 = -1;
+    if (n->op == KILN_OP_IF) {
+        if ((st = build_block(b, graph_attr(n, "then_branch"), needed, &k0, &size)))
+            return st;
+        region = size;
+        if ((st = build_block(b, graph_attr(n, "else_branch"), needed, &k1, &size)))
+            return st;
+        region = size > region ? size : region;
+        struct kiln_p_if *p = (struct kiln_p_if *)params;
+        p->then_block = k0, p->else_block = k1;
+    } else {
+        if ((st = build_block(b, graph_attr(n, "body"), needed, &k0, &region)))
+            return st;
+        if (n->op == KILN_OP_LOOP)
+            ((struct kiln_p_loop *)params)->body = k0;
+        else
+            ((struct kiln_p_scan *)params)->body = k0;
+    }
+    for (uint32_t j = 0; j < n->n_in; j++) {
+        ins[j] = 0;
+        if (n->in[j] && (st = tensor_for(b, n->in[j], &ins[j])))
+            return st;
+    }
+    for (uint32_t j = 0; j < n->n_out; j++) {
+        outs[j] = 0;
+        if (n->out[j] && (st = tensor_for(b, n->out[j], &outs[j])))
+            return st;
+    }
+    return add_node(b, n, n->op, kiln_pick_variant(n), ins, n->n_in, outs, n->n_out, params,
+                    n->params_size, region);
+}
+
+/* Lowers the nodes of g (the main graph or a block's subgraph) that its outputs need. */
+static enum kiln_status lower_nodes(struct builder *b, const struct kiln_ir_graph *g,
+                                   uint8_t *needed)
+{
+    enum kiln_status st = KILN_STATUS_OK;
+    bool *run = calloc(g->n_nodes + 1, sizeof *run);
+    uint32_t ins[64], outs[64];
+    if (!run)
+        return oom(b);
+    /* which nodes must run: those producing (transitively) a needed non-constant value */
+    for (uint32_t i = 0; i < g->n_outputs; i++)
+        needed[g->outputs[i]->id] = 1;
+    for (uint32_t i = g->n_nodes; i-- > 0;) {
+        const struct kiln_ir_node *n = g->nodes[i];
+        if (n->dead)
+            continue;
+        for (uint32_t o = 0; o < n->n_out; o++) {
+            const struct kiln_ir_value *v = n->out[o];
+            if (v && needed[v->id] && !v->data)
+                run[i] = true;
+        }
+        if (!run[i])
+            continue;
+        const struct kiln_op_info *info = kiln_op_info(n->op);
+        for (uint32_t j = 0; j < n->n_in; j++)
+            if (n->in[j] && !((info->compile_time_inputs >> j) & 1))
+                needed[n->in[j]->id] = 1;
+    }
+    for (uint32_t i = 0; i < g->n_nodes && !st; i++) {
+        const struct kiln_ir_node *n = g->nodes[i];
+        if (!run[i])
+            continue;
+        if (n->n_in + n->n_out > 64) {
+            st = kiln_diag_set(b->d, KILN_STATUS_UNSUPPORTED, n->name, n->op_type,
+                               "has %u inputs and %u outputs; kiln supports 64 in all", n->n_in,
+                               n->n_out);
+            break;
+        }
+        if (is_control(n->op)) {
+            st = lower_control(b, n, needed, ins, outs);
+            continue;
+        }
+        int variant = kiln_pick_variant(n);
+        if (variant < 0) {
+            st = kiln_diag_set(b->d, KILN_STATUS_UNSUPPORTED, n->name, n->op_type,
+                               "kiln has no %s kernel for element type %s", n->op_type,
+                               kiln_dtype_name(n->kdtype));
+            break;
+        }
+        const struct kiln_op_info *info = kiln_op_info(n->op);
+        for (uint32_t j = 0; j < n->n_in && !st; j++) {
+            ins[j] = 0;
+            if (n->in[j] && !((info->compile_time_inputs >> j) & 1))
+                st = tensor_for(b, n->in[j], &ins[j]);
+        }
+        for (uint32_t j = 0; j < n->n_out && !st; j++) {
+            outs[j] = 0;
+            if (n->out[j])
+                st = tensor_for(b, n->out[j], &outs[j]);
+        }
+        if (!st)
+            st = add_node(b, n, n->op, variant, ins, n->n_in, outs, n->n_out, n->params,
+                          n->params_size, n->scratch_size);
+    }
+    free(run);
+    return st;
+}
+
+/* Puts the finished blocks after the (compacted) main schedule: node and io indices shift. */
+static enum kiln_status append_blocks(struct builder *b)
+{
+    if (!b->n_blocks)
+        return KILN_STATUS_OK;
+    uint64_t ncap = b->cap_nodes, icap = b->cap_io;
+    if (!grow((void **)&b->nodes, &ncap, b->n_nodes + b->n_bnodes, sizeof *b->nodes) ||
+        !grow((void **)&b->io, &icap, b->n_io + b->n_bio, sizeof *b->io))
+        return oom(b);
+    b->cap_nodes = (uint32_t)ncap;
+    b->cap_io = (uint32_t)icap;
+    uint32_t node_base = b->n_nodes, io_base = b->n_io;
+    for (uint32_t i = 0; i < b->n_bnodes; i++) {
+        struct kiln_node_desc nd = b->bnodes[i];
+        nd.io_first += io_base;
+        b->nodes[b->n_nodes++] = nd;
+    }
+    if (b->n_bio)
+        memcpy(b->io + b->n_io, b->bio, b->n_bio * sizeof *b->io);
+    b->n_io += b->n_bio;
+    for (uint32_t k = 0; k < b->n_blocks; k++) {
+        b->blocks[k].first_node += node_base;
+        b->blocks[k].io_first += io_base;
+    }
+    return KILN_STATUS_OK;
+}
+
 void kiln_compiled_free(struct kiln_compiled *c)
 {
     if (!c)
         return;
     free(c->tensors), free(c->nodes), free(c->io), free(c->inputs), free(c->outputs);
-    free(c->params), free(c->weights), free(c->strings), free(c->plan);
+    free(c->params), free(c->weights), free(c->strings), free(c->plan), free(c->blocks);
     free(c);
 }
 
@@ -740,86 +1131,19 @@ enum kiln_status kiln_lower_opts(const struct kiln_ir_graph *g,
     enum kiln_status st = KILN_STATUS_OK;
     struct kiln_compiled *c = calloc(1, sizeof *c);
     uint8_t *needed = calloc(g->n_values + 1, 1);
-    bool *run = calloc(g->n_nodes + 1, sizeof *run);
     b.tensor_of = calloc(g->n_values + 1, sizeof *b.tensor_of);
-    b.nodes = calloc(g->n_nodes + g->n_outputs + 1, sizeof *b.nodes);
-    uint32_t *ins = NULL, *outs = NULL;
-    if (!c || !needed || !run || !b.tensor_of || !b.nodes) {
+    if (!c || !needed || !b.tensor_of) {
         st = oom(&b);
         goto fail;
     }
-    /* which nodes must run: those producing (transitively) a needed non-constant value */
-    for (uint32_t i = 0; i < g->n_outputs; i++)
-        needed[g->outputs[i]->id] = 1;
-    for (uint32_t i = g->n_nodes; i-- > 0;) {
-        const struct kiln_ir_node *n = g->nodes[i];
-        if (n->dead)
-            continue;
-        for (uint32_t o = 0; o < n->n_out; o++) {
-            const struct kiln_ir_value *v = n->out[o];
-            if (v && needed[v->id] && !v->data)
-                run[i] = true;
-        }
-        if (!run[i])
-            continue;
-        const struct kiln_op_info *info = kiln_op_info(n->op);
-        for (uint32_t j = 0; j < n->n_in; j++)
-            if (n->in[j] && !((info->compile_time_inputs >> j) & 1))
-                needed[n->in[j]->id] = 1;
-    }
     /* tensor 0: the omitted-input placeholder */
+    b.cur_block = -1;
     if (new_tensor(&b, NULL, KILN_STORAGE_NONE) == UINT32_MAX) {
         st = oom(&b);
         goto fail;
     }
-    ins = malloc(256 * sizeof *ins);
-    outs = malloc(256 * sizeof *outs);
-    if (!ins || !outs) {
-        st = oom(&b);
+    if ((st = lower_nodes(&b, g, needed)))
         goto fail;
-    }
-    for (uint32_t i = 0; i < g->n_nodes; i++) {
-        const struct kiln_ir_node *n = g->nodes[i];
-        if (!run[i])
-            continue;
-        if (n->n_in > 256 || n->n_out > 256 || n->n_in + n->n_out > 64) {
-            st = kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, n->name, n->op_type,
-                               "has %u inputs and %u outputs; kiln supports 64 in all", n->n_in,
-                               n->n_out);
-            goto fail;
-        }
-        if (n->op == KILN_OP_IF || n->op == KILN_OP_LOOP || n->op == KILN_OP_SCAN) {
-            st = kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, n->name, n->op_type,
-                               "lowering of control flow with a run-time decision is not "
-                               "implemented yet (only If with a constant condition and "
-                               "constant results compiles)");
-            goto fail;
-        }
-        int variant = kiln_pick_variant(n);
-        if (variant < 0) {
-            st = kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, n->name, n->op_type,
-                               "kiln has no %s kernel for element type %s", n->op_type,
-                               kiln_dtype_name(n->kdtype));
-            goto fail;
-        }
-        const struct kiln_op_info *info = kiln_op_info(n->op);
-        for (uint32_t j = 0; j < n->n_in; j++) {
-            ins[j] = 0;
-            if (n->in[j] && !((info->compile_time_inputs >> j) & 1) &&
-                (st = tensor_for(&b, n->in[j], &ins[j])))
-                goto fail;
-        }
-        for (uint32_t j = 0; j < n->n_out; j++) {
-            outs[j] = 0;
-            if (!n->out[j])
-                continue;
-            if ((st = tensor_for(&b, n->out[j], &outs[j])))
-                goto fail;
-        }
-        if ((st = add_node(&b, n, n->op, variant, ins, n->n_in, outs, n->n_out, n->params,
-                           n->params_size, n->scratch_size)))
-            goto fail;
-    }
     /* graph outputs: produced in place, or copied when constant, an input, or listed twice */
     c->outputs = calloc(g->n_outputs + 1, sizeof(uint32_t));
     c->inputs = calloc(g->n_inputs + 1, sizeof(uint32_t));
@@ -864,7 +1188,7 @@ enum kiln_status kiln_lower_opts(const struct kiln_ir_graph *g,
         ((uint32_t *)c->inputs)[k] = t;
     }
     uint64_t arena = 0;
-    if ((st = plan_program(&b, c, opt, &arena)))
+    if ((st = plan_program(&b, c, opt, &arena)) || (st = append_blocks(&b)))
         goto fail;
     c->tensors = b.tensors;
     c->nodes = b.nodes;
@@ -889,11 +1213,17 @@ enum kiln_status kiln_lower_opts(const struct kiln_ir_graph *g,
     p->strings = b.strings;
     p->strings_size = b.n_strings;
     p->arena_size = arena;
-    free(needed), free(run), free(b.tensor_of), free(ins), free(outs);
+    p->n_nodes = b.n_nodes - b.n_bnodes;
+    p->n_block_nodes = b.n_bnodes;
+    p->n_blocks = b.n_blocks;
+    p->blocks = b.blocks;
+    c->blocks = b.blocks;
+    free(needed), free(b.tensor_of), free(b.tensor_block), free(b.bnodes), free(b.bio);
     *out = c;
     return KILN_STATUS_OK;
 fail:
-    free(needed), free(run), free(b.tensor_of), free(ins), free(outs);
+    free(needed), free(b.tensor_of), free(b.tensor_block), free(b.bnodes), free(b.bio);
+    free(b.blocks);
     free(b.tensors), free(b.nodes), free(b.io), free(b.params), free(b.weights), free(b.strings);
     if (c) {
         free(c->inputs), free(c->outputs), free(c->plan);
