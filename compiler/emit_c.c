@@ -549,6 +549,8 @@ static void write_model_c(struct sb *b, const struct plan *pl, const struct kiln
         sb_comment(b, kiln_prog_str(p, t->name));
         sb_puts(b, " */\n");
     }
+    if (!pl->n_used)
+        sb_puts(b, "    {0, 0, 0, 0, 0, 0, 0.0f, 0}\n");
     sb_puts(b, "};\n\n");
     free(pool), free(first), free(rows);
     /* node io lists */
@@ -631,6 +633,8 @@ static void write_model_c(struct sb *b, const struct plan *pl, const struct kiln
     else
         sb_printf(b, "    c.weights = %s_weights.b;\n", N);
     sb_puts(b, "    /* step(c, kernel, params, io, n_in, n_out, scratch offset, scratch bytes) */\n");
+    if (!p->n_nodes)
+        sb_puts(b, "    (void)step;\n    (void)c;\n");
     for (uint32_t i = 0, io_first = 0; i < p->n_nodes; i++) {
         const struct kiln_node_desc *n = &p->nodes[i];
         const struct kiln_kernel *k = kiln_rt_kernel(n->op, n->variant);

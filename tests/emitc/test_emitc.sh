@@ -183,6 +183,10 @@ for n in 1abc "a-b" int main kiln_x ""; do
 done
 "$tool" emit "$models/mlp.onnx" "$tmp/does/not/exist" m 2>/dev/null && fail "missing dir accepted"
 [ -z "$(ls -A "$bad")" ] || fail "a failed emit left files: $(ls -A "$bad")"
+# a failure at the last step (renaming m.c onto a directory) removes the files renamed before
+mkdir "$bad/m.c"
+"$tool" emit "$models/mlp.onnx" "$bad" m 2>/dev/null && fail "emit over a directory succeeded"
+[ "$(ls -A "$bad")" = "m.c" ] || fail "a failed emit left files: $(ls -A "$bad")"
 
 echo "$passed passed, $failed failed"
 [ $failed = 0 ] && [ $passed -gt 0 ]
