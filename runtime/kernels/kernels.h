@@ -12,6 +12,7 @@
 struct kiln_kernel_list {
     const struct kiln_kernel *k;
     uint32_t n;
+    const char *file; /* the defining source (__FILE__): the C emitter copies that file */
 };
 
 /* Publishes an op's kernel variants: KILN_KERNELS(add, KILN_K(kiln_k_add_f32, F32), ...).
@@ -20,9 +21,10 @@ struct kiln_kernel_list {
 #define KILN_KERNELS(lname, ...)                                                               \
     static const struct kiln_kernel kiln_kl_items_##lname[] = {__VA_ARGS__};                   \
     const struct kiln_kernel_list kiln_kl_##lname = {                                          \
-        kiln_kl_items_##lname, sizeof kiln_kl_items_##lname / sizeof kiln_kl_items_##lname[0]}
+        kiln_kl_items_##lname, sizeof kiln_kl_items_##lname / sizeof kiln_kl_items_##lname[0], \
+        __FILE__}
 /* For ops the compiler always evaluates (Constant, Shape, ...): no kernel at run time. */
-#define KILN_NO_KERNELS(lname) const struct kiln_kernel_list kiln_kl_##lname = {NULL, 0}
+#define KILN_NO_KERNELS(lname) const struct kiln_kernel_list kiln_kl_##lname = {NULL, 0, __FILE__}
 
 #define KILN_OP(E, onnx, lname) extern const struct kiln_kernel_list kiln_kl_##lname;
 #include "kiln/ops.def"

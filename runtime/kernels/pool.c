@@ -163,7 +163,7 @@ KILN_NN_FLOATS(AVGPOOL_DEFINE)
 KILN_NN_FLOATS(LPPOOL_DEFINE)
 KILN_NN_FLOATS(GLOBAL_DEFINE)
 
-#define KV(op, sfx, DT, ...) KILN_K(kiln_k_##op##_##sfx, DT),
+#define KV(op, sfx, DT) KILN_K(kiln_k_##op##_##sfx, DT),
 #define KV_MAX(sfx, DT, ...) KV(max_pool, sfx, DT)
 #define KV_AVG(sfx, DT, ...) KV(average_pool, sfx, DT)
 #define KV_GAVG(sfx, DT, ...) KV(global_average_pool, sfx, DT)

@@ -13,7 +13,9 @@ struct resize_tap {
     int32_t outside; /* tf_crop_and_resize: the point is outside the input -> extrapolation */
 };
 
-_Static_assert(sizeof(struct resize_tap) <= KILN_RESIZE_TAP_BYTES, "compiler sizes the scratch");
+/* the compiler sizes the scratch with KILN_RESIZE_TAP_BYTES (a C99 static assertion: the C
+ * emitter builds this file as C99) */
+typedef char kiln_resize_tap_fits[sizeof(struct resize_tap) <= KILN_RESIZE_TAP_BYTES ? 1 : -1];
 
 /* Output coordinate -> input coordinate (the spec's coordinate_transformation_mode). */
 static double to_input(const struct kiln_p_resize *p, int axis, double x, int64_t in_len,

@@ -74,9 +74,12 @@ FMATH(abs, fabs(v))
 FMATH(neg, -v)
 FMATH(sign, v > zero ? one : v < zero ? -one : v) /* NaN stays NaN, like numpy */
 
-/* float kernels of an FMATH op: the compute type C picks name_f or name_d */
+/* float kernels of an FMATH op: the compute type C picks name_f or name_d (by size, not
+ * _Generic, so that the file stays C99 for the C emitter; the test is a constant) */
 #define DEF_FMATH(op, s, DT, T, C, LD, ST)                                                     \
-    UN_KERNEL(op, s, T, T, ST(_Generic((C)0, double: op##_d, default: op##_f)(LD(xv), pa, pb)))
+    UN_KERNEL(op, s, T, T,                                                                     \
+              ST(sizeof(C) == sizeof(double) ? (C)op##_d(LD(xv), pa, pb)                       \
+                                             : (C)op##_f((float)LD(xv), pa, pb)))
 #define FLOAT_OPS(X)                                                                           \
     X(relu) X(sigmoid) X(tanh) X(leaky_relu) X(exp) X(log) X(sqrt) X(reciprocal) X(floor)     \
     X(ceil) X(round) X(erf) X(sin) X(cos) X(tan) X(asin) X(acos) X(atan) X(sinh) X(cosh)      \
