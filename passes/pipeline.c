@@ -1,0 +1,191 @@
+/* pipeline.c - runs the passes of passes.def in order at a -O level, records what each did,
+ * checks the graph after every pass in debug builds, and holds the editing helpers that passes
+ * share (replacing uses, re-inference, compaction). */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/ops.h"
+#include "pass.h"
+
+static const struct {
+    const char *name;
+    int level;
+    kiln_pass_fn fn;
+} pipeline[] = {
+#define KILN_PASS(name, level, fn, what) {#name, level, fn},
+#include "passes.def"
+#undef KILN_PASS
+};
+
+#define N_PASSES (sizeof pipeline / sizeof pipeline[0])
+
+uint32_t kiln_pass_live_nodes(const struct kiln_ir_graph *g)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < g->n_nodes; i++)
+        n += !g->nodes[i]->dead;
+    return n;
+}
+
+void kiln_pass_log(struct kiln_pass_ctx *c, const char *fmt, ...)
+{
+    struct kiln_pass_stats *s = c->stats;
+    if (!s)
+        return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    size_t len = strlen(line) + 1;
+    if (s->log_len + len > s->log_cap) {
+        size_t cap = s->log_cap ? s->log_cap * 2 : 1024;
+        while (cap < s->log_len + len)
+            cap *= 2;
+        char *p = realloc(s->log, cap);
+        if (!p)
+            return; /* the report loses a line; the optimization itself is unaffected */
+        s->log = p;
+        s->log_cap = cap;
+    }
+    memcpy(s->log + s->log_len, line, len);
+    s->log_len += len;
+    s->n_lines++;
+}
+
+static void replace_in(struct kiln_ir_graph *g, struct kiln_ir_value *from,
+                       struct kiln_ir_value *to)
+{
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+        struct kiln_ir_node *n = g->nodes[i];
+        for (uint32_t j = 0; j < n->n_in; j++)
+            if (n->in[j] == from)
+                n->in[j] = to;
+    }
+    if (g->parent)
+        for (uint32_t i = 0; i < g->n_outputs; i++)
+            if (g->outputs[i] == from)
+                g->outputs[i] = to;
+    for (uint32_t i = 0; i < g->n_subs; i++)
+        replace_in(g->subs[i], from, to);
+}
+
+bool kiln_pass_replace_uses(struct kiln_ir_graph *g, struct kiln_ir_value *from,
+                            struct kiln_ir_value *to)
+{
+    if (from->is_output)
+        return false;
+    replace_in(g, from, to);
+    return true;
+}
+
+enum kiln_status kiln_pass_reinfer(struct kiln_pass_ctx *c, struct kiln_ir_node *n)
+{
+    struct kiln_infer_ctx ic = {.g = c->g, .diag = c->d};
+    n->kdtype = n->n_in && n->in[0] ? n->in[0]->dtype : 0;
+    return kiln_op_info(n->op)->infer(&ic, n);
+}
+
+enum kiln_status kiln_pass_compact(struct kiln_pass_ctx *c)
+{
+    struct kiln_ir_graph *g = c->g;
+    uint32_t m = 0;
+    for (uint32_t i = 0; i < g->n_nodes; i++)
+        if (!g->nodes[i]->dead)
+            g->nodes[m++] = g->nodes[i];
+    g->n_nodes = m;
+    enum kiln_status st = kiln_ir_toposort(g, c->d);
+    if (!st)
+        kiln_ir_count_uses(g);
+    return st;
+}
+
+struct kiln_ir_value *kiln_pass_new_value(struct kiln_ir_graph *g, const char *base)
+{
+    char name[300];
+    snprintf(name, sizeof name, "%s", base);
+    for (int k = 1; kiln_ir_find(g, name) && k < 1000000; k++)
+        snprintf(name, sizeof name, "%s_%d", base, k);
+    return kiln_ir_value_new(g, name);
+}
+
+struct kiln_ir_node *kiln_pass_sole_user(const struct kiln_ir_graph *g,
+                                         const struct kiln_ir_value *v)
+{
+    if (v->is_output || v->n_uses != 1)
+        return NULL;
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+        struct kiln_ir_node *n = g->nodes[i];
+        if (n->dead)
+            continue;
+        for (uint32_t j = 0; j < n->n_in; j++)
+            if (n->in[j] == v)
+                return n;
+    }
+    return NULL; /* read from a subgraph only */
+}
+
+void kiln_pass_report_free(struct kiln_pass_report *r)
+{
+    if (!r)
+        return;
+    for (uint32_t i = 0; i < r->n; i++)
+        free(r->passes[i].log);
+    free(r->passes);
+    memset(r, 0, sizeof *r);
+}
+
+void kiln_pass_report_print(FILE *f, const struct kiln_pass_report *r)
+{
+    fprintf(f, "%-14s %s\n", "pass", "nodes");
+    for (uint32_t i = 0; i < r->n; i++) {
+        const struct kiln_pass_stats *s = &r->passes[i];
+        fprintf(f, "%-14s %u -> %u\n", s->name, s->nodes_before, s->nodes_after);
+        const char *line = s->log;
+        for (uint32_t k = 0; k < s->n_lines; k++) {
+            fprintf(f, "    %s\n", line);
+            line += strlen(line) + 1;
+        }
+    }
+    fprintf(f, "%-14s %u -> %u\n", "total", r->nodes_before, r->nodes_after);
+}
+
+enum kiln_status kiln_optimize(struct kiln_ir_graph *g, int level, struct kiln_pass_report *report,
+                               struct kiln_diag *d)
+{
+    if (report) {
+        memset(report, 0, sizeof *report);
+        report->passes = calloc(N_PASSES, sizeof *report->passes);
+        if (!report->passes)
+            return kiln_diag_set(d, KILN_STATUS_NO_MEMORY, NULL, NULL, "out of memory");
+        report->nodes_before = report->nodes_after = kiln_pass_live_nodes(g);
+    }
+    kiln_ir_count_uses(g);
+    for (size_t i = 0; i < N_PASSES; i++) {
+        if (pipeline[i].level > level)
+            continue;
+        struct kiln_pass_stats *s = report ? &report->passes[report->n++] : NULL;
+        struct kiln_pass_ctx c = {.g = g, .d = d, .level = level, .stats = s};
+        if (s) {
+            s->name = pipeline[i].name;
+            s->nodes_before = kiln_pass_live_nodes(g);
+        }
+        enum kiln_status st = pipeline[i].fn(&c);
+        if (!st)
+            st = kiln_pass_compact(&c);
+#ifndef NDEBUG
+        if (!st)
+            st = kiln_ir_verify(g, d);
+#endif
+        if (st)
+            return st;
+        if (s)
+            s->nodes_after = kiln_pass_live_nodes(g);
+    }
+    if (report)
+        report->nodes_after = kiln_pass_live_nodes(g);
+    return KILN_STATUS_OK;
+}
