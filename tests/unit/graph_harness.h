@@ -22,7 +22,7 @@ struct tg {
     struct kiln_ir_graph *g;
     struct kiln_ir_node *n;
     struct kiln_diag d;
-    const void *run_in[8];
+    const void *run_in[12];
     uint32_t n_run_in;
 };
 
@@ -32,7 +32,7 @@ static inline struct tg *tg_new(const char *op, int64_t opset, uint32_t n_in, ui
     assert_non_null(t);
     t->g = kiln_ir_graph_new();
     t->g->opset = opset;
-    t->g->inputs = kiln_arena_alloc(&t->g->arena, 8 * sizeof *t->g->inputs);
+    t->g->inputs = kiln_arena_alloc(&t->g->arena, 12 * sizeof *t->g->inputs);
     t->g->outputs = kiln_arena_alloc(&t->g->arena, 8 * sizeof *t->g->outputs);
     t->n = kiln_ir_node_new(t->g, "node0", op, "", n_in, n_out);
     t->n->attrs = kiln_arena_alloc(&t->g->arena, 16 * sizeof *t->n->attrs);

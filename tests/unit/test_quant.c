@@ -15,67 +15,9 @@
 #include <cmocka.h>
 
 #include "compiler.h"
+#include "graph_harness.h"
 
-/* ---- one-node graph harness ---- */
-
-struct tg {
-    struct kiln_ir_graph *g;
-    struct kiln_ir_node *n;
-    struct kiln_diag d;
-    const void *run_in[10];
-    uint32_t n_run_in;
-};
-
-static struct tg *tg_new(const char *op, int64_t opset, uint32_t n_in, uint32_t n_out)
-{
-    struct tg *t = calloc(1, sizeof *t);
-    assert_non_null(t);
-    t->g = kiln_ir_graph_new();
-    t->g->opset = opset;
-    t->g->inputs = kiln_arena_alloc(&t->g->arena, 10 * sizeof *t->g->inputs);
-    t->g->outputs = kiln_arena_alloc(&t->g->arena, 4 * sizeof *t->g->outputs);
-    t->n = kiln_ir_node_new(t->g, "node0", op, "", n_in, n_out);
-    t->n->attrs = kiln_arena_alloc(&t->g->arena, 8 * sizeof *t->n->attrs);
-    for (uint32_t o = 0; o < n_out; o++) {
-        char name[16];
-        snprintf(name, sizeof name, "y%u", o);
-        struct kiln_ir_value *v = kiln_ir_value_new(t->g, name);
-        v->producer = t->n;
-        v->is_output = true;
-        t->n->out[o] = v;
-        t->g->outputs[t->g->n_outputs++] = v;
-    }
-    kiln_diag_clear(&t->d);
-    return t;
-}
-
-static void tg_free(struct tg *t)
-{
-    kiln_ir_graph_free(t->g);
-    free(t);
-}
-
-/* Input i: a graph input fed at run time (runtime=1) or a constant initializer. */
-static void tg_in(struct tg *t, uint32_t i, int dtype, int rank, const int64_t *dims,
-                  const void *data, int runtime)
-{
-    char name[16];
-    snprintf(name, sizeof name, "x%u", i);
-    struct kiln_ir_value *v = kiln_ir_value_new(t->g, name);
-    v->dtype = dtype;
-    v->rank = rank;
-    for (int k = 0; k < rank; k++)
-        v->dims[k] = dims[k];
-    if (runtime) {
-        v->is_input = true;
-        t->g->inputs[t->g->n_inputs++] = v;
-        t->run_in[t->n_run_in++] = data;
-    } else {
-        v->is_initializer = true;
-        v->data = data;
-    }
-    t->n->in[i] = v;
-}
+/* ---- one-node graph harness (graph_harness.h) and its scalar/vector shorthands ---- */
 
 /* A scalar input (rank 0). */
 static void tg_scalar(struct tg *t, uint32_t i, int dtype, const void *data, int runtime)
@@ -89,62 +31,10 @@ static void tg_vec(struct tg *t, uint32_t i, int dtype, int64_t len, const void 
     tg_in(t, i, dtype, 1, (int64_t[]){len}, data, runtime);
 }
 
-static struct kiln_ir_attr *tg_attr(struct tg *t, const char *name, enum kiln_attr_type type)
-{
-    struct kiln_ir_attr *a = &t->n->attrs[t->n->n_attrs++];
-    a->name = name;
-    a->type = type;
-    return a;
-}
-static void tg_int(struct tg *t, const char *name, int64_t v)
-{
-    tg_attr(t, name, KILN_ATTR_INT)->i = v;
-}
-static void tg_ints(struct tg *t, const char *name, size_t n, const int64_t *v)
-{
-    struct kiln_ir_attr *a = tg_attr(t, name, KILN_ATTR_INTS);
-    a->ints = (int64_t *)v;
-    a->n = n;
-}
-
-/* Infers, lowers and runs; copies output o into outs[o] (NULL: skip). */
-static enum kiln_status tg_run3(struct tg *t, void *out0, void *out1, void *out2)
-{
-    void *outs[3] = {out0, out1, out2};
-    kiln_ir_count_uses(t->g);
-    enum kiln_status st = kiln_infer(t->g, &t->d);
-    if (st)
-        return st;
-    struct kiln_compiled *c;
-    assert_int_equal(kiln_lower(t->g, &c, &t->d), KILN_STATUS_OK);
-    void *arena = aligned_alloc(KILN_ARENA_ALIGN, (c->prog.arena_size + KILN_ARENA_ALIGN) &
-                                                      ~(uint64_t)(KILN_ARENA_ALIGN - 1));
-    void *obufs[4] = {0};
-    for (uint32_t o = 0; o < c->prog.n_outputs; o++) {
-        const struct kiln_tensor_desc *td = &c->prog.tensors[c->prog.outputs[o]];
-        obufs[o] = calloc(1, td->nbytes ? td->nbytes : 1);
-    }
-    assert_int_equal(kiln_run(&c->prog, arena, t->run_in, obufs), KILN_STATUS_OK);
-    for (uint32_t o = 0; o < c->prog.n_outputs && o < 3; o++) {
-        const struct kiln_tensor_desc *td = &c->prog.tensors[c->prog.outputs[o]];
-        if (outs[o])
-            memcpy(outs[o], obufs[o], td->nbytes);
-        free(obufs[o]);
-    }
-    free(arena);
-    kiln_compiled_free(c);
-    return KILN_STATUS_OK;
-}
-
-static enum kiln_status tg_run(struct tg *t, void *out0)
-{
-    return tg_run3(t, out0, NULL, NULL);
-}
-
 /* Expects inference to fail with st and a message containing part. */
 static void expect_error(struct tg *t, enum kiln_status st, const char *part)
 {
-    assert_int_equal(tg_run(t, NULL), st);
+    assert_int_equal(tg_run(t, NULL, NULL), st);
     if (!strstr(t->d.message, part))
         fail_msg("message '%s' lacks '%s'", t->d.message, part);
     tg_free(t);
@@ -202,7 +92,7 @@ static void test_quantize_per_tensor(void **state)
     tg_vec(t, 0, KILN_DTYPE_F32, 6, x, 1);
     tg_scalar(t, 1, KILN_DTYPE_F32, &s, 0);
     tg_scalar(t, 2, KILN_DTYPE_U8, &z, 1);
-    assert_int_equal(tg_run(t, y), KILN_STATUS_OK);
+    assert_int_equal(tg_run(t, y, NULL), KILN_STATUS_OK);
     assert_int_equal(t->n->out[0]->dtype, KILN_DTYPE_U8);
     expect_q8(y, (int32_t[]){128, 129, 130, 255, 1, 0}, 6, 0);
     tg_free(t);
@@ -216,7 +106,7 @@ static void test_quantize_per_tensor(void **state)
     tg_vec(t, 0, KILN_DTYPE_F32, 9, xt, 1);
     tg_scalar(t, 1, KILN_DTYPE_F32, &one, 1);
     tg_scalar(t, 2, KILN_DTYPE_I8, &z0, 0);
-    assert_int_equal(tg_run(t, yt), KILN_STATUS_OK);
+    assert_int_equal(tg_run(t, yt, NULL), KILN_STATUS_OK);
     expect_q8(yt, (int32_t[]){0, 2, 2, 0, -2, -2, 127, -128, 3}, 9, 1);
     tg_free(t);
 
@@ -227,7 +117,7 @@ static void test_quantize_per_tensor(void **state)
     t = tg_new("QuantizeLinear", 13, 2, 1);
     tg_vec(t, 0, KILN_DTYPE_I32, 6, xi, 1);
     tg_scalar(t, 1, KILN_DTYPE_F32, &four, 0);
-    assert_int_equal(tg_run(t, yi), KILN_STATUS_OK);
+    assert_int_equal(tg_run(t, yi, NULL), KILN_STATUS_OK);
     assert_int_equal(t->n->out[0]->dtype, KILN_DTYPE_U8);
     /* -1.75 -> -2 -> 0, 1.75 -> 2, 2.25 -> 2, 2.75 -> 3, 1000 */
     expect_q8(yi, (int32_t[]){0, 0, 2, 2, 3, 255}, 6, 0);
@@ -254,7 +144,7 @@ static void test_quantize_per_axis(void **state)
     tg_in(t, 0, KILN_DTYPE_F32, 3, (int64_t[]){2, 3, 2}, x, 1);
     tg_vec(t, 1, KILN_DTYPE_F32, 3, s, 0);
     tg_vec(t, 2, KILN_DTYPE_I8, 3, z, 0);
-    assert_int_equal(tg_run(t, y), KILN_STATUS_OK);
+    assert_int_equal(tg_run(t, y, NULL), KILN_STATUS_OK);
     expect_q8(y, want, 12, 1);
     /* hand-checked corners: x[0] = -50 / 1 -> -50; x[11] = 60 / 4 - 20 = -5 */
     assert_int_equal(y[0], -50);
@@ -268,7 +158,7 @@ static void test_quantize_per_axis(void **state)
     tg_vec(t, 2, KILN_DTYPE_I8, 3, z, 1);
     tg_int(t, "axis", -2);
     memset(y, 0, sizeof y);
-    assert_int_equal(tg_run(t, y), KILN_STATUS_OK);
+    assert_int_equal(tg_run(t, y, NULL), KILN_STATUS_OK);
     expect_q8(y, want, 12, 1);
     tg_free(t);
 }
@@ -286,7 +176,7 @@ static void test_dequantize(void **state)
     tg_vec(t, 0, KILN_DTYPE_U8, 4, x, 1);
     tg_scalar(t, 1, KILN_DTYPE_F32, &s, 1);
     tg_scalar(t, 2, KILN_DTYPE_U8, &z, 1);
-    assert_int_equal(tg_run(t, y), KILN_STATUS_OK);
+    assert_int_equal(tg_run(t, y, NULL), KILN_STATUS_OK);
     assert_true(y[0] == -256.0f && y[1] == -250.0f && y[2] == 0.0f && y[3] == 254.0f);
     tg_free(t);
 
@@ -299,7 +189,7 @@ static void test_dequantize(void **state)
     tg_vec(t, 1, KILN_DTYPE_F32, 2, sa, 0);
     tg_vec(t, 2, KILN_DTYPE_I8, 2, za, 0);
     tg_int(t, "axis", 0);
-    assert_int_equal(tg_run(t, y), KILN_STATUS_OK);
+    assert_int_equal(tg_run(t, y, NULL), KILN_STATUS_OK);
     assert_true(y[0] == 0.0f && y[1] == 127.5f && y[2] == 12.0f && y[3] == -18.0f);
     tg_free(t);
 
@@ -309,7 +199,7 @@ static void test_dequantize(void **state)
     t = tg_new("DequantizeLinear", 13, 2, 1);
     tg_vec(t, 0, KILN_DTYPE_I32, 2, xi, 1);
     tg_scalar(t, 1, KILN_DTYPE_F32, &si, 0);
-    assert_int_equal(tg_run(t, y), KILN_STATUS_OK);
+    assert_int_equal(tg_run(t, y, NULL), KILN_STATUS_OK);
     assert_true(y[0] == -250000.0f && y[1] == 0.75f);
     tg_free(t);
 }
@@ -357,7 +247,7 @@ static void test_matmul_integer_by_hand(void **state)
     tg_in(t, 1, KILN_DTYPE_U8, 2, (int64_t[]){3, 2}, b, 0);
     tg_scalar(t, 2, KILN_DTYPE_U8, &za, 1);
     tg_vec(t, 3, KILN_DTYPE_U8, 1, &zb, 0);
-    assert_int_equal(tg_run(t, y), KILN_STATUS_OK);
+    assert_int_equal(tg_run(t, y, NULL), KILN_STATUS_OK);
     assert_int_equal(t->n->out[0]->dtype, KILN_DTYPE_I32);
     expect_i32(y, (int32_t[]){-38, -83, -44, -98, -50, -113, -56, -128}, 8);
     tg_free(t);
@@ -382,7 +272,7 @@ static void test_matmul_integer_vs_naive(void **state)
     tg_in(t, 1, KILN_DTYPE_U8, 2, (int64_t[]){K, N}, b, 1);
     tg_vec(t, 2, KILN_DTYPE_I8, M, za, 1);
     tg_vec(t, 3, KILN_DTYPE_U8, N, zb, 0);
-    assert_int_equal(tg_run(t, y), KILN_STATUS_OK);
+    assert_int_equal(tg_run(t, y, NULL), KILN_STATUS_OK);
     for (int64_t bi = 0; bi < BA; bi++)
         for (int64_t i = 0; i < M; i++)
             for (int64_t j = 0; j < N; j++) {
@@ -418,7 +308,7 @@ static void test_qlinear_matmul(void **state)
     tg_vec(t, 5, KILN_DTYPE_U8, 1, &bz, 0);
     tg_scalar(t, 6, KILN_DTYPE_F32, &ys, 1);
     tg_scalar(t, 7, KILN_DTYPE_U8, &yz, 1);
-    assert_int_equal(tg_run(t, y), KILN_STATUS_OK);
+    assert_int_equal(tg_run(t, y, NULL), KILN_STATUS_OK);
     expect_q8(y, (int32_t[]){168, 115, 255, 1, 66, 151}, 6, 0);
     tg_free(t);
 
@@ -440,7 +330,7 @@ static void test_qlinear_matmul(void **state)
     tg_vec(t, 5, KILN_DTYPE_I8, N, qbz, 0);
     tg_scalar(t, 6, KILN_DTYPE_F32, &qys, 0);
     tg_scalar(t, 7, KILN_DTYPE_I8, &qyz, 0);
-    assert_int_equal(tg_run(t, qy), KILN_STATUS_OK);
+    assert_int_equal(tg_run(t, qy, NULL), KILN_STATUS_OK);
     assert_int_equal(t->n->out[0]->dtype, KILN_DTYPE_I8);
     int32_t want[60];
     for (int64_t bi = 0; bi < BT; bi++)
@@ -545,7 +435,7 @@ static void run_conv_case(const struct conv_case *k, int qlinear)
         tg_vec(t, 3, wdt, k->m, wzb, 1);
     }
     conv_attrs(t, k, ints);
-    assert_int_equal(tg_run(t, y), KILN_STATUS_OK);
+    assert_int_equal(tg_run(t, y, NULL), KILN_STATUS_OK);
     assert_int_equal(t->n->out[0]->dims[2], oh);
     assert_int_equal(t->n->out[0]->dims[3], ow);
     int32_t xzv = q8(&xz, 0, k->x_signed);
@@ -592,7 +482,7 @@ static void test_conv_integer(void **state)
     tg_in(t, 1, KILN_DTYPE_U8, 4, (int64_t[]){1, 1, 2, 2}, w, 1);
     tg_scalar(t, 2, KILN_DTYPE_U8, &xz, 1);
     tg_ints(t, "pads", 4, pads);
-    assert_int_equal(tg_run(t, y), KILN_STATUS_OK);
+    assert_int_equal(tg_run(t, y, NULL), KILN_STATUS_OK);
     expect_i32(y, (int32_t[]){1, 3, 5, 3, 5, 12, 16, 9, 11, 24, 28, 15, 7, 15, 17, 9}, 16);
     tg_free(t);
     for (size_t i = 0; i < sizeof conv_cases / sizeof conv_cases[0]; i++)
