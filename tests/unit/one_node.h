@@ -87,7 +87,7 @@ static inline void tg_const(struct t_graph *t, uint32_t slot, int dtype, int ran
     struct kiln_ir_value *v = mkval(t, slot, dtype, rank, dims);
     uint64_t nb = kiln_ir_value_nbytes(v);
     void *p = kiln_arena_alloc_aligned(&t->g->arena, nb ? nb : 1, 64);
-    if (nb)
+    if (nb && data)
         memcpy(p, data, nb);
     v->data = p;
     v->is_initializer = true;
