@@ -207,6 +207,10 @@ enum kiln_status kiln_bundle_open(const char *path, struct kiln_mapped_file *f,
     if (st) {
         if (d && d->file[0] == '\0')
             snprintf(d->file, sizeof d->file, "%s", path);
+        size_t n = d ? strlen(d->message) : 0;
+        if (d && d->offset >= 0 && n < sizeof d->message)
+            snprintf(d->message + n, sizeof d->message - n, " (at byte %lld)",
+                     (long long)d->offset);
         kiln_file_unmap(f);
     }
     return st;
