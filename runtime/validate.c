@@ -4,7 +4,9 @@
  * an untrusted bundle cannot make a kernel read or write outside its buffers. One check per op
  * family, in a table indexed by op (from ops.def); an op without a check is refused. */
 #include <math.h>
+#include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -38,11 +40,21 @@ struct vctx {
 
 #define U(x) ((unsigned long long)(x))
 #define L(x) ((long long)(x))
-/* Records "node 'NAME' (Op): message" and evaluates to 1 (failed). */
-#define BAD(...)                                                                               \
-    (kiln_diag_set(v->d, KILN_STATUS_INVALID_MODEL, v->name, kiln_op_name(v->n->op),          \
-                   __VA_ARGS__),                                                               \
-     1)
+/* Records "node 'NAME' (Op): message" (unless an error is recorded) and returns 1 (failed).
+ * A function rather than a kiln_diag_set macro: a hundred call sites stay small. */
+static int bad(struct vctx *v, const char *fmt, ...)
+{
+    struct kiln_diag *d = v->d;
+    if (d && d->status == KILN_STATUS_OK) {
+        kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, v->name, kiln_op_name(v->n->op), "%s", fmt);
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(d->message, sizeof d->message, fmt, ap);
+        va_end(ap);
+    }
+    return 1;
+}
+#define BAD(...) bad(v, __VA_ARGS__)
 
 static int64_t numel(desc *t)
 {

@@ -492,7 +492,7 @@ static void test_versions_and_sections(void **state)
     assert_non_null(strstr(msg, "overlap"));
     free(e.b);
     /* unaligned buffer */
-    uint8_t *b = aligned_alloc(64, f.len + 64);
+    uint8_t *b = aligned_alloc(64, (f.len + 127) / 64 * 64);
     memcpy(b + 8, f.bundle, f.len);
     struct kiln_model m;
     struct kiln_diag d;
