@@ -62,7 +62,8 @@ int main(int argc, char **argv)
     if (!t)
         return 1;
     qsort(t, (size_t)n, sizeof *t, cmp);
-    printf("%s: %zu bytes, %u nodes, arena %llu bytes, load median %.1f us, min %.1f us (%d runs)\n",
+    printf("%s: %zu bytes, %u nodes, arena %llu bytes, load median %.1f us, min %.1f us "
+           "(%d runs)\n",
            argv[1], len, m.prog.n_nodes, (unsigned long long)m.prog.arena_size, t[n / 2], t[0], n);
     free(t);
     munmap(buf, len);

@@ -76,7 +76,8 @@ void kiln_plan_print(const struct kiln_program *p, const struct kiln_plan_use *u
             if (e->tensor == UINT32_MAX)
                 snprintf(name, sizeof name, "scratch of %s", str(p, p->nodes[e->node].name));
             fprintf(f, "%s\n  {\"tensor\": ", i ? "," : "");
-            kiln_json_string(f, e->tensor == UINT32_MAX ? name : str(p, p->tensors[e->tensor].name));
+            kiln_json_string(f, e->tensor == UINT32_MAX ? name
+                                                        : str(p, p->tensors[e->tensor].name));
             fprintf(f, ", \"scratch\": %s, \"offset\": %llu, \"size\": %llu, \"first\": %lld, "
                        "\"last\": %lld}",
                     e->tensor == UINT32_MAX ? "true" : "false", (unsigned long long)e->offset,

@@ -64,7 +64,8 @@ int main(int argc, char **argv)
     }
     int k = find_command(cmd);
     if (k < 0)
-        return cli_usage_error("kiln COMMAND [ARGS...] (commands: compile, inspect, run; see kiln --help)",
+        return cli_usage_error("kiln COMMAND [ARGS...] (commands: compile, inspect, run; see "
+                               "kiln --help)",
                                cmd[0] == '-' ? "unknown option" : "unknown command", cmd);
     /* subcommands see argv[0] = their name */
     return commands[k].fn(argc - 1, argv + 1);
