@@ -18,9 +18,15 @@
 uint32_t kiln_program_n_io(const struct kiln_program *p)
 {
     uint32_t n = 0;
-    for (uint32_t i = 0; i < p->n_nodes; i++) {
+    for (uint32_t i = 0; i < p->n_nodes + p->n_block_nodes; i++) {
         const struct kiln_node_desc *nd = &p->nodes[i];
         uint32_t end = nd->io_first + nd->n_in + nd->n_out;
+        if (end > n)
+            n = end;
+    }
+    for (uint32_t b = 0; b < p->n_blocks; b++) {
+        const struct kiln_block_desc *bd = &p->blocks[b];
+        uint32_t end = bd->io_first + bd->n_in + bd->n_out;
         if (end > n)
             n = end;
     }
@@ -39,12 +45,21 @@ enum kiln_status kiln_bundle_build(const struct kiln_program *p, uint64_t plan_l
 {
     static const char metadata[] = "producer=kiln";
     struct kiln_bundle_plan plan = {p->arena_size, plan_lower_bound, plan_naive, 0};
-    uint32_t n_io = kiln_program_n_io(p);
+    uint32_t n_io = kiln_program_n_io(p), n_nodes = p->n_nodes + p->n_block_nodes;
+    /* blocks: record 0 is the main schedule, then the program's blocks */
+    struct kiln_block_desc *blocks = NULL;
+    if (p->n_blocks) {
+        blocks = calloc(p->n_blocks + 1, sizeof *blocks);
+        if (!blocks)
+            return kiln_diag_set(d, KILN_STATUS_NO_MEMORY, NULL, NULL, "out of memory");
+        blocks[0].n_nodes = p->n_nodes;
+        memcpy(blocks + 1, p->blocks, p->n_blocks * sizeof *blocks);
+    }
     const struct part parts[] = {
         {KILN_SECTION_TENSORS, p->n_tensors, sizeof *p->tensors, p->tensors,
          (uint64_t)p->n_tensors * sizeof *p->tensors},
-        {KILN_SECTION_NODES, p->n_nodes, sizeof *p->nodes, p->nodes,
-         (uint64_t)p->n_nodes * sizeof *p->nodes},
+        {KILN_SECTION_NODES, n_nodes, sizeof *p->nodes, p->nodes,
+         (uint64_t)n_nodes * sizeof *p->nodes},
         {KILN_SECTION_NODE_IO, n_io, 4, p->io, (uint64_t)n_io * 4},
         {KILN_SECTION_INPUTS, p->n_inputs, 4, p->inputs, (uint64_t)p->n_inputs * 4},
         {KILN_SECTION_OUTPUTS, p->n_outputs, 4, p->outputs, (uint64_t)p->n_outputs * 4},
@@ -52,45 +67,56 @@ enum kiln_status kiln_bundle_build(const struct kiln_program *p, uint64_t plan_l
         {KILN_SECTION_PARAMS, 0, 0, p->params, p->params_size},
         {KILN_SECTION_STRINGS, 0, 0, p->strings, p->strings_size},
         {KILN_SECTION_METADATA, 0, 0, metadata, sizeof metadata},
+        {KILN_SECTION_BLOCKS, p->n_blocks + 1, sizeof *blocks, blocks,
+         blocks ? (uint64_t)(p->n_blocks + 1) * sizeof *blocks : 0},
         {KILN_SECTION_WEIGHTS, 0, 0, p->weights, p->weights_size},
     };
-    enum { N = sizeof parts / sizeof parts[0] };
-    struct kiln_bundle_section sec[N];
-    uint64_t off = sizeof(struct kiln_bundle_header) + sizeof sec;
+    enum { N_ALL = sizeof parts / sizeof parts[0] };
+    /* without blocks, no BLOCKS section: the bundle is one a 1.0 reader loads */
+    const int N = blocks ? N_ALL : N_ALL - 1;
+    const struct part *part_at[N_ALL];
+    for (int i = 0, k = 0; i < N_ALL; i++)
+        if (blocks || parts[i].type != KILN_SECTION_BLOCKS)
+            part_at[k++] = &parts[i];
+    struct kiln_bundle_section sec[N_ALL];
+    uint64_t off = sizeof(struct kiln_bundle_header) + N * sizeof sec[0];
     for (int i = 0; i < N; i++) {
-        off = ALIGN_UP(off, parts[i].type == KILN_SECTION_WEIGHTS ? KILN_BUNDLE_ALIGN
-                                                                  : SECTION_ALIGN);
+        const struct part *pt = part_at[i];
+        off = ALIGN_UP(off, pt->type == KILN_SECTION_WEIGHTS ? KILN_BUNDLE_ALIGN : SECTION_ALIGN);
         sec[i] = (struct kiln_bundle_section){
-            .type = parts[i].type,
-            .flags = parts[i].type == KILN_SECTION_METADATA ? 0 : KILN_SECTION_REQUIRED,
+            .type = pt->type,
+            .flags = pt->type == KILN_SECTION_METADATA ? 0 : KILN_SECTION_REQUIRED,
             .offset = off,
-            .size = parts[i].size,
-            .count = parts[i].count,
-            .record_size = parts[i].record_size,
+            .size = pt->size,
+            .count = pt->count,
+            .record_size = pt->record_size,
         };
-        off += parts[i].size;
+        off += pt->size;
     }
     size_t total = (size_t)off;
     uint8_t *b = aligned_alloc(KILN_BUNDLE_ALIGN, ALIGN_UP(total, KILN_BUNDLE_ALIGN));
-    if (!b)
+    if (!b) {
+        free(blocks);
         return kiln_diag_set(d, KILN_STATUS_NO_MEMORY, NULL, NULL,
                              "out of memory for a bundle of %zu bytes", total);
+    }
     memset(b, 0, total);
     struct kiln_bundle_header h = {
         .version_major = KILN_BUNDLE_VERSION_MAJOR,
         .version_minor = KILN_BUNDLE_VERSION_MINOR,
         .file_size = total,
         .header_size = sizeof h,
-        .n_sections = N,
+        .n_sections = (uint32_t)N,
         .section_entry_size = sizeof sec[0],
         .section_table_offset = sizeof h,
     };
     memcpy(h.magic, KILN_BUNDLE_MAGIC, 8);
     memcpy(b, &h, sizeof h);
-    memcpy(b + sizeof h, sec, sizeof sec);
+    memcpy(b + sizeof h, sec, N * sizeof sec[0]);
     for (int i = 0; i < N; i++)
-        if (parts[i].size)
-            memcpy(b + sec[i].offset, parts[i].data, parts[i].size);
+        if (part_at[i]->size)
+            memcpy(b + sec[i].offset, part_at[i]->data, part_at[i]->size);
+    free(blocks);
     h.checksum = kiln_crc32(kiln_crc32(0, b, 24), b + 28, total - 28);
     memcpy(b + offsetof(struct kiln_bundle_header, checksum), &h.checksum, 4);
     *out = b;

@@ -17,6 +17,7 @@ _Static_assert(offsetof(struct kiln_tensor_desc, dims) == 24, "tensor record lay
 _Static_assert(offsetof(struct kiln_tensor_desc, name) == 96, "tensor record layout");
 _Static_assert(sizeof(struct kiln_node_desc) == 40, "node record layout");
 _Static_assert(offsetof(struct kiln_node_desc, scratch_offset) == 24, "node record layout");
+_Static_assert(sizeof(struct kiln_block_desc) == 16, "block record layout");
 
 #define MAX_SECTIONS 64
 
@@ -48,12 +49,14 @@ static enum kiln_status at(struct kiln_diag *d, enum kiln_status st, uint64_t of
 #define FAIL(st, off, ...) at(d, kiln_diag_set(d, st, NULL, NULL, __VA_ARGS__), off)
 #define U(x) ((unsigned long long)(x))
 
-/* Record size of each known section type (0: a blob); index = type. */
+/* Record size of each section type (0: a blob); index = type. */
 static const uint8_t record_size[] = {0, 0, sizeof(struct kiln_tensor_desc),
                                       sizeof(struct kiln_node_desc), 4, 4, 4, 0, 0,
-                                      sizeof(struct kiln_bundle_plan), 0};
+                                      sizeof(struct kiln_bundle_plan), 0, 0, 0, 0, 0, 0, 0,
+                                      sizeof(struct kiln_block_desc)};
 #define N_KNOWN (sizeof record_size / sizeof record_size[0])
-/* Sections a 1.x bundle must have: every known type but METADATA. */
+/* The types this reader knows (1..10, 17) and those a 1.x bundle must have (1..9). */
+#define KNOWN_MASK 0x207feu
 #define REQUIRED_MASK 0x3feu
 
 static enum kiln_status check_header(const uint8_t *b, size_t len,
@@ -114,7 +117,7 @@ enum kiln_status kiln_model_load(const void *buf, size_t len, struct kiln_model 
         if (s->offset > len || s->size > len - s->offset || s->offset < h->header_size)
             return FAIL(KILN_STATUS_PARSE, eo, "section %u lies outside the file (offset %llu)",
                         i, U(s->offset));
-        if (s->type >= N_KNOWN || s->type == 0) {
+        if (s->type >= N_KNOWN || !((KNOWN_MASK >> s->type) & 1)) {
             if (s->flags & KILN_SECTION_REQUIRED)
                 return FAIL(KILN_STATUS_UNSUPPORTED, eo,
                             "needs section type %u, unknown to this runtime (section %u)",
@@ -170,6 +173,18 @@ enum kiln_status kiln_model_load(const void *buf, size_t len, struct kiln_model 
     p->strings = AT(STRINGS);
     p->strings_size = sec[KILN_SECTION_STRINGS]->size;
     p->arena_size = plan->arena_size;
+    if (sec[KILN_SECTION_BLOCKS]) {
+        /* record 0 is the main schedule as a block; blocks 0.. follow it */
+        const struct kiln_block_desc *bl = AT(BLOCKS);
+        if (!sec[KILN_SECTION_BLOCKS]->count || bl->first_node || bl->io_first || bl->n_in ||
+            bl->n_out || bl->n_nodes > p->n_nodes)
+            return FAIL(KILN_STATUS_PARSE, sec[KILN_SECTION_BLOCKS]->offset,
+                        "the blocks section must start with the main schedule");
+        p->n_block_nodes = p->n_nodes - bl->n_nodes;
+        p->n_nodes = bl->n_nodes;
+        p->n_blocks = sec[KILN_SECTION_BLOCKS]->count - 1;
+        p->blocks = bl + 1;
+    }
 #undef AT
     m->base = b;
     m->size = len;

@@ -13,7 +13,7 @@ extern "C" {
 
 #define KILN_BUNDLE_MAGIC "\x89KILN\r\n\x1a" /* 8 bytes, compared without the NUL */
 #define KILN_BUNDLE_VERSION_MAJOR 1
-#define KILN_BUNDLE_VERSION_MINOR 0
+#define KILN_BUNDLE_VERSION_MINOR 1 /* 1.1: the BLOCKS section (control flow) */
 #define KILN_BUNDLE_ALIGN 64 /* buffer, weights section and arena alignment */
 
 /* ---- on-disk structures (little-endian; a bundle is laid out exactly like these) ---- */
@@ -43,9 +43,10 @@ struct kiln_bundle_section { /* 32 bytes */
     uint32_t record_size;    /* bytes per record, or 0 */
 };
 
-/* Types 1..15 belong to major version 1. Reserved for later minor versions (optional
- * sections, so older readers skip them): 16 pre-packed weights per kernel, 17 subgraph blocks
- * for control flow, 18 per-axis quantization tables. */
+/* Types 1..15 belong to major version 1. Later minor versions: 17 subgraph blocks for control
+ * flow (1.1; written with the REQUIRED flag, as a reader without it would run block nodes as
+ * part of the main schedule). Reserved (optional sections, so older readers skip them): 16
+ * pre-packed weights per kernel, 18 per-axis quantization tables. */
 enum kiln_section_type {
     KILN_SECTION_STRINGS = 1,  /* NUL-terminated names; offsets from struct fields */
     KILN_SECTION_TENSORS = 2,  /* struct kiln_tensor_desc records */
@@ -56,7 +57,11 @@ enum kiln_section_type {
     KILN_SECTION_PARAMS = 7,   /* the kernels' parameter structs (include/kiln/params.h) */
     KILN_SECTION_WEIGHTS = 8,  /* constant tensors; the section starts 64-byte aligned */
     KILN_SECTION_PLAN = 9,     /* one struct kiln_bundle_plan */
-    KILN_SECTION_METADATA = 10 /* optional: "key=value" NUL-terminated strings */
+    KILN_SECTION_METADATA = 10, /* optional: "key=value" NUL-terminated strings */
+    /* struct kiln_block_desc records (1.1, present when the program has blocks): record 0 is
+     * the main schedule {0, n_main_nodes, 0, 0, 0}; record 1 + b is block b. NODES then holds
+     * the main schedule followed by the blocks' nodes. */
+    KILN_SECTION_BLOCKS = 17
 };
 
 struct kiln_bundle_plan { /* 32 bytes */

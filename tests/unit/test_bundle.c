@@ -20,6 +20,7 @@
 #include "compiler.h"
 #include "kiln/params.h"
 #include "npy.h"
+#include "one_node.h"
 
 /* ---- allocation counter: the test links with -Wl,--wrap=malloc,... ---- */
 void *__real_malloc(size_t n);
@@ -200,8 +201,10 @@ static void reseal(uint8_t *b, size_t len)
     memcpy(b + offsetof(struct kiln_bundle_header, checksum), &crc, 4);
 }
 
-/* Loads b; when it loads, runs it (the run must stay inside its buffers) and returns 1. */
-static int load_and_run(const uint8_t *b, size_t len, const struct fixture *f)
+/* Loads b; when it loads, runs it (the run must stay inside its buffers) and returns 1.
+ * Input i gets the first have[i] bytes of ibufs[i] (i < n_in), zeros after. */
+static int load_and_run_with(const uint8_t *b, size_t len, uint32_t n_in,
+                             const void *const *ibufs, const uint64_t *have_bytes)
 {
     struct kiln_model m;
     struct kiln_diag d;
@@ -221,8 +224,8 @@ static int load_and_run(const uint8_t *b, size_t len, const struct fixture *f)
         struct kiln_io_info io;
         kiln_model_input(&m, i, &io);
         inbufs[i] = calloc(io.nbytes + 1, 1);
-        uint64_t have = i < f->n_in ? kiln_ir_value_nbytes(f->g->inputs[i]) : 0;
-        memcpy(inbufs[i], f->ibufs[i], have < io.nbytes ? have : io.nbytes);
+        uint64_t have = i < n_in ? have_bytes[i] : 0;
+        memcpy(inbufs[i], ibufs[i], have < io.nbytes ? have : io.nbytes);
         in[i] = inbufs[i];
     }
     void **out = alloc_outputs(&m.prog);
@@ -233,6 +236,14 @@ static int load_and_run(const uint8_t *b, size_t len, const struct fixture *f)
         free(inbufs[i]);
     free(arena);
     return 1;
+}
+
+static int load_and_run(const uint8_t *b, size_t len, const struct fixture *f)
+{
+    uint64_t have[8];
+    for (uint32_t i = 0; i < f->n_in; i++)
+        have[i] = kiln_ir_value_nbytes(f->g->inputs[i]);
+    return load_and_run_with(b, len, f->n_in, f->ibufs, have);
 }
 
 static void test_flip_every_byte(void **state)
@@ -468,7 +479,9 @@ static void test_versions_and_sections(void **state)
     ((struct kiln_bundle_header *)(void *)e.b)->version_minor = 3;
     assert_int_equal(reload(&e, msg, sizeof msg), KILN_STATUS_UNSUPPORTED);
     assert_non_null(strstr(msg, "2.3"));
-    assert_non_null(strstr(msg, "1.0"));
+    char mine[32];
+    snprintf(mine, sizeof mine, "it is %d.%d", KILN_BUNDLE_VERSION_MAJOR, KILN_BUNDLE_VERSION_MINOR);
+    assert_non_null(strstr(msg, mine));
     free(e.b);
     /* a newer minor version with an unknown optional section loads */
     editable_make(&e, &f);
@@ -592,6 +605,305 @@ static void test_every_op_has_a_check(void **state)
     assert_false(kiln_validate_op_known(KILN_OP_COUNT));
 }
 
+/* ---- targeted corruptions of the checks for the newer ops ---- */
+
+/* Builds the bundle of a lowered one-node graph into e (the node is the program's first). */
+static void editable_of_graph(struct editable *e, struct t_graph *t, struct kiln_compiled **c)
+{
+    assert_int_equal(tg_infer(t), KILN_STATUS_OK);
+    assert_int_equal(kiln_lower(t->g, c, &t->d), KILN_STATUS_OK);
+    struct fixture f = {0};
+    void *b;
+    assert_int_equal(kiln_bundle_build(&(*c)->prog, 0, 0, &b, &f.len, &t->d), KILN_STATUS_OK);
+    f.bundle = b;
+    editable_make(e, &f);
+    free(b);
+}
+
+static void expect_refused(struct editable *e, const char *want)
+{
+    char msg[1024];
+    enum kiln_status st = reload(e, msg, sizeof msg);
+    if (st == KILN_STATUS_OK || !strstr(msg, want))
+        fail_msg("status %d, message '%s' (want '%s')", st, msg, want);
+}
+
+static void test_corrupt_new_ops(void **state)
+{
+    (void)state;
+    char msg[1024];
+    /* LSTM: a hidden size that W and R do not have; an unknown gate activation */
+    struct fixture f;
+    fixture_make(&f, "lstm_seq");
+    const struct kiln_program *p = &f.c->prog;
+    uint32_t lstm = UINT32_MAX;
+    for (uint32_t i = 0; i < p->n_nodes; i++)
+        if (p->nodes[i].op == op_id("LSTM"))
+            lstm = i;
+    assert_true(lstm != UINT32_MAX);
+    for (int c = 0; c < 2; c++) {
+        struct editable e;
+        editable_make(&e, &f);
+        assert_int_equal(reload(&e, msg, sizeof msg), KILN_STATUS_OK);
+        struct kiln_p_rnn *rp = (void *)(e.params + e.nodes[lstm].params_offset);
+        if (c == 0)
+            rp->hidden_size += 1;
+        else
+            rp->act[1].kind = 99;
+        expect_refused(&e, c == 0 ? "the kernel uses" : "activation");
+        free(e.b);
+    }
+    fixture_free(&f);
+
+    /* TopK: k larger than the axis */
+    struct t_graph *t = tg_new2(11, "TopK", 2, 2);
+    int64_t xd[2] = {2, 5}, k = 3;
+    tg_input(t, 0, KILN_DTYPE_F32, 2, xd);
+    tg_i64s(t, 1, 1, &k);
+    struct kiln_compiled *c = NULL;
+    struct editable e;
+    editable_of_graph(&e, t, &c);
+    assert_int_equal(reload(&e, msg, sizeof msg), KILN_STATUS_OK);
+    ((struct kiln_p_topk *)(void *)(e.params + e.nodes[0].params_offset))->k = 6;
+    expect_refused(&e, "k 6");
+    free(e.b);
+    kiln_compiled_free(c);
+    tg_free(t);
+
+    /* GatherND: indices reshaped from [2, 2] (depth 2) to [4, 1] (depth 1, same bytes) select
+     * more than the output holds */
+    t = tg_new(13, "GatherND", 2);
+    int64_t dd[2] = {2, 3}, id[2] = {2, 2}, ind[4] = {0, 1, 1, 2};
+    tg_input(t, 0, KILN_DTYPE_F32, 2, dd);
+    tg_input(t, 1, KILN_DTYPE_I64, 2, id);
+    editable_of_graph(&e, t, &c);
+    (void)ind;
+    assert_int_equal(reload(&e, msg, sizeof msg), KILN_STATUS_OK);
+    struct kiln_tensor_desc *it = &e.tensors[e.io[e.nodes[0].io_first + 1]];
+    it->dims[0] = 4, it->dims[1] = 1;
+    expect_refused(&e, "output has");
+    free(e.b);
+    kiln_compiled_free(c);
+    tg_free(t);
+}
+
+/* ---- blocks: a hand-built program with a Loop and one with an If ---- */
+
+struct hand {
+    struct kiln_tensor_desc tensors[16];
+    struct kiln_node_desc nodes[4];
+    struct kiln_block_desc blocks[4];
+    uint32_t io[32], inputs[1], outputs[1];
+    uint64_t params[16];
+    _Alignas(64) uint8_t weights[128];
+    struct kiln_program p;
+};
+
+static uint32_t variant_for(uint32_t op, int dtype)
+{
+    for (uint32_t v = 0; v < kiln_rt_kernel_count(op); v++)
+        if (kiln_rt_kernel(op, v)->dtype == dtype)
+            return v;
+    return UINT32_MAX;
+}
+
+static void hand_tensor(struct hand *h, uint32_t i, int dtype, int rank, int64_t d0, int storage,
+                        uint64_t off)
+{
+    struct kiln_tensor_desc *t = &h->tensors[i];
+    memset(t, 0, sizeof *t);
+    t->dtype = (uint8_t)dtype, t->rank = (uint8_t)rank, t->storage = (uint8_t)storage;
+    t->dims[0] = rank ? d0 : 0;
+    t->offset = off;
+    t->nbytes = (uint64_t)(rank ? d0 : 1) * kiln_dtype_size(dtype);
+}
+
+static void hand_program(struct hand *h, uint32_t n_tensors, uint32_t n_nodes,
+                         uint32_t n_block_nodes, uint32_t n_blocks, uint64_t arena)
+{
+    h->p = (struct kiln_program){
+        .n_tensors = n_tensors, .n_nodes = n_nodes, .n_inputs = 1, .n_outputs = 1,
+        .tensors = h->tensors, .nodes = h->nodes, .io = h->io, .inputs = h->inputs,
+        .outputs = h->outputs, .params = (const uint8_t *)h->params,
+        .params_size = sizeof h->params, .weights = h->weights, .weights_size = sizeof h->weights,
+        .strings = "", .strings_size = 1, .arena_size = arena, .n_blocks = n_blocks,
+        .n_block_nodes = n_block_nodes, .blocks = h->blocks};
+}
+
+/* y = x + 1 three times: Loop(M = 3, cond omitted, x) with body (i, cond, v) -> (cond, v + 1). */
+static void hand_loop(struct hand *h)
+{
+    memset(h, 0, sizeof *h);
+    hand_tensor(h, 1, KILN_DTYPE_F32, 1, 2, KILN_STORAGE_INPUT, 0);     /* x */
+    hand_tensor(h, 2, KILN_DTYPE_I64, 0, 0, KILN_STORAGE_WEIGHT, 0);    /* M */
+    hand_tensor(h, 3, KILN_DTYPE_F32, 1, 2, KILN_STORAGE_OUTPUT, 0);    /* y */
+    hand_tensor(h, 4, KILN_DTYPE_I64, 0, 0, KILN_STORAGE_ARENA, 0);     /* body i */
+    hand_tensor(h, 5, KILN_DTYPE_BOOL, 0, 0, KILN_STORAGE_ARENA, 8);    /* body cond */
+    hand_tensor(h, 6, KILN_DTYPE_F32, 1, 2, KILN_STORAGE_ARENA, 16);    /* body v */
+    hand_tensor(h, 7, KILN_DTYPE_F32, 1, 2, KILN_STORAGE_ARENA, 32);    /* body v + 1 */
+    hand_tensor(h, 8, KILN_DTYPE_F32, 1, 2, KILN_STORAGE_WEIGHT, 64);   /* ones */
+    int64_t three = 3;
+    float ones[2] = {1, 1};
+    memcpy(h->weights, &three, 8);
+    memcpy(h->weights + 64, ones, 8);
+    struct kiln_p_loop lp = {.body = 0, .n_carried = 1, .n_scan = 0, .max_trip = -1};
+    memcpy(h->params, &lp, sizeof lp); /* 24 bytes; the Add params follow at 24 */
+    uint32_t io[] = {2, 0, 1, 3, /* Loop */ 6, 8, 7, /* Add */ 4, 5, 6, 5, 7 /* body io */};
+    memcpy(h->io, io, sizeof io);
+    h->nodes[0] = (struct kiln_node_desc){.op = (uint16_t)op_id("Loop"), .n_in = 3, .n_out = 1,
+                                          .io_first = 0, .params_size = sizeof lp};
+    h->nodes[1] = (struct kiln_node_desc){
+        .op = (uint16_t)op_id("Add"), .variant = (uint16_t)variant_for(op_id("Add"), 1),
+        .n_in = 2, .n_out = 1, .io_first = 4, .params_offset = 24,
+        .params_size = sizeof(struct kiln_p_binary)};
+    h->blocks[0] = (struct kiln_block_desc){.first_node = 1, .n_nodes = 1, .io_first = 7,
+                                            .n_in = 3, .n_out = 2};
+    h->inputs[0] = 1, h->outputs[0] = 3;
+    hand_program(h, 9, 1, 1, 1, 64);
+}
+
+/* y = c ? a : b with two node-less branches that output the weights a = 5, b = 7. */
+static void hand_if(struct hand *h)
+{
+    memset(h, 0, sizeof *h);
+    hand_tensor(h, 1, KILN_DTYPE_BOOL, 0, 0, KILN_STORAGE_INPUT, 0);   /* c */
+    hand_tensor(h, 2, KILN_DTYPE_F32, 1, 1, KILN_STORAGE_OUTPUT, 0);   /* y */
+    hand_tensor(h, 3, KILN_DTYPE_F32, 1, 1, KILN_STORAGE_WEIGHT, 0);   /* a */
+    hand_tensor(h, 4, KILN_DTYPE_F32, 1, 1, KILN_STORAGE_WEIGHT, 64);  /* b */
+    hand_tensor(h, 5, KILN_DTYPE_F32, 1, 1, KILN_STORAGE_ARENA, 0);    /* t */
+    float a = 5, b = 7;
+    memcpy(h->weights, &a, 4);
+    memcpy(h->weights + 64, &b, 4);
+    struct kiln_p_if ip = {0, 1};
+    memcpy(h->params, &ip, sizeof ip);
+    uint32_t io[] = {1, 2, /* If */ 3, 4, /* branch outputs */ 1, 5 /* spare If */};
+    memcpy(h->io, io, sizeof io);
+    h->nodes[0] = (struct kiln_node_desc){.op = (uint16_t)op_id("If"), .n_in = 1, .n_out = 1,
+                                          .params_size = sizeof ip};
+    h->nodes[1] = h->nodes[0]; /* only used by the corruptions: an If inside a block */
+    h->nodes[1].io_first = 4;
+    h->blocks[0] = (struct kiln_block_desc){.first_node = 1, .n_nodes = 0, .io_first = 2,
+                                            .n_out = 1};
+    h->blocks[1] = (struct kiln_block_desc){.first_node = 1, .n_nodes = 0, .io_first = 3,
+                                            .n_out = 1};
+    h->inputs[0] = 1, h->outputs[0] = 2;
+    hand_program(h, 6, 1, 1, 2, 64);
+}
+
+static enum kiln_status validate_msg(const struct kiln_program *p, char *msg, size_t size)
+{
+    struct kiln_diag d;
+    kiln_diag_clear(&d);
+    enum kiln_status st = kiln_program_validate(p, 12, &d);
+    snprintf(msg, size, "%s", d.message);
+    return st;
+}
+
+static void test_blocks(void **state)
+{
+    (void)state;
+    static struct hand h;
+    char msg[1024];
+    float x[2] = {1.5f, -2}, y[2] = {0, 0};
+    void *arena = alloc_arena(64);
+    const void *in[1] = {x};
+    void *out[1] = {y};
+    hand_loop(&h);
+    assert_int_equal(validate_msg(&h.p, msg, sizeof msg), KILN_STATUS_OK);
+    assert_int_equal(kiln_run(&h.p, arena, in, out), KILN_STATUS_OK);
+    assert_true(y[0] == 4.5f && y[1] == 1);
+    /* through a bundle: the BLOCKS section maps back to the same program */
+    void *bb;
+    size_t len;
+    struct kiln_diag d;
+    kiln_diag_clear(&d);
+    assert_int_equal(kiln_bundle_build(&h.p, 0, 0, &bb, &len, &d), KILN_STATUS_OK);
+    struct kiln_model m;
+    assert_int_equal(kiln_model_load(bb, len, &m, &d), KILN_STATUS_OK);
+    assert_int_equal(m.prog.n_nodes, 1);
+    assert_int_equal(m.prog.n_block_nodes, 1);
+    assert_int_equal(m.prog.n_blocks, 1);
+    y[0] = y[1] = 0;
+    assert_int_equal(kiln_model_run(&m, arena, in, out), KILN_STATUS_OK);
+    assert_true(y[0] == 4.5f && y[1] == 1);
+    /* every byte flip behind a valid checksum is refused or runs inside its buffers */
+    uint8_t *b = aligned_alloc(64, (len + 63) / 64 * 64);
+    uint64_t have = sizeof x;
+    int refused = 0;
+    const struct kiln_bundle_section *ws = section(bb, KILN_SECTION_WEIGHTS);
+    uint64_t trip = section(bb, KILN_SECTION_PARAMS)->offset + offsetof(struct kiln_p_loop, max_trip);
+    for (size_t i = 0; i < len; i++) {
+        if ((i >= 24 && i < 28) || (i >= ws->offset && i < ws->offset + ws->size) ||
+            (i >= trip && i < trip + 8))
+            continue; /* the checksum; trip counts (M, max_trip): flipped, they only loop long */
+        memcpy(b, bb, len);
+        b[i] ^= 0x81;
+        reseal(b, len);
+        refused += !load_and_run_with(b, len, 1, in, &have);
+    }
+    assert_true(refused > 0);
+    free(b);
+    free(bb);
+    /* corruptions of the program: each refused with its message */
+    for (int c = 0; c < 8; c++) {
+        const char *want = NULL;
+        hand_loop(&h);
+        struct kiln_p_loop *lp = (void *)h.params;
+        switch (c) {
+        case 0: h.blocks[0].n_in = 2, h.blocks[0].io_first = 8; want = "inputs"; break;
+        case 1: lp->body = 1; want = "block 1 of 1"; break;
+        case 2: h.blocks[0].first_node = 0; want = "block 0: nodes"; break;
+        case 3: h.blocks[0].n_nodes = 2; want = "block 0: nodes"; break;
+        case 4: h.io[10] = 4; want = "condition"; break; /* body outputs an int64 condition */
+        case 5: h.tensors[6].storage = KILN_STORAGE_WEIGHT; want = "read-only"; break;
+        case 6: lp->n_scan = 1; want = "scan"; break;
+        case 7: h.io[9] = 99; want = "tensor index"; break;
+        }
+        enum kiln_status st = validate_msg(&h.p, msg, sizeof msg);
+        if (st == KILN_STATUS_OK || !strstr(msg, want))
+            fail_msg("loop corruption %d: status %d, message '%s' (want '%s')", c, st, msg, want);
+    }
+    /* If: both branches; then recursion and a block run twice */
+    uint8_t cond = 1;
+    float r = 0;
+    const void *cin[1] = {&cond};
+    void *rout[1] = {&r};
+    hand_if(&h);
+    h.p.n_block_nodes = 0;
+    assert_int_equal(validate_msg(&h.p, msg, sizeof msg), KILN_STATUS_OK);
+    assert_int_equal(kiln_run(&h.p, arena, cin, rout), KILN_STATUS_OK);
+    assert_true(r == 5);
+    cond = 0;
+    assert_int_equal(kiln_run(&h.p, arena, cin, rout), KILN_STATUS_OK);
+    assert_true(r == 7);
+    for (int c = 0; c < 3; c++) {
+        const char *want = NULL;
+        hand_if(&h); /* node 1 (an If writing t) is block 0's only node */
+        h.blocks[0].n_nodes = 1;
+        struct kiln_p_if *ip = (void *)h.params;
+        switch (c) {
+        case 0: /* node 1 runs blocks 2 and 2 ... */
+            h.nodes[1].params_offset = 8;
+            ((struct kiln_p_if *)(void *)((uint8_t *)h.params + 8))->then_block = 0;
+            ((struct kiln_p_if *)(void *)((uint8_t *)h.params + 8))->else_block = 1;
+            want = "run by nodes";
+            break;
+        case 1: /* the main If runs only block 1; block 0 contains a node running itself */
+            ip->then_block = 1;
+            h.nodes[1].params_offset = 8;
+            ((struct kiln_p_if *)(void *)((uint8_t *)h.params + 8))->then_block = 0;
+            ((struct kiln_p_if *)(void *)((uint8_t *)h.params + 8))->else_block = 0;
+            want = "runs itself";
+            break;
+        case 2: h.blocks[1].first_node = 1, h.blocks[1].n_nodes = 1; want = "share nodes"; break;
+        }
+        enum kiln_status st = validate_msg(&h.p, msg, sizeof msg);
+        if (st == KILN_STATUS_OK || !strstr(msg, want))
+            fail_msg("if corruption %d: status %d, message '%s' (want '%s')", c, st, msg, want);
+    }
+    free(arena);
+}
+
 static void test_crc32_known_value(void **state)
 {
     (void)state;
@@ -613,6 +925,8 @@ int main(void)
         cmocka_unit_test(test_versions_and_sections),
         cmocka_unit_test(test_no_allocation),
         cmocka_unit_test(test_two_threads),
+        cmocka_unit_test(test_corrupt_new_ops),
+        cmocka_unit_test(test_blocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
