@@ -40,7 +40,8 @@ fi
 
 echo
 echo "runtime core text at -Os ($(gcc --version | head -1), $(uname -m)):"
-for flags in "" "-fno-asynchronous-unwind-tables -fno-unwind-tables"; do
+for flags in "" "-fno-asynchronous-unwind-tables -fno-unwind-tables" "-DKILN_RT_TERSE" \
+    "-DKILN_RT_TERSE -fno-asynchronous-unwind-tables -fno-unwind-tables"; do
     total=0
     for f in interp bundle validate core registry; do
         gcc -std=c11 -Os $flags -D_XOPEN_SOURCE=700 -I"$ROOT/include" -I"$ROOT/runtime" \

@@ -46,7 +46,11 @@ static enum kiln_status at(struct kiln_diag *d, enum kiln_status st, uint64_t of
         d->offset = (int64_t)off;
     return st;
 }
+#ifndef KILN_RT_TERSE
 #define FAIL(st, off, ...) at(d, kiln_diag_set(d, st, NULL, NULL, __VA_ARGS__), off)
+#else /* small runtimes: the byte offset and the line of the check instead of a message */
+#define FAIL(st, off, ...) at(d, kiln_diag_set(d, st, NULL, NULL, "bundle.c:%d", __LINE__), off)
+#endif
 #define U(x) ((unsigned long long)(x))
 
 /* Record size of each section type (0: a blob); index = type. */

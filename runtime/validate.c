@@ -43,6 +43,7 @@ struct vctx {
 
 #define U(x) ((unsigned long long)(x))
 #define L(x) ((long long)(x))
+#ifndef KILN_RT_TERSE
 /* Records "node 'NAME' (Op): message" (unless an error is recorded) and returns 1 (failed).
  * A function rather than a kiln_diag_set macro: a hundred call sites stay small. */
 static int bad(struct vctx *v, const char *fmt, ...)
@@ -58,6 +59,20 @@ static int bad(struct vctx *v, const char *fmt, ...)
     return 1;
 }
 #define BAD(...) bad(v, __VA_ARGS__)
+#define PBAD(...) kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, NULL, NULL, __VA_ARGS__)
+#else
+/* -DKILN_RT_TERSE (small runtimes): the same checks, but a failure records only the node and
+ * the line of this file whose check refused it, without the message texts. */
+static int bad_at(struct vctx *v, int line)
+{
+    kiln_diag_set(v->d, KILN_STATUS_INVALID_MODEL, v->name, kiln_op_name(v->n->op),
+                  "check at validate.c:%d", line);
+    return 1;
+}
+#define BAD(...) bad_at(v, __LINE__)
+#define PBAD(...)                                                                              \
+    kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, NULL, NULL, "check at validate.c:%d", __LINE__)
+#endif
 
 static int64_t numel(desc *t)
 {
@@ -383,27 +398,37 @@ static int check_expand(struct vctx *v)
     return 0;
 }
 
-static int check_concat(struct vctx *v)
+/* Concat and Split: the n parts (all present) laid end to end along axis make the whole. */
+static int check_parts(struct vctx *v, desc *whole, desc **parts, uint32_t n)
 {
     const struct kiln_p_axis *p = v->params;
-    desc *y = v->out[0];
     int64_t sum = 0;
-    if (p->axis < 0 || p->axis >= y->rank)
-        return BAD("axis %lld for rank %d", L(p->axis), y->rank);
-    for (uint32_t i = 0; i < v->n->n_in; i++) {
-        desc *x = v->in[i];
-        if (x->dtype != y->dtype || x->rank != y->rank)
-            return BAD("input %u has another type or rank than the output", i);
-        for (int k = 0; k < y->rank; k++)
-            if (k != p->axis && x->dims[k] != y->dims[k])
-                return BAD("input %u: axis %d has %lld, the output %lld", i, k, L(x->dims[k]),
-                           L(y->dims[k]));
+    if (check_axis(v, p->axis, whole->rank))
+        return 1;
+    for (uint32_t i = 0; i < n; i++) {
+        desc *x = parts[i];
+        if (!present(x) || x->dtype != whole->dtype || x->rank != whole->rank)
+            return BAD("part %u is omitted or has another type or rank", i);
+        for (int k = 0; k < whole->rank; k++)
+            if (k != p->axis && x->dims[k] != whole->dims[k])
+                return BAD("part %u: axis %d has %lld, not %lld", i, k, L(x->dims[k]),
+                           L(whole->dims[k]));
         sum += x->dims[p->axis];
     }
-    if (sum != y->dims[p->axis])
-        return BAD("the inputs' axis lengths sum to %lld, the output has %lld", L(sum),
-                   L(y->dims[p->axis]));
+    if (sum != whole->dims[p->axis])
+        return BAD("the parts' axis lengths sum to %lld, not %lld", L(sum),
+                   L(whole->dims[p->axis]));
     return 0;
+}
+
+static int check_concat(struct vctx *v)
+{
+    return check_parts(v, v->out[0], v->in, v->n->n_in);
+}
+
+static int check_split(struct vctx *v)
+{
+    return check_parts(v, v->in[0], v->out, v->n->n_out);
 }
 
 static int check_gather(struct vctx *v)
@@ -646,28 +671,6 @@ static int check_resize(struct vctx *v)
 }
 
 /* ---- data movement and indexing (ops3-move) ---- */
-
-static int check_split(struct vctx *v)
-{
-    const struct kiln_p_axis *p = v->params;
-    desc *x = v->in[0];
-    int64_t sum = 0;
-    if (check_axis(v, p->axis, x->rank))
-        return 1;
-    for (uint32_t o = 0; o < v->n->n_out; o++) {
-        desc *y = v->out[o];
-        if (!present(y) || y->dtype != x->dtype || y->rank != x->rank)
-            return BAD("output %u is omitted or has another type or rank than the input", o);
-        for (int k = 0; k < x->rank; k++)
-            if (k != p->axis && y->dims[k] != x->dims[k])
-                return BAD("output %u: axis %d has %lld, the input %lld", o, k, L(y->dims[k]),
-                           L(x->dims[k]));
-        sum += y->dims[p->axis];
-    }
-    if (sum != x->dims[p->axis])
-        return BAD("the outputs take %lld of the axis' %lld", L(sum), L(x->dims[p->axis]));
-    return 0;
-}
 
 static int check_tile(struct vctx *v)
 {
@@ -1455,7 +1458,6 @@ int kiln_validate_op_known(uint32_t op)
 
 /* ---- the program ---- */
 
-#define PBAD(...) kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, NULL, NULL, __VA_ARGS__)
 
 static enum kiln_status check_tensor(const struct kiln_program *p, uint32_t i,
                                      struct kiln_diag *d)
@@ -1538,7 +1540,8 @@ static int check_node(const struct kiln_program *p, uint32_t n_io, uint32_t ni,
         if (ti >= p->n_tensors)
             return BAD("tensor index %u of %u", ti, p->n_tensors);
         v->t[j] = &p->tensors[ti];
-        int is_out = j >= n->n_in, req = is_out ? j - n->n_in < c->req_out : all || (j < 16 && (mask >> j) & 1);
+        int is_out = j >= n->n_in;
+        int req = is_out ? j - n->n_in < c->req_out : all || (j < 16 && (mask >> j) & 1);
         int st = v->t[j]->storage;
         if ((req && st == KILN_STORAGE_NONE) ||
             (is_out && (st == KILN_STORAGE_WEIGHT || st == KILN_STORAGE_INPUT)))

@@ -480,7 +480,8 @@ static void test_versions_and_sections(void **state)
     assert_int_equal(reload(&e, msg, sizeof msg), KILN_STATUS_UNSUPPORTED);
     assert_non_null(strstr(msg, "2.3"));
     char mine[32];
-    snprintf(mine, sizeof mine, "it is %d.%d", KILN_BUNDLE_VERSION_MAJOR, KILN_BUNDLE_VERSION_MINOR);
+    snprintf(mine, sizeof mine, "it is %d.%d", KILN_BUNDLE_VERSION_MAJOR,
+             KILN_BUNDLE_VERSION_MINOR);
     assert_non_null(strstr(msg, mine));
     free(e.b);
     /* a newer minor version with an unknown optional section loads */
@@ -831,7 +832,8 @@ static void test_blocks(void **state)
     uint64_t have = sizeof x;
     int refused = 0;
     const struct kiln_bundle_section *ws = section(bb, KILN_SECTION_WEIGHTS);
-    uint64_t trip = section(bb, KILN_SECTION_PARAMS)->offset + offsetof(struct kiln_p_loop, max_trip);
+    uint64_t trip =
+        section(bb, KILN_SECTION_PARAMS)->offset + offsetof(struct kiln_p_loop, max_trip);
     for (size_t i = 0; i < len; i++) {
         if ((i >= 24 && i < 28) || (i >= ws->offset && i < ws->offset + ws->size) ||
             (i >= trip && i < trip + 8))
