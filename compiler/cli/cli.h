@@ -100,9 +100,11 @@ static inline int cli_add_shape(struct cli_shapes *s, const char *spec, const ch
     return CLI_OK;
 }
 
+int kiln_cmd_compile(int argc, char **argv);
 int kiln_cmd_inspect(int argc, char **argv);
 int kiln_cmd_run(int argc, char **argv);
 /* One-line usages (for usage errors) and full help texts (for --help). */
+extern const char kiln_usage_compile[], kiln_help_compile[];
 extern const char kiln_usage_inspect[], kiln_help_inspect[];
 extern const char kiln_usage_run[], kiln_help_run[];
 

@@ -1,28 +1,118 @@
 /* cmd_inspect.c - `kiln inspect`: imports a model, infers what it can and prints the summary
  * of inspect.h as text or JSON. A model kiln cannot compile yet (unknown ops, symbolic input
  * dims) still gets its summary, with the reason as a note and exit status 0; any other
- * inference error is printed after the summary and exits 1. */
+ * inference error is printed after the summary and exits 1. A .kiln bundle (recognised by its
+ * magic) gets a summary of its program. --plan adds the memory plan: each arena buffer with
+ * its offset, size and first and last use. */
+#include "bundle.h"
 #include "cli.h"
 #include "inspect.h"
 
 const char kiln_usage_inspect[] =
-    "kiln inspect MODEL.onnx [--input-shape NAME=D0,D1,...]... [--json]";
+    "kiln inspect MODEL.onnx|MODEL.kiln [--input-shape NAME=D0,D1,...]... [--json] [--plan]";
 const char kiln_help_inspect[] =
-    "usage: kiln inspect MODEL.onnx [--input-shape NAME=D0,D1,...]... [--json]\n"
+    "usage: kiln inspect MODEL.onnx|MODEL.kiln [--input-shape NAME=D0,D1,...]... [--json]\n"
+    "                    [--plan]\n"
     "\n"
     "Summarizes a model: inputs and outputs (name, dtype, shape), op histogram, parameter\n"
     "count and bytes, MACs, activation bytes, and the ops kiln does not support with the\n"
-    "nodes that use them.\n"
+    "nodes that use them. For a .kiln bundle: its inputs, outputs, ops, sizes and arena.\n"
     "\n"
     "options:\n"
     "  --input-shape NAME=D0,D1,...  fix the shape of input NAME (symbolic dims); repeatable\n"
-    "  --json                        print the summary as JSON\n"
+    "  --json                        print the summary (or with --plan, the plan) as JSON\n"
+    "  --plan                        print the memory plan: every arena buffer's tensor,\n"
+    "                                offset, size, and first and last use (node index)\n"
     "  -h, --help                    print this help\n";
+
+static enum kiln_status print_plan(const struct kiln_program *p, uint64_t lower, uint64_t naive,
+                                   bool json, struct kiln_diag *d)
+{
+    struct kiln_plan_use *u;
+    uint32_t n;
+    enum kiln_status st = kiln_plan_uses(p, &u, &n, d);
+    if (st)
+        return st;
+    if (!json)
+        printf("\n");
+    kiln_plan_print(p, u, n, lower, naive, json, stdout);
+    free(u);
+    return KILN_STATUS_OK;
+}
+
+static void print_io(const struct kiln_io_info *io, bool json, bool first)
+{
+    if (json) {
+        printf("%s{\"name\": ", first ? "" : ", ");
+        kiln_json_string(stdout, io->name);
+        printf(", \"dtype\": \"%s\", \"shape\": [", kiln_dtype_name(io->dtype));
+    } else {
+        printf("  '%s' %s[", io->name, kiln_dtype_name(io->dtype));
+    }
+    for (int k = 0; k < io->rank; k++)
+        printf("%s%lld", k ? (json ? ", " : ",") : "", (long long)io->dims[k]);
+    printf(json ? "], \"bytes\": %llu}" : "]  (%llu bytes)\n", (unsigned long long)io->nbytes);
+}
+
+/* The summary of a bundle: what its program takes, returns and runs, and what it needs. */
+static int inspect_bundle(const char *path, bool json, bool plan)
+{
+    struct kiln_mapped_file f;
+    struct kiln_model m;
+    struct kiln_diag d;
+    kiln_diag_clear(&d);
+    if (kiln_bundle_open(path, &f, &m, &d))
+        return cli_error(path, &d);
+    const struct kiln_program *p = &m.prog;
+    uint32_t count[1024] = {0}, n_types = 0;
+    for (uint32_t i = 0; i < p->n_nodes; i++)
+        n_types += p->nodes[i].op < 1024 && count[p->nodes[i].op]++ == 0;
+    if (plan && json) {
+        print_plan(p, m.plan_lower_bound, m.plan_naive, true, &d);
+        kiln_file_unmap(&f);
+        return CLI_OK;
+    }
+    if (json) {
+        printf("{\"bundle\": ");
+        kiln_json_string(stdout, path);
+        printf(", \"format\": \"%u.%u\", \"bytes\": %llu,\n \"inputs\": [", m.version_major,
+               m.version_minor, (unsigned long long)m.size);
+    } else {
+        printf("bundle: %s\n  format %u.%u, %llu bytes\ninputs:\n", path, m.version_major,
+               m.version_minor, (unsigned long long)m.size);
+    }
+    struct kiln_io_info io;
+    for (uint32_t i = 0; i < kiln_model_n_inputs(&m); i++)
+        kiln_model_input(&m, i, &io), print_io(&io, json, i == 0);
+    printf(json ? "],\n \"outputs\": [" : "outputs:\n");
+    for (uint32_t i = 0; i < kiln_model_n_outputs(&m); i++)
+        kiln_model_output(&m, i, &io), print_io(&io, json, i == 0);
+    if (json)
+        printf("],\n \"nodes\": %u, \"ops\": {", p->n_nodes);
+    else
+        printf("ops (%u nodes, %u types):\n", p->n_nodes, n_types);
+    for (uint32_t op = 0, k = 0; op < 1024; op++)
+        if (count[op])
+            printf(json ? "%s\"%s\": %u" : "%s  %-20s %u\n", json && k++ ? ", " : "",
+                   kiln_op_name(op), count[op]);
+    unsigned long long w = p->weights_size, a = p->arena_size;
+    if (json)
+        printf("},\n \"weights_bytes\": %llu, \"params_bytes\": %llu, \"arena_bytes\": %llu}\n",
+               w, (unsigned long long)p->params_size, a);
+    else
+        printf("weights: %llu bytes\nparams: %llu bytes\narena: %llu bytes\n", w,
+               (unsigned long long)p->params_size, a);
+    if (plan)
+        print_plan(p, m.plan_lower_bound, m.plan_naive, false, &d);
+    fflush(stdout);
+    kiln_file_unmap(&f);
+    return CLI_OK;
+}
 
 int kiln_cmd_inspect(int argc, char **argv)
 {
     const char *model = NULL;
-    bool json = false;
+    bool json = false, plan = false;
     struct cli_shapes shapes = {NULL, 0};
     int rc = CLI_OK;
     for (int i = 1; i < argc && rc == CLI_OK; i++) {
@@ -34,6 +124,8 @@ int kiln_cmd_inspect(int argc, char **argv)
             return CLI_OK;
         } else if (strcmp(a, "--json") == 0) {
             json = true;
+        } else if (strcmp(a, "--plan") == 0) {
+            plan = true;
         } else if ((m = cli_opt_value(argc, argv, &i, "--input-shape", &val)) != 0) {
             rc = m < 0 ? cli_usage_error(kiln_usage_inspect, "missing value for", a)
                        : cli_add_shape(&shapes, val, kiln_usage_inspect);
@@ -54,6 +146,13 @@ int kiln_cmd_inspect(int argc, char **argv)
 
     struct kiln_diag d;
     kiln_diag_clear(&d);
+    if (kiln_file_is_bundle(model)) {
+        rc = shapes.n ? cli_usage_error(kiln_usage_inspect, "--input-shape does not apply to a "
+                                        "bundle (its shapes were fixed by kiln compile)", NULL)
+                      : inspect_bundle(model, json, plan);
+        free(shapes.v);
+        return rc;
+    }
     struct kiln_import_options opt = {shapes.v, shapes.n};
     struct kiln_ir_graph *g = NULL;
     if (kiln_onnx_load(model, &opt, &g, &d)) {
@@ -78,12 +177,22 @@ int kiln_cmd_inspect(int argc, char **argv)
         kiln_ir_graph_free(g);
         return cli_error(model, &d);
     }
-    if (json)
-        kiln_summary_print_json(&s, stdout);
-    else
-        kiln_summary_print_text(&s, stdout);
-    fflush(stdout);
+    if (!plan || !json)
+        (json ? kiln_summary_print_json : kiln_summary_print_text)(&s, stdout);
     kiln_summary_free(&s);
+    if (plan && ist) {
+        kiln_ir_graph_free(g);
+        return cli_error(model, &id); /* no program, no plan */
+    }
+    struct kiln_compiled *c = NULL;
+    if (plan && (kiln_lower(g, &c, &d) ||
+                 print_plan(&c->prog, c->plan_lower_bound, c->plan_naive, json, &d))) {
+        kiln_compiled_free(c);
+        kiln_ir_graph_free(g);
+        return cli_error(model, &d);
+    }
+    fflush(stdout);
+    kiln_compiled_free(c);
     kiln_ir_graph_free(g);
     if (ist && ist != KILN_STATUS_UNSUPPORTED)
         return cli_error(model, &id);

@@ -1,5 +1,6 @@
-/* cmd_run.c - `kiln run`: compiles a model for the shapes of the given .npy inputs, runs it
- * with the interpreter and writes the outputs as .npy. All outputs are first written to
+/* cmd_run.c - `kiln run`: compiles a model for the shapes of the given .npy inputs (or loads a
+ * .kiln bundle, recognised by its magic), runs it with the interpreter and writes the outputs
+ * as .npy. All outputs are first written to
  * temporaries next to their targets and renamed only once every one of them succeeded, so a
  * failure leaves no output file behind. With --repeat it also reports latency. */
 #include <errno.h>
@@ -8,17 +9,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bundle.h"
 #include "cli.h"
 #include "npy.h"
 
 const char kiln_usage_run[] =
-    "kiln run MODEL.onnx --input [NAME=]X.npy... (--output Y.npy... | --output-dir DIR) "
+    "kiln run MODEL.onnx|MODEL.kiln --input [NAME=]X.npy... (--output Y.npy... | --output-dir DIR) "
     "[--input-shape NAME=D0,D1,...]... [--repeat N] [--warmup N]";
 const char kiln_help_run[] =
-    "usage: kiln run MODEL.onnx --input [NAME=]X.npy... (--output Y.npy... | --output-dir DIR)\n"
+    "usage: kiln run MODEL.onnx|MODEL.kiln --input [NAME=]X.npy...\n"
+    "                (--output Y.npy... | --output-dir DIR)\n"
     "                [--input-shape NAME=D0,D1,...]... [--repeat N] [--warmup N]\n"
     "\n"
     "Runs a model with kiln's interpreter on .npy inputs and writes its outputs as .npy.\n"
+    "MODEL may be an ONNX file or a bundle from `kiln compile` (whose shapes are fixed).\n"
     "\n"
     "options:\n"
     "  --input [NAME=]X.npy          an input, by name, or by position when NAME= is omitted;\n"
@@ -43,10 +47,23 @@ struct run_args {
     long repeat, warmup;
 };
 
+/* A model input as the .npy files are checked against: dims -1 are symbolic (ONNX only). */
+struct in_desc {
+    const char *name;
+    int dtype, rank;
+    int64_t dims[KILN_MAX_RANK];
+    char type[256]; /* "float32[N,6]" for messages */
+};
+
 /* Everything that needs freeing, in one place so every exit path is the same. */
 struct run_state {
-    struct kiln_ir_graph *g;
+    struct kiln_ir_graph *g;    /* ONNX models */
     struct kiln_compiled *c;
+    struct kiln_mapped_file map; /* bundles */
+    struct kiln_model model;
+    bool bundle;
+    const struct kiln_program *prog; /* the program run: c->prog or model.prog */
+    struct in_desc *idesc;
     struct kiln_host_tensor *ins;
     uint32_t n_ins;
     const char **in_files; /* per model input: its .npy path (argv) or NULL */
@@ -132,34 +149,59 @@ static int run_fail(const char *file, const char *fmt, ...)
 }
 
 /* "'a' float32[1,3], 'b' int64[N]" */
-static void list_inputs(const struct kiln_ir_graph *g, char *buf, size_t size)
+static void list_inputs(const struct run_state *s, char *buf, size_t size)
 {
     size_t o = 0;
     buf[0] = '\0';
-    for (uint32_t i = 0; i < g->n_inputs && o < size; i++) {
-        char t[256];
-        o += (size_t)snprintf(buf + o, size - o, "%s'%s' %s", i ? ", " : "", g->inputs[i]->name,
-                              kiln_ir_value_type_str(g->inputs[i], t, sizeof t));
-    }
-    if (!g->n_inputs)
+    for (uint32_t i = 0; i < s->n_ins && o < size; i++)
+        o += (size_t)snprintf(buf + o, size - o, "%s'%s' %s", i ? ", " : "", s->idesc[i].name,
+                              s->idesc[i].type);
+    if (!s->n_ins)
         snprintf(buf, size, "none");
 }
 
-static void host_type_str(const struct kiln_host_tensor *t, char *buf, size_t size)
+static void type_str(int dtype, int rank, const int64_t *dims, char *buf, size_t size)
 {
-    size_t o = (size_t)snprintf(buf, size, "%s[", kiln_dtype_name(t->dtype));
-    for (int i = 0; i < t->rank && o < size; i++)
-        o += (size_t)snprintf(buf + o, size - o, "%s%lld", i ? "," : "", (long long)t->dims[i]);
+    size_t o = (size_t)snprintf(buf, size, "%s[", kiln_dtype_name(dtype));
+    for (int i = 0; i < rank && o < size; i++)
+        o += (size_t)snprintf(buf + o, size - o, "%s%lld", i ? "," : "", (long long)dims[i]);
     if (o < size)
         snprintf(buf + o, size - o, "]");
+}
+
+/* The inputs the .npy files must match, from the graph or the bundle. */
+static int describe_inputs(struct run_state *s)
+{
+    s->idesc = calloc(s->n_ins + 1, sizeof *s->idesc);
+    if (!s->idesc)
+        return CLI_ERROR;
+    for (uint32_t i = 0; i < s->n_ins; i++) {
+        struct in_desc *e = &s->idesc[i];
+        if (s->bundle) {
+            struct kiln_io_info io;
+            kiln_model_input(&s->model, i, &io);
+            e->name = io.name;
+            e->dtype = io.dtype;
+            e->rank = io.rank;
+            memcpy(e->dims, io.dims, (size_t)io.rank * sizeof *io.dims);
+            type_str(e->dtype, e->rank, e->dims, e->type, sizeof e->type);
+        } else {
+            const struct kiln_ir_value *v = s->g->inputs[i];
+            e->name = v->name;
+            e->dtype = v->dtype;
+            e->rank = v->rank;
+            memcpy(e->dims, v->dims, sizeof e->dims);
+            kiln_ir_value_type_str(v, e->type, sizeof e->type);
+        }
+    }
+    return CLI_OK;
 }
 
 /* Matches --input specs to model inputs: NAME= first, then the rest by position. */
 static int match_inputs(const struct run_args *r, struct run_state *s)
 {
-    const struct kiln_ir_graph *g = s->g;
     char names[2048];
-    list_inputs(g, names, sizeof names);
+    list_inputs(s, names, sizeof names);
     bool *positional = calloc((size_t)r->n_inputs + 1, sizeof *positional);
     if (!positional)
         return run_fail(r->model, "out of memory");
@@ -171,11 +213,10 @@ static int match_inputs(const struct run_args *r, struct run_state *s)
             continue;
         char name[512];
         snprintf(name, sizeof name, "%.*s", (int)(eq - spec), spec);
-        const struct kiln_ir_value *v = kiln_ir_find(g, name);
         uint32_t idx = 0;
-        while (v && idx < g->n_inputs && g->inputs[idx] != v)
+        while (idx < s->n_ins && strcmp(s->idesc[idx].name, name) != 0)
             idx++;
-        if (v && idx < g->n_inputs) {
+        if (idx < s->n_ins) {
             positional[k] = false;
             if (s->in_files[idx])
                 rc = run_fail(r->model, "input '%s' is given twice (--input %s)", name, spec);
@@ -190,21 +231,21 @@ static int match_inputs(const struct run_args *r, struct run_state *s)
     for (int k = 0; k < r->n_inputs && rc == CLI_OK; k++) {
         if (!positional[k])
             continue;
-        while (next < g->n_inputs && s->in_files[next])
+        while (next < s->n_ins && s->in_files[next])
             next++;
-        if (next == g->n_inputs)
+        if (next == s->n_ins)
             rc = run_fail(r->model,
                           "--input %s: too many inputs; the model takes %u (%s)", r->inputs[k],
-                          g->n_inputs, names);
+                          s->n_ins, names);
         else
             s->in_files[next++] = r->inputs[k];
     }
-    for (uint32_t i = 0; i < g->n_inputs && rc == CLI_OK; i++)
+    for (uint32_t i = 0; i < s->n_ins && rc == CLI_OK; i++)
         if (!s->in_files[i])
             rc = run_fail(r->model,
                           "input '%s' is missing; the model's inputs are: %s (give them with "
                           "--input NAME=FILE.npy)",
-                          g->inputs[i]->name, names);
+                          s->idesc[i].name, names);
     free(positional);
     return rc;
 }
@@ -212,18 +253,17 @@ static int match_inputs(const struct run_args *r, struct run_state *s)
 /* Reads the .npy files and checks them against the model; symbolic dims take their shape. */
 static int read_inputs(struct run_state *s)
 {
-    struct kiln_ir_graph *g = s->g;
-    for (uint32_t i = 0; i < g->n_inputs; i++) {
+    for (uint32_t i = 0; i < s->n_ins; i++) {
         struct kiln_diag d;
         kiln_diag_clear(&d);
         const char *path = s->in_files[i];
         if (kiln_npy_read(path, &s->ins[i], &d))
             return cli_error(path, &d);
-        struct kiln_ir_value *v = g->inputs[i];
+        const struct in_desc *v = &s->idesc[i];
         const struct kiln_host_tensor *t = &s->ins[i];
-        char want[256], got[256];
-        kiln_ir_value_type_str(v, want, sizeof want);
-        host_type_str(t, got, sizeof got);
+        char got[256];
+        const char *want = v->type;
+        type_str(t->dtype, t->rank, t->dims, got, sizeof got);
         if (t->dtype != v->dtype)
             return run_fail(path, "input '%s' has the wrong element type: the model expects %s, "
                             "the file holds %s", v->name, want, got);
@@ -233,8 +273,8 @@ static int read_inputs(struct run_state *s)
         if (!ok)
             return run_fail(path, "input '%s' has the wrong shape: the model expects %s, the "
                             "file holds %s", v->name, want, got);
-        for (int k = 0; k < v->rank; k++)
-            v->dims[k] = t->dims[k];
+        for (int k = 0; !s->bundle && k < v->rank; k++)
+            s->g->inputs[i]->dims[k] = t->dims[k];
     }
     return CLI_OK;
 }
@@ -269,7 +309,7 @@ static char *output_path(const char *dir, const char *name, uint32_t k, char *co
 
 static int plan_outputs(const struct run_args *r, struct run_state *s)
 {
-    const struct kiln_program *p = &s->c->prog;
+    const struct kiln_program *p = s->prog;
     s->n_out = p->n_outputs;
     s->opaths = calloc(s->n_out + 1, sizeof *s->opaths);
     s->otmps = calloc(s->n_out + 1, sizeof *s->otmps);
@@ -328,7 +368,7 @@ static int cmp_double(const void *a, const void *b)
 
 static int execute(const struct run_args *r, struct run_state *s)
 {
-    const struct kiln_program *p = &s->c->prog;
+    const struct kiln_program *p = s->prog;
     uint64_t asz = (p->arena_size + KILN_ARENA_ALIGN - 1) / KILN_ARENA_ALIGN * KILN_ARENA_ALIGN;
     s->arena = aligned_alloc(KILN_ARENA_ALIGN, asz ? asz : KILN_ARENA_ALIGN);
     if (!s->arena)
@@ -353,7 +393,8 @@ static int execute(const struct run_args *r, struct run_state *s)
     int rc = CLI_OK;
     for (long i = 0; i < r->warmup + timed && rc == CLI_OK; i++) {
         double t0 = now_ms();
-        enum kiln_status st = kiln_run(p, s->arena, ibufs, s->obufs);
+        enum kiln_status st = s->bundle ? kiln_model_run(&s->model, s->arena, ibufs, s->obufs)
+                                        : kiln_run(p, s->arena, ibufs, s->obufs);
         double t1 = now_ms();
         if (st)
             rc = run_fail(r->model, "the interpreter failed: %s", kiln_status_name(st));
@@ -375,7 +416,7 @@ static int execute(const struct run_args *r, struct run_state *s)
 /* Writes every output to a temporary, then renames them all; on failure removes them. */
 static int commit_outputs(struct run_state *s)
 {
-    const struct kiln_program *p = &s->c->prog;
+    const struct kiln_program *p = s->prog;
     if (!s->opaths[0] && s->n_out)
         return CLI_OK; /* timing only */
     int rc = CLI_OK;
@@ -413,6 +454,7 @@ static void state_free(struct run_state *s)
         kiln_host_tensor_free(&s->ins[i]);
     free(s->ins);
     free(s->in_files);
+    free(s->idesc);
     for (uint32_t k = 0; k < s->n_out; k++) {
         if (s->obufs)
             free(s->obufs[k]);
@@ -426,6 +468,7 @@ static void state_free(struct run_state *s)
     free(s->arena);
     kiln_compiled_free(s->c);
     kiln_ir_graph_free(s->g);
+    kiln_file_unmap(&s->map);
 }
 
 int kiln_cmd_run(int argc, char **argv)
@@ -439,24 +482,32 @@ int kiln_cmd_run(int argc, char **argv)
     struct kiln_diag d;
     kiln_diag_clear(&d);
     struct kiln_import_options opt = {r.shapes.v, r.shapes.n};
-    if (kiln_onnx_load(r.model, &opt, &s.g, &d)) {
+    s.bundle = kiln_file_is_bundle(r.model);
+    if (s.bundle && r.shapes.n) {
+        rc = cli_usage_error(kiln_usage_run, "--input-shape does not apply to a bundle (its "
+                             "shapes were fixed by kiln compile)", NULL);
+        goto out;
+    }
+    if (s.bundle ? kiln_bundle_open(r.model, &s.map, &s.model, &d)
+                 : kiln_onnx_load(r.model, &opt, &s.g, &d)) {
         rc = cli_error(r.model, &d);
         goto out;
     }
-    s.n_ins = s.g->n_inputs;
+    s.n_ins = s.bundle ? kiln_model_n_inputs(&s.model) : s.g->n_inputs;
     s.ins = calloc(s.n_ins + 1, sizeof *s.ins);
     s.in_files = calloc(s.n_ins + 1, sizeof *s.in_files);
-    if (!s.ins || !s.in_files) {
+    if (!s.ins || !s.in_files || describe_inputs(&s)) {
         rc = run_fail(r.model, "out of memory");
         goto out;
     }
     if ((rc = match_inputs(&r, &s)) || (rc = read_inputs(&s)))
         goto out;
-    if (kiln_infer(s.g, &d) || kiln_lower(s.g, &s.c, &d)) {
+    if (!s.bundle && (kiln_infer(s.g, &d) || kiln_lower(s.g, &s.c, &d))) {
         rc = cli_error(r.model, &d);
         goto out;
     }
-    const struct kiln_program *p = &s.c->prog;
+    s.prog = s.bundle ? &s.model.prog : &s.c->prog;
+    const struct kiln_program *p = s.prog;
     if (p->n_inputs != s.n_ins) {
         rc = run_fail(r.model, "internal error: %u program inputs for %u model inputs",
                       p->n_inputs, s.n_ins);

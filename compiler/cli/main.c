@@ -1,5 +1,5 @@
-/* main.c - the `kiln` command: dispatches to a subcommand (inspect, run) and answers --help,
- * --version and `kiln help COMMAND`. Each subcommand lives in cmd_<name>.c. */
+/* main.c - the `kiln` command: dispatches to a subcommand (compile, inspect, run) and answers
+ * --help, --version and `kiln help COMMAND`. Each subcommand lives in cmd_<name>.c. */
 #include "cli.h"
 
 static const char main_help[] =
@@ -10,8 +10,9 @@ static const char main_help[] =
     "       kiln help COMMAND\n"
     "\n"
     "commands:\n"
-    "  inspect   summarize a model: inputs, outputs, ops, parameters, MACs, unsupported ops\n"
-    "  run       run a model on .npy inputs with kiln's interpreter, write .npy outputs\n"
+    "  compile   compile an ONNX model into a .kiln bundle for the kiln runtime\n"
+    "  inspect   summarize a model or bundle: inputs, outputs, ops, sizes, memory plan\n"
+    "  run       run a model or bundle on .npy inputs with kiln's interpreter, write .npy\n"
     "\n"
     "Run 'kiln help COMMAND' or 'kiln COMMAND --help' for a command's options.\n";
 
@@ -20,6 +21,7 @@ static const struct {
     int (*fn)(int argc, char **argv);
     const char *help;
 } commands[] = {
+    {"compile", kiln_cmd_compile, kiln_help_compile},
     {"inspect", kiln_cmd_inspect, kiln_help_inspect},
     {"run", kiln_cmd_run, kiln_help_run},
 };
@@ -55,14 +57,15 @@ int main(int argc, char **argv)
         }
         int k = find_command(argv[2]);
         if (k < 0)
-            return cli_usage_error("kiln help COMMAND (commands: inspect, run)",
+            return cli_usage_error("kiln help COMMAND (commands: compile, inspect, run)",
                                    "unknown command", argv[2]);
         fputs(commands[k].help, stdout);
         return CLI_OK;
     }
     int k = find_command(cmd);
     if (k < 0)
-        return cli_usage_error("kiln COMMAND [ARGS...] (commands: inspect, run; see kiln --help)",
+        return cli_usage_error("kiln COMMAND [ARGS...] (commands: compile, inspect, run; see "
+                               "kiln --help)",
                                cmd[0] == '-' ? "unknown option" : "unknown command", cmd);
     /* subcommands see argv[0] = their name */
     return commands[k].fn(argc - 1, argv + 1);

@@ -118,6 +118,54 @@ expect 0 "named inputs in any order" "" -- run "$D/two_inputs.onnx" --input "b=$
 cmp -s "$T/a_out.npy" "$D/a.npy" || fail "two inputs: a_out"
 cmp -s "$T/b_out.npy" "$D/b.npy" || fail "two inputs: b_out"
 
+# ---- bundles: kiln compile, run and inspect a .kiln ----
+expect 0 "compile" "" -- compile "$D/reshape.onnx" -o "$T/r.kiln" --input-shape x=2,6
+grep -q "^wrote $T/r.kiln" "$T/stdout" || fail "compile: no 'wrote' line"
+cp "$D/two_inputs.onnx" "$T/two.onnx"
+expect 0 "compile default output" "" -- compile "$T/two.onnx"
+[ -f "$T/two.kiln" ] || fail "compile: default output two.kiln missing"
+expect 0 "run bundle" "" -- run "$T/r.kiln" --input "$D/x_2x6.npy" --output "$T/yb.npy" --output "$T/zb.npy"
+cmp -s "$T/yb.npy" "$D/y_expected.npy" || fail "run bundle: y differs from numpy's"
+cmp -s "$T/zb.npy" "$D/x_2x6.npy" || fail "run bundle: z differs"
+expect 0 "run bundle named inputs" "" -- run "$T/two.kiln" --input "b=$D/b.npy" --input "$D/a.npy" --output "$T/ab.npy" --output "$T/bb.npy"
+cmp -s "$T/ab.npy" "$D/a.npy" || fail "run bundle: a_out"
+cp "$T/r.kiln" "$T/renamed.onnx"
+expect 0 "bundle detected by magic" "" -- run "$T/renamed.onnx" --input "$D/x_2x6.npy" --output-dir "$T/pos" 
+expect 0 "inspect bundle" "" -- inspect "$T/r.kiln"
+grep -q "^bundle: " "$T/stdout" || fail "inspect bundle: no bundle line"
+grep -q "'x' float32\[2,6\]" "$T/stdout" || fail "inspect bundle: input shape missing"
+expect 0 "inspect bundle --plan" "" -- inspect "$T/r.kiln" --plan
+grep -q "^memory plan: arena " "$T/stdout" || fail "inspect --plan: no plan"
+grep -q "offset .* size .* first .* last .* tensor" "$T/stdout" || fail "inspect --plan: no table header"
+expect 0 "inspect onnx --plan" "" -- inspect "$D/reshape.onnx" --input-shape x=2,6 --plan
+grep -q "^memory plan: arena " "$T/stdout" || fail "inspect onnx --plan: no plan"
+expect 0 "inspect bundle json" "" -- inspect --json "$T/r.kiln"
+if /usr/bin/python3 -c 'import json' 2>/dev/null; then
+    /usr/bin/python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/stdout" ||
+        fail "inspect bundle --json: not valid JSON"
+    expect 0 "inspect plan json" "" -- inspect --json --plan "$T/r.kiln"
+    /usr/bin/python3 -c 'import json,sys; json.load(open(sys.argv[1]))["buffers"]' "$T/stdout" ||
+        fail "inspect --plan --json: not valid JSON"
+fi
+# a corrupt bundle: one byte changed, or cut short; never half-written outputs
+cp "$T/r.kiln" "$T/bad.kiln"
+printf '\377' | dd of="$T/bad.kiln" bs=1 seek=200 conv=notrunc 2>/dev/null
+expect 1 "corrupt bundle" "$T/bad.kiln: checksum mismatch" -- run "$T/bad.kiln" --input "$D/x_2x6.npy" --output-dir "$OUT"
+expect 1 "corrupt bundle inspect" "$T/bad.kiln: checksum mismatch" -- inspect "$T/bad.kiln" --plan
+head -c 300 "$T/r.kiln" >"$T/short.kiln"
+expect 1 "truncated bundle" "$T/short.kiln: truncated" -- run "$T/short.kiln" --input "$D/x_2x6.npy" --output-dir "$OUT"
+expect 1 "bundle wrong shape" "expects float32[2,6], the file holds float32[2,3]" -- \
+    run "$T/r.kiln" --input "$D/a.npy" --output-dir "$OUT"
+expect 1 "compile unsupported" "not supported by kiln" -- compile "$D/unsupported.onnx" -o "$OUT/u.kiln"
+expect 1 "compile symbolic dims" "" -- compile "$D/reshape.onnx" -o "$OUT/r.kiln"
+expect 1 "compile to missing dir" "$OUT/missing/r.kiln: cannot create" -- \
+    compile "$D/reshape.onnx" --input-shape x=2,6 -o "$OUT/missing/r.kiln"
+expect 2 "compile no model" "no model given" -- compile
+expect 2 "bundle with --input-shape" "does not apply to a bundle" -- \
+    run "$T/r.kiln" --input "$D/x_2x6.npy" --output-dir "$OUT" --input-shape x=2,6
+expect 0 "compile --help" "" -- compile --help
+grep -q "^usage: kiln compile" "$T/stdout" || fail "compile --help: no usage line"
+
 if [ "$fails" -ne 0 ]; then
     echo "$fails CLI check(s) failed"
     exit 1

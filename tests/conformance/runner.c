@@ -2,7 +2,9 @@
  * test_data_set_N/{input,output}_K.pb) through import, inference, lowering and the
  * interpreter, and compares with the ONNX runner's tolerances (floats: |a-b| <= atol + rtol|b|,
  * rtol 1e-3, atol 1e-7; integers and bool exact). Prints a line per failure and per skip with
- * its reason, then "N passed, M failed, K skipped". With --floor N, exits 1 below N passes. */
+ * its reason, then "N passed, M failed, K skipped". With --floor N, exits 1 below N passes.
+ * With --bundle every program also goes through bundle write + kiln_model_load + run, whose
+ * outputs must be bit-identical to the in-memory program's. */
 #include <dirent.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "bundle.h"
 #include "compiler.h"
 #include "onnx.pb-c.h"
 
@@ -20,7 +23,7 @@ struct counts {
     int passed, failed, skipped;
 };
 
-static int verbose;
+static int verbose, bundle_mode;
 
 static int is_dir(const char *p)
 {
@@ -182,6 +185,53 @@ static int compare(const struct kiln_tensor_desc *td, const void *got,
     return 1;
 }
 
+/* Writes c as a bundle, loads it and runs it; 1 when every output is bit-identical to the
+ * in-memory run's (obufs), else 0 with the reason. */
+static int same_through_bundle(const struct kiln_compiled *c, void *arena, const void **ibufs,
+                               void *const *obufs, int nout, char *why, size_t size)
+{
+    struct kiln_diag d;
+    kiln_diag_clear(&d);
+    void *buf = NULL, **bouts = calloc((size_t)nout + 1, sizeof *bouts);
+    size_t len = 0;
+    struct kiln_model m;
+    int ok = 0;
+    if (!bouts)
+        snprintf(why, size, "out of memory");
+    else if (kiln_bundle_build(&c->prog, c->plan_lower_bound, c->plan_naive, &buf, &len, &d) ||
+             kiln_model_load(buf, len, &m, &d))
+        snprintf(why, size, "bundle: %s%s%s%s", d.node[0] ? d.node : "", d.node[0] ? " (" : "",
+                 d.node[0] ? d.op : "", d.node[0] ? "): " : "");
+    if (d.status)
+        snprintf(why + strlen(why), size - strlen(why), "%s", d.message);
+    if (!bouts || d.status)
+        goto out;
+    ok = 1;
+    for (int i = 0; i < nout && ok; i++) {
+        struct kiln_io_info io;
+        ok = !kiln_model_output(&m, (uint32_t)i, &io) && (bouts[i] = malloc(io.nbytes + 1));
+    }
+    if (!ok || kiln_model_run(&m, arena, ibufs, bouts)) {
+        snprintf(why, size, "bundle: out of memory or kiln_model_run failed");
+        ok = 0;
+    }
+    for (int i = 0; i < nout && ok; i++) {
+        struct kiln_io_info io;
+        kiln_model_output(&m, (uint32_t)i, &io);
+        if (io.nbytes && memcmp(bouts[i], obufs[i], io.nbytes) != 0) {
+            snprintf(why, size, "bundle: output '%s' differs from the in-memory program's",
+                     io.name);
+            ok = 0;
+        }
+    }
+out:
+    for (int i = 0; bouts && i < nout; i++)
+        free(bouts[i]);
+    free(bouts);
+    free(buf);
+    return ok;
+}
+
 static int count_pb(const char *dir, const char *prefix)
 {
     int n = 0;
@@ -309,6 +359,8 @@ static int run_dataset(const char *model_path, const char *ds, char *why, size_t
         snprintf(why, size, "kiln_run failed");
         goto out;
     }
+    if (bundle_mode && !same_through_bundle(c, arena, ibufs, (void *const *)obufs, nout, why, size))
+        goto out;
     ok = 1;
     for (int i = 0; i < nout && ok; i++) {
         const struct kiln_tensor_desc *td = &c->prog.tensors[c->prog.outputs[i]];
@@ -444,10 +496,12 @@ static void run_path(const char *path, const char *filter, struct counts *cnt)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: kiln-conformance [--floor N] [--filter TEXT] [--verbose] DIR...\n"
+    fprintf(f, "usage: kiln-conformance [--floor N] [--filter TEXT] [--bundle] [--verbose] DIR...\n"
                "  Runs ONNX backend test folders (a test folder, or a folder of them).\n"
                "  --floor N      exit 1 when fewer than N tests pass\n"
                "  --filter TEXT  only tests whose name contains TEXT\n"
+               "  --bundle       also run every program through bundle write + load, and\n"
+               "                 require outputs bit-identical to the in-memory program's\n"
                "  --verbose      also print passing tests\n");
 }
 
@@ -470,6 +524,8 @@ int main(int argc, char **argv)
             }
         } else if (strcmp(argv[i], "--filter") == 0 && i + 1 < argc) {
             filter = argv[++i];
+        } else if (strcmp(argv[i], "--bundle") == 0) {
+            bundle_mode = 1;
         } else if (strcmp(argv[i], "--verbose") == 0 || strcmp(argv[i], "-v") == 0) {
             verbose = 1;
         } else if (argv[i][0] == '-') {
