@@ -157,7 +157,8 @@ struct kiln_ir_node *kiln_ir_node_new(struct kiln_ir_graph *g, const char *name,
                                       const char *op_type, const char *domain, uint32_t n_in,
                                       uint32_t n_out);
 
-/* ONNX op type -> enum (default domain only); KILN_OP_UNKNOWN if kiln has no entry. */
+/* ONNX op type -> enum (default domain, or "kiln": the exporter's domain for nodes with fused
+ * attributes names the same ops); KILN_OP_UNKNOWN if kiln has no entry. */
 enum kiln_op kiln_ir_op_lookup(const char *domain, const char *op_type);
 
 /* Topologically sorts g->nodes; on a cycle, names a node on it. */
