@@ -132,11 +132,168 @@ static void test_O0_changes_nothing(void **state)
     kiln_ir_graph_free(g);
 }
 
+/* ---- passes-a: fold_batchnorm, matmul_add_to_gemm, fold_pad, transpose, reshape_chain ---- */
+
+/* The op of the live node called name (KILN_OP_COUNT + 1 if there is none). */
+static enum kiln_op op_of(const struct kiln_ir_graph *g, const char *name)
+{
+    for (uint32_t i = 0; i < g->n_nodes; i++)
+        if (!g->nodes[i]->dead && strcmp(g->nodes[i]->name, name) == 0)
+            return g->nodes[i]->op;
+    return KILN_OP_COUNT + 1;
+}
+
+static int64_t attr_int_of(const struct kiln_ir_graph *g, const char *node, const char *attr)
+{
+    for (uint32_t i = 0; i < g->n_nodes; i++)
+        if (!g->nodes[i]->dead && strcmp(g->nodes[i]->name, node) == 0) {
+            const struct kiln_ir_attr *a = kiln_ir_attr(g->nodes[i], attr);
+            return a ? a->i : -1;
+        }
+    return -2;
+}
+
+/* Lines of pass `pass` in r that contain `text`. */
+static uint32_t log_lines(const struct kiln_pass_report *r, const char *pass, const char *text)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < r->n; i++) {
+        if (strcmp(r->passes[i].name, pass) != 0)
+            continue;
+        const char *line = r->passes[i].log;
+        for (uint32_t k = 0; k < r->passes[i].n_lines; k++, line += strlen(line) + 1)
+            n += strstr(line, text) != NULL;
+    }
+    return n;
+}
+
+static void test_fold_batchnorm(void **state)
+{
+    (void)state;
+    struct kiln_pass_report r;
+    struct kiln_ir_graph *g = load("fold_bn", 2, &r);
+    assert_int_equal(count_op(g, KILN_OP_BATCH_NORMALIZATION), 0);
+    assert_int_equal(count_op(g, KILN_OP_MUL) + count_op(g, KILN_OP_ADD), 0);
+    assert_int_equal(kiln_pass_live_nodes(g), 4); /* conv1, convt, gemm3, gemm4 */
+    assert_int_equal(log_lines(&r, "fold_batchnorm", "into Conv 'conv1'"), 3); /* BN Mul Add */
+    assert_int_equal(log_lines(&r, "fold_batchnorm", "BatchNormalization 'bn2' into ConvTranspose"),
+                     1);
+    assert_int_equal(log_lines(&r, "fold_batchnorm", "into Gemm 'gemm4'"), 2);
+    assert_int_equal(attr_int_of(g, "conv1", "group"), -1);
+    kiln_pass_report_free(&r);
+    kiln_ir_graph_free(g);
+    same_as_O0("fold_bn", 2, 1e-5f);
+}
+
+static void test_fold_batchnorm_negative(void **state)
+{
+    (void)state;
+    struct kiln_ir_graph *g = load("fold_bn_neg", 2, NULL);
+    assert_true(has_node(g, "bn_shared")); /* the Conv output has a second reader */
+    assert_true(has_node(g, "bn_var"));    /* scale is a graph input */
+    assert_true(has_node(g, "mul_axis"));  /* varies along the width */
+    assert_true(has_node(g, "mul_rows"));  /* varies along Gemm's M axis */
+    assert_int_equal(kiln_pass_live_nodes(g), 9);
+    kiln_ir_graph_free(g);
+    same_as_O0("fold_bn_neg", 2, 0);
+}
+
+static void test_matmul_add_to_gemm(void **state)
+{
+    (void)state;
+    struct kiln_pass_report r;
+    struct kiln_ir_graph *g = load("matmul_gemm", 2, &r);
+    assert_int_equal(op_of(g, "mm2d"), KILN_OP_GEMM);
+    assert_false(has_node(g, "add2d"));
+    assert_int_equal(op_of(g, "mm3d"), KILN_OP_GEMM); /* flattened between two Reshapes */
+    assert_true(has_node(g, "mm3d_flatten") && has_node(g, "mm3d_unflatten"));
+    assert_false(has_node(g, "add3d"));
+    assert_int_equal(op_of(g, "mm_var"), KILN_OP_MATMUL); /* weight not constant */
+    assert_true(has_node(g, "add_var"));
+    assert_int_equal(op_of(g, "mm_rows"), KILN_OP_MATMUL); /* bias varies along M */
+    assert_true(has_node(g, "add_rows"));
+    assert_int_equal(log_lines(&r, "matmul_add_to_gemm", "became Gemm"), 2);
+    kiln_pass_report_free(&r);
+    kiln_ir_graph_free(g);
+    same_as_O0("matmul_gemm", 2, 1e-6f);
+}
+
+static void test_fold_pad(void **state)
+{
+    (void)state;
+    struct kiln_pass_report r;
+    struct kiln_ir_graph *g = load("fold_pad", 2, &r);
+    assert_false(has_node(g, "pad_conv"));
+    assert_false(has_node(g, "pad_avg"));
+    assert_int_equal(attr_int_of(g, "avg", "count_include_pad"), 1);
+    assert_true(has_node(g, "pad_one"));     /* value 1 */
+    assert_true(has_node(g, "pad_reflect")); /* not constant mode */
+    assert_true(has_node(g, "pad_max"));     /* MaxPool pads with -inf */
+    assert_true(has_node(g, "pad_shared"));  /* read twice */
+    assert_true(has_node(g, "pad_chan"));    /* channel axis */
+    assert_int_equal(count_op(g, KILN_OP_PAD), 5);
+    assert_int_equal(log_lines(&r, "fold_pad", "folded Pad"), 2);
+    kiln_pass_report_free(&r);
+    kiln_ir_graph_free(g);
+    same_as_O0("fold_pad", 2, 0);
+}
+
+static void test_transpose(void **state)
+{
+    (void)state;
+    struct kiln_pass_report r;
+    struct kiln_ir_graph *g = load("transpose", 2, &r);
+    assert_false(has_node(g, "t_cancel_a") || has_node(g, "t_cancel_b"));
+    assert_false(has_node(g, "t_comp_a"));
+    assert_true(has_node(g, "t_comp_b"));
+    assert_false(has_node(g, "t_mm"));
+    assert_int_equal(op_of(g, "mm"), KILN_OP_GEMM);
+    assert_int_equal(attr_int_of(g, "mm", "transA"), 1);
+    assert_false(has_node(g, "t_gemm"));
+    assert_int_equal(attr_int_of(g, "gemm", "transB"), 1);
+    assert_true(has_node(g, "t_out"));                 /* a graph output */
+    assert_int_equal(op_of(g, "mm_out"), KILN_OP_MATMUL);
+    assert_true(has_node(g, "t_3d"));                  /* 3-D: not a Gemm operand */
+    assert_int_equal(count_op(g, KILN_OP_TRANSPOSE), 3);
+    assert_int_equal(log_lines(&r, "transpose", "cancel"), 1);
+    kiln_pass_report_free(&r);
+    kiln_ir_graph_free(g);
+    same_as_O0("transpose", 2, 0);
+}
+
+static void test_reshape_chain(void **state)
+{
+    (void)state;
+    struct kiln_pass_report r;
+    struct kiln_ir_graph *g = load("reshape_chain", 2, &r);
+    assert_false(has_node(g, "flatten") || has_node(g, "unsqueeze"));
+    assert_int_equal(op_of(g, "reshape"), KILN_OP_RESHAPE);
+    assert_false(has_node(g, "reshape_same"));
+    assert_true(has_node(g, "reshape_mid") && has_node(g, "unsqueeze_mid")); /* mid read twice */
+    assert_int_equal(op_of(g, "unsqueeze_mid"), KILN_OP_UNSQUEEZE);
+    assert_int_equal(count_op(g, KILN_OP_RESHAPE) + count_op(g, KILN_OP_UNSQUEEZE) +
+                         count_op(g, KILN_OP_FLATTEN),
+                     3);
+    assert_int_equal(log_lines(&r, "reshape_chain", "into one Reshape"), 2);
+    kiln_pass_report_free(&r);
+    kiln_ir_graph_free(g);
+    same_as_O0("reshape_chain", 2, 0);
+}
+
+/* ---- end of passes-a ---- */
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cleanup),
         cmocka_unit_test(test_O0_changes_nothing),
+        /* passes-a */
+        cmocka_unit_test(test_fold_batchnorm),
+        cmocka_unit_test(test_fold_batchnorm_negative),
+        cmocka_unit_test(test_matmul_add_to_gemm),
+        cmocka_unit_test(test_fold_pad),
+        cmocka_unit_test(test_transpose),
+        cmocka_unit_test(test_reshape_chain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

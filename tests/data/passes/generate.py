@@ -50,5 +50,199 @@ def cleanup():
           init("minus1", np.array([-1], np.int64))])
 
 
+# ---- passes-a: fold_batchnorm, matmul_add_to_gemm, fold_pad, transpose, reshape_chain ----
+
+RNG = np.random.default_rng(7)
+
+
+def rnd(*shape):
+    return RNG.standard_normal(shape).astype(np.float32)
+
+
+def bn_params(prefix, c):
+    return [init(prefix + "_s", rnd(c)), init(prefix + "_b", rnd(c)),
+            init(prefix + "_m", rnd(c)), init(prefix + "_v", np.abs(rnd(c)) + 0.5)]
+
+
+def bn(prefix, x, y):
+    p = prefix
+    return helper.make_node("BatchNormalization", [x, p + "_s", p + "_b", p + "_m", p + "_v"],
+                            [y], epsilon=1e-3, name=p)
+
+
+def fold_bn():
+    """Conv (no bias) -> BN -> Mul per channel -> Add per channel; ConvTranspose (groups,
+    bias) -> BN; Gemm (transB, C) -> BN; Gemm (no C) -> Mul scalar -> Add [N]. All fold."""
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1], name="conv1"),
+        bn("bn1", "c1", "b1"),
+        helper.make_node("Mul", ["b1", "k1"], ["m1"], name="mul1"),
+        helper.make_node("Add", ["a1", "m1"], ["y1"], name="add1"),
+        helper.make_node("ConvTranspose", ["x", "wt", "bt"], ["c2"], group=3, strides=[2, 2],
+                         name="convt"),
+        bn("bn2", "c2", "y2"),
+        helper.make_node("Gemm", ["z", "wg", "cg"], ["g3"], transB=1, beta=0.5, name="gemm3"),
+        bn("bn3", "g3", "y3"),
+        helper.make_node("Gemm", ["z", "wg2"], ["g4"], name="gemm4"),
+        helper.make_node("Mul", ["g4", "two"], ["m4"], name="mul4"),
+        helper.make_node("Add", ["m4", "a4"], ["y4"], name="add4"),
+    ]
+    inits = [init("w1", rnd(4, 3, 3, 3)), init("k1", rnd(1, 4, 1, 1)), init("a1", rnd(4, 1, 1)),
+             init("wt", rnd(3, 2, 2, 2)), init("bt", rnd(6)),
+             init("wg", rnd(6, 5)), init("cg", rnd(6)), init("wg2", rnd(5, 6)),
+             init("two", np.array(2.0, np.float32)), init("a4", rnd(6))]
+    inits += bn_params("bn1", 4) + bn_params("bn2", 6) + bn_params("bn3", 6)
+    save("fold_bn", nodes, [vi("x", F, [1, 3, 5, 5]), vi("z", F, [2, 5])],
+         [vi("y1", F, [1, 4, 5, 5]), vi("y2", F, [1, 6, 10, 10]), vi("y3", F, [2, 6]),
+          vi("y4", F, [2, 6])], inits)
+
+
+def fold_bn_neg():
+    """(Distinct weights everywhere: cleanup would merge identical nodes first.)
+    Nothing folds: the Conv output has a second reader; BN scale is not constant; Mul by a
+    constant that varies along the width (not the channel axis); Gemm -> Mul by a constant
+    varying along M (the BN-like map is over the other axis)."""
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c1"], name="conv_shared"),
+        bn("bn_shared", "c1", "y1"),
+        helper.make_node("Relu", ["c1"], ["y2"], name="relu_shared"),
+        helper.make_node("Conv", ["x", "w_b"], ["c3"], name="conv_var"),
+        helper.make_node("BatchNormalization", ["c3", "scale_in", "bnv_b", "bnv_m", "bnv_v"],
+                         ["y3"], name="bn_var"),
+        helper.make_node("Conv", ["x", "w_c"], ["c4"], name="conv_axis"),
+        helper.make_node("Mul", ["c4", "kw"], ["y4"], name="mul_axis"),
+        helper.make_node("Gemm", ["z", "wg"], ["g5"], name="gemm_axis"),
+        helper.make_node("Mul", ["g5", "km"], ["y5"], name="mul_rows"),
+    ]
+    inits = [init("w", rnd(4, 3, 1, 1)), init("w_b", rnd(4, 3, 1, 1)),
+             init("w_c", rnd(4, 3, 1, 1)), init("kw", rnd(5)), init("wg", rnd(5, 6)),
+             init("km", rnd(2, 1)), init("bnv_b", rnd(4)), init("bnv_m", rnd(4)),
+             init("bnv_v", np.abs(rnd(4)) + 0.5)] + bn_params("bn_shared", 4)
+    save("fold_bn_neg", nodes,
+         [vi("x", F, [1, 3, 5, 5]), vi("z", F, [2, 5]), vi("scale_in", F, [4])],
+         [vi("y1", F, [1, 4, 5, 5]), vi("y2", F, [1, 4, 5, 5]), vi("y3", F, [1, 4, 5, 5]),
+          vi("y4", F, [1, 4, 5, 5]), vi("y5", F, [2, 6])], inits)
+
+
+def matmul_gemm():
+    """Rewritten: 2-D MatMul + Add [5]; 3-D MatMul + Add [1, 1, 5] (flattened).
+    Left alone: a non-constant weight; a bias varying along M ([4, 1])."""
+    nodes = [
+        helper.make_node("MatMul", ["x", "w"], ["m1"], name="mm2d"),
+        helper.make_node("Add", ["m1", "b"], ["y1"], name="add2d"),
+        helper.make_node("MatMul", ["x3", "w"], ["m2"], name="mm3d"),
+        helper.make_node("Add", ["b3", "m2"], ["y2"], name="add3d"),
+        helper.make_node("MatMul", ["x", "w_in"], ["m3"], name="mm_var"),
+        helper.make_node("Add", ["m3", "b"], ["y3"], name="add_var"),
+        helper.make_node("MatMul", ["x", "w_r"], ["m4"], name="mm_rows"),
+        helper.make_node("Add", ["m4", "brows"], ["y4"], name="add_rows"),
+    ]
+    inits = [init("w", rnd(8, 5)), init("w_r", rnd(8, 5)), init("b", rnd(5)),
+             init("b3", rnd(1, 1, 5)),
+             init("brows", rnd(4, 1))]
+    save("matmul_gemm", nodes,
+         [vi("x", F, [4, 8]), vi("x3", F, [2, 3, 8]), vi("w_in", F, [8, 5])],
+         [vi("y1", F, [4, 5]), vi("y2", F, [2, 3, 5]), vi("y3", F, [4, 5]), vi("y4", F, [4, 5])],
+         inits)
+
+
+def fold_pad():
+    """(Each Pad reads its own pads constant: cleanup would merge identical Pads first.)
+    Folded: zero Pad -> Conv; Pad -> AveragePool without own pads. Kept: Pad value 1,
+    reflect Pad, Pad -> MaxPool, a Pad output read twice, a Pad of the channel axis."""
+    def pad(name, x, y, pads, value=None, mode="constant"):
+        ins = [x, pads] + ([value] if value else [])
+        return helper.make_node("Pad", ins, [y], mode=mode, name=name)
+    nodes = [
+        pad("pad_conv", "x", "p1", "sp"),
+        helper.make_node("Conv", ["p1", "w"], ["y1"], pads=[0, 1, 0, 1], name="conv1"),
+        pad("pad_avg", "x", "p2", "sp_asym", "zero"),
+        helper.make_node("AveragePool", ["p2"], ["y2"], kernel_shape=[3, 3], name="avg"),
+        pad("pad_one", "x", "p3", "sp2", "one"),
+        helper.make_node("Conv", ["p3", "w"], ["y3"], name="conv_one"),
+        pad("pad_reflect", "x", "p4", "sp3", mode="reflect"),
+        helper.make_node("Conv", ["p4", "w"], ["y4"], name="conv_reflect"),
+        pad("pad_max", "x", "p5", "sp4"),
+        helper.make_node("MaxPool", ["p5"], ["y5"], kernel_shape=[3, 3], name="maxpool"),
+        pad("pad_shared", "x", "p6", "sp5"),
+        helper.make_node("Conv", ["p6", "w"], ["y6"], name="conv_shared"),
+        helper.make_node("Relu", ["p6"], ["y7"], name="relu_shared"),
+        pad("pad_chan", "x", "p8", "chan"),
+        helper.make_node("Conv", ["p8", "w3"], ["y8"], name="conv_chan"),
+    ]
+    inits = [init(n, np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64))
+             for n in ("sp", "sp2", "sp3", "sp4", "sp5")]
+    inits += [init("sp_asym", np.array([0, 0, 1, 2, 0, 0, 2, 0], np.int64)),
+              init("chan", np.array([0, 1, 0, 0, 0, 0, 0, 0], np.int64)),
+              init("zero", np.array(0.0, np.float32)), init("one", np.array(1.0, np.float32)),
+              init("w", rnd(3, 2, 3, 3)), init("w3", rnd(3, 3, 3, 3))]
+    save("fold_pad", nodes, [vi("x", F, [1, 2, 6, 6])],
+         [vi("y1", F, [1, 3, 6, 8]), vi("y2", F, [1, 2, 7, 6]), vi("y3", F, [1, 3, 6, 6]),
+          vi("y4", F, [1, 3, 6, 6]), vi("y5", F, [1, 2, 6, 6]), vi("y6", F, [1, 3, 6, 6]),
+          vi("y7", F, [1, 2, 8, 8]), vi("y8", F, [1, 3, 4, 4])], inits)
+
+
+def transpose():
+    """Cancelling pair; composed pair; Transpose -> 2-D MatMul (becomes Gemm transA);
+    Transpose of the input b -> Gemm operand B (transB toggled; a constant b would be folded). Kept: a Transpose that is also a graph
+    output; a 3-D Transpose feeding MatMul."""
+    nodes = [
+        helper.make_node("Transpose", ["x"], ["t1"], perm=[1, 0, 2], name="t_cancel_a"),
+        helper.make_node("Transpose", ["t1"], ["t2"], perm=[1, 0, 2], name="t_cancel_b"),
+        helper.make_node("Relu", ["t2"], ["y1"], name="relu1"),
+        helper.make_node("Transpose", ["x"], ["t3"], perm=[0, 2, 1], name="t_comp_a"),
+        helper.make_node("Transpose", ["t3"], ["t4"], perm=[2, 1, 0], name="t_comp_b"),
+        helper.make_node("Relu", ["t4"], ["y2"], name="relu2"),
+        helper.make_node("Transpose", ["a"], ["ta"], name="t_mm"),
+        helper.make_node("MatMul", ["ta", "wm"], ["y3"], name="mm"),
+        helper.make_node("Transpose", ["b"], ["tb"], perm=[1, 0], name="t_gemm"),
+        helper.make_node("Gemm", ["a2", "tb", "c"], ["y4"], name="gemm"),
+        helper.make_node("Transpose", ["a"], ["y5"], name="t_out"),
+        helper.make_node("MatMul", ["y5", "wm"], ["y6"], name="mm_out"),
+        helper.make_node("Transpose", ["x7"], ["t7"], perm=[0, 2, 1], name="t_3d"),
+        helper.make_node("MatMul", ["t7", "w3"], ["y7"], name="mm_3d"),
+    ]
+    inits = [init("wm", rnd(4, 5)), init("c", rnd(5)),
+             init("w3", rnd(3, 2))]
+    save("transpose", nodes,
+         [vi("x", F, [2, 3, 4]), vi("a", F, [4, 3]), vi("a2", F, [3, 4]),
+          vi("x7", F, [2, 3, 4]), vi("b", F, [5, 4])],
+         [vi("y1", F, [2, 3, 4]), vi("y2", F, [3, 4, 2]), vi("y3", F, [3, 5]),
+          vi("y4", F, [3, 5]), vi("y5", F, [3, 4]), vi("y6", F, [3, 5]), vi("y7", F, [2, 4, 2])],
+         inits)
+
+
+def reshape_chain():
+    """Flatten -> Unsqueeze -> Reshape collapse into one Reshape; a Reshape to the same shape
+    goes. Kept: a chain whose middle value has another reader."""
+    nodes = [
+        helper.make_node("Flatten", ["x"], ["f"], axis=1, name="flatten"),
+        helper.make_node("Unsqueeze", ["f", "ax0"], ["u"], name="unsqueeze"),
+        helper.make_node("Reshape", ["u", "s46"], ["r"], name="reshape"),
+        helper.make_node("Relu", ["r"], ["y1"], name="relu1"),
+        helper.make_node("Relu", ["x"], ["rx"], name="relu2"),
+        helper.make_node("Reshape", ["rx", "s234"], ["same"], name="reshape_same"),
+        helper.make_node("Sigmoid", ["same"], ["y2"], name="sigmoid"),
+        helper.make_node("Reshape", ["x", "s64"], ["mid"], name="reshape_mid"),
+        helper.make_node("Unsqueeze", ["mid", "ax0"], ["y3"], name="unsqueeze_mid"),
+        helper.make_node("Relu", ["mid"], ["y4"], name="relu_mid"),
+    ]
+    inits = [init("ax0", np.array([0], np.int64)), init("s46", np.array([4, 6], np.int64)),
+             init("s234", np.array([2, 3, 4], np.int64)), init("s64", np.array([6, 4], np.int64))]
+    save("reshape_chain", nodes, [vi("x", F, [2, 3, 4])],
+         [vi("y1", F, [4, 6]), vi("y2", F, [2, 3, 4]), vi("y3", F, [1, 6, 4]),
+          vi("y4", F, [6, 4])], inits)
+
+
+def passes_a():
+    fold_bn()
+    fold_bn_neg()
+    matmul_gemm()
+    fold_pad()
+    transpose()
+    reshape_chain()
+
+
 if __name__ == "__main__":
     cleanup()
+    passes_a()
