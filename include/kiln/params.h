@@ -386,4 +386,65 @@ struct kiln_p_nms {
     int32_t reserved;
 };
 
+/* ---- ops3-extra: losses, TfIdfVectorizer, Unique, signal processing, Det ---- */
+enum kiln_loss_reduction { KILN_LOSS_NONE = 0, KILN_LOSS_SUM = 1, KILN_LOSS_MEAN = 2 };
+
+/* NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss: the input viewed as [n, c, d] (d: the
+ * product of the dims after C), the target as [n, d]. A target equal to ignore_index (when
+ * has_ignore) contributes 0 and, for mean, no weight; so does a run-time target outside
+ * [0, c), which the kernels never use as an index. */
+struct kiln_p_loss {
+    int64_t n, c, d;
+    int64_t ignore_index;
+    int32_t has_ignore, reduction; /* enum kiln_loss_reduction */
+};
+
+enum kiln_tfidf_mode { KILN_TFIDF_TF = 0, KILN_TFIDF_IDF = 1, KILN_TFIDF_TFIDF = 2 };
+
+/* TfIdfVectorizer: the input viewed as [rows, row_len]; n_grams n-grams (pool order), the k-th
+ * being pool[start..start+len) with output column col and weight weight (1 without weights).
+ * Variable size: after the struct come int64 pool[pool_len], then per n-gram int64 {start,
+ * len, col}, then double weight[n_grams] (read with memcpy). */
+struct kiln_p_tfidf {
+    int32_t mode; /* enum kiln_tfidf_mode */
+    int32_t min_len, max_len, max_skip;
+    int64_t rows, row_len, cols;
+    int64_t pool_len, n_grams;
+};
+
+/* Unique: X viewed as [outer, len, inner] with len the axis (flattened: [1, numel, 1]); the
+ * unique slices along it, sorted or in order of first occurrence. */
+struct kiln_p_unique {
+    int64_t outer, len, inner;
+    int32_t sorted, reserved;
+};
+
+/* DFT: the input viewed as [outer, len, inner, 1 or 2] (len: the axis), zero-padded or cut to
+ * n points; bins outputs per transform (n, or n/2+1 onesided). inverse scales by 1/n. */
+struct kiln_p_dft {
+    int64_t outer, len, inner, n, bins;
+    int32_t complex_in, inverse;
+};
+
+/* STFT: signal [batch, length, 1 or 2]; frames of frame_length samples every step, times the
+ * window (has_window) and transformed into bins points (onesided: frame_length/2+1). */
+struct kiln_p_stft {
+    int64_t batch, length, frames, step, frame_length, bins;
+    int32_t complex_in, has_window;
+};
+
+enum kiln_window_kind { KILN_WINDOW_HANN = 0, KILN_WINDOW_HAMMING, KILN_WINDOW_BLACKMAN };
+
+/* HannWindow, HammingWindow, BlackmanWindow: size from the output; periodic divides by size,
+ * symmetric by size - 1. */
+struct kiln_p_window_fn {
+    int32_t kind, periodic; /* enum kiln_window_kind */
+};
+
+/* MelWeightMatrix: the (constant) inputs, read at compile time. */
+struct kiln_p_mel {
+    int64_t num_mel_bins, dft_length, sample_rate;
+    double lower_hz, upper_hz;
+};
+
 #endif

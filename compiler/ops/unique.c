@@ -1,0 +1,57 @@
+/* unique.c - Unique (opset 11). Its output sizes depend on the input's values, so kiln needs
+ * the input constant: inference runs the kernel's algorithm (runtime/kernels/unique.h) on it
+ * to size the outputs, and the node then folds. A run-time input is UNSUPPORTED with the
+ * wording callers recognise ("known at compile time"). */
+#include "ops.h"
+#include "../../runtime/kernels/unique.h"
+
+static enum kiln_status infer_unique(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+{
+    struct kiln_ir_value *x;
+    enum kiln_status st;
+    int64_t sorted, axis = 0;
+    bool flat = !kiln_ir_attr(n, "axis");
+    if ((st = kiln_need_input(c, n, 0, &x)) || (st = kiln_check_dtype(c, n, 0, kiln_dtypes_all)) ||
+        (st = kiln_attr_int(c, n, "sorted", 1, &sorted)))
+        return st;
+    if (!flat && ((st = kiln_attr_int(c, n, "axis", 0, &axis)) ||
+                  (st = kiln_norm_axis(c, n, axis, x->rank, &axis))))
+        return st;
+    if (!x->data)
+        return kiln_op_error(c, n, KILN_STATUS_UNSUPPORTED,
+                             "output shape depends on the input data; kiln supports it only when "
+                             "input '%s' is constant (known at compile time)",
+                             x->name);
+    struct kiln_p_unique *p = kiln_node_params(c, n, sizeof *p);
+    if (!p)
+        return kiln_op_error(c, n, KILN_STATUS_NO_MEMORY, "out of memory");
+    p->sorted = sorted != 0;
+    p->outer = p->inner = 1;
+    p->len = kiln_ir_value_numel(x);
+    if (!flat) {
+        p->len = x->dims[axis];
+        for (int i = 0; i < x->rank; i++)
+            if (i < axis)
+                p->outer *= x->dims[i];
+            else if (i > axis)
+                p->inner *= x->dims[i];
+    }
+    n->scratch_size = (uint64_t)(5 * (p->len ? p->len : 1)) * sizeof(int64_t);
+    int64_t *work = kiln_arena_alloc(&c->g->arena, n->scratch_size);
+    if (!work)
+        return kiln_op_error(c, n, KILN_STATUS_NO_MEMORY, "out of memory");
+    int64_t u = kiln_unique_run(p, x->data, x->dtype, work);
+    int64_t dims[KILN_MAX_RANK];
+    for (int i = 0; i < x->rank; i++)
+        dims[i] = i == axis ? u : x->dims[i];
+    if ((st = flat ? kiln_set_output(c, n, 0, x->dtype, 1, &u)
+                   : kiln_set_output(c, n, 0, x->dtype, x->rank, dims)) ||
+        (st = kiln_set_output(c, n, 1, KILN_DTYPE_I64, 1, &u)) ||
+        (st = kiln_set_output(c, n, 2, KILN_DTYPE_I64, 1, &p->len)))
+        return st;
+    return kiln_set_output(c, n, 3, KILN_DTYPE_I64, 1, &u);
+}
+
+const struct kiln_op_info kiln_opi_unique = {
+    1, 1, 1, 4, 0, 0, infer_unique, NULL, "any numeric, bool",
+    "the input must be constant (the output size depends on it); evaluated at compile time"};
