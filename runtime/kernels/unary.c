@@ -76,7 +76,7 @@ FMATH(neg, -v)
 FMATH(sign, v > zero ? one : v < zero ? -one : v) /* NaN stays NaN, like numpy */
 /* Gelu (kiln's op, ONNX opset 20): ca approximate (0 "none": the Erf form, 1 "tanh"), cb kiln_fast
  * (the -O3 approximation of fastmath.h, computed in float) */
-FMATH(gelu, cb != zero ? kiln_fast_geluf((float)v)
+FMATH(gelu, cb != zero ? (ca != zero ? kiln_fast_gelu_tanhf((float)v) : kiln_fast_geluf((float)v))
             : ca != zero ? v / 2 * (one + tanh(0.7978845608028654 * (v + 0.044715 * v * v * v)))
                          : v / 2 * (one + erf(v * 0.7071067811865476)))
 
