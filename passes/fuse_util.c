@@ -143,7 +143,7 @@ struct kiln_ir_node *kiln_fuse_new_node(struct kiln_ir_graph *g, const char *bas
     snprintf(name, sizeof name, "%s/%s", base, suffix);
     struct kiln_ir_node *n = kiln_ir_node_new(g, name, op_type, domain, n_in, 1);
     if (n)
-        n->op = op; /* the lookup knows only the default domain */
+        n->op = op;
     return n;
 }
 
