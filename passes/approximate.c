@@ -1,8 +1,9 @@
 /* approximate.c - the -O3 pass: swaps the exact activations of fused epilogues, Gelu nodes and
  * FusedElementwise programs for the approximations of runtime/kernels/fastmath.h (sigmoid,
  * tanh, SiLU, GELU, exp without libm). A fused gelu_tanh epilogue keeps libm's tanh (there is
- * no fast epilogue kind for it); a Gelu node of either form gets its fast twin. Each has a measured maximum error, documented in
- * docs/optimization.md ("Fusion passes") and checked by test_passes.c. */
+ * no fast epilogue kind for it); a Gelu node of either form gets its fast twin. Each has a
+ * measured maximum error, documented in docs/optimization.md ("Fusion passes") and checked by
+ * test_passes.c. */
 #include <string.h>
 
 #include "fuse.h"
@@ -45,7 +46,8 @@ enum kiln_status kiln_pass_approximate(struct kiln_pass_ctx *c)
         } else if (a && a->type == KILN_ATTR_STRING) {
             int fast = fast_act(kiln_fused_act_kind(a->s));
             if (fast)
-                changed = true, ok = kiln_fuse_set_string(g, n, "kiln_act", kiln_fused_act_name(fast));
+                changed = true,
+                ok = kiln_fuse_set_string(g, n, "kiln_act", kiln_fused_act_name(fast));
         } else if (n->op == KILN_OP_FUSED_ELEMENTWISE) {
             const struct kiln_ir_attr *p = kiln_ir_attr(n, "kiln_program");
             int64_t code[KILN_FEW_MAX_CODE * 4];

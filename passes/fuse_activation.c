@@ -8,8 +8,9 @@
 
 static bool is_producer(const struct kiln_ir_node *p)
 {
-    return p && (p->op == KILN_OP_CONV || p->op == KILN_OP_CONV_TRANSPOSE ||
-                 p->op == KILN_OP_GEMM || p->op == KILN_OP_MATMUL) &&
+    return p &&
+           (p->op == KILN_OP_CONV || p->op == KILN_OP_CONV_TRANSPOSE || p->op == KILN_OP_GEMM ||
+            p->op == KILN_OP_MATMUL) &&
            !kiln_ir_attr(p, "kiln_act") && p->out[0] && p->out[0]->dtype == KILN_DTYPE_F32;
 }
 
@@ -23,9 +24,7 @@ static int act_of(const struct kiln_ir_node *n, float *alpha, float *beta)
     case KILN_OP_SIGMOID: return KILN_ACT_SIGMOID;
     case KILN_OP_TANH: return KILN_ACT_TANH;
     case KILN_OP_HARD_SWISH: return KILN_ACT_HARD_SWISH;
-    case KILN_OP_CLIP:
-        *alpha = (float)u->a, *beta = (float)u->b;
-        return KILN_ACT_CLIP;
+    case KILN_OP_CLIP: *alpha = (float)u->a, *beta = (float)u->b; return KILN_ACT_CLIP;
     case KILN_OP_LEAKY_RELU: *alpha = (float)u->a; return KILN_ACT_LEAKY_RELU;
     case KILN_OP_HARD_SIGMOID:
         *alpha = (float)u->a, *beta = (float)u->b;

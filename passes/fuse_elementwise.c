@@ -36,7 +36,8 @@ static int opcode(const struct kiln_ir_node *n)
     case KILN_OP_ERF: return KILN_FEW_ERF;
     case KILN_OP_FLOOR: return KILN_FEW_FLOOR;
     case KILN_OP_CEIL: return KILN_FEW_CEIL;
-    case KILN_OP_GELU: return u && u->a == 0 ? (u->b != 0 ? KILN_FEW_FAST_GELU : KILN_FEW_GELU) : -1;
+    case KILN_OP_GELU:
+        return u && u->a == 0 ? (u->b != 0 ? KILN_FEW_FAST_GELU : KILN_FEW_GELU) : -1;
     default: return -1;
     }
 }
@@ -188,8 +189,8 @@ enum kiln_status kiln_pass_fuse_elementwise(struct kiln_pass_ctx *c)
     kiln_ir_count_uses(g);
     for (uint32_t i = g->n_nodes; i-- > 0;) {
         struct kiln_ir_node *root = g->nodes[i];
-        if (!root->out || !root->n_out || !root->out[0] ||
-            root->out[0]->dtype != KILN_DTYPE_F32 || !fusable(root, root->out[0]))
+        if (!root->out || !root->n_out || !root->out[0] || root->out[0]->dtype != KILN_DTYPE_F32 ||
+            !fusable(root, root->out[0]))
             continue;
         struct group gr = {.node = {root}, .n = 1, .n_code = n_instr(root)};
         /* grow breadth-first: a member's producers join when they feed only that member */
@@ -230,7 +231,8 @@ enum kiln_status kiln_pass_fuse_elementwise(struct kiln_pass_ctx *c)
         enum kiln_status st = kiln_pass_reinfer(c, f);
         if (st)
             return st;
-        kiln_pass_log(c, "fused %d elementwise nodes into FusedElementwise '%s' (%d instructions): %s",
+        kiln_pass_log(c,
+                      "fused %d elementwise nodes into FusedElementwise '%s' (%d instructions): %s",
                       n, f->name, gr.len / 4, names);
         kiln_ir_count_uses(g);
     }

@@ -87,15 +87,13 @@ static struct kiln_ir_attr *attr_slot(struct kiln_ir_graph *g, struct kiln_ir_no
     return a;
 }
 
-bool kiln_fuse_set_int(struct kiln_ir_graph *g, struct kiln_ir_node *n, const char *name,
-                       int64_t v)
+bool kiln_fuse_set_int(struct kiln_ir_graph *g, struct kiln_ir_node *n, const char *name, int64_t v)
 {
     struct kiln_ir_attr *a = attr_slot(g, n, name, KILN_ATTR_INT);
     return a && (a->i = v, true);
 }
 
-bool kiln_fuse_set_float(struct kiln_ir_graph *g, struct kiln_ir_node *n, const char *name,
-                         float v)
+bool kiln_fuse_set_float(struct kiln_ir_graph *g, struct kiln_ir_node *n, const char *name, float v)
 {
     struct kiln_ir_attr *a = attr_slot(g, n, name, KILN_ATTR_FLOAT);
     return a && (a->f = v, true);

@@ -111,8 +111,7 @@ static bool match_cube(const struct kiln_ir_graph *g, struct kiln_ir_value *p,
 }
 
 /* Tanh(sqrt(2/pi) * (x + 0.044715 * x^3)), each product in either operand order */
-static bool match_tanh(const struct kiln_ir_graph *g, struct kiln_ir_node *tanh_n,
-                       struct match *m)
+static bool match_tanh(const struct kiln_ir_graph *g, struct kiln_ir_node *tanh_n, struct match *m)
 {
     struct kiln_ir_value *u = tanh_n->in[0];
     struct kiln_ir_node *mu = kiln_fuse_producer_op(u, KILN_OP_MUL);
@@ -157,13 +156,11 @@ enum kiln_status kiln_pass_gelu_pattern(struct kiln_pass_ctx *c)
             continue;
         struct match m = {0};
         bool tanh_form = n->op == KILN_OP_TANH;
-        if (!(tanh_form ? match_tanh(g, n, &m) : match_erf(g, n, &m)) ||
-            m.n_dead >= MAX_DEAD)
+        if (!(tanh_form ? match_tanh(g, n, &m) : match_erf(g, n, &m)) || m.n_dead >= MAX_DEAD)
             continue;
         struct kiln_ir_node *gelu =
             kiln_fuse_new_node(g, n->name, "Gelu", KILN_OP_GELU, "Gelu", "kiln", 1);
-        if (!gelu ||
-            (tanh_form && !kiln_fuse_set_string(g, gelu, "approximate", "tanh")))
+        if (!gelu || (tanh_form && !kiln_fuse_set_string(g, gelu, "approximate", "tanh")))
             return kiln_diag_set(c->d, KILN_STATUS_NO_MEMORY, NULL, NULL, "out of memory");
         gelu->in[0] = m.x;
         for (int k = 0; k < m.n_dead; k++)
@@ -172,8 +169,8 @@ enum kiln_status kiln_pass_gelu_pattern(struct kiln_pass_ctx *c)
         enum kiln_status st = kiln_pass_reinfer(c, gelu);
         if (st)
             return st;
-        kiln_pass_log(c, "replaced %d nodes around %s '%s' by Gelu '%s'%s", m.n_dead,
-                      n->op_type, n->name, gelu->name, tanh_form ? " (approximate=tanh)" : "");
+        kiln_pass_log(c, "replaced %d nodes around %s '%s' by Gelu '%s'%s", m.n_dead, n->op_type,
+                      n->name, gelu->name, tanh_form ? " (approximate=tanh)" : "");
         kiln_ir_count_uses(g);
     }
     return KILN_STATUS_OK;

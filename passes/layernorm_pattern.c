@@ -24,7 +24,8 @@ static uint32_t reduce_axes(const struct kiln_ir_node *n, int rank)
         count = a->n;
         memcpy(axes, a->ints, count * sizeof *axes);
     } else if (!a && n->n_in > 1 && n->in[1] && n->in[1]->data &&
-               n->in[1]->dtype == KILN_DTYPE_I64 && kiln_ir_value_numel(n->in[1]) <= KILN_MAX_RANK) {
+               n->in[1]->dtype == KILN_DTYPE_I64 &&
+               kiln_ir_value_numel(n->in[1]) <= KILN_MAX_RANK) {
         count = (size_t)kiln_ir_value_numel(n->in[1]);
         memcpy(axes, n->in[1]->data, count * sizeof *axes);
     }
@@ -54,11 +55,11 @@ static bool affine_ok(const struct kiln_ir_value *p, const struct kiln_ir_value 
 
 /* The single live node other than `not` reading v through a given op, counting slots. */
 static struct kiln_ir_node *reader(const struct kiln_ir_graph *g, const struct kiln_ir_value *v,
-                                   const struct kiln_ir_node *not)
+                                   const struct kiln_ir_node * not )
 {
     for (uint32_t i = 0; i < g->n_nodes; i++) {
         struct kiln_ir_node *n = g->nodes[i];
-        if (n->dead || n == not)
+        if (n->dead || n == not )
             continue;
         for (uint32_t j = 0; j < n->n_in; j++)
             if (n->in[j] == v)
@@ -113,7 +114,8 @@ enum kiln_status kiln_pass_layernorm_pattern(struct kiln_pass_ctx *c)
         if (!add || !kiln_fuse_scalar(kiln_fuse_other(add, r2->out[0]), &eps))
             continue;
         struct kiln_ir_node *sqrt_n = kiln_fuse_sole_user_op(g, add->out[0], KILN_OP_SQRT);
-        if (!sqrt_n || kiln_pass_sole_user(g, sqrt_n->out[0]) != div || div->in[1] != sqrt_n->out[0])
+        if (!sqrt_n || kiln_pass_sole_user(g, sqrt_n->out[0]) != div ||
+            div->in[1] != sqrt_n->out[0])
             continue;
         struct kiln_ir_node *dead[10] = {r1, sub, sq, r2, add, sqrt_n, div};
         int n_dead = 7;
@@ -153,9 +155,9 @@ enum kiln_status kiln_pass_layernorm_pattern(struct kiln_pass_ctx *c)
             gamma->data = ones;
             gamma->is_initializer = true;
         }
-        struct kiln_ir_node *ln = kiln_fuse_new_node(g, r1->name, "LayerNormalization",
-                                                     KILN_OP_LAYER_NORMALIZATION,
-                                                     "LayerNormalization", "", beta ? 3 : 2);
+        struct kiln_ir_node *ln =
+            kiln_fuse_new_node(g, r1->name, "LayerNormalization", KILN_OP_LAYER_NORMALIZATION,
+                               "LayerNormalization", "", beta ? 3 : 2);
         if (!ln || !kiln_fuse_set_int(g, ln, "axis", axis - rank) ||
             !kiln_fuse_set_float(g, ln, "epsilon", eps))
             return kiln_diag_set(c->d, KILN_STATUS_NO_MEMORY, NULL, NULL, "out of memory");
@@ -169,8 +171,9 @@ enum kiln_status kiln_pass_layernorm_pattern(struct kiln_pass_ctx *c)
         enum kiln_status st = kiln_pass_reinfer(c, ln);
         if (st)
             return st;
-        kiln_pass_log(c, "replaced %d nodes from ReduceMean '%s' by LayerNormalization '%s' "
-                         "(axis %d, epsilon %g)",
+        kiln_pass_log(c,
+                      "replaced %d nodes from ReduceMean '%s' by LayerNormalization '%s' "
+                      "(axis %d, epsilon %g)",
                       n_dead, r1->name, ln->name, axis - rank, (double)eps);
         kiln_ir_count_uses(g);
     }

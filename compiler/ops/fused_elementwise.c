@@ -28,11 +28,10 @@ static enum kiln_status infer_fused_ew(struct kiln_infer_ctx *c, struct kiln_ir_
             same = x->dims[k] == x0->dims[k];
         if (!same)
             return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
-                                 "input '%s' must have the shape of input '%s'", x->name,
-                                 x0->name);
+                                 "input '%s' must have the shape of input '%s'", x->name, x0->name);
     }
-    if (!n_code || n_code % 4 || n_code / 4 > KILN_FEW_MAX_CODE ||
-        n_consts > KILN_FEW_MAX_CONSTS || n->n_in > KILN_FEW_MAX_IN)
+    if (!n_code || n_code % 4 || n_code / 4 > KILN_FEW_MAX_CODE || n_consts > KILN_FEW_MAX_CONSTS ||
+        n->n_in > KILN_FEW_MAX_IN)
         return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
                              "kiln_program needs 1 to %d instructions of 4 ints, with at most %d "
                              "constants and %d inputs",
@@ -49,8 +48,8 @@ static enum kiln_status infer_fused_ew(struct kiln_infer_ctx *c, struct kiln_ir_
     for (int32_t i = 0; i < p->n_code; i++) {
         const int64_t *ins = code + 4 * i;
         bool unary = ins[0] >= KILN_FEW_FIRST_UNARY;
-        bool ok = ins[0] >= 0 && ins[0] < KILN_FEW_OP_COUNT && ins[1] >= 0 &&
-                  ins[1] < KILN_FEW_MAX_REGS;
+        bool ok =
+            ins[0] >= 0 && ins[0] < KILN_FEW_OP_COUNT && ins[1] >= 0 && ins[1] < KILN_FEW_MAX_REGS;
         for (int k = 2; k < (unary ? 3 : 4) && ok; k++) {
             int64_t o = ins[k];
             ok = o >= KILN_FEW_CONST ? o - KILN_FEW_CONST < (int64_t)n_consts
@@ -69,5 +68,13 @@ static enum kiln_status infer_fused_ew(struct kiln_infer_ctx *c, struct kiln_ir_
 }
 
 const struct kiln_op_info kiln_opi_fused_elementwise = {
-    1, KILN_FEW_MAX_IN, 1, 1, KILN_OPF_INPLACE, 0, infer_fused_ew, NULL, "float32",
+    1,
+    KILN_FEW_MAX_IN,
+    1,
+    1,
+    KILN_OPF_INPLACE,
+    0,
+    infer_fused_ew,
+    NULL,
+    "float32",
     "kiln op made by fuse_elementwise: a bytecode program per element (docs/kiln-domain.md)"};

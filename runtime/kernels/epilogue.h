@@ -8,25 +8,25 @@
 
 #include "act.h"
 
-#define KILN_EPILOGUE_DEFINE(sfx, T)                                                           \
-    static inline void kiln_epilogue_##sfx(const struct kiln_act *act, const T *bias,         \
-                                           const T *res, int64_t rows, int64_t len, T *y)     \
-    {                                                                                          \
-        if (!bias && !res && act->kind == KILN_ACT_NONE)                                       \
-            return;                                                                            \
-        for (int64_t r = 0; r < rows; r++, y += len) {                                         \
-            T b = bias ? bias[r] : (T)0;                                                       \
-            const T *rr = res ? res + r * len : NULL;                                          \
-            if (bias)                                                                          \
-                for (int64_t j = 0; j < len; j++)                                              \
-                    y[j] += b;                                                                 \
-            if (rr)                                                                            \
-                for (int64_t j = 0; j < len; j++)                                              \
-                    y[j] += rr[j];                                                             \
-            if (act->kind != KILN_ACT_NONE)                                                    \
-                for (int64_t j = 0; j < len; j++)                                              \
-                    y[j] = (T)kiln_act_apply(act, (float)y[j]);                                \
-        }                                                                                      \
+#define KILN_EPILOGUE_DEFINE(sfx, T)                                                               \
+    static inline void kiln_epilogue_##sfx(const struct kiln_act *act, const T *bias,              \
+                                           const T *res, int64_t rows, int64_t len, T *y)          \
+    {                                                                                              \
+        if (!bias && !res && act->kind == KILN_ACT_NONE)                                           \
+            return;                                                                                \
+        for (int64_t r = 0; r < rows; r++, y += len) {                                             \
+            T b = bias ? bias[r] : (T)0;                                                           \
+            const T *rr = res ? res + r * len : NULL;                                              \
+            if (bias)                                                                              \
+                for (int64_t j = 0; j < len; j++)                                                  \
+                    y[j] += b;                                                                     \
+            if (rr)                                                                                \
+                for (int64_t j = 0; j < len; j++)                                                  \
+                    y[j] += rr[j];                                                                 \
+            if (act->kind != KILN_ACT_NONE)                                                        \
+                for (int64_t j = 0; j < len; j++)                                                  \
+                    y[j] = (T)kiln_act_apply(act, (float)y[j]);                                    \
+        }                                                                                          \
     }
 
 #endif

@@ -10,8 +10,9 @@
 #include <string.h>
 
 /* exp(x) = 2^n * exp(r), n = round(x / ln2), |r| <= ln2/2 by a two-part ln2; exp(r) by a
- * degree-6 polynomial (Taylor: truncation error below 2e-7 relative). Inputs are clamped so 2^n stays a
- * normal float: the result saturates near FLT_MAX and near 1e-38 instead of inf/denormals. */
+ * degree-6 polynomial (Taylor: truncation error below 2e-7 relative). Inputs are clamped so 2^n
+ * stays a normal float: the result saturates near FLT_MAX and near 1e-38 instead of inf/denormals.
+ */
 static inline float kiln_fast_expf(float x)
 {
     x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
@@ -19,8 +20,8 @@ static inline float kiln_fast_expf(float x)
     float n = (float)(int32_t)(t + (t >= 0.0f ? 0.5f : -0.5f));
     float r = x - n * 0.693145752f - n * 1.42860677e-6f;
     float p = 1.0f + r * (1.0f + r * (0.5f + r * (0.166666667f +
-                                                 r * (0.0416666667f + r * (0.00833333333f +
-                                                                           r * 0.00138888889f)))));
+                                                  r * (0.0416666667f + r * (0.00833333333f +
+                                                                            r * 0.00138888889f)))));
     int32_t bits = ((int32_t)n + 127) << 23;
     float s;
     memcpy(&s, &bits, sizeof s);
@@ -44,10 +45,12 @@ static inline float kiln_fast_erff(float x)
 {
     float ax = x < 0.0f ? -x : x;
     float t = 1.0f / (1.0f + 0.3275911f * ax);
-    float y = 1.0f - t * (0.254829592f + t * (-0.284496736f + t * (1.421413741f +
-                                                                  t * (-1.453152027f +
-                                                                       t * 1.061405429f)))) *
-                         kiln_fast_expf(-ax * ax);
+    float y =
+        1.0f -
+        t *
+            (0.254829592f +
+             t * (-0.284496736f + t * (1.421413741f + t * (-1.453152027f + t * 1.061405429f)))) *
+            kiln_fast_expf(-ax * ax);
     return x < 0.0f ? -y : y;
 }
 

@@ -324,7 +324,8 @@ static void test_fastmath_bounds(void **state)
         e_sig = fmax(e_sig, fabs(kiln_fast_sigmoidf(x) - sg));
         e_tanh = fmax(e_tanh, fabs(kiln_fast_tanhf(x) - tanh((double)x)));
         e_gelu = fmax(e_gelu, fabs(kiln_fast_geluf(x) - ge));
-        double xd = x, gt = 0.5 * xd * (1 + tanh(0.7978845608028654 * (xd + 0.044715 * xd * xd * xd)));
+        double xd = x;
+        double gt = 0.5 * xd * (1 + tanh(0.7978845608028654 * (xd + 0.044715 * xd * xd * xd)));
         e_gelu_t = fmax(e_gelu_t, fabs(kiln_fast_gelu_tanhf(x) - gt));
     }
     print_message("fast exp rel %.3g, sigmoid abs %.3g, tanh abs %.3g, gelu abs %.3g, gelu "
