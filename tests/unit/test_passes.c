@@ -58,8 +58,9 @@ static float *run(struct kiln_ir_graph *g, size_t *n_out)
     if (kiln_lower(g, &c, &d))
         fail_msg("lower: %s", d.message);
     const struct kiln_program *p = &c->prog;
-    const void *ins[8];
-    void *outs[8];
+    const void *ins[16];
+    void *outs[16];
+    assert_true(p->n_inputs <= 16 && p->n_outputs <= 16);
     size_t total = 0;
     for (uint32_t i = 0; i < p->n_inputs; i++) {
         const struct kiln_tensor_desc *t = &p->tensors[p->inputs[i]];
