@@ -109,28 +109,30 @@ bool kiln_fuse_set_string(struct kiln_ir_graph *g, struct kiln_ir_node *n, const
     return true;
 }
 
+/* An INTS or FLOATS attribute holding a copy of count elements of size es; NULL on OOM. */
+static void *set_array(struct kiln_ir_graph *g, struct kiln_ir_node *n, const char *name,
+                       enum kiln_attr_type type, const void *v, size_t es, size_t count)
+{
+    struct kiln_ir_attr *a = attr_slot(g, n, name, type);
+    void *copy = a ? kiln_arena_alloc(&g->arena, (count ? count : 1) * es) : NULL;
+    if (!copy)
+        return NULL;
+    if (count)
+        memcpy(copy, v, count * es);
+    a->n = count;
+    return type == KILN_ATTR_INTS ? (void *)(a->ints = copy) : (void *)(a->floats = copy);
+}
+
 bool kiln_fuse_set_ints(struct kiln_ir_graph *g, struct kiln_ir_node *n, const char *name,
                         const int64_t *v, size_t count)
 {
-    struct kiln_ir_attr *a = attr_slot(g, n, name, KILN_ATTR_INTS);
-    if (!a || !(a->ints = kiln_arena_alloc(&g->arena, (count ? count : 1) * sizeof *v)))
-        return false;
-    if (count)
-        memcpy(a->ints, v, count * sizeof *v);
-    a->n = count;
-    return true;
+    return set_array(g, n, name, KILN_ATTR_INTS, v, sizeof *v, count) != NULL;
 }
 
 bool kiln_fuse_set_floats(struct kiln_ir_graph *g, struct kiln_ir_node *n, const char *name,
                           const float *v, size_t count)
 {
-    struct kiln_ir_attr *a = attr_slot(g, n, name, KILN_ATTR_FLOATS);
-    if (!a || !(a->floats = kiln_arena_alloc(&g->arena, (count ? count : 1) * sizeof *v)))
-        return false;
-    if (count)
-        memcpy(a->floats, v, count * sizeof *v);
-    a->n = count;
-    return true;
+    return set_array(g, n, name, KILN_ATTR_FLOATS, v, sizeof *v, count) != NULL;
 }
 
 struct kiln_ir_node *kiln_fuse_new_node(struct kiln_ir_graph *g, const char *base,
