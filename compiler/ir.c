@@ -239,7 +239,8 @@ static const char *const op_onnx_names[] = {
 
 enum kiln_op kiln_ir_op_lookup(const char *domain, const char *op_type)
 {
-    /* kiln's own domain (written by the ONNX exporter) names the same ops */
+    /* "kiln": the domain of kiln's own ops (Gelu, FusedElementwise) and fused nodes in the
+     * optimized models kiln writes, so that they load again */
     if (domain && domain[0] && strcmp(domain, "ai.onnx") != 0 && strcmp(domain, "kiln") != 0)
         return KILN_OP_UNKNOWN;
     for (int i = 0; i < KILN_OP_COUNT; i++)

@@ -24,6 +24,7 @@ static const struct {
 } kiln_only_ops[] = {
     {"FusedElementwise", 0},
     {"Gelu", 20},
+    {"LayerNormalization", 17}, /* made by layernorm_pattern in older-opset graphs */
 };
 
 struct wctx {

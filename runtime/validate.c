@@ -1450,6 +1450,7 @@ static const struct op_check checks[OP_COUNT] = {
     E(SOFTMAX_CROSS_ENTROPY_LOSS, check_not_yet, 0, 0, 0, 0, 0),
     E(TFIDF_VECTORIZER, check_not_yet, 0, 0, 0, 0, 0), E(DFT, check_not_yet, 0, 0, 0, 0, 0),
     E(STFT, check_not_yet, 0, 0, 0, 0, 0), E(DET, check_not_yet, 0, 0, 0, 0, 0),
+    E(GELU, check_not_yet, 0, 0, 0, 0, 0), E(FUSED_ELEMENTWISE, check_not_yet, 0, 0, 0, 0, 0),
     /* ops3-rnn */
     E(LSTM, check_rnn, 3, 8, 0, 3, PRNN), E(GRU, check_rnn, 3, 6, 0, 2, PRNN),
     E(RNN, check_rnn, 3, 6, 0, 2, PRNN),

@@ -1,6 +1,7 @@
 /* conv.c - Conv: type and shape inference for 1-3 spatial dims with groups (including
  * depthwise), dilations, strides, explicit pads or auto_pad, kernel_shape from the weights when
  * absent; sizes the im2col + GEMM scratch the kernel uses (runtime/kernels/conv.c). */
+#include "fused.h"
 #include "nn.h"
 #include "../../runtime/kernels/nn.h"
 
@@ -56,7 +57,8 @@ static enum kiln_status infer_conv(struct kiln_infer_ctx *c, struct kiln_ir_node
         k_size *= (uint64_t)win.geom.kernel[i];
         out_size *= (uint64_t)win.out[i];
     }
-    p->act.kind = KILN_ACT_NONE;
+    if ((st = kiln_fused_attrs(c, n, 3, x->rank, dims, &p->act)))
+        return st;
     uint64_t es = kiln_dtype_size(x->dtype), cg = (uint64_t)(C / group);
     n->scratch_size = kiln_conv_col_bytes(p, cg, k_size, out_size, es) +
                       kiln_gemm_scratch_bytes((uint64_t)(M / group), out_size, cg * k_size, es);
@@ -73,5 +75,6 @@ static uint64_t macs_conv(const struct kiln_ir_node *n)
 }
 
 const struct kiln_op_info kiln_opi_conv = {
-    2, 3, 1, 1, 0, 0, infer_conv, macs_conv, "float32, float64",
-    "1-3 spatial dims; groups, dilations, auto_pad; im2col + blocked GEMM; fused activation"};
+    2, 4, 1, 1, 0, 0, infer_conv, macs_conv, "float32, float64",
+    "1-3 spatial dims; groups, dilations, auto_pad; im2col + blocked GEMM; fused activation and "
+    "residual (kiln_act, kiln_residual)"};

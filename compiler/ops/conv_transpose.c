@@ -4,6 +4,7 @@
  * weights when absent; sizes the GEMM + col2im scratch of runtime/kernels/conv_transpose.c. */
 #include <string.h>
 
+#include "fused.h"
 #include "nn.h"
 #include "../../runtime/kernels/nn2.h"
 
@@ -140,7 +141,8 @@ static enum kiln_status infer_conv_transpose(struct kiln_infer_ctx *c, struct ki
         k_size *= (uint64_t)win->kernel[i];
         in_size *= (uint64_t)in;
     }
-    p->act.kind = KILN_ACT_NONE;
+    if ((st = kiln_fused_attrs(c, n, 0, x->rank, dims, &p->act)))
+        return st;
     n->scratch_size = kiln_conv_transpose_scratch((uint64_t)(C / group), (uint64_t)mg, k_size,
                                                   in_size, kiln_dtype_size(x->dtype));
     return kiln_set_output(c, n, 0, x->dtype, x->rank, dims);
@@ -158,4 +160,4 @@ static uint64_t macs_conv_transpose(const struct kiln_ir_node *n)
 const struct kiln_op_info kiln_opi_conv_transpose = {
     2, 3, 1, 1, 0, 0, infer_conv_transpose, macs_conv_transpose, "float32, float64",
     "1-3 spatial dims; groups, dilations, output_padding, output_shape, auto_pad; GEMM + col2im; "
-    "fused activation"};
+    "fused activation (kiln_act)"};

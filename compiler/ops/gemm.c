@@ -1,7 +1,7 @@
 /* gemm.c - Gemm (transA/transB, alpha, beta, optional C broadcast to [M, N]) and MatMul (numpy
  * semantics: 1-D operands promoted then squeezed, batch dims broadcast): shape inference, GEMM
  * scratch sizing and MAC counts. Kernels in runtime/kernels/gemm.c. */
-#include "ops.h"
+#include "fused.h"
 #include "../../runtime/kernels/gemm_core.h"
 
 static const int gemm_dtypes[] = {KILN_DTYPE_F32, KILN_DTYPE_F64, 0};
@@ -53,7 +53,8 @@ static enum kiln_status infer_gemm(struct kiln_infer_ctx *c, struct kiln_ir_node
     p->trans_b = trans_b != 0;
     p->alpha = alpha;
     p->beta = beta;
-    p->act.kind = KILN_ACT_NONE;
+    if ((st = kiln_fused_attrs(c, n, 3, 2, dims, &p->act)))
+        return st;
     n->scratch_size = kiln_gemm_scratch_bytes((uint64_t)M, (uint64_t)N, (uint64_t)K,
                                               kiln_dtype_size(a->dtype));
     return kiln_set_output(c, n, 0, a->dtype, 2, dims);
@@ -100,7 +101,8 @@ static enum kiln_status infer_matmul(struct kiln_infer_ctx *c, struct kiln_ir_no
     struct kiln_p_matmul *p = kiln_node_params(c, n, sizeof *p);
     if (!p)
         return kiln_op_error(c, n, KILN_STATUS_NO_MEMORY, "out of memory");
-    p->act.kind = KILN_ACT_NONE;
+    if ((st = kiln_fused_attrs(c, n, 2, r, dims, &p->act)))
+        return st;
     /* the kernel folds an unbatched B's batch into M (rows of all of A at once) */
     uint64_t rows = (uint64_t)M * (rb_b == 0 ? (uint64_t)batch : 1);
     n->scratch_size = kiln_gemm_scratch_bytes(rows, (uint64_t)N, (uint64_t)K,
@@ -116,9 +118,11 @@ static uint64_t macs_matmul(const struct kiln_ir_node *n)
     return (uint64_t)kiln_ir_value_numel(y) * (uint64_t)a->dims[a->rank - 1];
 }
 
-const struct kiln_op_info kiln_opi_gemm = {2, 3, 1, 1, 0, 0, infer_gemm, macs_gemm,
+const struct kiln_op_info kiln_opi_gemm = {2, 4, 1, 1, 0, 0, infer_gemm, macs_gemm,
                                            "float32, float64",
-                                           "C optional and broadcast; fused activation"};
-const struct kiln_op_info kiln_opi_matmul = {2, 2, 1, 1, 0, 0, infer_matmul, macs_matmul,
+                                           "C optional and broadcast; fused activation and "
+                                           "residual (kiln_act, kiln_residual)"};
+const struct kiln_op_info kiln_opi_matmul = {2, 3, 1, 1, 0, 0, infer_matmul, macs_matmul,
                                              "float32, float64",
-                                             "numpy semantics, batch broadcast; fused activation"};
+                                             "numpy semantics, batch broadcast; fused activation "
+                                             "and residual (kiln_act, kiln_residual)"};

@@ -77,6 +77,8 @@ static enum kiln_status infer_instance_norm(struct kiln_infer_ctx *c, struct kil
     return kiln_set_output(c, n, 0, x->dtype, x->rank, x->dims);
 }
 
+/* Accepted at every opset, not only from 17 where ONNX adds it: the layernorm_pattern pass
+ * puts it into older graphs in place of their ReduceMean/Sub/Pow/Sqrt/Div decomposition. */
 static enum kiln_status infer_layer_norm(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
 {
     struct kiln_ir_value *x;
@@ -197,7 +199,8 @@ const struct kiln_op_info kiln_opi_instance_normalization = {
     "statistics accumulated in double (two passes)"};
 const struct kiln_op_info kiln_opi_layer_normalization = {
     2, 3, 1, 3, 0, 0, infer_layer_norm, NULL, "float32, float64, float16",
-    "opset 17; optional Mean/InvStdDev outputs (stash_type 1 or 11); statistics in double"};
+    "opset 17 (kiln: any opset); optional Mean/InvStdDev outputs (stash_type 1 or 11); "
+    "statistics in double"};
 const struct kiln_op_info kiln_opi_mean_variance_normalization = {
     1, 1, 1, 1, 0, 0, infer_mvn, NULL, "float32, float64, float16",
     "any axes; (x - mean) / (std + 1e-9) as the ONNX function"};

@@ -97,6 +97,23 @@ static enum kiln_status infer_shrink(struct kiln_infer_ctx *c, struct kiln_ir_no
     return float_attrs(c, n, kiln_dtypes_numeric, "lambd", 0.5f, "bias", 0.0f);
 }
 
+/* Gelu (kiln's op; ONNX adds it in opset 20, kiln accepts it at every opset because the
+ * gelu_pattern pass creates it in older graphs): a = approximate ("none" 0, "tanh" 1), b =
+ * kiln_fast (1: the -O3 approximation, docs/optimization.md). */
+static enum kiln_status infer_gelu(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+{
+    const char *approx;
+    int64_t fast;
+    enum kiln_status st;
+    if ((st = kiln_attr_string(c, n, "approximate", "none", &approx)) ||
+        (st = kiln_attr_int(c, n, "kiln_fast", 0, &fast)))
+        return st;
+    if (strcmp(approx, "none") && strcmp(approx, "tanh"))
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                             "approximate '%s': expected \"none\" or \"tanh\"", approx);
+    return unary_common(c, n, kiln_dtypes_float, 0, strcmp(approx, "tanh") == 0, fast != 0);
+}
+
 /* Clip: min/max attributes before opset 11, optional constant inputs from 11. */
 static enum kiln_status infer_clip(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
 {
@@ -232,6 +249,7 @@ UN(thresholded_relu, infer_alpha1, FLOATS, "alpha 1")
 UN(shrink, infer_shrink, "all numeric types", "")
 UN(isnan, infer_isnan, FLOATS, "output bool")
 UN(isinf, infer_isinf, FLOATS, "output bool")
+UN(gelu, infer_gelu, FLOATS, "kiln op (ONNX opset 20): approximate none/tanh; kiln_fast=1 at -O3")
 UN(cast, infer_cast, "every kiln type except string",
    "float to int truncates (NaN 0, saturating); float16/bfloat16 round to nearest even")
 const struct kiln_op_info kiln_opi_clip = {1, 3, 1, 1, EW, 0x6, infer_clip, NULL,

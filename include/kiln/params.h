@@ -30,6 +30,13 @@ enum kiln_act_kind {
     KILN_ACT_ELU,              /* alpha */
     KILN_ACT_SOFTSIGN,
     KILN_ACT_SOFTPLUS,
+    /* appended for the fusion passes (passes-b): GELU's tanh form, and the -O3 approximations
+     * (runtime/kernels/fastmath.h; errors in docs/optimization.md) */
+    KILN_ACT_GELU_TANH,
+    KILN_ACT_FAST_SIGMOID,
+    KILN_ACT_FAST_TANH,
+    KILN_ACT_FAST_SILU,
+    KILN_ACT_FAST_GELU,
 };
 
 struct kiln_act {
@@ -445,6 +452,55 @@ struct kiln_p_window_fn {
 struct kiln_p_mel {
     int64_t num_mel_bins, dft_length, sample_rate;
     double lower_hz, upper_hz;
+};
+
+/* ---- passes-b: kiln's own fused ops (docs/kiln-domain.md) ---- */
+
+/* FusedElementwise: a straight-line program run once per element over float32 tensors of one
+ * shape. Registers 0..n_in-1 hold the inputs' elements, the others temporaries; the result is
+ * the register the last instruction writes. An operand byte below KILN_FEW_CONST is a register,
+ * KILN_FEW_CONST + i is consts[i]. Unary instructions ignore operand b. */
+#define KILN_FEW_MAX_CODE 16
+#define KILN_FEW_MAX_IN 4
+#define KILN_FEW_MAX_REGS 16
+#define KILN_FEW_MAX_CONSTS 16
+#define KILN_FEW_CONST 0x10
+
+enum kiln_few_op {
+    KILN_FEW_ADD = 0,
+    KILN_FEW_SUB,
+    KILN_FEW_MUL,
+    KILN_FEW_DIV,
+    KILN_FEW_MAX,
+    KILN_FEW_MIN,
+    KILN_FEW_POW,
+    KILN_FEW_LEAKY_RELU, /* a < 0 ? b * a : a */
+    /* unary from here */
+    KILN_FEW_NEG,
+    KILN_FEW_ABS,
+    KILN_FEW_EXP,
+    KILN_FEW_LOG,
+    KILN_FEW_SQRT,
+    KILN_FEW_RECIP,
+    KILN_FEW_RELU,
+    KILN_FEW_SIGMOID,
+    KILN_FEW_TANH,
+    KILN_FEW_ERF,
+    KILN_FEW_GELU,
+    KILN_FEW_FLOOR,
+    KILN_FEW_CEIL,
+    KILN_FEW_FAST_EXP, /* -O3 approximations */
+    KILN_FEW_FAST_SIGMOID,
+    KILN_FEW_FAST_TANH,
+    KILN_FEW_FAST_GELU,
+    KILN_FEW_OP_COUNT
+};
+#define KILN_FEW_FIRST_UNARY KILN_FEW_NEG
+
+struct kiln_p_fused_elementwise {
+    int32_t n_code, n_in;
+    uint8_t code[KILN_FEW_MAX_CODE][4]; /* op, dst, a, b */
+    float consts[KILN_FEW_MAX_CONSTS];
 };
 
 #endif

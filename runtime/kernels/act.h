@@ -8,6 +8,7 @@
 
 #include <math.h>
 
+#include "fastmath.h"
 #include "kiln/params.h"
 
 static inline float kiln_act_apply(const struct kiln_act *a, float x)
@@ -36,6 +37,11 @@ static inline float kiln_act_apply(const struct kiln_act *a, float x)
     case KILN_ACT_SOFTSIGN: return x / (1.0f + fabsf(x));
     /* log1p(exp(x)) overflows for large x, where softplus(x) == x in float */
     case KILN_ACT_SOFTPLUS: return x > 20.0f ? x : log1pf(expf(x));
+    case KILN_ACT_GELU_TANH: return kiln_gelu_tanhf(x);
+    case KILN_ACT_FAST_SIGMOID: return kiln_fast_sigmoidf(x);
+    case KILN_ACT_FAST_TANH: return kiln_fast_tanhf(x);
+    case KILN_ACT_FAST_SILU: return x * kiln_fast_sigmoidf(x);
+    case KILN_ACT_FAST_GELU: return kiln_fast_geluf(x);
     default: return x;
     }
 }

@@ -1,9 +1,10 @@
 /* conv.c - Conv with 1-3 spatial dims, groups, strides, dilations and padding: per image and
  * group, im2col into scratch, then one GEMM (weights [M/group, C/group*k] x columns
  * [C/group*k, out]) straight into the output; pointwise convs feed the input to the GEMM as is.
- * Bias and the fused activation are applied in one pass over each output row. */
+ * Bias, the fused residual input (kiln_residual: input 3) and the fused activation are applied
+ * in one pass over each output row (epilogue.h). */
 #include "kernels.h"
-#include "act.h"
+#include "epilogue.h"
 #include "im2col.h"
 #include "nn.h"
 
@@ -13,22 +14,7 @@ static inline int has_bias(const struct kiln_kernel_args *a)
 }
 
 #define CONV_DEFINE(sfx, DT, T)                                                                \
-    /* bias and activation over one group's rows right after its GEMM, while they are warm */  \
-    static void epilogue_##sfx(const struct kiln_act *act, const T *bias, int64_t rows,        \
-                               int64_t len, T *y)                                              \
-    {                                                                                          \
-        if (!bias && act->kind == KILN_ACT_NONE)                                               \
-            return;                                                                            \
-        for (int64_t r = 0; r < rows; r++, y += len) {                                         \
-            T b = bias ? bias[r] : 0;                                                          \
-            if (act->kind == KILN_ACT_NONE)                                                    \
-                for (int64_t j = 0; j < len; j++)                                              \
-                    y[j] += b;                                                                 \
-            else                                                                               \
-                for (int64_t j = 0; j < len; j++)                                              \
-                    y[j] = (T)kiln_act_apply(act, (float)(y[j] + b));                          \
-        }                                                                                      \
-    }                                                                                          \
+    KILN_EPILOGUE_DEFINE(sfx, T)                                                               \
     /* col[(c*k_size + kpos) * out_size + opos] = x at that tap, 0 in the padding */           \
     KILN_IM2COL_DEFINE(im2col_##sfx, T)                                                        \
     static void kiln_k_conv_##sfx(const struct kiln_kernel_args *a)                            \
@@ -44,7 +30,8 @@ static inline int has_bias(const struct kiln_kernel_args *a)
                                                  (uint64_t)g.out_size, sizeof(T));             \
         T *col = a->scratch;                                                                   \
         void *gemm_scratch = (char *)a->scratch + col_bytes;                                   \
-        const T *X = x->data, *W = w->data, *B = has_bias(a) ? bias->data : NULL;           \
+        const T *X = x->data, *W = w->data, *B = has_bias(a) ? bias->data : NULL;              \
+        const T *R = a->n_in > 3 ? a->in[3].data : NULL;                                       \
         T *Y = y->data;                                                                        \
         for (int64_t n = 0; n < nb; n++)                                                       \
             for (int64_t gi = 0; gi < p->group; gi++) {                                        \
@@ -57,7 +44,8 @@ static inline int has_bias(const struct kiln_kernel_args *a)
                 T *yg = Y + (n * M + gi * mg) * g.out_size;                                    \
                 kiln_gemm_##sfx(mg, g.out_size, kdim, 1, W + gi * mg * kdim, kdim, 1, cols,    \
                                 g.out_size, 1, yg, g.out_size, 0, gemm_scratch);               \
-                epilogue_##sfx(&p->act, B ? B + gi * mg : NULL, mg, g.out_size, yg);           \
+                kiln_epilogue_##sfx(&p->act, B ? B + gi * mg : NULL,                           \
+                                    R ? R + (yg - Y) : NULL, mg, g.out_size, yg);              \
             }                                                                                  \
     }
 

@@ -1,17 +1,12 @@
 /* gemm.c - Gemm and MatMul kernels: both reduce to the shared blocked GEMM (gemm_core.c) with
- * strides expressing transposes and batch broadcasting, then the fused activation epilogue. */
+ * strides expressing transposes and batch broadcasting, then the epilogue (epilogue.h): the
+ * fused residual input (kiln_residual: Gemm input 3, MatMul input 2) and activation. */
 #include "kernels.h"
-#include "act.h"
+#include "epilogue.h"
 #include "gemm_core.h"
 
 #define GEMM_DEFINE(sfx, DT, T)                                                                \
-    static void act_rows_##sfx(const struct kiln_act *act, T *y, int64_t n)                    \
-    {                                                                                          \
-        if (act->kind == KILN_ACT_NONE)                                                        \
-            return;                                                                            \
-        for (int64_t i = 0; i < n; i++)                                                        \
-            y[i] = (T)kiln_act_apply(act, (float)y[i]);                                        \
-    }                                                                                          \
+    KILN_EPILOGUE_DEFINE(sfx, T)                                                               \
     /* Y = alpha * op(A) op(B) + beta * C, C broadcast from rank 0, 1 or 2. */                  \
     static void kiln_k_gemm_##sfx(const struct kiln_kernel_args *a)                            \
     {                                                                                          \
@@ -39,7 +34,8 @@
         }                                                                                      \
         kiln_gemm_##sfx(M, N, K, (T)p->alpha, A->data, a_rs, a_cs, B->data, b_rs, b_cs, Y, N,  \
                         accumulate, a->scratch);                                               \
-        act_rows_##sfx(&p->act, Y, M * N);                                                     \
+        kiln_epilogue_##sfx(&p->act, NULL, a->n_in > 3 ? (const T *)a->in[3].data : NULL, 1,   \
+                            M * N, Y);                                                         \
     }                                                                                          \
     /* numpy matmul: 1-D operands act as a row (A) or column (B); batch dims broadcast. */      \
     static void kiln_k_matmul_##sfx(const struct kiln_kernel_args *a)                          \
@@ -79,7 +75,8 @@
                                 0, a->scratch);                                                \
             }                                                                                  \
         }                                                                                      \
-        act_rows_##sfx(&p->act, Y, batch * M * N);                                             \
+        kiln_epilogue_##sfx(&p->act, NULL, a->n_in > 2 ? (const T *)a->in[2].data : NULL, 1,   \
+                            batch * M * N, Y);                                                 \
     }
 
 KILN_FOR_NATIVE_FLOATS(GEMM_DEFINE)

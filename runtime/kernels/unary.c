@@ -5,6 +5,7 @@
 #include <tgmath.h>
 
 #include "elementwise.h"
+#include "fastmath.h"
 
 /* kiln_k_<op>_<s>: z[k] = EXPR, where EXPR reads the stored element xv and the attributes
  * pa, pb (struct kiln_p_unary a and b). */
@@ -73,6 +74,11 @@ FMATH(thresholded_relu, v > ca ? v : zero)
 FMATH(abs, fabs(v))
 FMATH(neg, -v)
 FMATH(sign, v > zero ? one : v < zero ? -one : v) /* NaN stays NaN, like numpy */
+/* Gelu (kiln's op, ONNX opset 20): ca approximate (0 "none": the Erf form, 1 "tanh"), cb kiln_fast
+ * (the -O3 approximation of fastmath.h, computed in float) */
+FMATH(gelu, cb != zero ? (ca != zero ? kiln_fast_gelu_tanhf((float)v) : kiln_fast_geluf((float)v))
+            : ca != zero ? v / 2 * (one + tanh(0.7978845608028654 * (v + 0.044715 * v * v * v)))
+                         : v / 2 * (one + erf(v * 0.7071067811865476)))
 
 /* float kernels of an FMATH op: the compute type C picks name_f or name_d (by size, not
  * _Generic, so that the file stays C99 for the C emitter; the test is a constant) */
@@ -84,7 +90,7 @@ FMATH(sign, v > zero ? one : v < zero ? -one : v) /* NaN stays NaN, like numpy *
     X(relu) X(sigmoid) X(tanh) X(leaky_relu) X(exp) X(log) X(sqrt) X(reciprocal) X(floor)     \
     X(ceil) X(round) X(erf) X(sin) X(cos) X(tan) X(asin) X(acos) X(atan) X(sinh) X(cosh)      \
     X(asinh) X(acosh) X(atanh) X(elu) X(selu) X(celu) X(softplus) X(softsign)                 \
-    X(hard_sigmoid) X(hard_swish) X(thresholded_relu) X(abs) X(neg) X(sign)
+    X(hard_sigmoid) X(hard_swish) X(thresholded_relu) X(abs) X(neg) X(sign) X(gelu)
 #define INST_FLOAT_OP(op) KILN_EW_FLOATS(DEF_FMATH, op)
 FLOAT_OPS(INST_FLOAT_OP)
 
@@ -166,6 +172,7 @@ REG_FLOATS(hard_swish)
 REG_FLOATS(thresholded_relu)
 REG_FLOATS(isnan)
 REG_FLOATS(isinf)
+REG_FLOATS(gelu)
 KILN_KERNELS(relu, KILN_EW_SIGNED(KILN_EW_REG, relu));
 KILN_KERNELS(neg, KILN_EW_SIGNED(KILN_EW_REG, neg));
 KILN_KERNELS(abs, KILN_EW_NUMERIC(KILN_EW_REG, abs));

@@ -241,8 +241,224 @@ def passes_a():
     fold_pad()
     transpose()
     reshape_chain()
+# ---- passes-b: fusion and pattern passes ----
+
+RNG = np.random.default_rng(7)
+D = TensorProto.DOUBLE
+
+
+def rnd(*shape):
+    return (RNG.standard_normal(shape) * 0.5).astype(np.float32)
+
+
+def scalar(name, v):
+    return init(name, np.array(v, np.float32))
+
+
+def fuse_act():
+    """An activation after each producer kind; SiLU as x * Sigmoid(x); GELU as torch writes it
+    after a MatMul (gelu_pattern makes the Gelu that fuse_activation then moves)."""
+    mk = helper.make_node
+    nodes = [
+        mk("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1], name="conv_relu"),
+        mk("Relu", ["c1"], ["y1"], name="relu"),
+        mk("Conv", ["x", "w2"], ["c2"], name="conv_clip"),
+        mk("Clip", ["c2", "zero", "six"], ["y2"], name="relu6"),
+        mk("Conv", ["x", "w3", "b3"], ["c3"], name="conv_silu"),
+        mk("Sigmoid", ["c3"], ["s3"], name="silu_sigmoid"),
+        mk("Mul", ["c3", "s3"], ["y3"], name="silu_mul"),
+        mk("Conv", ["x", "w4"], ["c4"], name="conv_hswish"),
+        mk("HardSwish", ["c4"], ["y4"], name="hswish"),
+        mk("ConvTranspose", ["x", "wt"], ["c5"], strides=[2, 2], name="convt_leaky"),
+        mk("LeakyRelu", ["c5"], ["y5"], alpha=0.1, name="leaky"),
+        mk("Gemm", ["g", "gw", "gc"], ["c6"], transB=1, name="gemm_hsig"),
+        mk("HardSigmoid", ["c6"], ["y6"], alpha=0.3, beta=0.4, name="hsig"),
+        mk("MatMul", ["g", "mw"], ["c7"], name="matmul_tanh"),
+        mk("Tanh", ["c7"], ["y7"], name="tanh"),
+        mk("MatMul", ["g", "mw2"], ["c8"], name="matmul_gelu"),
+        mk("Div", ["c8", "sqrt2"], ["g1"], name="gelu_div"),
+        mk("Erf", ["g1"], ["g2"], name="gelu_erf"),
+        mk("Add", ["g2", "one"], ["g3"], name="gelu_add"),
+        mk("Mul", ["c8", "g3"], ["g4"], name="gelu_mul"),
+        mk("Mul", ["g4", "half"], ["y8"], name="gelu_half"),
+        mk("Gemm", ["g", "gw"], ["c9"], transB=1, name="gemm_sigmoid"),
+        mk("Sigmoid", ["c9"], ["y9"], name="sigmoid"),
+    ]
+    save("fuse_act", nodes, [vi("x", F, [1, 3, 6, 6]), vi("g", F, [2, 6])],
+         [vi("y1", F, [1, 4, 6, 6]), vi("y2", F, [1, 4, 4, 4]), vi("y3", F, [1, 4, 6, 6]),
+          vi("y4", F, [1, 4, 6, 6]), vi("y5", F, [1, 2, 13, 13]), vi("y6", F, [2, 5]),
+          vi("y7", F, [2, 5]), vi("y8", F, [2, 5]), vi("y9", F, [2, 5])],
+         [init("w1", rnd(4, 3, 3, 3)), init("b1", rnd(4)), init("w2", rnd(4, 3, 3, 3) * 4),
+          init("w3", rnd(4, 3, 1, 1)), init("b3", rnd(4)), init("w4", rnd(4, 3, 1, 1) * 4),
+          init("wt", rnd(3, 2, 3, 3)), init("gw", rnd(5, 6)), init("gc", rnd(5)),
+          init("mw", rnd(6, 5)), init("mw2", rnd(6, 5)), scalar("zero", 0.0),
+          scalar("six", 6.0), scalar("sqrt2", 1.4142135), scalar("one", 1.0),
+          scalar("half", 0.5)], opset=14)
+
+
+def fuse_act_neg():
+    """No fusion: the Conv output is also a graph output; it has a second reader; float64."""
+    mk = helper.make_node
+    nodes = [
+        mk("Conv", ["x", "w"], ["c1"], name="conv_out"),
+        mk("Relu", ["c1"], ["y1"], name="relu_out"),
+        mk("Conv", ["x", "w"], ["c2"], pads=[1, 1, 1, 1], name="conv_two"),
+        mk("Relu", ["c2"], ["r2"], name="relu_two"),
+        mk("Add", ["c2", "r2"], ["y2"], name="add_two"),
+        mk("MatMul", ["d", "dw"], ["c3"], name="matmul_f64"),
+        mk("Relu", ["c3"], ["y3"], name="relu_f64"),
+    ]
+    save("fuse_act_neg", nodes, [vi("x", F, [1, 3, 5, 5]), vi("d", D, [2, 3])],
+         [vi("c1", F, [1, 4, 3, 3]), vi("y1", F, [1, 4, 3, 3]), vi("y2", F, [1, 4, 5, 5]),
+          vi("y3", D, [2, 3])],
+         [init("w", rnd(4, 3, 3, 3)), init("dw", rnd(3, 3).astype(np.float64))])
+
+
+def fuse_residual():
+    """Conv + Add(identity) + Relu, Gemm + Add (residual first), MatMul + Add; and a Conv + Add
+    of a per-channel constant (broadcasting: not a residual)."""
+    mk = helper.make_node
+    nodes = [
+        mk("Conv", ["x", "w", "b"], ["c1"], pads=[1, 1, 1, 1], name="conv_res"),
+        mk("Add", ["c1", "x"], ["a1"], name="add_res"),
+        mk("Relu", ["a1"], ["y1"], name="relu_res"),
+        mk("Gemm", ["g", "gw", "gc"], ["c2"], transB=1, name="gemm_res"),
+        mk("Add", ["other", "c2"], ["y2"], name="add_gemm"),
+        mk("MatMul", ["m", "mw"], ["c3"], name="matmul_res"),
+        mk("Add", ["c3", "m"], ["y3"], name="add_matmul"),
+        mk("Conv", ["x", "w"], ["c4"], pads=[1, 1, 1, 1], name="conv_bcast"),
+        mk("Add", ["c4", "chan"], ["y4"], name="add_bcast"),
+    ]
+    save("fuse_residual", nodes,
+         [vi("x", F, [1, 4, 5, 5]), vi("g", F, [3, 6]), vi("other", F, [3, 5]),
+          vi("m", F, [2, 3, 5])],
+         [vi("y1", F, [1, 4, 5, 5]), vi("y2", F, [3, 5]), vi("y3", F, [2, 3, 5]),
+          vi("y4", F, [1, 4, 5, 5])],
+         [init("w", rnd(4, 4, 3, 3)), init("b", rnd(4)), init("gw", rnd(5, 6)),
+          init("gc", rnd(5)), init("mw", rnd(5, 5)), init("chan", rnd(1, 4, 1, 1))])
+
+
+def layernorm():
+    """The torch decomposition over the last axis (Pow, gamma, beta); a Mul-self variant over the
+    last two axes with gamma only; and the same pattern over axis 1 (not the last: no match)."""
+    mk = helper.make_node
+
+    def ln(p, x, axes, square, gamma, beta, out):
+        ns = [mk("ReduceMean", [x], [p + "m"], axes=axes, name=p + "mean"),
+              mk("Sub", [x, p + "m"], [p + "d"], name=p + "sub")]
+        if square == "pow":
+            ns.append(mk("Pow", [p + "d", "two"], [p + "q"], name=p + "pow"))
+        else:
+            ns.append(mk("Mul", [p + "d", p + "d"], [p + "q"], name=p + "sq"))
+        ns += [mk("ReduceMean", [p + "q"], [p + "v"], axes=axes, name=p + "var"),
+               mk("Add", [p + "v", "eps"], [p + "ve"], name=p + "addeps"),
+               mk("Sqrt", [p + "ve"], [p + "s"], name=p + "sqrt"),
+               mk("Div", [p + "d", p + "s"], [p + "n" if gamma else out], name=p + "div")]
+        if gamma:
+            ns.append(mk("Mul", [p + "n", gamma], [p + "g" if beta else out], name=p + "gamma"))
+        if beta:
+            ns.append(mk("Add", [p + "g", beta], [out], name=p + "beta"))
+        return ns
+
+    nodes = (ln("a_", "x", [-1], "pow", "ga", "ba", "y1") +
+             ln("b_", "x", [1, 2], "mul", "gb", None, "y2") +
+             ln("c_", "x", [1], "pow", "gc", "bc", "y3"))
+    save("layernorm", nodes, [vi("x", F, [2, 3, 8])],
+         [vi("y1", F, [2, 3, 8]), vi("y2", F, [2, 3, 8]), vi("y3", F, [2, 3, 8])],
+         [scalar("two", 2.0), scalar("eps", 1e-5), init("ga", rnd(8)), init("ba", rnd(8)),
+          init("gb", rnd(3, 8)), init("gc", rnd(3, 1)), init("bc", rnd(3, 1))])
+
+
+def gelu():
+    """GELU in the orders exporters write: (x * (1 + erf)) * 0.5, (x * 0.5) * (1 + erf(x * c)),
+    x * ((1 + erf) * 0.5), the tanh form with Pow and with x * x * x; a wrong constant. Each
+    chain reads its own input so that cleanup's CSE does not merge their common prefixes."""
+    mk = helper.make_node
+    nodes = [
+        mk("Div", ["xa", "sqrt2"], ["a1"], name="a_div"),
+        mk("Erf", ["a1"], ["a2"], name="a_erf"),
+        mk("Add", ["a2", "one"], ["a3"], name="a_add"),
+        mk("Mul", ["xa", "a3"], ["a4"], name="a_mul"),
+        mk("Mul", ["a4", "half"], ["y1"], name="a_half"),
+
+        mk("Mul", ["xb", "rsqrt2"], ["b1"], name="b_scale"),
+        mk("Erf", ["b1"], ["b2"], name="b_erf"),
+        mk("Add", ["one", "b2"], ["b3"], name="b_add"),
+        mk("Mul", ["xb", "half"], ["b4"], name="b_half"),
+        mk("Mul", ["b4", "b3"], ["y2"], name="b_mul"),
+
+        mk("Div", ["xc", "sqrt2"], ["c1"], name="c_div"),
+        mk("Erf", ["c1"], ["c2"], name="c_erf"),
+        mk("Add", ["c2", "one"], ["c3"], name="c_add"),
+        mk("Mul", ["c3", "half"], ["c4"], name="c_half"),
+        mk("Mul", ["xc", "c4"], ["y3"], name="c_mul"),
+
+        mk("Pow", ["xd", "three"], ["d1"], name="d_pow"),
+        mk("Mul", ["d1", "k044"], ["d2"], name="d_k"),
+        mk("Add", ["xd", "d2"], ["d3"], name="d_add"),
+        mk("Mul", ["d3", "k079"], ["d4"], name="d_scale"),
+        mk("Tanh", ["d4"], ["d5"], name="d_tanh"),
+        mk("Add", ["d5", "one"], ["d6"], name="d_add1"),
+        mk("Mul", ["xd", "half"], ["d7"], name="d_half"),
+        mk("Mul", ["d7", "d6"], ["y4"], name="d_mul"),
+
+        mk("Mul", ["xe", "xe"], ["e0"], name="e_sq"),
+        mk("Mul", ["e0", "xe"], ["e1"], name="e_cube"),
+        mk("Mul", ["k044", "e1"], ["e2"], name="e_k"),
+        mk("Add", ["e2", "xe"], ["e3"], name="e_add"),
+        mk("Mul", ["k079", "e3"], ["e4"], name="e_scale"),
+        mk("Tanh", ["e4"], ["e5"], name="e_tanh"),
+        mk("Add", ["one", "e5"], ["e6"], name="e_add1"),
+        mk("Mul", ["xe", "e6"], ["e7"], name="e_mul"),
+        mk("Mul", ["e7", "half"], ["y5"], name="e_half"),
+
+        mk("Div", ["xf", "wrong"], ["f1"], name="f_div"),
+        mk("Erf", ["f1"], ["f2"], name="f_erf"),
+        mk("Add", ["f2", "one"], ["f3"], name="f_add"),
+        mk("Mul", ["xf", "f3"], ["f4"], name="f_mul"),
+        mk("Mul", ["f4", "half"], ["y6"], name="f_half"),
+    ]
+    save("gelu", nodes, [vi("x" + c, F, [2, 16]) for c in "abcdef"],
+         [vi("y%d" % i, F, [2, 16]) for i in range(1, 7)],
+         [scalar("sqrt2", 1.4142135), scalar("rsqrt2", 0.70710677), scalar("one", 1.0),
+          scalar("half", 0.5), scalar("three", 3.0), scalar("k044", 0.044715),
+          scalar("k079", 0.7978846), scalar("wrong", 1.5)])
+
+
+def fuse_ew():
+    """A five-op chain over two inputs with scalar constants (one FusedElementwise); a chain
+    broken by a graph output, one broken by a value with two readers, and a broadcasting Add."""
+    mk = helper.make_node
+    nodes = [
+        mk("Mul", ["x", "two"], ["t"], name="ew_mul"),
+        mk("Add", ["t", "y"], ["u"], name="ew_add"),
+        mk("Tanh", ["u"], ["v"], name="ew_tanh"),
+        mk("Sub", ["v", "one"], ["w"], name="ew_sub"),
+        mk("Clip", ["w", "lo", "hi"], ["out1"], name="ew_clip"),
+        mk("Exp", ["x"], ["out2"], name="ex_exp"),
+        mk("Neg", ["out2"], ["out3"], name="ex_neg"),
+        mk("Sigmoid", ["y"], ["p"], name="two_sig"),
+        mk("Mul", ["p", "three"], ["out4"], name="two_mul"),
+        mk("Add", ["p", "one"], ["out5"], name="two_add"),
+        mk("Add", ["x", "bias"], ["q"], name="bc_add"),
+        mk("Relu", ["q"], ["out6"], name="bc_relu"),
+    ]
+    save("fuse_ew", nodes, [vi("x", F, [2, 3, 4]), vi("y", F, [2, 3, 4])],
+         [vi("out%d" % i, F, [2, 3, 4]) for i in range(1, 7)],
+         [scalar("two", 2.0), scalar("one", 1.0), scalar("three", 3.0), scalar("lo", -1.5),
+          scalar("hi", -0.25), init("bias", rnd(4))])
+
+
+def passes_b():
+    fuse_act()
+    fuse_act_neg()
+    fuse_residual()
+    layernorm()
+    gelu()
+    fuse_ew()
 
 
 if __name__ == "__main__":
     cleanup()
     passes_a()
+    passes_b()

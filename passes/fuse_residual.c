@@ -1,0 +1,56 @@
+/* fuse_residual.c - Add(y, r) where y comes from a Conv, Gemm or MatMul that nothing else
+ * reads and r has y's exact shape and dtype (no broadcasting) becomes the producer's residual
+ * input: kiln_residual=1 and r as its last input, added in the kernel's epilogue before any
+ * activation (runtime/kernels/epilogue.h). A Relu after the Add then fuses into the same
+ * epilogue through fuse_activation, which runs next. */
+#include "fuse.h"
+
+/* Index of the residual input for an op that has one in its kernel; 0 for none. */
+static uint32_t residual_index(enum kiln_op op)
+{
+    switch (op) {
+    case KILN_OP_CONV: return 3;
+    case KILN_OP_GEMM: return 3;
+    case KILN_OP_MATMUL: return 2;
+    default: return 0;
+    }
+}
+
+enum kiln_status kiln_pass_fuse_residual(struct kiln_pass_ctx *c)
+{
+    struct kiln_ir_graph *g = c->g;
+    kiln_ir_count_uses(g);
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+        struct kiln_ir_node *add = g->nodes[i];
+        if (add->dead || add->op != KILN_OP_ADD || add->n_in != 2)
+            continue;
+        for (int k = 0; k < 2; k++) {
+            struct kiln_ir_value *y = add->in[k], *r = add->in[1 - k];
+            struct kiln_ir_node *p = kiln_fuse_producer(y);
+            uint32_t ri = p ? residual_index(p->op) : 0;
+            if (!ri || kiln_ir_attr(p, "kiln_residual") || kiln_ir_attr(p, "kiln_act") ||
+                kiln_pass_sole_user(g, y) != add || r == y ||
+                (y->dtype != KILN_DTYPE_F32 && y->dtype != KILN_DTYPE_F64) ||
+                !kiln_fuse_same_type(r, y) || !kiln_fuse_same_type(add->out[0], y))
+                continue;
+            /* y's only reader is the Add, so r cannot depend on p: no cycle */
+            struct kiln_ir_value *in[4] = {NULL, NULL, NULL, NULL};
+            for (uint32_t j = 0; j < p->n_in && j < ri; j++)
+                in[j] = p->in[j];
+            in[ri] = r;
+            if (!kiln_fuse_set_inputs(g, p, in, ri + 1) ||
+                !kiln_fuse_set_int(g, p, "kiln_residual", 1))
+                return kiln_diag_set(c->d, KILN_STATUS_NO_MEMORY, NULL, NULL, "out of memory");
+            add->dead = true;
+            kiln_fuse_take_output(p, add->out[0]);
+            enum kiln_status st = kiln_pass_reinfer(c, p);
+            if (st)
+                return st;
+            kiln_pass_log(c, "fused Add '%s' into %s '%s' as its residual input '%s'", add->name,
+                          p->op_type, p->name, r->name);
+            kiln_ir_count_uses(g);
+            break;
+        }
+    }
+    return KILN_STATUS_OK;
+}
