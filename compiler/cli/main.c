@@ -12,6 +12,7 @@ static const char main_help[] =
     "commands:\n"
     "  inspect   summarize a model: inputs, outputs, ops, parameters, MACs, unsupported ops\n"
     "  run       run a model on .npy inputs with kiln's interpreter, write .npy outputs\n"
+    "  bench     compare configurations (-O levels): latency, throughput, sizes, accuracy\n"
     "\n"
     "Run 'kiln help COMMAND' or 'kiln COMMAND --help' for a command's options.\n";
 
@@ -22,6 +23,7 @@ static const struct {
 } commands[] = {
     {"inspect", kiln_cmd_inspect, kiln_help_inspect},
     {"run", kiln_cmd_run, kiln_help_run},
+    {"bench", kiln_cmd_bench, kiln_help_bench},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
