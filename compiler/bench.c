@@ -1361,7 +1361,11 @@ enum kiln_status kiln_bench_run(const struct kiln_bench_options *o, struct kiln_
     for (uint32_t i = 0; i < x.n_in && off < sizeof r->inputs_desc; i++) {
         const struct in_info *in = &x.in[i];
         char t[256], how[192];
-        host_type_str(in->dtype, in->rank, in->dims, t, sizeof t);
+        int64_t dims[KILN_MAX_RANK];
+        memcpy(dims, in->dims, sizeof dims);
+        if (in->rank > 0 && x.resizable)
+            dims[0] = r->batches[0];
+        host_type_str(in->dtype, in->rank, dims, t, sizeof t);
         if (in->file.data)
             snprintf(how, sizeof how, "from file");
         else if (in->dtype == KILN_DTYPE_BOOL)

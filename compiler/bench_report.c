@@ -121,13 +121,18 @@ static bool speed_grid(const struct kiln_bench_result *r, struct grid *g)
     size_t cols = 8 + r->n_batches;
     if (!grid_init(g, r->n_rows + 1, cols))
         return false;
-    const char *head[] = {"config", "nodes", "compile ms", "median ms", "speedup", "min ms",
-                          "p90 ms", "p99 ms"};
+    const struct kiln_bench_stats *base = &r->rows[0].batches[0].lat;
+    /* one unit per table, from the baseline: microseconds for sub-millisecond models */
+    bool us = base->median < 1.0;
+    double k_unit = us ? 1000.0 : 1.0;
+    const char *unit = us ? "us" : "ms";
+    const char *head[] = {"config", "nodes", "compile ms", "median", "speedup", "min", "p90",
+                          "p99"};
     for (size_t c = 0; c < 8; c++)
-        snprintf(cell(g, 0, c), CELL, "%s", head[c]);
+        snprintf(cell(g, 0, c), CELL, "%s%s%s", head[c], c >= 3 && c != 4 ? " " : "",
+                 c >= 3 && c != 4 ? unit : "");
     for (size_t b = 0; b < r->n_batches; b++)
         snprintf(cell(g, 0, 8 + b), CELL, "items/s b=%lld", (long long)r->batches[b]);
-    const struct kiln_bench_stats *base = &r->rows[0].batches[0].lat;
     for (size_t i = 0; i < r->n_rows; i++) {
         const struct kiln_bench_row *row = &r->rows[i];
         const struct kiln_bench_stats *s = &row->batches[0].lat;
@@ -135,11 +140,11 @@ static bool speed_grid(const struct kiln_bench_result *r, struct grid *g)
         snprintf(cell(g, k, 0), CELL, "%s", row->cfg.label);
         snprintf(cell(g, k, 1), CELL, "%u", row->n_nodes);
         snprintf(cell(g, k, 2), CELL, "%.2f", row->compile_ms);
-        snprintf(cell(g, k, 3), CELL, "%.4f", s->median);
+        snprintf(cell(g, k, 3), CELL, "%.3f", s->median * k_unit);
         snprintf(cell(g, k, 4), CELL, "%.2fx", s->median > 0 ? base->median / s->median : 0);
-        snprintf(cell(g, k, 5), CELL, "%.4f", s->min);
-        snprintf(cell(g, k, 6), CELL, "%.4f", s->p90);
-        snprintf(cell(g, k, 7), CELL, "%.4f", s->p99);
+        snprintf(cell(g, k, 5), CELL, "%.3f", s->min * k_unit);
+        snprintf(cell(g, k, 6), CELL, "%.3f", s->p90 * k_unit);
+        snprintf(cell(g, k, 7), CELL, "%.3f", s->p99 * k_unit);
         for (size_t b = 0; b < r->n_batches; b++) {
             const struct kiln_bench_batch_result *br = &row->batches[b];
             if (br->ok)
