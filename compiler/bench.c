@@ -1153,26 +1153,37 @@ static int cmp_op_acc(const void *a, const void *b)
     return (x->ms < y->ms) - (x->ms > y->ms);
 }
 
+static double median_of(double *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Per-op time: the median over the profiled runs of each op's sum, so one run hit by noise
+ * does not move the breakdown; the events of the last run feed the trace. */
 static enum kiln_status profile_row(struct ctx *x, struct kiln_bench_row *row,
                                     const struct inst *s, struct kiln_diag *d)
 {
     const struct kiln_bench_options *o = x->o;
     const struct kiln_program *p = &s->c->prog;
-    double *op_ms = calloc(KILN_OP_COUNT, sizeof *op_ms);
+    uint32_t runs = o->profile_runs;
+    double *op_ms = calloc((size_t)KILN_OP_COUNT * runs, sizeof *op_ms);
+    double *col = calloc(runs, sizeof *col);
     uint32_t *nodes = calloc(KILN_OP_COUNT, sizeof *nodes);
-    if (!op_ms || !nodes) {
-        free(op_ms), free(nodes);
+    if (!op_ms || !col || !nodes) {
+        free(op_ms), free(col), free(nodes);
         return fail(d, KILN_STATUS_NO_MEMORY, "out of memory");
     }
     size_t cap = 4 * ((size_t)p->n_nodes + p->n_block_nodes) + 64;
     if (cap > (1u << 20))
         cap = 1u << 20;
     enum kiln_status st = KILN_STATUS_OK;
-    for (uint32_t k = 0; k < o->profile_runs && !st; k++) {
+    for (uint32_t k = 0; k < runs && !st; k++) {
         free(row->events);
         row->events = NULL;
         st = kiln_bench_profile_run(p, s->arena, s->ins, s->outs, o->clock, o->clock_user, cap,
-                                    &row->events, &row->n_events, op_ms, NULL);
+                                    &row->events, &row->n_events,
+                                    op_ms + (size_t)k * KILN_OP_COUNT, NULL);
     }
     for (uint32_t i = 0; i < p->n_nodes; i++)
         nodes[p->nodes[i].op]++;
@@ -1181,13 +1192,17 @@ static enum kiln_status profile_row(struct ctx *x, struct kiln_bench_row *row,
         n += nodes[op] > 0;
     if (!st && !(row->ops = calloc(n + 1, sizeof *row->ops)))
         st = fail(d, KILN_STATUS_NO_MEMORY, "out of memory");
-    for (uint32_t op = 0; !st && op < KILN_OP_COUNT; op++)
-        if (nodes[op])
-            row->ops[row->n_ops++] = (struct kiln_bench_op_time){
-                kiln_op_name(op), op_ms[op] / (o->profile_runs ? o->profile_runs : 1), nodes[op]};
+    for (uint32_t op = 0; !st && op < KILN_OP_COUNT; op++) {
+        if (!nodes[op])
+            continue;
+        for (uint32_t k = 0; k < runs; k++)
+            col[k] = op_ms[(size_t)k * KILN_OP_COUNT + op];
+        row->ops[row->n_ops++] =
+            (struct kiln_bench_op_time){kiln_op_name(op), median_of(col, runs), nodes[op]};
+    }
     if (!st)
         qsort(row->ops, row->n_ops, sizeof *row->ops, cmp_op_acc);
-    free(op_ms), free(nodes);
+    free(op_ms), free(col), free(nodes);
     if (st && !d->status)
         fail(d, st, "profiling config '%s' failed: %s", row->cfg.label, kiln_status_name(st));
     return st;

@@ -115,7 +115,7 @@ struct kiln_bench_event {
 /* Time per op type over the main schedule (a control-flow node includes its blocks). */
 struct kiln_bench_op_time {
     const char *op;
-    double ms;      /* mean per run */
+    double ms;      /* per run: the median over the profiled runs */
     uint32_t nodes; /* nodes of this op in the schedule */
 };
 

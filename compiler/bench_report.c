@@ -148,7 +148,8 @@ static bool speed_grid(const struct kiln_bench_result *r, struct grid *g)
         for (size_t b = 0; b < r->n_batches; b++) {
             const struct kiln_bench_batch_result *br = &row->batches[b];
             if (br->ok)
-                snprintf(cell(g, k, 8 + b), CELL, "%.0f", br->items_per_s);
+                snprintf(cell(g, k, 8 + b), CELL, br->items_per_s < 100 ? "%.2f" : "%.0f",
+                         br->items_per_s);
             else
                 snprintf(cell(g, k, 8 + b), CELL, "n/a [%zu]", b);
         }
@@ -540,7 +541,7 @@ void kiln_bench_write_svg(FILE *f, const struct kiln_bench_result *r)
     size_t n_ops = svg_op_order(r, ops, 256);
     bool profiled = n_ops > 0;
     double panel = (double)n * (BAR_H + BAR_GAP) + 34;
-    double height = 70 + panel * 4 + (profiled ? panel + 60 : 0);
+    double height = 70 + panel * 4 + (profiled ? panel + 80 : 0);
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%.0f\" "
             "viewBox=\"0 0 %d %.0f\" font-family=\"sans-serif\" font-size=\"12\">\n"
@@ -620,14 +621,15 @@ void kiln_bench_write_svg(FILE *f, const struct kiln_bench_result *r)
         for (size_t j = 0; j < n_ops && j < N_COLORS; j++) {
             /* the last colour stands for every op past the first N_COLORS - 1 */
             const char *name = j == N_COLORS - 1 && n_ops > N_COLORS - 1 ? "other" : ops[j];
-            if (lx + 110 > SVG_W) {
+            double w = 28 + 7.0 * (double)strlen(name); /* about 7 px per character */
+            if (lx + w > SVG_W) {
                 lx = 10 + LABEL_W;
                 y += 18;
             }
             fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"12\" height=\"12\" fill=\"%s\"/>\n",
                     lx, y, palette[j]);
             svg_label(f, lx + 16, y + 10, "start", "", name);
-            lx += 110;
+            lx += w;
         }
     }
     fprintf(f, "</svg>\n");

@@ -304,7 +304,7 @@ int kiln_cmd_bench(int argc, char **argv)
         .warmup = (uint32_t)a.warmup,
         .seed = (uint64_t)a.seed,
         .measure_rss = !a.no_rss,
-        .profile_runs = 3,
+        .profile_runs = 5,
         .progress = tty ? show_progress : NULL,
     };
     enum kiln_status st = kiln_bench_run(&o, &res, &d);
