@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "inspect.h"
 
 /* ---- formatting helpers ---- */
 
@@ -253,20 +254,6 @@ void kiln_bench_write_markdown(FILE *f, const struct kiln_bench_result *r)
 
 /* ---- JSON ---- */
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
 /* JSON has no inf or nan: those become null (documented per field). */
 static void json_num(FILE *f, double v)
 {
@@ -294,18 +281,13 @@ static void json_bytes(FILE *f, int64_t v)
 
 static void json_stats(FILE *f, const struct kiln_bench_stats *s)
 {
-    fprintf(f, "{\"n\": %u, \"min\": ", s->n);
-    json_num(f, s->min);
-    fprintf(f, ", \"median\": ");
-    json_num(f, s->median);
-    fprintf(f, ", \"p90\": ");
-    json_num(f, s->p90);
-    fprintf(f, ", \"p99\": ");
-    json_num(f, s->p99);
-    fprintf(f, ", \"max\": ");
-    json_num(f, s->max);
-    fprintf(f, ", \"mean\": ");
-    json_num(f, s->mean);
+    const char *names[] = {"min", "median", "p90", "p99", "max", "mean"};
+    const double v[] = {s->min, s->median, s->p90, s->p99, s->max, s->mean};
+    fprintf(f, "{\"n\": %u", s->n);
+    for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) {
+        fprintf(f, ", \"%s\": ", names[k]);
+        json_num(f, v[k]);
+    }
     fprintf(f, "}");
 }
 
@@ -314,7 +296,7 @@ static void json_row(FILE *f, const struct kiln_bench_result *r, size_t i)
     const struct kiln_bench_row *row = &r->rows[i], *b0 = &r->rows[0];
     const struct kiln_bench_stats *s = &row->batches[0].lat;
     fprintf(f, "    {\"label\": ");
-    json_str(f, row->cfg.label);
+    kiln_json_string(f, row->cfg.label);
     fprintf(f, ", \"opt_level\": %d, \"int8\": %s, \"fp16\": %s, \"prune\": ",
             row->cfg.opt_level, row->cfg.int8 ? "true" : "false",
             row->cfg.fp16 ? "true" : "false");
@@ -337,7 +319,7 @@ static void json_row(FILE *f, const struct kiln_bench_result *r, size_t i)
             fprintf(f, ", \"note\": null}");
         } else {
             fprintf(f, "null, \"latency_ms\": null, \"note\": ");
-            json_str(f, br->note);
+            kiln_json_string(f, br->note);
             fprintf(f, "}");
         }
     }
@@ -369,7 +351,7 @@ static void json_row(FILE *f, const struct kiln_bench_result *r, size_t i)
     for (uint32_t k = 0; row->diffs && k < r->n_outputs; k++) {
         const struct kiln_bench_output_diff *df = &row->diffs[k];
         fprintf(f, "%s{\"name\": ", k ? ", " : "");
-        json_str(f, df->name);
+        kiln_json_string(f, df->name);
         fprintf(f, ", \"max_abs_error\": ");
         json_num(f, df->max_abs);
         fprintf(f, ", \"sqnr_db\": ");
@@ -387,7 +369,7 @@ static void json_row(FILE *f, const struct kiln_bench_result *r, size_t i)
     fprintf(f, ",\n     \"op_times_ms\": [");
     for (size_t k = 0; k < row->n_ops; k++) {
         fprintf(f, "%s{\"op\": ", k ? ", " : "");
-        json_str(f, row->ops[k].op);
+        kiln_json_string(f, row->ops[k].op);
         fprintf(f, ", \"ms\": ");
         json_num(f, row->ops[k].ms);
         fprintf(f, ", \"nodes\": %u}", row->ops[k].nodes);
@@ -398,9 +380,9 @@ static void json_row(FILE *f, const struct kiln_bench_result *r, size_t i)
 void kiln_bench_write_json(FILE *f, const struct kiln_bench_result *r)
 {
     fprintf(f, "{\n  \"schema\": \"kiln-bench/1\",\n  \"model\": ");
-    json_str(f, r->model);
+    kiln_json_string(f, r->model);
     fprintf(f, ",\n  \"inputs\": ");
-    json_str(f, r->inputs_desc);
+    kiln_json_string(f, r->inputs_desc);
     fprintf(f, ",\n  \"seed\": %llu, \"repeat\": %u, \"warmup\": %u, \"threads\": %u, "
             "\"profile_runs\": %u, \"interleaved\": true,\n  \"import_ms\": ",
             (unsigned long long)r->seed, r->repeat, r->warmup, r->threads, r->profile_runs);
@@ -409,7 +391,7 @@ void kiln_bench_write_json(FILE *f, const struct kiln_bench_result *r)
     for (size_t b = 0; b < r->n_batches; b++)
         fprintf(f, "%s%lld", b ? ", " : "", (long long)r->batches[b]);
     fprintf(f, "],\n  \"baseline\": ");
-    json_str(f, r->n_rows ? r->rows[0].cfg.label : "");
+    kiln_json_string(f, r->n_rows ? r->rows[0].cfg.label : "");
     fprintf(f, ",\n  \"code_size_method\": \"elf-symbols: machine code of the distinct kernel "
             "functions the program calls, from the kiln executable's symbol table\",\n"
             "  \"all_kernels_code_bytes\": ");
@@ -431,15 +413,15 @@ void kiln_bench_write_trace(FILE *f, const struct kiln_bench_trace *t, size_t n)
     for (size_t p = 0; p < n; p++) {
         fprintf(f, "%s{\"name\": \"process_name\", \"ph\": \"M\", \"pid\": %zu, \"tid\": 0, "
                 "\"args\": {\"name\": ", first ? "" : ",\n", p + 1);
-        json_str(f, t[p].process);
+        kiln_json_string(f, t[p].process);
         fprintf(f, "}}");
         first = false;
         for (size_t k = 0; k < t[p].n; k++) {
             const struct kiln_bench_event *e = &t[p].events[k];
             fprintf(f, ",\n{\"name\": ");
-            json_str(f, e->name);
+            kiln_json_string(f, e->name);
             fprintf(f, ", \"cat\": ");
-            json_str(f, e->op ? e->op : "?");
+            kiln_json_string(f, e->op ? e->op : "?");
             fprintf(f, ", \"ph\": \"X\", \"ts\": %.3f, \"dur\": %.3f, \"pid\": %zu, "
                     "\"tid\": 0}", e->ts_us, e->dur_us, p + 1);
         }
