@@ -83,7 +83,9 @@ How to read the tables:
 - Output difference from the baseline: max abs error, SQNR (inf: identical), and top-1
   agreement of score outputs ([K] or [N,K]; over the whole eval set with --eval).
 - O2 today runs only the cleanup pass (the other passes are being added); the columns are
-  ready for O3, int8, fp16 and pruning as they land.
+  ready for O3, int8, fp16 and pruning as they land. Where O0 and O2 have the same node count
+  and sizes below, the two programs are the same, so their speedup column is this machine's
+  noise floor at these run counts (here up to about +-25 % on the busiest runs).
 
 ## Example models (models/*.onnx)
 
