@@ -103,9 +103,15 @@ static inline int cli_add_shape(struct cli_shapes *s, const char *spec, const ch
 int kiln_cmd_compile(int argc, char **argv);
 int kiln_cmd_inspect(int argc, char **argv);
 int kiln_cmd_run(int argc, char **argv);
+int kiln_cmd_bench(int argc, char **argv);
 /* One-line usages (for usage errors) and full help texts (for --help). */
 extern const char kiln_usage_compile[], kiln_help_compile[];
 extern const char kiln_usage_inspect[], kiln_help_inspect[];
 extern const char kiln_usage_run[], kiln_help_run[];
+extern const char kiln_usage_bench[], kiln_help_bench[];
+
+/* Writes path through a temporary renamed into place (no partial file on failure); prints
+ * the error and returns CLI_ERROR on failure. In cmd_bench.c. */
+int cli_write_file(const char *path, void (*write)(FILE *, const void *), const void *arg);
 
 #endif

@@ -10,16 +10,18 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "bench.h"
 #include "cli.h"
 #include "npy.h"
 
 const char kiln_usage_run[] =
     "kiln run MODEL.onnx|MODEL.kiln --input [NAME=]X.npy... (--output Y.npy... | --output-dir DIR) "
-    "[--input-shape NAME=D0,D1,...]... [--repeat N] [--warmup N]";
+    "[--input-shape NAME=D0,D1,...]... [--repeat N] [--warmup N] [--profile FILE.json]";
 const char kiln_help_run[] =
     "usage: kiln run MODEL.onnx|MODEL.kiln --input [NAME=]X.npy...\n"
     "                (--output Y.npy... | --output-dir DIR)\n"
     "                [--input-shape NAME=D0,D1,...]... [--repeat N] [--warmup N]\n"
+    "                [--profile FILE.json]\n"
     "\n"
     "Runs a model with kiln's interpreter on .npy inputs and writes its outputs as .npy.\n"
     "MODEL may be an ONNX file or a bundle from `kiln compile` (whose shapes are fixed).\n"
@@ -33,6 +35,8 @@ const char kiln_help_run[] =
     "  --input-shape NAME=D0,D1,...  fix the shape of input NAME; repeatable\n"
     "  --repeat N                    run N times and print median, min and p90 latency (ms)\n"
     "  --warmup N                    untimed runs before timing (default 1 with --repeat)\n"
+    "  --profile FILE.json           per-node timings of one more run, in the Chrome trace\n"
+    "                                event format (chrome://tracing, Perfetto)\n"
     "  -h, --help                    print this help\n"
     "\n"
     "Outputs are written only when every step succeeded; no partial files are left.\n";
@@ -40,7 +44,7 @@ const char kiln_help_run[] =
 #define MAX_REPEAT 10000000L
 
 struct run_args {
-    const char *model, *outdir;
+    const char *model, *outdir, *profile;
     const char **inputs, **outputs;
     int n_inputs, n_outputs;
     struct cli_shapes shapes;
@@ -97,6 +101,8 @@ static int parse_args(int argc, char **argv, struct run_args *r)
             r->inputs[r->n_inputs++] = val;
         else if (m == 0 && (m = cli_opt_value(argc, argv, &i, "--output-dir", &val)) > 0)
             r->outdir = val;
+        else if (m == 0 && (m = cli_opt_value(argc, argv, &i, "--profile", &val)) > 0)
+            r->profile = val;
         else if (m == 0 && (m = cli_opt_value(argc, argv, &i, "--output", &val)) > 0)
             r->outputs[r->n_outputs++] = val;
         else if (m == 0 && (m = cli_opt_value(argc, argv, &i, "--repeat", &val)) > 0) {
@@ -123,7 +129,7 @@ static int parse_args(int argc, char **argv, struct run_args *r)
     if (r->n_outputs && r->outdir)
         return cli_usage_error(kiln_usage_run, "give either --output or --output-dir, not both",
                                NULL);
-    if (!r->n_outputs && !r->outdir && !r->repeat)
+    if (!r->n_outputs && !r->outdir && !r->repeat && !r->profile)
         return cli_usage_error(kiln_usage_run, "no --output or --output-dir given", NULL);
     if (r->warmup < 0)
         r->warmup = r->repeat ? 1 : 0;
@@ -366,6 +372,28 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static void write_trace(FILE *f, const void *t)
+{
+    kiln_bench_write_trace(f, t, 1);
+}
+
+/* --profile: one more run through the per-node hook, written as Chrome trace events. */
+static int write_profile(const struct run_args *r, const struct kiln_program *p,
+                         struct run_state *s, const void **ibufs)
+{
+    struct kiln_bench_event *ev;
+    size_t n;
+    size_t cap = 4 * ((size_t)p->n_nodes + p->n_block_nodes) + 64;
+    enum kiln_status st = kiln_bench_profile_run(p, s->arena, ibufs, s->obufs, NULL, NULL, cap,
+                                                 &ev, &n, NULL, NULL);
+    if (st)
+        return run_fail(r->model, "the interpreter failed: %s", kiln_status_name(st));
+    struct kiln_bench_trace t = {r->model, ev, n};
+    int rc = cli_write_file(r->profile, write_trace, &t);
+    free(ev);
+    return rc;
+}
+
 static int execute(const struct run_args *r, struct run_state *s)
 {
     const struct kiln_program *p = s->prog;
@@ -401,6 +429,8 @@ static int execute(const struct run_args *r, struct run_state *s)
         else if (s->times && i >= r->warmup)
             s->times[i - r->warmup] = t1 - t0;
     }
+    if (rc == CLI_OK && r->profile)
+        rc = write_profile(r, p, s, ibufs);
     free(ibufs);
     if (rc == CLI_OK && s->times) {
         qsort(s->times, (size_t)timed, sizeof *s->times, cmp_double);

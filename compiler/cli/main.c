@@ -13,6 +13,7 @@ static const char main_help[] =
     "  compile   compile an ONNX model into a .kiln bundle for the kiln runtime\n"
     "  inspect   summarize a model or bundle: inputs, outputs, ops, sizes, memory plan\n"
     "  run       run a model or bundle on .npy inputs with kiln's interpreter, write .npy\n"
+    "  bench     compare configurations (-O levels): latency, throughput, sizes, accuracy\n"
     "\n"
     "Run 'kiln help COMMAND' or 'kiln COMMAND --help' for a command's options.\n";
 
@@ -24,6 +25,7 @@ static const struct {
     {"compile", kiln_cmd_compile, kiln_help_compile},
     {"inspect", kiln_cmd_inspect, kiln_help_inspect},
     {"run", kiln_cmd_run, kiln_help_run},
+    {"bench", kiln_cmd_bench, kiln_help_bench},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

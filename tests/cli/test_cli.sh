@@ -165,6 +165,47 @@ expect 2 "bundle with --input-shape" "does not apply to a bundle" -- \
     run "$T/r.kiln" --input "$D/x_2x6.npy" --output-dir "$OUT" --input-shape x=2,6
 expect 0 "compile --help" "" -- compile --help
 grep -q "^usage: kiln compile" "$T/stdout" || fail "compile --help: no usage line"
+# ---- bench: usage errors (exit 2), features not there yet (exit 1), a JSON run with plot ----
+M="$D/../../../models/mlp.onnx"
+expect 2 "bench unknown option" "unknown option '--fast'" -- bench "$M" --fast
+expect 2 "bench no model" "no model given" -- bench --repeat 3
+expect 2 "bench threads" "single-threaded: --threads accepts only 1" -- bench "$M" --threads 2
+expect 2 "bench unknown config" "unknown feature 'O7'" -- bench "$M" --configs O0,O7
+expect 2 "bench repeated config" "config 'O2' is given twice" -- bench "$M" --configs O2,O2
+expect 1 "bench int8" "int8 quantization is not implemented yet" -- bench "$M" --configs O0,O2+int8
+expect 1 "bench prune" "pruning (prune:0.5) is not implemented yet" -- bench "$M" --configs O0,prune:0.5
+expect 2 "bench format" "--format is text, md or json" -- bench "$M" --format xml
+expect 2 "bench batch" "--batch needs sizes" -- bench "$M" --batch 1,0
+expect 2 "bench repeat" "--repeat needs a count" -- bench "$M" --repeat 0
+expect 2 "bench eval one file" "--eval needs two files" -- bench "$M" --eval "$D/x_2x6.npy"
+expect 2 "bench range" "--input-range needs [NAME=]LO,HI" -- bench "$M" --input-range x=5,1
+expect 2 "bench calib" "--calib is for int8 configs only" -- bench "$M" --calib "$D/x_2x6.npy"
+expect 1 "bench bad input" "the model expects float32[4,16]" -- bench "$M" --input "$D/x_2x6.npy"
+expect 0 "bench json" "" -- bench "$M" --repeat 5 --warmup 1 --format json --plot "$T/b.svg" --trace "$T/b.trace.json"
+if /usr/bin/python3 -c 'import json' 2>/dev/null; then
+    /usr/bin/python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["schema"] == "kiln-bench/1" and [c["label"] for c in d["configs"]] == ["O0", "O2"]
+assert d["configs"][0]["latency_ms"]["n"] == 5 and d["configs"][1]["speedup"] > 0
+t = json.load(open(sys.argv[2]))["traceEvents"]
+assert any(e["ph"] == "X" and e["cat"] == "Gemm" for e in t)
+' "$T/stdout" "$T/b.trace.json" || fail "bench --format json: bad JSON or trace"
+fi
+[ -s "$T/b.svg" ] || fail "bench --plot: no SVG written"
+if command -v xmllint >/dev/null 2>&1; then
+    xmllint --noout "$T/b.svg" || fail "bench --plot: SVG is not well-formed XML"
+else
+    head -c 200 "$T/b.svg" | grep -q "<svg " && tail -1 "$T/b.svg" | grep -q "^</svg>$" ||
+        fail "bench --plot: SVG does not start with <svg or end with </svg>"
+fi
+grep -q "<script" "$T/b.svg" && fail "bench --plot: the SVG has a script"
+ls "$T" | grep -q "tmp" && fail "bench: a temporary file was left: $(ls "$T")"
+expect 0 "bench text" "" -- bench "$M" --repeat 3 --warmup 0 --no-rss --batch 4,8
+grep -q "^O2 " "$T/stdout" || fail "bench text: no O2 row"
+grep -q "batch 8: the model fixes the batch at 4" "$T/stdout" || fail "bench text: no batch note"
+expect 0 "run --profile" "" -- run "$D/reshape.onnx" --input "$D/x_2x6.npy" --profile "$T/prof.json"
+grep -q '"ph": "X"' "$T/prof.json" || fail "run --profile: no trace events"
 
 if [ "$fails" -ne 0 ]; then
     echo "$fails CLI check(s) failed"
