@@ -200,7 +200,7 @@ static int check_scratch(struct vctx *v, uint64_t need)
 
 static int check_act(struct vctx *v, const struct kiln_act *a)
 {
-    if (a->kind < KILN_ACT_NONE || a->kind > KILN_ACT_SOFTPLUS || a->reserved)
+    if (a->kind < KILN_ACT_NONE || a->kind > KILN_ACT_FAST_GELU || a->reserved)
         return BAD("unknown fused activation %d", a->kind);
     return 0;
 }
@@ -524,13 +524,22 @@ static int conv_shape(struct vctx *v, const struct kiln_p_conv *p, desc *x, desc
     return 0;
 }
 
+/* A fused residual (kiln_residual): input idx, when given, has the output's shape and dtype. */
+static int check_residual(struct vctx *v, uint32_t idx)
+{
+    desc *r = v->n->n_in > idx ? v->in[idx] : NULL;
+    if (present(r) && (r->dtype != v->out[0]->dtype || !same_shape(r, v->out[0])))
+        return BAD("the residual input must have the output's shape and type");
+    return 0;
+}
+
 static int check_conv(struct vctx *v)
 {
     const struct kiln_p_conv *p = v->params;
     desc *x = v->in[0], *w = v->in[1], *y = v->out[0], *b = opt_in(v, 2);
     uint64_t cg, k_size, out_size, es = kiln_dtype_size(v->kd);
     if (dtypes(v, v->kd, x, w, y) || dtypes(v, v->kd, b, 0, 0) ||
-        conv_shape(v, p, x, w, y, &cg, &k_size, &out_size))
+        conv_shape(v, p, x, w, y, &cg, &k_size, &out_size) || check_residual(v, 3))
         return 1;
     uint64_t M = (uint64_t)w->dims[0], mg = M / (uint64_t)p->group;
     if (b && !is_vec(b, M))
@@ -583,7 +592,8 @@ static int check_gemm(struct vctx *v)
     const struct kiln_p_gemm *p = v->params;
     desc *a = v->in[0], *b = v->in[1], *y = v->out[0];
     desc *c = v->n->n_in > 2 && present(v->in[2]) ? v->in[2] : NULL;
-    if (dtypes(v, v->kd, a, b, y) || dtypes(v, v->kd, c, 0, 0) || check_act(v, &p->act))
+    if (dtypes(v, v->kd, a, b, y) || dtypes(v, v->kd, c, 0, 0) || check_act(v, &p->act) ||
+        check_residual(v, 3))
         return 1;
     if (a->rank != 2 || b->rank != 2 || y->rank != 2 || (p->trans_a & ~1) || (p->trans_b & ~1))
         return BAD("A, B and Y must be matrices");
@@ -1126,6 +1136,7 @@ static int check_matmul(struct vctx *v)
     const struct kiln_p_matmul *p = v->params;
     uint64_t mnk[3], rows;
     if (dtypes(v, v->kd, v->in[0], v->in[1], v->out[0]) || check_act(v, &p->act) ||
+        check_residual(v, 2) ||
         matmul_shape(v, v->in[0], v->in[1], v->out[0], mnk, &rows))
         return 1;
     return check_scratch(v, kiln_gemm_scratch_bytes(rows, mnk[1], mnk[2], kiln_dtype_size(v->kd)));
@@ -1384,9 +1395,9 @@ static const struct op_check checks[OP_COUNT] = {
     E(ISNAN, check_unary_bool, 1, 1, 1, 1, PU), E(ISINF, check_unary_bool, 1, 1, 1, 1, PU),
     E(CAST, check_cast, 1, 1, 1, 1, sizeof(struct kiln_p_cast)),
     E(CAST_LIKE, check_cast, 1, 2, 1, 1, sizeof(struct kiln_p_cast)),
-    E(CONV, check_conv, 2, 3, 1, 1, sizeof(struct kiln_p_conv)),
-    E(GEMM, check_gemm, 2, 3, 1, 1, sizeof(struct kiln_p_gemm)),
-    E(MATMUL, check_matmul, 2, 2, 1, 1, sizeof(struct kiln_p_matmul)),
+    E(CONV, check_conv, 2, 4, 1, 1, sizeof(struct kiln_p_conv)),
+    E(GEMM, check_gemm, 2, 4, 1, 1, sizeof(struct kiln_p_gemm)),
+    E(MATMUL, check_matmul, 2, 3, 1, 1, sizeof(struct kiln_p_matmul)),
     E(MAX_POOL, check_pool, 1, 1, 1, 2, sizeof(struct kiln_p_pool)),
     E(AVERAGE_POOL, check_pool, 1, 1, 1, 1, sizeof(struct kiln_p_pool)),
     E(GLOBAL_AVERAGE_POOL, check_global_pool, 1, 1, 1, 1, 0),

@@ -114,4 +114,21 @@ extern const char kiln_usage_bench[], kiln_help_bench[];
  * the error and returns CLI_ERROR on failure. In cmd_bench.c. */
 int cli_write_file(const char *path, void (*write)(FILE *, const void *), const void *arg);
 
+/* Matches -O0..-O3 (also "-O 2" / "--opt-level 2"); returns 1 and sets *level, 0 if argv[*i]
+ * is something else, -1 on a bad level. */
+static inline int cli_opt_level(int argc, char **argv, int *i, int *level)
+{
+    const char *a = argv[*i], *v = NULL;
+    if (a[0] == '-' && a[1] == 'O' && a[2] && !a[3])
+        v = a + 2;
+    else if ((strcmp(a, "-O") == 0 || strcmp(a, "--opt-level") == 0) && *i + 1 < argc)
+        v = argv[++*i];
+    else
+        return 0;
+    if (v[0] < '0' || v[0] > '3' || v[1])
+        return -1;
+    *level = v[0] - '0';
+    return 1;
+}
+
 #endif

@@ -1,21 +1,42 @@
-/* cmd_compile.c - `kiln compile`: imports an ONNX model, infers shapes, lowers it and writes
- * the program as a .kiln bundle (default: the model path with .onnx replaced by .kiln). The
- * bundle goes to a temporary next to the target and is renamed into place, so a failure never
- * leaves a partial file. */
+/* cmd_compile.c - `kiln compile`: imports an ONNX model, infers shapes, runs the -O pipeline,
+ * lowers it and writes one of the deployment forms: a .kiln bundle (default: the model path
+ * with .onnx replaced by .kiln), self-contained C sources (--emit c), or the optimized graph as
+ * ONNX (--emit onnx). Every file goes to a temporary and is renamed into place, so a failure
+ * never leaves a partial output. */
+#include <errno.h>
+#include <sys/stat.h>
+
 #include "bundle.h"
 #include "cli.h"
+#include "emit_c.h"
+#include "onnx_export.h"
+#include "pass.h"
 
 const char kiln_usage_compile[] =
-    "kiln compile MODEL.onnx [-o OUT.kiln] [--input-shape NAME=D0,D1,...]...";
+    "kiln compile MODEL.onnx [-o OUT] [-O0..-O3] [--report] [--emit kiln|c|onnx] "
+    "[--name NAME] [--weights c|bin] [--with-main] [--input-shape NAME=D0,D1,...]...";
 const char kiln_help_compile[] =
-    "usage: kiln compile MODEL.onnx [-o OUT.kiln] [--input-shape NAME=D0,D1,...]...\n"
+    "usage: kiln compile MODEL.onnx [-o OUT] [-O0..-O3] [--report] [--emit kiln|c|onnx]\n"
+    "                    [--name NAME] [--weights c|bin] [--with-main]\n"
+    "                    [--input-shape NAME=D0,D1,...]...\n"
     "\n"
-    "Compiles a model into a .kiln bundle: the kernel schedule, parameters, 64-byte aligned\n"
-    "weights and the memory plan in one file that the kiln runtime loads in place\n"
-    "(kiln run OUT.kiln, or kiln_model_load in your program). See docs/bundle-format.md.\n"
+    "Compiles a model into one of kiln's deployment forms:\n"
+    "  --emit kiln   (default) a .kiln bundle: the kernel schedule, parameters, 64-byte aligned\n"
+    "                weights and the memory plan in one file that the kiln runtime loads in place\n"
+    "                (kiln run OUT.kiln, or kiln_model_load in your program; docs/bundle-format.md)\n"
+    "  --emit c      C99 sources in the folder OUT (created if missing): NAME.h, NAME.c, the\n"
+    "                kernels the model uses, the weights and NAME.cmake (docs/emit-c.md)\n"
+    "  --emit onnx   the optimized graph as an ONNX model; at -O1 it holds standard ops only,\n"
+    "                at -O2/-O3 fused nodes use the kiln domain (docs/kiln-domain.md)\n"
     "\n"
     "options:\n"
-    "  -o, --output OUT.kiln         where to write (default: MODEL with .onnx replaced by .kiln)\n"
+    "  -o, --output OUT              the file (kiln, onnx) or folder (c) to write; default for a\n"
+    "                                bundle: MODEL with .onnx replaced by .kiln\n"
+    "  -O0 .. -O3                    optimization level (default -O2; docs/optimization.md)\n"
+    "  --report                      print what every optimization pass changed\n"
+    "  --name NAME                   C identifier prefixing the emitted C (default: model)\n"
+    "  --weights c|bin               emitted weights as C arrays (default) or NAME.weights.bin\n"
+    "  --with-main                   also emit NAME_main.c, a .npy command-line program\n"
     "  --input-shape NAME=D0,D1,...  fix the shape of input NAME (symbolic dims); repeatable\n"
     "  -h, --help                    print this help\n";
 
@@ -33,67 +54,171 @@ static char *default_output(const char *model)
     return out;
 }
 
-int kiln_cmd_compile(int argc, char **argv)
+struct compile_args {
+    const char *model, *output, *emit, *name, *weights;
+    int level, report, with_main;
+    struct cli_shapes shapes;
+};
+
+static int parse_compile(int argc, char **argv, struct compile_args *a)
 {
-    const char *model = NULL, *output = NULL;
-    struct cli_shapes shapes = {NULL, 0};
     int rc = CLI_OK;
     for (int i = 1; i < argc && rc == CLI_OK; i++) {
-        const char *a = argv[i], *val;
-        int m;
-        if (cli_is_help(a)) {
+        const char *arg = argv[i], *val;
+        int m, lv;
+        if (cli_is_help(arg)) {
             fputs(kiln_help_compile, stdout);
-            free(shapes.v);
-            return CLI_OK;
+            return -1;
+        } else if ((lv = cli_opt_level(argc, argv, &i, &a->level)) != 0) {
+            if (lv < 0)
+                rc = cli_usage_error(kiln_usage_compile,
+                                     "the optimization level is -O0, -O1, -O2 or -O3", NULL);
+        } else if (strcmp(arg, "--report") == 0) {
+            a->report = 1;
+        } else if (strcmp(arg, "--with-main") == 0) {
+            a->with_main = 1;
         } else if ((m = cli_opt_value(argc, argv, &i, "--input-shape", &val)) != 0) {
-            rc = m < 0 ? cli_usage_error(kiln_usage_compile, "missing value for", a)
-                       : cli_add_shape(&shapes, val, kiln_usage_compile);
+            rc = m < 0 ? cli_usage_error(kiln_usage_compile, "missing value for", arg)
+                       : cli_add_shape(&a->shapes, val, kiln_usage_compile);
         } else if ((m = cli_opt_value(argc, argv, &i, "--output", &val)) != 0 ||
-                   (m = cli_opt_value(argc, argv, &i, "-o", &val)) != 0) {
+                   (m = cli_opt_value(argc, argv, &i, "-o", &val)) != 0 ||
+                   (m = cli_opt_value(argc, argv, &i, "--emit", &val)) != 0 ||
+                   (m = cli_opt_value(argc, argv, &i, "--name", &val)) != 0 ||
+                   (m = cli_opt_value(argc, argv, &i, "--weights", &val)) != 0) {
             if (m < 0)
-                rc = cli_usage_error(kiln_usage_compile, "missing value for", a);
+                rc = cli_usage_error(kiln_usage_compile, "missing value for", arg);
+            else if (strncmp(arg, "--emit", 6) == 0)
+                a->emit = val;
+            else if (strncmp(arg, "--name", 6) == 0)
+                a->name = val;
+            else if (strncmp(arg, "--weights", 9) == 0)
+                a->weights = val;
             else
-                output = val;
-        } else if (a[0] == '-' && a[1]) {
-            rc = cli_usage_error(kiln_usage_compile, "unknown option", a);
-        } else if (model) {
-            rc = cli_usage_error(kiln_usage_compile, "more than one model given:", a);
+                a->output = val;
+        } else if (arg[0] == '-' && arg[1]) {
+            rc = cli_usage_error(kiln_usage_compile, "unknown option", arg);
+        } else if (a->model) {
+            rc = cli_usage_error(kiln_usage_compile, "more than one model given:", arg);
         } else {
-            model = a;
+            a->model = arg;
         }
     }
-    if (rc == CLI_OK && !model)
+    if (rc == CLI_OK && !a->model)
         rc = cli_usage_error(kiln_usage_compile, "no model given", NULL);
-    if (rc != CLI_OK) {
-        free(shapes.v);
-        return rc;
+    if (rc == CLI_OK && strcmp(a->emit, "kiln") && strcmp(a->emit, "c") && strcmp(a->emit, "onnx"))
+        rc = cli_usage_error(kiln_usage_compile, "--emit takes kiln, c or onnx, not", a->emit);
+    if (rc == CLI_OK && a->weights && strcmp(a->weights, "c") && strcmp(a->weights, "bin"))
+        rc = cli_usage_error(kiln_usage_compile, "--weights takes c or bin, not", a->weights);
+    if (rc == CLI_OK && strcmp(a->emit, "c") && (a->name || a->weights || a->with_main))
+        rc = cli_usage_error(kiln_usage_compile, "--name, --weights and --with-main go with",
+                             "--emit c");
+    if (rc == CLI_OK && strcmp(a->emit, "kiln") && !a->output)
+        rc = cli_usage_error(kiln_usage_compile, "-o OUT is required with --emit", a->emit);
+    return rc;
+}
+
+/* The model's file name without folder and extension, made a C identifier. */
+static void default_name(const char *model, char *out, size_t size)
+{
+    const char *base = strrchr(model, '/');
+    base = base ? base + 1 : model;
+    size_t n = 0;
+    if (!((*base >= 'a' && *base <= 'z') || (*base >= 'A' && *base <= 'Z')))
+        out[n++] = 'm';
+    for (; *base && *base != '.' && n + 1 < size; base++)
+        out[n++] = (char)((*base >= 'a' && *base <= 'z') || (*base >= 'A' && *base <= 'Z') ||
+                                  (*base >= '0' && *base <= '9')
+                              ? *base
+                              : '_');
+    out[n] = '\0';
+}
+
+static enum kiln_status emit(const struct compile_args *a, struct kiln_ir_graph *g,
+                             const char *out_path, struct kiln_diag *d)
+{
+    enum kiln_status st;
+    if (strcmp(a->emit, "onnx") == 0) {
+        struct kiln_onnx_write_options wo = {.standard_only = a->level <= 1};
+        if ((st = kiln_onnx_write(g, out_path, &wo, d)))
+            return st;
+        printf("wrote %s: optimized ONNX at -O%d, %u nodes\n", out_path, a->level,
+               kiln_pass_live_nodes(g));
+        return KILN_STATUS_OK;
     }
-    char *out_path = output ? strdup(output) : default_output(model);
-    struct kiln_diag d;
-    kiln_diag_clear(&d);
-    struct kiln_import_options opt = {shapes.v, shapes.n};
-    struct kiln_ir_graph *g = NULL;
     struct kiln_compiled *c = NULL;
+    if ((st = kiln_lower(g, &c, d)))
+        return st;
+    if (strcmp(a->emit, "c") == 0) {
+        char name[80];
+        if (a->name)
+            snprintf(name, sizeof name, "%s", a->name);
+        else
+            default_name(a->model, name, sizeof name);
+        if (c->prog.n_blocks)
+            st = kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
+                               "the model has control flow (If/Loop/Scan), which the C emitter "
+                               "does not support yet; use --emit kiln");
+        else if (mkdir(out_path, 0777) != 0 && errno != EEXIST)
+            st = kiln_diag_set(d, KILN_STATUS_IO, NULL, NULL, "cannot create the folder: %s",
+                               strerror(errno));
+        if (!st) {
+            struct kiln_emit_c_options eo = {name, out_path,
+                                             a->weights && strcmp(a->weights, "bin") == 0
+                                                 ? KILN_EMIT_WEIGHTS_BIN
+                                                 : KILN_EMIT_WEIGHTS_C,
+                                             a->with_main};
+            st = kiln_emit_c(c, &eo, d);
+        }
+        if (!st)
+            printf("wrote %s/%s.h and %s.c: weights %llu bytes, arena %llu bytes\n", out_path,
+                   name, name, (unsigned long long)c->prog.weights_size,
+                   (unsigned long long)c->prog.arena_size);
+        kiln_compiled_free(c);
+        return st;
+    }
     void *buf = NULL;
     size_t len = 0;
-    if (!out_path) {
-        fprintf(stderr, "kiln: error: out of memory\n");
-        rc = CLI_ERROR;
-    } else if (kiln_onnx_load(model, &opt, &g, &d) || kiln_infer(g, &d) ||
-               kiln_lower(g, &c, &d) ||
-               kiln_bundle_build(&c->prog, c->plan_lower_bound, c->plan_naive, &buf, &len, &d)) {
-        rc = cli_error(model, &d);
-    } else if (kiln_bundle_save(out_path, buf, len, &d)) {
-        rc = cli_error(out_path, &d);
-    } else {
+    st = kiln_bundle_build(&c->prog, c->plan_lower_bound, c->plan_naive, &buf, &len, d);
+    if (!st && !(st = kiln_bundle_save(out_path, buf, len, d)))
         printf("wrote %s: %zu bytes (weights %llu, %u nodes, arena %llu bytes)\n", out_path, len,
                (unsigned long long)c->prog.weights_size, c->prog.n_nodes,
                (unsigned long long)c->prog.arena_size);
-    }
     free(buf);
     kiln_compiled_free(c);
+    return st;
+}
+
+int kiln_cmd_compile(int argc, char **argv)
+{
+    struct compile_args a = {.emit = "kiln", .level = 2};
+    int rc = parse_compile(argc, argv, &a);
+    if (rc != CLI_OK) {
+        free(a.shapes.v);
+        return rc < 0 ? CLI_OK : rc;
+    }
+    char *out_path = a.output ? strdup(a.output) : default_output(a.model);
+    struct kiln_diag d;
+    kiln_diag_clear(&d);
+    struct kiln_import_options opt = {a.shapes.v, a.shapes.n};
+    struct kiln_ir_graph *g = NULL;
+    struct kiln_pass_report report;
+    memset(&report, 0, sizeof report);
+    if (!out_path) {
+        fprintf(stderr, "kiln: error: out of memory\n");
+        rc = CLI_ERROR;
+    } else if (kiln_onnx_load(a.model, &opt, &g, &d) || kiln_infer(g, &d) ||
+               kiln_optimize(g, a.level, &report, &d)) {
+        rc = cli_error(a.model, &d);
+    } else {
+        if (a.report)
+            kiln_pass_report_print(stdout, &report);
+        if (emit(&a, g, out_path, &d))
+            rc = cli_error(d.file[0] ? d.file : (d.status == KILN_STATUS_IO ? out_path : a.model),
+                           &d);
+    }
+    kiln_pass_report_free(&report);
     kiln_ir_graph_free(g);
     free(out_path);
-    free(shapes.v);
+    free(a.shapes.v);
     return rc;
 }

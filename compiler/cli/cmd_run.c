@@ -11,6 +11,7 @@
 
 #include "bundle.h"
 #include "bench.h"
+#include "pass.h"
 #include "cli.h"
 #include "npy.h"
 
@@ -33,6 +34,7 @@ const char kiln_help_run[] =
     "  --output-dir DIR              write each output to DIR/<output name>.npy (characters\n"
     "                                other than A-Z a-z 0-9 . _ - become '_')\n"
     "  --input-shape NAME=D0,D1,...  fix the shape of input NAME; repeatable\n"
+    "  -O0 .. -O3                    optimization level for an ONNX model (default -O2)\n"
     "  --repeat N                    run N times and print median, min and p90 latency (ms)\n"
     "  --warmup N                    untimed runs before timing (default 1 with --repeat)\n"
     "  --profile FILE.json           per-node timings of one more run, in the Chrome trace\n"
@@ -49,6 +51,7 @@ struct run_args {
     int n_inputs, n_outputs;
     struct cli_shapes shapes;
     long repeat, warmup;
+    int level; /* -O level, default 2 */
 };
 
 /* A model input as the .npy files are checked against: dims -1 are symbolic (ONNX only). */
@@ -82,6 +85,7 @@ static int parse_args(int argc, char **argv, struct run_args *r)
 {
     memset(r, 0, sizeof *r);
     r->warmup = -1;
+    r->level = 2;
     r->inputs = calloc((size_t)argc, sizeof *r->inputs);
     r->outputs = calloc((size_t)argc, sizeof *r->outputs);
     if (!r->inputs || !r->outputs) {
@@ -95,6 +99,12 @@ static int parse_args(int argc, char **argv, struct run_args *r)
             fputs(kiln_help_run, stdout);
             return -1;
         }
+        int lv = cli_opt_level(argc, argv, &i, &r->level);
+        if (lv < 0)
+            return cli_usage_error(kiln_usage_run,
+                                   "the optimization level is -O0, -O1, -O2 or -O3", NULL);
+        if (lv > 0)
+            continue;
         if ((m = cli_opt_value(argc, argv, &i, "--input-shape", &val)) > 0)
             rc = cli_add_shape(&r->shapes, val, kiln_usage_run);
         else if (m == 0 && (m = cli_opt_value(argc, argv, &i, "--input", &val)) > 0)
@@ -532,7 +542,8 @@ int kiln_cmd_run(int argc, char **argv)
     }
     if ((rc = match_inputs(&r, &s)) || (rc = read_inputs(&s)))
         goto out;
-    if (!s.bundle && (kiln_infer(s.g, &d) || kiln_lower(s.g, &s.c, &d))) {
+    if (!s.bundle && (kiln_infer(s.g, &d) || kiln_optimize(s.g, r.level, NULL, &d) ||
+                      kiln_lower(s.g, &s.c, &d))) {
         rc = cli_error(r.model, &d);
         goto out;
     }

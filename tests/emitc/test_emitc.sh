@@ -92,7 +92,7 @@ for model in "$models"/*.onnx; do
     dir="$tmp/$base"
     mkdir -p "$dir"
     # shellcheck disable=SC2086
-    if ! "$kiln" run "$model" $ins $(out_args "$dir/ref" $n_outs) >"$dir/kiln.log" 2>&1; then
+    if ! "$kiln" run -O0 "$model" $ins $(out_args "$dir/ref" $n_outs) >"$dir/kiln.log" 2>&1; then
         fail "$base: kiln run failed"; sed 's/^/    /' "$dir/kiln.log"; continue
     fi
     if ! "$tool" emit "$model" "$dir" "$name" --main; then

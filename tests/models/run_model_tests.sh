@@ -2,7 +2,7 @@
 # run_model_tests.sh - runs `kiln run` on every MODELS_DIR/*.onnx that has .npy references and
 # compares each output with npycmp (rtol 1e-4, atol 1e-5 unless NPYCMP_ARGS says otherwise).
 # References: NAME.input.npy / NAME.output.npy, or NAME.input.K.npy / NAME.output.K.npy (K from
-# 0, in graph order) for models with several. Give model names after MODELS_DIR to run only those.
+# 0, in graph order) for models with several. KILN_RUN_ARGS adds `kiln run` options (-O0). Give model names after MODELS_DIR to run only those.
 # Usage: run_model_tests.sh KILN_BIN NPYCMP_BIN MODELS_DIR [NAME...]   Exit 0 all pass, 1 otherwise.
 set -u
 
@@ -63,6 +63,9 @@ run_one() {
         return
     fi
     set --
+    # KILN_RUN_ARGS: extra `kiln run` options, e.g. -O0 (word-split on purpose)
+    # shellcheck disable=SC2086
+    set -- ${KILN_RUN_ARGS:-}
     for f in $ins; do set -- "$@" --input "$f"; done
     k=0
     for f in $outs; do
