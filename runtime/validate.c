@@ -1341,6 +1341,36 @@ static int check_no_kernel(struct vctx *v)
     return BAD("runs only at compile time");
 }
 
+/* FusedElementwise: every operand has the output's shape (float32) and the program only names
+ * registers and constants that exist and were written before they are read. */
+static int check_fused_elementwise(struct vctx *v)
+{
+    const struct kiln_p_fused_elementwise *p = v->params;
+    uint32_t n_in = v->n->n_in;
+    if (p->n_in != (int32_t)n_in || n_in < 1 || n_in > KILN_FEW_MAX_IN || p->n_code < 1 ||
+        p->n_code > KILN_FEW_MAX_CODE)
+        return BAD("program sizes do not fit");
+    for (uint32_t i = 0; i < n_in; i++)
+        if (dtypes(v, KILN_DTYPE_F32, v->in[i], 0, 0) || !same_shape(v->in[i], v->out[0]))
+            return BAD("input %u must be float32 with the output's shape", i);
+    if (dtypes(v, KILN_DTYPE_F32, v->out[0], 0, 0))
+        return 1;
+    uint32_t written = (1u << n_in) - 1;
+    for (int32_t i = 0; i < p->n_code; i++) {
+        const uint8_t *ins = p->code[i];
+        if (ins[0] >= KILN_FEW_OP_COUNT || ins[1] >= KILN_FEW_MAX_REGS)
+            return BAD("instruction %d is not valid", (int)i);
+        for (int k = 2; k < 4; k++) {
+            unsigned r = ins[k];
+            if (r >= KILN_FEW_CONST ? r - KILN_FEW_CONST >= KILN_FEW_MAX_CONSTS
+                                    : !((written >> r) & 1))
+                return BAD("instruction %d reads operand %u, which does not exist", (int)i, r);
+        }
+        written |= 1u << ins[1];
+    }
+    return 0;
+}
+
 /* Ops whose load-time check is not written yet: a bundle holding one is refused (the
  * in-memory program and the C emitter run them). */
 static int check_not_yet(struct vctx *v)
@@ -1461,7 +1491,9 @@ static const struct op_check checks[OP_COUNT] = {
     E(SOFTMAX_CROSS_ENTROPY_LOSS, check_not_yet, 0, 0, 0, 0, 0),
     E(TFIDF_VECTORIZER, check_not_yet, 0, 0, 0, 0, 0), E(DFT, check_not_yet, 0, 0, 0, 0, 0),
     E(STFT, check_not_yet, 0, 0, 0, 0, 0), E(DET, check_not_yet, 0, 0, 0, 0, 0),
-    E(GELU, check_not_yet, 0, 0, 0, 0, 0), E(FUSED_ELEMENTWISE, check_not_yet, 0, 0, 0, 0, 0),
+    UN(GELU),
+    E(FUSED_ELEMENTWISE, check_fused_elementwise, 1, KILN_FEW_MAX_IN, 1, 1,
+      sizeof(struct kiln_p_fused_elementwise)),
     /* ops3-rnn */
     E(LSTM, check_rnn, 3, 8, 0, 3, PRNN), E(GRU, check_rnn, 3, 6, 0, 2, PRNN),
     E(RNN, check_rnn, 3, 6, 0, 2, PRNN),

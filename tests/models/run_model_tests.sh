@@ -72,6 +72,18 @@ run_one() {
         set -- "$@" --output "$tmp/$name.got.$k.npy"
         k=$((k + 1))
     done
+    # KILN_BUNDLE=1: compile to a .kiln bundle first (at the same -O level) and run that
+    if [ -n "${KILN_BUNDLE:-}" ]; then
+        # shellcheck disable=SC2086
+        if ! "$kiln" compile "$model" -o "$tmp/$name.kiln" ${KILN_RUN_ARGS:-} \
+            >"$tmp/$name.log" 2>&1; then
+            echo "FAIL $name: kiln compile exited with an error; its output:"
+            sed 's/^/    /' "$tmp/$name.log"
+            failed=$((failed + 1)); failures="$failures $name"
+            return
+        fi
+        model="$tmp/$name.kiln"
+    fi
     echo "== $name: $kiln run $model $*"
     if ! "$kiln" run "$model" "$@" >"$tmp/$name.log" 2>&1; then
         echo "FAIL $name: kiln run exited with an error; its output:"
