@@ -49,7 +49,8 @@ static int mark_kiln(struct kiln_ir_graph *g, struct kiln_diag *d)
     struct kiln_ir_attr *a = kiln_arena_alloc(&g->arena, (n->n_attrs + 1) * sizeof *a);
     if (!a)
         return kiln_diag_set(d, KILN_STATUS_NO_MEMORY, NULL, NULL, "out of memory");
-    memcpy(a, n->attrs, n->n_attrs * sizeof *a);
+    if (n->n_attrs)
+        memcpy(a, n->attrs, n->n_attrs * sizeof *a);
     a[n->n_attrs++] = (struct kiln_ir_attr){.name = "kiln_note", .type = KILN_ATTR_STRING,
                                             .s = "export_tool", .s_len = 11};
     n->attrs = a;
