@@ -7,7 +7,7 @@ CMAKE_ARGS ?=
 CTEST_ARGS ?=
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 DEPS      := gcc make cmake pkg-config libprotobuf-c-dev protobuf-c-compiler libonnx-dev \
-             libonnx-testdata libopenblas-dev libcmocka-dev
+             libonnx-testdata libopenblas-dev libcmocka-dev clang python3-onnx python3-numpy
 SUDO_HINT := apt-get update && apt-get install -y $(DEPS)
 
 .PHONY: all deps configure build test demo clean

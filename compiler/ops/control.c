@@ -38,9 +38,20 @@ static bool same_type(const struct kiln_ir_value *a, const struct kiln_ir_value 
     return true;
 }
 
-static const char *type_str(const struct kiln_ir_value *v, char *buf, size_t size)
+/* a and b must have one type and shape (kiln compiles static shapes): If branches must agree,
+ * loop-carried values and Scan states must keep their type through the body. */
+static enum kiln_status agree(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,
+                              const struct kiln_ir_value *a, const struct kiln_ir_value *b,
+                              const char *what, uint32_t k)
 {
-    return kiln_ir_value_type_str(v, buf, size);
+    if (!same_type(a, b)) {
+        char ta[128], tb[128];
+        return kiln_op_error(c, n, KILN_STATUS_UNSUPPORTED,
+                             "%s %u is %s and %s; kiln needs them to agree (static shapes)", what,
+                             k, kiln_ir_value_type_str(a, ta, sizeof ta),
+                             kiln_ir_value_type_str(b, tb, sizeof tb));
+    }
+    return KILN_STATUS_OK;
 }
 
 /* A body value that is a constant true, or its condition input passed through Identity. */
@@ -97,15 +108,9 @@ static enum kiln_status infer_if(struct kiln_infer_ctx *c, struct kiln_ir_node *
         if ((st = kiln_infer_graph(c, br[b])))
             return st;
     for (uint32_t o = 0; o < n->n_out; o++) {
-        struct kiln_ir_value *a = br[0]->outputs[o], *e = br[1]->outputs[o];
-        if (!same_type(a, e)) {
-            char ta[128], te[128];
-            return kiln_op_error(c, n, KILN_STATUS_UNSUPPORTED,
-                                 "output %u is %s in the then branch and %s in the else branch; "
-                                 "kiln needs both branches to agree (static shapes)",
-                                 o, type_str(a, ta, sizeof ta), type_str(e, te, sizeof te));
-        }
-        if ((st = kiln_set_output(c, n, o, a->dtype, a->rank, a->dims)))
+        const struct kiln_ir_value *a = br[0]->outputs[o];
+        if ((st = agree(c, n, a, br[1]->outputs[o], "output (then branch, else branch)", o)) ||
+            (st = kiln_set_output(c, n, o, a->dtype, a->rank, a->dims)))
             return st;
     }
     return KILN_STATUS_OK;
@@ -159,15 +164,10 @@ static enum kiln_status infer_loop(struct kiln_infer_ctx *c, struct kiln_ir_node
         return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
                              "the body's first output must be a boolean condition");
     for (uint32_t k = 0; k < n_carried; k++) {
-        struct kiln_ir_value *in = body->inputs[2 + k], *out = body->outputs[1 + k];
-        if (!same_type(in, out)) {
-            char ta[128], tb[128];
-            return kiln_op_error(c, n, KILN_STATUS_UNSUPPORTED,
-                                 "loop-carried value %u enters the body as %s and leaves it as "
-                                 "%s; kiln needs it to keep its type and shape",
-                                 k, type_str(in, ta, sizeof ta), type_str(out, tb, sizeof tb));
-        }
-        if ((st = kiln_set_output(c, n, k, in->dtype, in->rank, in->dims)))
+        const struct kiln_ir_value *in = body->inputs[2 + k];
+        if ((st = agree(c, n, in, body->outputs[1 + k],
+                        "loop-carried value (body input, body output)", k)) ||
+            (st = kiln_set_output(c, n, k, in->dtype, in->rank, in->dims)))
             return st;
     }
     int64_t trip = m && m->data ? *(const int64_t *)m->data : -1;
@@ -319,14 +319,9 @@ static enum kiln_status infer_scan(struct kiln_infer_ctx *c, struct kiln_ir_node
     if ((st = kiln_infer_graph(c, body)))
         return st;
     for (uint32_t i = 0; i < n_state; i++) {
-        struct kiln_ir_value *in = body->inputs[i], *out = body->outputs[i];
-        if (!same_type(in, out)) {
-            char ta[128], tb[128];
-            return kiln_op_error(c, n, KILN_STATUS_UNSUPPORTED,
-                                 "state %u enters the body as %s and leaves it as %s; kiln needs "
-                                 "it to keep its type and shape",
-                                 i, type_str(in, ta, sizeof ta), type_str(out, tb, sizeof tb));
-        }
+        if ((st = agree(c, n, body->inputs[i], body->outputs[i],
+                        "state (body input, body output)", i)))
+            return st;
         struct kiln_ir_value *init = n->in[first + i];
         if ((st = kiln_set_output(c, n, i, init->dtype, init->rank, init->dims)))
             return st;

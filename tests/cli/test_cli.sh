@@ -58,6 +58,11 @@ expect 1 "wrong shape" "expects float32[2,3], the file holds float32[2,6]" -- \
     run "$D/two_inputs.onnx" --input "a=$D/x_2x6.npy" --input "b=$D/b.npy" --output-dir "$OUT"
 expect 1 "fortran npy" "$D/x_fortran.npy: Fortran-order" -- run "$D/reshape.onnx" --input "$D/x_fortran.npy" --output-dir "$OUT"
 expect 1 "truncated npy" "$T/trunc.npy: truncated data" -- run "$D/reshape.onnx" --input "$T/trunc.npy" --output-dir "$OUT"
+C="$D/../refused"
+expect 1 "loop value grows" "node 'grow' (Loop): loop-carried value (body input, body output) 0" -- \
+    compile "$C/refused_loop_grows.onnx" -o "$OUT/g.kiln"
+expect 1 "if shapes differ" "node 'pick' (If): output (then branch, else branch) 0 is float32[2] and float32[3]" -- \
+    compile "$C/refused_if_shapes.onnx" -o "$OUT/p.kiln"
 expect 1 "missing input" "input 'a' is missing; the model's inputs are: 'a' float32[2,3], 'b' int64[2]" -- \
     run "$D/two_inputs.onnx" --input "b=$D/b.npy" --output-dir "$OUT"
 expect 1 "unknown input name" "the model has no input named 'q'" -- run "$D/reshape.onnx" --input "q=$D/x_2x6.npy" --output-dir "$OUT"

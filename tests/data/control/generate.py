@@ -142,7 +142,37 @@ def loop_in_loop():
          [np.array([6.25], np.float32)])
 
 
+def refused():
+    """Models kiln must refuse with a clear error (tests/cli/test_cli.sh): a loop-carried value
+    that grows every iteration, and If branches of different shapes on a run-time condition.
+    No references: they never run; they live in tests/data/refused."""
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+         helper.make_node("Concat", ["y_in", "y_in"], ["y_out"], axis=0)],
+        "body", [vi("i", I64, []), vi("cond_in", B, []), vi("y_in", F, [None])],
+        [vi("cond_out", B, []), vi("y_out", F, [None])])
+    g = helper.make_graph(
+        [const("M", np.array(3, np.int64)),
+         helper.make_node("Loop", ["M", "", "y0"], ["y"], body=body, name="grow")],
+        "refused_loop_grows", [vi("y0", F, [2])], [vi("y", F, [None])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    onnx.save(m, os.path.join(HERE, "..", "refused", "refused_loop_grows.onnx"))
+    then_b = helper.make_graph([const("t", np.zeros(2, np.float32))], "then_b", [],
+                               [vi("t", F, [2])])
+    else_b = helper.make_graph([const("e", np.zeros(3, np.float32))], "else_b", [],
+                               [vi("e", F, [3])])
+    g = helper.make_graph(
+        [helper.make_node("If", ["c"], ["out"], then_branch=then_b, else_branch=else_b,
+                          name="pick")],
+        "refused_if_shapes", [vi("c", B, [])], [vi("out", F, [None])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    onnx.save(m, os.path.join(HERE, "..", "refused", "refused_if_shapes.onnx"))
+
+
 if __name__ == "__main__":
+    refused()
     loop_scan()
     loop_early_exit()
     if_runtime_nested()
