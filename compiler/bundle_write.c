@@ -110,6 +110,9 @@ enum kiln_status kiln_bundle_build(const struct kiln_program *p, uint64_t plan_l
         .section_entry_size = sizeof sec[0],
         .section_table_offset = sizeof h,
     };
+    for (uint32_t t = 0; t < p->n_tensors; t++)
+        if (p->tensors[t].flags & KILN_TENSOR_RUNTIME_DIMS)
+            h.flags |= KILN_BUNDLE_FEATURE_RUNTIME_DIMS; /* older readers refuse the bundle */
     memcpy(h.magic, KILN_BUNDLE_MAGIC, 8);
     memcpy(b, &h, sizeof h);
     memcpy(b + sizeof h, sec, N * sizeof sec[0]);

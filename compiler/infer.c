@@ -8,6 +8,7 @@
 
 #include "compiler.h"
 #include "ops/ops.h"
+#include "../runtime/dims.h"
 
 int kiln_pick_variant(const struct kiln_ir_node *n)
 {
@@ -84,6 +85,37 @@ size_t kiln_unsupported_report(const struct kiln_ir_graph *g, char *buf, size_t 
     }
     free(all);
     return count;
+}
+
+/* Whether n may read values whose extents are only known at run time: its kernel reads every
+ * size from the views, and the runtime derives its outputs' extents (runtime/dims.c). The
+ * data-dependent ops' own infer functions set their outputs' bounds. */
+static bool takes_runtime_dims(const struct kiln_ir_node *n, bool inferred)
+{
+    /* not the pre-opset-7 `broadcast=1, axis` form of the binary ops */
+    return kiln_rt_dims_takes((uint32_t)n->op) &&
+           (!inferred || kiln_rt_dims_rule((uint32_t)n->op) != KILN_DIMS_BROADCAST ||
+            !n->params || n->params_size != sizeof(struct kiln_p_binary) ||
+            !((const struct kiln_p_binary *)n->params)->b_trailing);
+}
+
+static enum kiln_status runtime_dims_refused(struct kiln_infer_ctx *c, struct kiln_ir_node *n,
+                                             const struct kiln_ir_value *v)
+{
+    char ty[256];
+    kiln_ir_value_type_str(v, ty, sizeof ty);
+    const struct kiln_ir_node *src = v->producer;
+    while (src && src->n_in && src->in[0] && src->in[0]->runtime_dims &&
+           kiln_rt_dims_rule((uint32_t)src->op) != KILN_DIMS_KERNEL)
+        src = src->in[0]->producer;
+    return kiln_op_error(
+        c, n, KILN_STATUS_UNSUPPORTED,
+        "input '%s' has extents that depend on the data (%s, from node '%s' (%s)); "
+        "kiln passes such tensors only through elementwise ops, Cast, Identity, Gather, "
+        "Transpose, the reductions, NonZero, Compress, NonMaxSuppression and into graph "
+        "outputs. Fix the extents at compile time (make that node's inputs constant) or "
+        "restructure the graph",
+        v->name, ty, src ? src->name : "?", src ? src->op_type : "?");
 }
 
 static enum kiln_status check_inputs_fixed(struct kiln_ir_graph *g, struct kiln_diag *d)
@@ -220,8 +252,20 @@ enum kiln_status kiln_infer_graph(struct kiln_infer_ctx *outer, struct kiln_ir_g
                 all_const = false;
         }
         n->kdtype = n->n_in && n->in[0] ? n->in[0]->dtype : 0;
+        const struct kiln_ir_value *dyn = NULL;
+        for (uint32_t j = 0; j < n->n_in && !dyn; j++)
+            if (n->in[j] && n->in[j]->runtime_dims)
+                dyn = n->in[j];
+        if (dyn && !takes_runtime_dims(n, false))
+            return runtime_dims_refused(&c, n, dyn);
         if ((st = info->infer(&c, n)))
             return st;
+        if (dyn && !takes_runtime_dims(n, true))
+            return runtime_dims_refused(&c, n, dyn);
+        if (dyn && kiln_rt_dims_rule((uint32_t)n->op) != KILN_DIMS_KERNEL)
+            for (uint32_t o = 0; o < n->n_out; o++)
+                if (n->out[o])
+                    n->out[o]->runtime_dims = true;
         bool outs_const = true;
         for (uint32_t o = 0; o < n->n_out; o++) {
             struct kiln_ir_value *v = n->out[o];
@@ -233,7 +277,7 @@ enum kiln_status kiln_infer_graph(struct kiln_infer_ctx *outer, struct kiln_ir_g
             if (!v->data)
                 outs_const = false;
         }
-        if (!outs_const && all_const && !(info->flags & KILN_OPF_NO_FOLD) &&
+        if (!outs_const && all_const && !dyn && !(info->flags & KILN_OPF_NO_FOLD) &&
             (st = evaluate(&c, n)))
             return st;
     }

@@ -90,9 +90,9 @@ const char *kiln_ir_value_type_str(const struct kiln_ir_value *v, char *buf, siz
     if (o < size)
         o += (size_t)snprintf(buf + o, size - o, "[");
     for (int i = 0; i < v->rank && o < size; i++) {
-        if (v->dims[i] >= 0)
-            o += (size_t)snprintf(buf + o, size - o, "%s%lld", i ? "," : "",
-                                  (long long)v->dims[i]);
+        if (v->dims[i] >= 0) /* "<=": an upper bound; a run sets the extent */
+            o += (size_t)snprintf(buf + o, size - o, "%s%s%lld", i ? "," : "",
+                                  v->runtime_dims ? "<=" : "", (long long)v->dims[i]);
         else
             o += (size_t)snprintf(buf + o, size - o, "%s%s", i ? "," : "",
                                   v->dim_param[i] ? v->dim_param[i] : "?");

@@ -48,6 +48,9 @@ struct kiln_ir_value {
     uint32_t id;
     int declared_dtype;              /* element type the model declares for a graph output */
     bool is_input, is_output, is_initializer;
+    /* dims are upper bounds; a run finds the extents from the data (NonZero, Unique, ...,
+     * and the ops that consume such values): see runtime/dims.c */
+    bool runtime_dims;
 };
 
 bool kiln_ir_value_shape_known(const struct kiln_ir_value *v);

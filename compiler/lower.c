@@ -87,6 +87,7 @@ static uint32_t new_tensor(struct builder *b, const struct kiln_ir_value *v, int
     if (v) {
         t->dtype = (uint8_t)v->dtype;
         t->rank = (uint8_t)v->rank;
+        t->flags = v->runtime_dims ? KILN_TENSOR_RUNTIME_DIMS : 0;
         for (int i = 0; i < v->rank; i++)
             t->dims[i] = v->dims[i];
         t->nbytes = kiln_ir_value_nbytes(v);
@@ -239,6 +240,13 @@ static bool is_arena(const struct builder *b, uint32_t t)
     return t && b->tensors[t].storage == KILN_STORAGE_ARENA;
 }
 
+/* A tensor whose extents a run sets: its node must run (to store them), and it shares no
+ * buffer with a tensor of other extents. */
+static bool runtime_dims(const struct builder *b, uint32_t t)
+{
+    return b->tensors[t].flags & KILN_TENSOR_RUNTIME_DIMS;
+}
+
 /* Views (Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout without a used mask) give
  * their output the input's bytes and leave the schedule. A view of a weight or graph input
  * points at the same storage; a view that is a graph output stays a copy (the caller's
@@ -257,7 +265,8 @@ static void alias_views(struct builder *b, struct groups *gr, bool *drop, const 
         }
         struct kiln_tensor_desc *ty = &b->tensors[y];
         const struct kiln_tensor_desc *tx = &b->tensors[x];
-        if (used_extra || !x || !is_arena(b, y) || tx->nbytes != ty->nbytes)
+        if (used_extra || !x || !is_arena(b, y) || tx->nbytes != ty->nbytes ||
+            runtime_dims(b, x) || runtime_dims(b, y))
             continue;
         if (tx->storage == KILN_STORAGE_ARENA) {
             uint32_t r = uf_find(gr, x);
@@ -301,12 +310,13 @@ static void plan_inplace(const struct builder *b, struct groups *gr, uint32_t s)
 {
     const struct kiln_node_desc *nd = &b->nodes[s];
     uint32_t y = nd->n_out ? node_io(b, s, nd->n_in) : 0;
-    if (!(kiln_op_info(nd->op)->flags & KILN_OPF_INPLACE) || !is_arena(b, y))
+    if (!(kiln_op_info(nd->op)->flags & KILN_OPF_INPLACE) || !is_arena(b, y) ||
+        runtime_dims(b, y))
         return;
     for (uint32_t j = 0; j < 2 && j < nd->n_in; j++) {
         uint32_t x = node_io(b, s, j);
         if (!is_arena(b, x) || !same_layout(&b->tensors[x], &b->tensors[y]) ||
-            !group_dies_at(b, gr, x, s))
+            runtime_dims(b, x) || !group_dies_at(b, gr, x, s))
             continue;
         uint32_t r = uf_find(gr, x), ry = uf_find(gr, y);
         bool shared = r == ry;
@@ -1190,6 +1200,27 @@ enum kiln_status kiln_lower_opts(const struct kiln_ir_graph *g,
     uint64_t arena = 0;
     if ((st = plan_program(&b, c, opt, &arena)) || (st = append_blocks(&b)))
         goto fail;
+    /* the extents of run-time-shaped tensors: int64 slots after everything else, live for
+     * the whole run (counted in the planner's three numbers too) */
+    uint64_t slots = ALIGN_UP(arena, 8);
+    for (uint32_t t = 0; t < b.n_tensors; t++) {
+        struct kiln_tensor_desc *td = &b.tensors[t];
+        if (!(td->flags & KILN_TENSOR_RUNTIME_DIMS))
+            continue;
+        if (slots / 8 > UINT32_MAX) {
+            st = kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
+                               "the arena is too large for run-time extents");
+            goto fail;
+        }
+        td->dims_slot = (uint32_t)(slots / 8);
+        slots += 8 * (uint64_t)(td->rank ? td->rank : 1);
+    }
+    if (slots > ALIGN_UP(arena, 8)) {
+        uint64_t extra = slots - arena;
+        arena = slots;
+        c->plan_lower_bound += extra;
+        c->plan_naive += extra;
+    }
     c->tensors = b.tensors;
     c->nodes = b.nodes;
     c->io = b.io;

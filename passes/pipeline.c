@@ -153,9 +153,24 @@ void kiln_pass_report_print(FILE *f, const struct kiln_pass_report *r)
     fprintf(f, "%-14s %u -> %u\n", "total", r->nodes_before, r->nodes_after);
 }
 
+/* Whether g or a subgraph holds a value whose extents depend on the data. */
+static bool has_runtime_dims(const struct kiln_ir_graph *g)
+{
+    for (uint32_t i = 0; i < g->n_values; i++)
+        if (g->values[i]->runtime_dims)
+            return true;
+    for (uint32_t i = 0; i < g->n_subs; i++)
+        if (has_runtime_dims(g->subs[i]))
+            return true;
+    return false;
+}
+
 enum kiln_status kiln_optimize(struct kiln_ir_graph *g, int level, struct kiln_pass_report *report,
                                struct kiln_diag *d)
 {
+    /* The rewriting passes match and re-infer static shapes; with values whose extents a run
+     * sets, only the -O1 cleanup runs (the rest say so in the report). */
+    bool runtime_dims = has_runtime_dims(g);
     if (report) {
         memset(report, 0, sizeof *report);
         report->passes = calloc(N_PASSES, sizeof *report->passes);
@@ -172,6 +187,12 @@ enum kiln_status kiln_optimize(struct kiln_ir_graph *g, int level, struct kiln_p
         if (s) {
             s->name = pipeline[i].name;
             s->nodes_before = kiln_pass_live_nodes(g);
+        }
+        if (runtime_dims && pipeline[i].level > 1) {
+            kiln_pass_log(&c, "skipped: the graph has tensors whose extents depend on the data");
+            if (s)
+                s->nodes_after = s->nodes_before;
+            continue;
         }
         enum kiln_status st = pipeline[i].fn(&c);
         if (!st)

@@ -85,7 +85,7 @@ static enum kiln_status check_header(const uint8_t *b, size_t len,
     if (crc != h->checksum)
         return FAIL(KILN_STATUS_PARSE, 24, "checksum mismatch (computed %08llx, stored %08llx)",
                     U(crc), U(h->checksum));
-    if (h->flags)
+    if (h->flags & ~(uint32_t)KILN_BUNDLE_FEATURE_RUNTIME_DIMS)
         return FAIL(KILN_STATUS_UNSUPPORTED, 12, "needs features this runtime lacks (flags %#llx)",
                     U(h->flags));
     if (h->header_size < sizeof *h || h->header_size > len)
@@ -223,6 +223,7 @@ static enum kiln_status io_info(const struct kiln_model *m, uint32_t t, struct k
     io->nbytes = td->nbytes;
     io->scale = td->scale;
     io->zero_point = td->zero_point;
+    io->flags = td->flags;
     return KILN_STATUS_OK;
 }
 

@@ -12,6 +12,9 @@ struct kiln_exec {
     void *const *outputs;
     kiln_node_hook hook;
     void *user;
+    /* the first failure of the run (run-time extents that do not fit an op); once set, no
+     * further node runs and loops stop */
+    enum kiln_status *status;
 };
 
 /* Runs block b's nodes in order. */

@@ -4,6 +4,7 @@
  * control-flow ops run through kiln_rt_run_block, called back by their kernels. */
 #include <string.h>
 
+#include "dims.h"
 #include "exec.h"
 #include "kernels/kernels.h"
 
@@ -32,13 +33,48 @@ void kiln_rt_view(const struct kiln_exec *e, uint32_t t, struct kiln_tensor *v)
     v->zero_point = d->zero_point;
     for (int i = 0; i < KILN_MAX_RANK; i++)
         v->dims[i] = i < d->rank ? d->dims[i] : 1;
+    if (d->flags & KILN_TENSOR_RUNTIME_DIMS) {
+        /* this run's extents, kept within the bounds the buffer was sized for (a slot not
+         * yet written by its producer holds whatever the arena held) */
+        const int64_t *s = (const int64_t *)(e->arena + (uint64_t)d->dims_slot * 8);
+        for (int i = 0; i < d->rank; i++)
+            v->dims[i] = s[i] < 0 ? 0 : s[i] < d->dims[i] ? s[i] : d->dims[i];
+    }
+}
+
+/* Before a node runs: the bounds of its run-time-shaped outputs, then their extents by the
+ * op's rule. After: the extents into their slots. Returns 1 when they do not fit. */
+static int runtime_dims(const struct kiln_exec *e, const struct kiln_node_desc *n,
+                        struct kiln_tensor *views, int after)
+{
+    const struct kiln_program *p = e->p;
+    int any = 0;
+    for (uint32_t j = 0; j < n->n_out; j++) {
+        const struct kiln_tensor_desc *d = &p->tensors[p->io[n->io_first + n->n_in + j]];
+        struct kiln_tensor *v = &views[n->n_in + j];
+        if (!(d->flags & KILN_TENSOR_RUNTIME_DIMS))
+            continue;
+        int64_t *s = (int64_t *)(e->arena + (uint64_t)d->dims_slot * 8);
+        for (int i = 0; i < d->rank; i++) {
+            if (!after)
+                v->dims[i] = d->dims[i];
+            else if (v->dims[i] < 0 || v->dims[i] > d->dims[i])
+                return 1; /* a kernel set extents past the buffer */
+            else
+                s[i] = v->dims[i];
+        }
+        any = 1;
+    }
+    return any && !after &&
+           kiln_rt_out_dims(n->op, p->params + n->params_offset, n->params_size, views,
+                            n->n_in, views + n->n_in, n->n_out);
 }
 
 static void run_nodes(const struct kiln_exec *e, uint32_t first, uint32_t count)
 {
     const struct kiln_program *p = e->p;
     struct kiln_tensor views[KILN_MAX_NODE_IO];
-    for (uint32_t ni = first; ni < first + count; ni++) {
+    for (uint32_t ni = first; ni < first + count && !*e->status; ni++) {
         const struct kiln_node_desc *n = &p->nodes[ni];
         const struct kiln_kernel *k = kiln_rt_kernel(n->op, n->variant);
         uint32_t nio = (uint32_t)n->n_in + n->n_out;
@@ -56,7 +92,15 @@ static void run_nodes(const struct kiln_exec *e, uint32_t first, uint32_t count)
         };
         if (e->hook)
             e->hook(e->user, ni, 0);
+        if (runtime_dims(e, n, views, 0)) {
+            *e->status = KILN_STATUS_INVALID_ARG;
+            return;
+        }
         k->fn(&args);
+        if (runtime_dims(e, n, views, 1)) {
+            *e->status = KILN_STATUS_INTERNAL;
+            return;
+        }
         if (e->hook)
             e->hook(e->user, ni, 1);
     }
@@ -81,9 +125,23 @@ enum kiln_status kiln_run_hooked(const struct kiln_program *p, void *arena,
         if (!kiln_rt_kernel(n->op, n->variant) || (uint32_t)n->n_in + n->n_out > KILN_MAX_NODE_IO)
             return KILN_STATUS_INTERNAL;
     }
-    struct kiln_exec e = {p, arena, inputs, outputs, hook, user};
+    enum kiln_status status = KILN_STATUS_OK;
+    struct kiln_exec e = {p, arena, inputs, outputs, hook, user, &status};
     run_nodes(&e, 0, p->n_nodes);
-    return KILN_STATUS_OK;
+    return status;
+}
+
+int kiln_output_dims(const struct kiln_program *p, const void *arena, uint32_t i,
+                     int64_t dims[KILN_MAX_RANK])
+{
+    if (!p || i >= p->n_outputs)
+        return -1;
+    const struct kiln_tensor_desc *d = &p->tensors[p->outputs[i]];
+    const int64_t *s = (const int64_t *)((const uint8_t *)arena + (uint64_t)d->dims_slot * 8);
+    int runtime = (d->flags & KILN_TENSOR_RUNTIME_DIMS) && arena;
+    for (int k = 0; k < d->rank; k++)
+        dims[k] = !runtime ? d->dims[k] : s[k] < 0 ? 0 : s[k] < d->dims[k] ? s[k] : d->dims[k];
+    return d->rank;
 }
 
 enum kiln_status kiln_run(const struct kiln_program *p, void *arena, const void *const inputs[],

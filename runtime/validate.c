@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "dims.h"
 #include "kiln/bundle.h"
 #include "kiln/params.h"
 #include "kernels/nn.h"
@@ -829,6 +830,66 @@ static int check_compress(struct vctx *v)
     return 0;
 }
 
+/* NonZero: [rank, count] int64; the kernel keeps count within the output's bound. */
+static int check_non_zero(struct vctx *v)
+{
+    desc *x = v->in[0], *y = v->out[0];
+    if (y->dtype != KILN_DTYPE_I64 || y->rank != 2 || y->dims[0] != (x->rank ? x->rank : 1) ||
+        !kiln_dtype_size(x->dtype))
+        return BAD("output int64[%lld, n] for an input of rank %u", L(y->dims[0]), x->rank);
+    return 0;
+}
+
+/* Unique: Y is X with the unique axis (or the flattened input) bounded by y->dims[axis];
+ * indices and counts hold as many, inverse_indices one per slice of X. */
+static int check_unique(struct vctx *v)
+{
+    const struct kiln_p_unique *p = v->params;
+    desc *x = v->in[0], *y = v->out[0], *ind = opt_out(v, 1), *inv = opt_out(v, 2),
+         *cnt = opt_out(v, 3);
+    int flat = y->rank == 1 && x->rank != 1;
+    if ((p->sorted & ~1) || p->axis < 0 || p->axis >= (int)y->rank || y->dtype != x->dtype ||
+        (!flat && y->rank != x->rank) || p->len < 0 || p->outer < 0 || p->inner < 0 ||
+        mulc(mulc((uint64_t)p->outer, (uint64_t)p->len), (uint64_t)p->inner) !=
+            (uint64_t)numel(x) ||
+        (!flat && x->dims[p->axis] != p->len))
+        return BAD("axis %d, slices %lld x %lld x %lld for the input", p->axis, L(p->outer),
+                   L(p->len), L(p->inner));
+    for (int i = 0; !flat && i < x->rank; i++)
+        if (i != p->axis && y->dims[i] != x->dims[i])
+            return BAD("output axis %d has %lld", i, L(y->dims[i]));
+    if (flat && (p->outer != 1 || p->inner != 1))
+        return BAD("the flattened form with slices");
+    int64_t u = y->dims[p->axis];
+    desc *o[3] = {ind, inv, cnt};
+    for (int k = 0; k < 3; k++)
+        if (present(o[k]) && (o[k]->dtype != KILN_DTYPE_I64 || o[k]->rank != 1 ||
+                              o[k]->dims[0] != (k == 1 ? p->len : u)))
+            return BAD("output %d is not int64[%lld]", k + 1, L(k == 1 ? p->len : u));
+    return u > p->len ? BAD("%lld unique slices of %lld", L(u), L(p->len))
+                      : check_scratch(v, mulc((uint64_t)(p->len ? p->len : 1), 40));
+}
+
+/* NonMaxSuppression: boxes [B, N, 4], scores [B, C, N] float32, scalar limits; the kernel
+ * writes at most as many [batch, class, box] triples as the output's bound holds. */
+static int check_nms(struct vctx *v)
+{
+    const struct kiln_p_nms *p = v->params;
+    desc *b = v->in[0], *s = v->in[1], *y = v->out[0];
+    if ((p->center_point_box & ~1) || p->reserved || b->dtype != KILN_DTYPE_F32 ||
+        s->dtype != KILN_DTYPE_F32 || b->rank != 3 || b->dims[2] != 4 || s->rank != 3 ||
+        s->dims[0] != b->dims[0] || s->dims[2] != b->dims[1] || y->dtype != KILN_DTYPE_I64 ||
+        y->rank != 2 || y->dims[1] != 3)
+        return BAD("boxes [B, N, 4], scores [B, C, N] and an int64 [n, 3] output");
+    static const int want[3] = {KILN_DTYPE_I64, KILN_DTYPE_F32, KILN_DTYPE_F32};
+    for (uint32_t i = 2; i < v->n->n_in; i++) {
+        desc *t = opt_in(v, i);
+        if (present(t) && (numel(t) != 1 || t->dtype != want[i - 2]))
+            return BAD("input %u must be a %s scalar", i, kiln_dtype_name(want[i - 2]));
+    }
+    return check_scratch(v, kiln_nms_scratch(b->dims[1]));
+}
+
 static int check_cumsum(struct vctx *v)
 {
     const struct kiln_p_cumsum *p = v->params;
@@ -1466,7 +1527,7 @@ static const struct op_check checks[OP_COUNT] = {
     E(REVERSE_SEQUENCE, check_reverse_sequence, 2, 2, 1, 1,
       sizeof(struct kiln_p_reverse_sequence)),
     E(COMPRESS, check_compress, 2, 2, 1, 1, sizeof(struct kiln_p_compress)),
-    E(NON_ZERO, check_no_kernel, 1, 1, 1, 1, 0),
+    E(NON_ZERO, check_non_zero, 1, 1, 1, 1, 0),
     E(CUMSUM, check_cumsum, 1, 2, 1, 1, sizeof(struct kiln_p_cumsum)),
     E(TOPK, check_topk, 1, 2, 1, 2, sizeof(struct kiln_p_topk)),
     E(EINSUM, check_einsum, ALL, KILN_EINSUM_MAX_IN, 1, 1, sizeof(struct kiln_p_einsum)),
@@ -1481,9 +1542,10 @@ static const struct op_check checks[OP_COUNT] = {
     E(MAX_UNPOOL, check_max_unpool, 2, 3, 1, 1, sizeof(struct kiln_p_max_unpool)),
     E(GRID_SAMPLE, check_grid_sample, 2, 2, 1, 1, sizeof(struct kiln_p_grid_sample)),
     E(ROI_ALIGN, check_roi_align, 3, 3, 1, 1, sizeof(struct kiln_p_roi_align)),
-    E(NON_MAX_SUPPRESSION, check_no_kernel, 2, 5, 1, 1, sizeof(struct kiln_p_nms)),
+    E(NON_MAX_SUPPRESSION, check_nms, 2, 5, 1, 1, sizeof(struct kiln_p_nms)),
     /* always evaluated at compile time */
-    E(UNIQUE, check_no_kernel, 0, 0, 0, 0, 0), E(HANN_WINDOW, check_no_kernel, 0, 0, 0, 0, 0),
+    E(UNIQUE, check_unique, 1, 1, 1, 4, sizeof(struct kiln_p_unique)),
+    E(HANN_WINDOW, check_no_kernel, 0, 0, 0, 0, 0),
     E(HAMMING_WINDOW, check_no_kernel, 0, 0, 0, 0, 0),
     E(BLACKMAN_WINDOW, check_no_kernel, 0, 0, 0, 0, 0),
     E(MEL_WEIGHT_MATRIX, check_no_kernel, 0, 0, 0, 0, 0),
@@ -1525,9 +1587,18 @@ static enum kiln_status check_tensor(const struct kiln_program *p, uint32_t i,
     desc *t = &p->tensors[i];
     size_t es = kiln_dtype_size(t->dtype);
     int64_t n = 1;
-    if (t->rank > KILN_MAX_RANK || t->reserved || t->reserved2 || t->name >= p->strings_size)
-        return PBAD("tensor %u: rank %u, reserved fields or name offset out of range", i,
-                    t->rank);
+    if (t->rank > KILN_MAX_RANK || (t->flags & ~KILN_TENSOR_RUNTIME_DIMS) ||
+        t->name >= p->strings_size)
+        return PBAD("tensor %u: rank %u, flags %#x or name offset out of range", i, t->rank,
+                    t->flags);
+    /* run-time extents: a slot of rank int64 in the arena; none for other tensors */
+    if ((t->flags & KILN_TENSOR_RUNTIME_DIMS)
+            ? t->storage == KILN_STORAGE_NONE || t->storage == KILN_STORAGE_WEIGHT ||
+                  t->storage == KILN_STORAGE_INPUT || p->arena_size / 8 < t->dims_slot ||
+                  p->arena_size / 8 - t->dims_slot < t->rank
+            : t->dims_slot != 0)
+        return PBAD("tensor %u: run-time extents at slot %u (%s storage, arena %llu bytes)", i,
+                    t->dims_slot, t->flags ? "that" : "not marked", U(p->arena_size));
     for (int k = 0; k < KILN_MAX_RANK; k++)
         if (k < t->rank ? t->dims[k] < 0 || (t->dims[k] && n > MAX_ELEMS / t->dims[k])
                         : t->dims[k] != 0)
@@ -1608,6 +1679,19 @@ static int check_node(const struct kiln_program *p, uint32_t n_io, uint32_t ni,
             return BAD("%s %u (tensor %u) cannot be %s", is_out ? "output" : "input",
                        is_out ? j - n->n_in : j, ti,
                        st == KILN_STORAGE_NONE ? "omitted" : "written");
+    }
+    /* run-time extents: only into ops that read sizes from the views, and out of ops whose
+     * rule sets them (with such an input, every output of a rule-derived op has them) */
+    int rule = kiln_rt_dims_rule(n->op), dyn_in = 0;
+    for (uint32_t j = 0; j < nio; j++) {
+        int dyn = v->t[j]->flags & KILN_TENSOR_RUNTIME_DIMS;
+        if (j < n->n_in && dyn && !kiln_rt_dims_takes(n->op))
+            return BAD("input %u has run-time extents, which this op cannot take", j);
+        dyn_in |= j < n->n_in && dyn;
+        if (j >= n->n_in && (dyn ? rule == KILN_DIMS_NONE
+                                 : dyn_in && rule != KILN_DIMS_KERNEL && v->t[j]->rank))
+            return BAD("output %u: run-time extents %s", j - n->n_in,
+                       dyn ? "from an op that cannot set them" : "missing");
     }
     v->in = v->t;
     v->out = v->t + n->n_in;

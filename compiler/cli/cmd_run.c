@@ -434,7 +434,10 @@ static int execute(const struct run_args *r, struct run_state *s)
         enum kiln_status st = s->bundle ? kiln_model_run(&s->model, s->arena, ibufs, s->obufs)
                                         : kiln_run(p, s->arena, ibufs, s->obufs);
         double t1 = now_ms();
-        if (st)
+        if (st == KILN_STATUS_INVALID_ARG)
+            rc = run_fail(r->model, "the interpreter failed: extents that depend on the input "
+                                    "data do not fit an op in this run (they do not broadcast)");
+        else if (st)
             rc = run_fail(r->model, "the interpreter failed: %s", kiln_status_name(st));
         else if (s->times && i >= r->warmup)
             s->times[i - r->warmup] = t1 - t0;
@@ -462,10 +465,12 @@ static int commit_outputs(struct run_state *s)
     int rc = CLI_OK;
     for (uint32_t k = 0; k < s->n_out && rc == CLI_OK; k++) {
         const struct kiln_tensor_desc *td = &p->tensors[p->outputs[k]];
+        int64_t dims[KILN_MAX_RANK]; /* this run's extents (some may depend on the data) */
+        kiln_output_dims(p, s->arena, k, dims);
         char tmp[4096];
         struct kiln_diag d;
         kiln_diag_clear(&d);
-        if (kiln_npy_write_tmp(s->opaths[k], td->dtype, td->rank, td->dims, s->obufs[k], tmp,
+        if (kiln_npy_write_tmp(s->opaths[k], td->dtype, td->rank, dims, s->obufs[k], tmp,
                                sizeof tmp, &d))
             rc = cli_error(s->opaths[k], &d);
         else if (!(s->otmps[k] = strdup(tmp))) {

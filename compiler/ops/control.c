@@ -1,8 +1,8 @@
 /* control.c - If, Loop and Scan: their bodies are subgraphs, inferred here with the types the
  * op gives their formal inputs. kiln compiles static shapes, so a loop-carried value must keep
  * its shape, If branches must agree (unless the condition is constant: then only the taken
- * branch counts), and a Loop with scan outputs needs a trip count known at compile time and a
- * condition that cannot stop it early. */
+ * branch counts), and a Loop with scan outputs needs a trip count known at compile time; when
+ * its condition may stop it earlier, the scan outputs' extent is set in each run. */
 #include <string.h>
 
 #include "ops.h"
@@ -51,6 +51,11 @@ static enum kiln_status agree(struct kiln_infer_ctx *c, const struct kiln_ir_nod
                              k, kiln_ir_value_type_str(a, ta, sizeof ta),
                              kiln_ir_value_type_str(b, tb, sizeof tb));
     }
+    if (a->runtime_dims || b->runtime_dims)
+        return kiln_op_error(c, n, KILN_STATUS_UNSUPPORTED,
+                             "%s %u ('%s') has extents that depend on the data; kiln needs "
+                             "fixed extents there",
+                             what, k, (a->runtime_dims ? a : b)->name);
     return KILN_STATUS_OK;
 }
 
@@ -99,8 +104,10 @@ static enum kiln_status infer_if(struct kiln_infer_ctx *c, struct kiln_ir_node *
             struct kiln_ir_value *bo = t->outputs[o];
             if ((st = kiln_set_output(c, n, o, bo->dtype, bo->rank, bo->dims)))
                 return st;
-            if (n->out[o])
+            if (n->out[o]) {
                 n->out[o]->data = bo->data; /* a constant branch result folds the If */
+                n->out[o]->runtime_dims = bo->runtime_dims;
+            }
         }
         return KILN_STATUS_OK;
     }
@@ -174,18 +181,22 @@ static enum kiln_status infer_loop(struct kiln_infer_ctx *c, struct kiln_ir_node
     if (trip < -1)
         trip = 0;
     bool cond_true = !cond || (cond->data && *(const uint8_t *)cond->data);
-    if (n_scan) {
-        if (trip < 0)
+    /* Scan outputs hold one slice per iteration: trip slices, or at most trip when the
+     * condition may stop the loop earlier (then their extent is set in each run). */
+    bool early = !cond_true || !always_true(body, cout);
+    if (n_scan && trip < 0)
+        return kiln_op_error(c, n, KILN_STATUS_UNSUPPORTED,
+                             "its scan outputs hold one slice per iteration, and the number of "
+                             "iterations has no bound known at compile time: give the trip "
+                             "count M ('%s') as a constant (with a condition, an upper bound: "
+                             "the loop may still stop earlier)",
+                             m ? m->name : "omitted");
+    for (uint32_t k = 0; k < n_carried + n_scan; k++)
+        if (body->outputs[1 + k]->runtime_dims)
             return kiln_op_error(c, n, KILN_STATUS_UNSUPPORTED,
-                                 "its scan outputs grow with the trip count, so the trip count "
-                                 "'%s' must be known at compile time",
-                                 m ? m->name : "(none)");
-        if (!cond_true || !always_true(body, cout))
-            return kiln_op_error(c, n, KILN_STATUS_UNSUPPORTED,
-                                 "the loop may stop before %lld iterations, so its scan "
-                                 "outputs have a data-dependent length",
-                                 (long long)trip);
-    }
+                                 "body output '%s' has extents that depend on the data; kiln "
+                                 "needs loop-carried values and scan slices of fixed size",
+                                 body->outputs[1 + k]->name);
     for (uint32_t k = 0; k < n_scan; k++) {
         struct kiln_ir_value *s = body->outputs[1 + n_carried + k];
         int64_t dims[KILN_MAX_RANK];
@@ -195,7 +206,8 @@ static enum kiln_status infer_loop(struct kiln_infer_ctx *c, struct kiln_ir_node
         dims[0] = trip;
         for (int i = 0; i < s->rank; i++)
             dims[1 + i] = s->dims[i];
-        if ((st = kiln_set_output(c, n, n_carried + k, s->dtype, s->rank + 1, dims)))
+        if ((st = (early ? kiln_set_output_bound : kiln_set_output)(
+                 c, n, n_carried + k, s->dtype, s->rank + 1, dims)))
             return st;
     }
     struct kiln_p_loop *p = kiln_node_params(c, n, sizeof *p);

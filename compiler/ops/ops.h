@@ -96,6 +96,10 @@ enum kiln_status kiln_norm_axis(struct kiln_infer_ctx *c, const struct kiln_ir_n
 /* ---- outputs ---- */
 enum kiln_status kiln_set_output(struct kiln_infer_ctx *c, struct kiln_ir_node *n, uint32_t i,
                                  int dtype, int rank, const int64_t *dims);
+/* The same for an output whose extents depend on the data: dims are the upper bounds the
+ * buffer is sized for; the kernel sets the extents of each run (runtime/dims.c). */
+enum kiln_status kiln_set_output_bound(struct kiln_infer_ctx *c, struct kiln_ir_node *n,
+                                       uint32_t i, int dtype, int rank, const int64_t *bound);
 /* Allocates zeroed params of `size` bytes for n. */
 void *kiln_node_params(struct kiln_infer_ctx *c, struct kiln_ir_node *n, size_t size);
 /* Numpy-style broadcast of two shapes; error naming the node on mismatch. */

@@ -267,7 +267,17 @@ enum kiln_status kiln_set_output(struct kiln_infer_ctx *c, struct kiln_ir_node *
         v->dims[k] = dims[k];
         v->dim_param[k] = NULL;
     }
+    v->runtime_dims = false;
     return KILN_STATUS_OK;
+}
+
+enum kiln_status kiln_set_output_bound(struct kiln_infer_ctx *c, struct kiln_ir_node *n,
+                                       uint32_t i, int dtype, int rank, const int64_t *bound)
+{
+    enum kiln_status st = kiln_set_output(c, n, i, dtype, rank, bound);
+    if (!st && i < n->n_out && n->out[i])
+        n->out[i]->runtime_dims = true;
+    return st;
 }
 
 void *kiln_node_params(struct kiln_infer_ctx *c, struct kiln_ir_node *n, size_t size)

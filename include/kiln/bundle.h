@@ -13,7 +13,8 @@ extern "C" {
 
 #define KILN_BUNDLE_MAGIC "\x89KILN\r\n\x1a" /* 8 bytes, compared without the NUL */
 #define KILN_BUNDLE_VERSION_MAJOR 1
-#define KILN_BUNDLE_VERSION_MINOR 1 /* 1.1: the BLOCKS section (control flow) */
+/* 1.1: the BLOCKS section (control flow). 1.2: run-time extents (the RUNTIME_DIMS feature) */
+#define KILN_BUNDLE_VERSION_MINOR 2
 #define KILN_BUNDLE_ALIGN 64 /* buffer, weights section and arena alignment */
 
 /* ---- on-disk structures (little-endian; a bundle is laid out exactly like these) ---- */
@@ -21,7 +22,7 @@ extern "C" {
 struct kiln_bundle_header { /* at offset 0, 64 bytes */
     uint8_t magic[8];
     uint16_t version_major, version_minor;
-    uint32_t flags;                /* required-feature bits; none are defined in 1.x (0) */
+    uint32_t flags;                /* required-feature bits: enum kiln_bundle_features */
     uint64_t file_size;            /* total bytes, header included */
     uint32_t checksum;             /* CRC-32 of every byte of the file except these 4 */
     uint32_t header_size;          /* 64 */
@@ -29,6 +30,12 @@ struct kiln_bundle_header { /* at offset 0, 64 bytes */
     uint32_t section_entry_size;   /* 32 */
     uint64_t section_table_offset; /* n_sections entries of struct kiln_bundle_section */
     uint8_t reserved[16];          /* 0 */
+};
+
+/* Features a reader must have to run the bundle; a reader refuses bits it does not know. */
+enum kiln_bundle_features {
+    /* 1.2: tensors with KILN_TENSOR_RUNTIME_DIMS (their flags and dims_slot fields are set) */
+    KILN_BUNDLE_FEATURE_RUNTIME_DIMS = 1u << 0,
 };
 
 enum kiln_section_flags {
@@ -105,6 +112,9 @@ struct kiln_io_info {
     uint64_t nbytes;
     float scale; /* quantization (0: none) */
     int32_t zero_point;
+    /* KILN_TENSOR_RUNTIME_DIMS: dims are upper bounds (nbytes holds them); after a run,
+     * kiln_output_dims(&m->prog, arena, i, dims) gives that run's extents */
+    uint32_t flags;
 };
 
 uint32_t kiln_model_n_inputs(const struct kiln_model *m);

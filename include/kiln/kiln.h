@@ -108,16 +108,23 @@ enum kiln_storage {
     KILN_STORAGE_OUTPUT = 4, /* caller's output buffer `index` */
 };
 
+/* Tensor flags. RUNTIME_DIMS: the extents depend on the data (NonZero, Unique, Compress,
+ * NonMaxSuppression, a Loop that may stop early, and the ops that consume such tensors):
+ * dims[] are upper bounds, the buffer is sized for them, and each run stores the actual
+ * extents as int64 dims[rank] at arena offset 8 * dims_slot. */
+enum { KILN_TENSOR_RUNTIME_DIMS = 1 };
+
 struct kiln_tensor_desc {
-    uint8_t dtype, rank, storage, reserved;
+    uint8_t dtype, rank, storage;
+    uint8_t flags; /* KILN_TENSOR_* */
     uint32_t index;  /* input/output number for INPUT/OUTPUT storage */
     uint64_t offset; /* ARENA or WEIGHT offset in bytes */
     uint64_t nbytes;
     int64_t dims[KILN_MAX_RANK];
     float scale;
     int32_t zero_point;
-    uint32_t name; /* offset into strings */
-    uint32_t reserved2;
+    uint32_t name;      /* offset into strings */
+    uint32_t dims_slot; /* RUNTIME_DIMS: arena offset / 8 of the run's extents; else 0 */
 };
 
 struct kiln_node_desc {
@@ -165,9 +172,17 @@ const char *kiln_op_name(uint32_t op);
 
 /* Runs the program once. arena: arena_size bytes aligned to KILN_ARENA_ALIGN, owned by the
  * caller (one per concurrent run). Performs no allocation. The program must come from the
- * compiler or a validated bundle. */
+ * compiler or a validated bundle. Output buffers hold the outputs' full (upper-bound) dims;
+ * kiln_output_dims tells the extents of a run. Returns KILN_STATUS_INVALID_ARG when the
+ * run-time extents of tensors do not fit an op (e.g. they do not broadcast). */
 enum kiln_status kiln_run(const struct kiln_program *p, void *arena, const void *const inputs[],
                           void *const outputs[]);
+
+/* The extents graph output i has after a run with this arena: its static dims, or for an
+ * output whose extents depend on the data (KILN_TENSOR_RUNTIME_DIMS), the run's. Writes
+ * rank values to dims and returns the rank, or -1 when i is out of range. */
+int kiln_output_dims(const struct kiln_program *p, const void *arena, uint32_t i,
+                     int64_t dims[KILN_MAX_RANK]);
 
 /* Called after every node when set (profiling, debugging); NULL for none. */
 typedef void (*kiln_node_hook)(void *user, uint32_t node_index, int after);

@@ -423,7 +423,7 @@ struct kiln_p_tfidf {
  * unique slices along it, sorted or in order of first occurrence. */
 struct kiln_p_unique {
     int64_t outer, len, inner;
-    int32_t sorted, reserved;
+    int32_t sorted, axis; /* axis: of Y (0 for the flattened form) */
 };
 
 /* DFT: the input viewed as [outer, len, inner, 1 or 2] (len: the axis), zero-padded or cut to

@@ -1,6 +1,7 @@
-/* compress.c - Compress and NonZero, the ops whose output size depends on input data. kiln
- * compiles them only when that data (Compress's condition, NonZero's input) is constant, so
- * the output's static dims already hold the count; the kernels never write past it. */
+/* compress.c - Compress and NonZero, the ops whose output size depends on input data. The
+ * output view's dims hold the buffer's bound on entry (the exact count when the compiler knew
+ * the data); the kernels count, set the view's extent to the count and never write past the
+ * bound (see runtime/dims.c). */
 #include "indexing.h"
 
 /* Compress by element size: data viewed as [outer, len, inner] (axis -1: [1, numel, 1]); the
@@ -17,9 +18,15 @@ static void kiln_k_compress(const struct kiln_kernel_args *a)
         len = x->dims[p->axis];
         inner = kiln_numel(x->dims + p->axis + 1, x->rank - (int)p->axis - 1);
     }
-    int64_t nc = kiln_tensor_numel(cond), total = kiln_tensor_numel(y), done = 0;
+    int64_t nc = kiln_tensor_numel(cond), done = 0, kept = 0;
     size_t chunk = (size_t)inner * es;
     const uint8_t *c = cond->data;
+    for (int64_t j = 0; j < len && j < nc; j++)
+        kept += c[j] != 0;
+    int ax = p->axis >= 0 ? (int)p->axis : 0;
+    if (kept < y->dims[ax])
+        y->dims[ax] = kept;
+    int64_t total = kiln_tensor_numel(y);
     char *d = y->data;
     for (int64_t o = 0; o < outer; o++)
         for (int64_t j = 0; j < len && j < nc; j++) {
@@ -41,8 +48,13 @@ static void kiln_k_non_zero(const struct kiln_kernel_args *a)
     int64_t dims[KILN_MAX_RANK] = {1}, c[KILN_MAX_RANK] = {0};
     for (int i = 0; i < x->rank; i++)
         dims[i] = x->dims[i];
-    int64_t n = kiln_tensor_numel(x), count = y->dims[1], at = 0;
+    int64_t n = kiln_tensor_numel(x), count = 0, at = 0;
     int64_t *out = y->data;
+    for (int64_t k = 0; k < n; k++)
+        count += kiln_ix_nonzero(x->data, x->dtype, k);
+    if (count < y->dims[1])
+        y->dims[1] = count;
+    count = y->dims[1];
     for (int64_t k = 0; k < n && at < count; k++) {
         if (kiln_ix_nonzero(x->data, x->dtype, k)) {
             for (int i = 0; i < r; i++)

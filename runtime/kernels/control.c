@@ -87,7 +87,8 @@ static void kiln_k_loop(const struct kiln_kernel_args *a)
         block_view(e, b, 0, 2 + k, &v);
         copy_whole(&v, &a->in[2 + k]);
     }
-    for (int64_t i = 0; i < trip && cond; i++) {
+    int64_t i = 0;
+    for (; i < trip && cond && !*e->status; i++) {
         if (iter.data)
             *(int64_t *)iter.data = i;
         if (bcond.data)
@@ -112,6 +113,11 @@ static void kiln_k_loop(const struct kiln_kernel_args *a)
         if (a->out[k].data)
             copy_whole(&a->out[k], &v);
     }
+    /* scan outputs hold the iterations run (fewer than their bound when the condition
+     * stopped the loop: then their extents are run-time ones) */
+    for (uint32_t k = 0; k < ns; k++)
+        if (a->out[nc + k].rank && i < a->out[nc + k].dims[0])
+            a->out[nc + k].dims[0] = i;
 }
 
 /* One sequence of a Scan: states in the block's inputs already; ins/outs are the node's scan

@@ -1,6 +1,6 @@
 /* nms.c - NonMaxSuppression: greedy selection per batch and class (runtime/kernels/nn2.h),
- * writing [batch, class, box] int64 triples. The output length was fixed by the compiler from
- * the same constant inputs, so the kernel fills it exactly. */
+ * writing [batch, class, box] int64 triples: as many as the output's bound holds (the exact
+ * count when the compiler folded the node), and the count as the output's extent. */
 #include "kernels.h"
 #include "nn2.h"
 
@@ -23,9 +23,15 @@ static void kiln_k_nms(const struct kiln_kernel_args *a)
     const struct kiln_p_nms *p = a->params;
     const struct kiln_tensor *boxes = &a->in[0], *scores = &a->in[1];
     int has_score = a->n_in > 4 && a->in[4].data != NULL;
-    kiln_nms_run(boxes->data, scores->data, boxes->dims[0], scores->dims[1], boxes->dims[1],
-                 (int64_t)scalar_in(a, 2, 0), (float)scalar_in(a, 3, 0), has_score,
-                 (float)scalar_in(a, 4, 0), p->center_point_box, a->out[0].data, a->scratch);
+    double max_boxes = scalar_in(a, 2, 0);
+    int64_t n = boxes->dims[1];
+    int64_t per_class = !(max_boxes > 0) ? 0 : max_boxes > (double)n ? n : (int64_t)max_boxes;
+    /* the selection count is this run's extent of output axis 0 (runtime/dims.c) */
+    a->out[0].dims[0] = kiln_nms_run(
+        boxes->data, scores->data, boxes->dims[0], scores->dims[1], n,
+        per_class, (float)scalar_in(a, 3, 0), has_score,
+        (float)scalar_in(a, 4, 0), p->center_point_box, a->out[0].data, a->out[0].dims[0],
+        a->scratch);
 }
 
 KILN_KERNELS(non_max_suppression, KILN_K(kiln_k_nms, F32));

@@ -85,13 +85,13 @@ static inline void kiln_nms_sift(const float *s, int64_t *h, int64_t i, int64_t 
 }
 
 /* Greedy NMS over boxes [B, N, 4] and scores [B, C, N]. Writes [batch, class, box] triples to
- * out (NULL: only count) and returns how many were selected. A box is a candidate when its
+ * out (NULL: only count), at most cap of them, and returns how many were selected (written). A box is a candidate when its
  * score exceeds score_thr (if has_score_thr) and is dropped when its IoU with a kept box
  * exceeds iou_thr; at most max_per_class per class (0 selects none). */
 static inline int64_t kiln_nms_run(const float *boxes, const float *scores, int64_t B, int64_t C,
                                    int64_t N, int64_t max_per_class, float iou_thr,
                                    int has_score_thr, float score_thr, int center, int64_t *out,
-                                   void *scratch)
+                                   int64_t cap, void *scratch)
 {
     int64_t *order = scratch, *kept = order + (N > 0 ? N : 1), total = 0;
     if (max_per_class <= 0)
@@ -119,6 +119,8 @@ static inline int64_t kiln_nms_run(const float *boxes, const float *scores, int6
                     continue;
                 kept[nk++] = cand;
                 if (out) {
+                    if (total >= cap)
+                        return total;
                     out[total * 3] = b, out[total * 3 + 1] = c, out[total * 3 + 2] = cand;
                 }
                 total++;

@@ -1,7 +1,8 @@
 /* unique.c - Unique: Y holds the unique slices along the axis (or elements, flattened), then
- * indices (first occurrences), inverse_indices and counts, all int64. The compiler folds the
- * node (the input must be constant); the output dims it computed with the same algorithm
- * (unique.h) hold the count. Scratch: the algorithm's 5 * len int64 work area. */
+ * indices (first occurrences), inverse_indices and counts, all int64. The output views hold
+ * the buffers' bounds (len slices) on entry, or the count when the compiler folded the node
+ * with the same algorithm (unique.h); the kernel sets the count as their extent (runtime/
+ * dims.c). Scratch: the algorithm's 5 * len int64 work area. */
 #include "unique.h"
 
 static void kiln_k_unique(const struct kiln_kernel_args *a)
@@ -10,6 +11,14 @@ static void kiln_k_unique(const struct kiln_kernel_args *a)
     const struct kiln_tensor *x = &a->in[0];
     int64_t *work = a->scratch, len = p->len;
     int64_t u = kiln_unique_run(p, x->data, x->dtype, work);
+    struct kiln_tensor *y0 = &a->out[0];
+    int ax = (int)p->axis;
+    if (u > y0->dims[ax]) /* a bound below the count: keep within the buffers */
+        u = y0->dims[ax];
+    y0->dims[ax] = u;
+    for (uint32_t j = 1; j < a->n_out; j += 2)
+        if (a->out[j].data && a->out[j].dims[0] > u)
+            a->out[j].dims[0] = u;
     const int64_t *first = work + 3 * len, *cnt = work + 4 * len;
     size_t es = kiln_dtype_size(x->dtype), chunk = (size_t)p->inner * es;
     char *y = a->out[0].data;

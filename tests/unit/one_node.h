@@ -133,8 +133,10 @@ static inline enum kiln_status tg_infer(struct t_graph *t)
     return kiln_infer(t->g, &t->d);
 }
 
-/* Infers, lowers and runs with the graph inputs in order; outputs go to outs[]. */
-static inline enum kiln_status tg_run_n(struct t_graph *t, const void *const *inputs, void **outs)
+/* Infers, lowers and runs with the graph inputs in order; outputs go to outs[], and when ext
+ * is given, ext[o] receives output o's extents in that run (kiln_output_dims). */
+static inline enum kiln_status tg_run_ext(struct t_graph *t, const void *const *inputs,
+                                          void **outs, int64_t (*ext)[KILN_MAX_RANK])
 {
     enum kiln_status st = tg_infer(t);
     if (st)
@@ -145,9 +147,16 @@ static inline enum kiln_status tg_run_n(struct t_graph *t, const void *const *in
     void *arena = aligned_alloc(KILN_ARENA_ALIGN,
                                 (c->prog.arena_size + 2 * KILN_ARENA_ALIGN) & ~(uint64_t)63);
     st = kiln_run(&c->prog, arena, inputs, outs);
+    for (uint32_t o = 0; ext && !st && o < c->prog.n_outputs; o++)
+        kiln_output_dims(&c->prog, arena, o, ext[o]);
     free(arena);
     kiln_compiled_free(c);
     return st;
+}
+
+static inline enum kiln_status tg_run_n(struct t_graph *t, const void *const *inputs, void **outs)
+{
+    return tg_run_ext(t, inputs, outs, NULL);
 }
 
 static inline enum kiln_status tg_run(struct t_graph *t, const void *const *inputs, void *out)

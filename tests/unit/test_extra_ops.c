@@ -240,11 +240,21 @@ static void test_unique_axis(void **state)
     assert_memory_equal(inv, ((int64_t[]){1, 0, 1}), sizeof inv);
     tg_free(t);
 
-    t = tg_new("Unique", 11, 1, 1);
+    /* a run-time input: the same rows, bounded by the 3 rows of the input */
+    t = tg_new("Unique", 11, 1, 3);
     tg_in(t, 0, KILN_DTYPE_I32, 2, (int64_t[]){3, 2}, x, 1);
-    expect_err(t, KILN_STATUS_UNSUPPORTED,
-               "output shape depends on the input data; kiln supports it only when input 'x0' "
-               "is constant (known at compile time)");
+    tg_int(t, "axis", -2);
+    int32_t yb[6];
+    int64_t indb[3], invb[3];
+    assert_int_equal(tg_run3(t, yb, indb, invb), KILN_STATUS_OK);
+    assert_dims(t, 0, 2, (int64_t[]){3, 2});
+    assert_true(t->n->out[0]->runtime_dims && !t->n->out[2]->runtime_dims);
+    assert_int_equal(t->ext[0][0], 2);
+    assert_int_equal(t->ext[0][1], 2);
+    assert_int_equal(t->ext[1][0], 2);
+    assert_memory_equal(yb, ((int32_t[]){0, 5, 2, 1}), 4 * sizeof *yb);
+    assert_memory_equal(indb, ((int64_t[]){1, 0}), 2 * sizeof *indb);
+    assert_memory_equal(invb, ((int64_t[]){1, 0, 1}), sizeof invb);
     tg_free(t);
 }
 

@@ -485,13 +485,25 @@ static void test_compress(void **state)
     run_compress(1, -1, 1, (uint8_t[]){1}, 2, (int64_t[]){3, 1}, (float[]){0, 2, 4}, 3);
     run_compress(0, 0, 5, (uint8_t[]){0, 1, 0, 0, 1}, 1, (int64_t[]){2}, (float[]){1, 4}, 2);
 
-    struct t_graph *t = tg_new(11, "Compress", 2);
-    tg_input(t, 0, KILN_DTYPE_F32, 2, (int64_t[]){3, 2});
-    tg_input(t, 1, KILN_DTYPE_BOOL, 1, (int64_t[]){3});
-    expect_error(t, KILN_STATUS_UNSUPPORTED,
-                 "output shape depends on the input data; kiln supports it only when input "
-                 "'in1' is constant");
-    tg_free(t);
+    /* a run-time condition: the output is bounded by the axis (3 rows), each run sets the
+     * rows kept; one program, two runs */
+    for (int k = 0; k < 2; k++) {
+        struct t_graph *t = tg_new(11, "Compress", 2);
+        tg_input(t, 0, KILN_DTYPE_F32, 2, (int64_t[]){3, 2});
+        tg_input(t, 1, KILN_DTYPE_BOOL, 1, (int64_t[]){2});
+        tg_int(t, "axis", 0);
+        const uint8_t cond[2][2] = {{1, 1}, {0, 1}};
+        float y[6] = {0};
+        int64_t ext[1][KILN_MAX_RANK];
+        assert_int_equal(tg_run_ext(t, (const void *[]){iota48, cond[k]}, (void *[]){y}, ext),
+                         KILN_STATUS_OK);
+        expect_shape(t, 2, (int64_t[]){2, 2});
+        assert_true(t->n->out[0]->runtime_dims);
+        assert_int_equal(ext[0][0], k ? 1 : 2);
+        assert_int_equal(ext[0][1], 2);
+        expect_f32(y, k ? (float[]){2, 3} : (float[]){0, 1, 2, 3}, k ? 2 : 4);
+        tg_free(t);
+    }
 }
 
 static void test_non_zero(void **state)
@@ -514,10 +526,23 @@ static void test_non_zero(void **state)
     expect_i64(t->n->out[0]->data, (int64_t[]){0, 3}, 2);
     tg_free(t);
 
-    t = tg_new(13, "NonZero", 1);
-    tg_input(t, 0, KILN_DTYPE_F32, 1, (int64_t[]){4});
-    expect_error(t, KILN_STATUS_UNSUPPORTED, "output shape depends on the input data");
-    tg_free(t);
+    /* a run-time input: int64[1, <=4]; the run sets the count (2, then 0) */
+    static const float xs[2][4] = {{0, 5, 0, -1}, {0, 0, 0, 0}};
+    for (int k = 0; k < 2; k++) {
+        t = tg_new(13, "NonZero", 1);
+        tg_input(t, 0, KILN_DTYPE_F32, 1, (int64_t[]){4});
+        int64_t y[4] = {-7, -7, -7, -7}, ext[1][KILN_MAX_RANK];
+        assert_int_equal(tg_run_ext(t, (const void *[]){xs[k]}, (void *[]){y}, ext),
+                         KILN_STATUS_OK);
+        expect_shape(t, 2, (int64_t[]){1, 4});
+        assert_true(t->n->out[0]->runtime_dims);
+        assert_int_equal(ext[0][0], 1);
+        assert_int_equal(ext[0][1], k ? 0 : 2);
+        if (!k)
+            expect_i64(y, (int64_t[]){1, 3}, 2);
+        assert_int_equal(y[2], -7); /* nothing past the run's extent */
+        tg_free(t);
+    }
 }
 
 /* ---- CumSum ---- */

@@ -609,14 +609,31 @@ static void test_nms(void **state)
     assert_float_equal(kiln_nms_iou(a, fl, 0), 1.0f, 1e-7);
     assert_float_equal(kiln_nms_iou(c1, c2, 1), 1.0f / 3, 1e-7);
 
-    /* a run-time input makes the output length unknown */
-    t = tg_new("NonMaxSuppression", 11, 2, 1);
-    tg_in(t, 0, KILN_DTYPE_F32, 3, (int64_t[]){1, 4, 4}, boxes, 1);
-    tg_in(t, 1, KILN_DTYPE_F32, 3, (int64_t[]){1, 2, 4}, scores, 0);
-    assert_int_equal(tg_run(t, NULL, NULL), KILN_STATUS_UNSUPPORTED);
-    assert_non_null(strstr(t->d.message, "output shape depends on the input data"));
-    assert_non_null(strstr(t->d.message, "'x0'"));
-    tg_free(t);
+    /* run-time boxes: the output is bounded (1 batch x 2 classes x min(4 boxes, 3)) and the
+     * run sets the selection count; the same selection as the folded node */
+    int64_t folded[24], got[24];
+    int64_t n_folded = 0;
+    for (int runtime = 0; runtime < 2; runtime++) {
+        int64_t three = 3;
+        t = tg_new("NonMaxSuppression", 11, 3, 1);
+        tg_in(t, 0, KILN_DTYPE_F32, 3, (int64_t[]){1, 4, 4}, boxes, runtime);
+        tg_in(t, 1, KILN_DTYPE_F32, 3, (int64_t[]){1, 2, 4}, scores, 0);
+        tg_in(t, 2, KILN_DTYPE_I64, 1, (int64_t[]){1}, &three, 0);
+        if (!runtime) {
+            kiln_ir_count_uses(t->g);
+            assert_int_equal(kiln_infer(t->g, &t->d), KILN_STATUS_OK);
+            n_folded = t->n->out[0]->dims[0];
+            memcpy(folded, t->n->out[0]->data, (size_t)n_folded * 3 * sizeof *folded);
+        } else {
+            assert_int_equal(tg_run(t, got, NULL), KILN_STATUS_OK);
+            assert_dims(t, 0, 2, (int64_t[]){6, 3});
+            assert_true(t->n->out[0]->runtime_dims);
+            assert_int_equal(t->ext[0][0], n_folded);
+            assert_memory_equal(got, folded, (size_t)n_folded * 3 * sizeof *got);
+        }
+        tg_free(t);
+    }
+    assert_true(n_folded > 0);
     /* scores must match boxes */
     t = tg_new("NonMaxSuppression", 11, 2, 1);
     tg_in(t, 0, KILN_DTYPE_F32, 3, (int64_t[]){1, 4, 4}, boxes, 0);

@@ -1,0 +1,164 @@
+/* dims.c - run-time extents (KILN_TENSOR_RUNTIME_DIMS): how a run finds the extents of tensors
+ * whose size depends on the data. The ops that create them (NonZero, Compress, Unique,
+ * NonMaxSuppression, a Loop that may stop early) have kernels that set their output views'
+ * dims; for the ops that may consume them, the rule here derives the outputs' extents from the
+ * inputs' before the kernel runs (the kernels of those ops read every size from the views).
+ * The compiler accepts a run-time-shaped input only where a rule exists (kiln_rt_dims_rule),
+ * so the two cannot disagree. */
+#include "dims.h"
+
+#include "kiln/params.h"
+
+enum {
+#define KILN_OP(E, onnx, lname) OP_##E,
+#include "kiln/ops.def"
+#undef KILN_OP
+    OP_COUNT
+};
+
+/* the range test below relies on ops.def starting with Add */
+typedef char kiln_op_add_is_first[OP_ADD == 0 ? 1 : -1];
+
+int kiln_rt_dims_rule(uint32_t op)
+{
+    /* ADD .. CAST are the broadcasting elementwise ops (arithmetic, comparisons, logic,
+     * variadic, Where, the unary math and activations, Cast): op ids are fixed by the bundle
+     * format, so this range cannot change under us. */
+    if (op <= OP_CAST) /* OP_ADD is 0 */
+        return KILN_DIMS_BROADCAST;
+    switch (op) {
+    case OP_IDENTITY:
+    case OP_DROPOUT:
+    case OP_CAST_LIKE:
+    case OP_GELU: return KILN_DIMS_SAME;
+    case OP_GATHER: return KILN_DIMS_GATHER;
+    case OP_TRANSPOSE: return KILN_DIMS_TRANSPOSE;
+    case OP_REDUCE_MEAN:
+    case OP_REDUCE_SUM:
+    case OP_REDUCE_MAX:
+    case OP_REDUCE_MIN:
+    case OP_REDUCE_PROD:
+    case OP_REDUCE_L1:
+    case OP_REDUCE_L2:
+    case OP_REDUCE_LOG_SUM:
+    case OP_REDUCE_LOG_SUM_EXP:
+    case OP_REDUCE_SUM_SQUARE:
+    case OP_ARGMAX:
+    case OP_ARGMIN: return KILN_DIMS_REDUCE;
+    case OP_NON_ZERO:
+    case OP_COMPRESS:
+    case OP_UNIQUE:
+    case OP_NON_MAX_SUPPRESSION:
+    case OP_LOOP: return KILN_DIMS_KERNEL;
+    default: return KILN_DIMS_NONE;
+    }
+}
+
+int kiln_rt_dims_takes(uint32_t op)
+{
+    switch (kiln_rt_dims_rule(op)) {
+    case KILN_DIMS_BROADCAST:
+    case KILN_DIMS_SAME:
+    case KILN_DIMS_GATHER:
+    case KILN_DIMS_TRANSPOSE:
+    case KILN_DIMS_REDUCE: return 1;
+    case KILN_DIMS_KERNEL: /* the producers whose kernels read input sizes from the views */
+        return op == OP_NON_ZERO || op == OP_COMPRESS || op == OP_NON_MAX_SUPPRESSION;
+    default: return 0;
+    }
+}
+
+/* Numpy broadcasting of the present inputs, right-aligned to rank r. */
+static int broadcast(const struct kiln_tensor *in, uint32_t n_in, int r, int64_t *dims)
+{
+    for (int i = 0; i < r; i++)
+        dims[i] = 1;
+    for (uint32_t k = 0; k < n_in; k++) {
+        const struct kiln_tensor *t = &in[k];
+        if (!t->data || t->rank > r)
+            continue;
+        for (int i = 0; i < t->rank; i++) {
+            int64_t *d = &dims[r - t->rank + i], e = t->dims[i];
+            if (e == *d || e == 1)
+                continue;
+            if (*d != 1)
+                return 1;
+            *d = e;
+        }
+    }
+    return 0;
+}
+
+int kiln_rt_out_dims(uint32_t op, const void *params, uint32_t params_size,
+                     const struct kiln_tensor *in, uint32_t n_in, struct kiln_tensor *out,
+                     uint32_t n_out)
+{
+    int64_t dims[KILN_MAX_RANK];
+    int r = n_out ? out[0].rank : 0;
+    switch (kiln_rt_dims_rule(op)) {
+    case KILN_DIMS_KERNEL: return 0; /* the kernel sets them */
+    case KILN_DIMS_BROADCAST:
+        /* not the pre-opset-7 `broadcast=1, axis` form (the compiler never emits it here) */
+        if ((params_size == sizeof(struct kiln_p_binary) &&
+             ((const struct kiln_p_binary *)params)->b_trailing) ||
+            broadcast(in, n_in, r, dims))
+            return 1;
+        break;
+    case KILN_DIMS_SAME:
+        if (!n_in || in[0].rank != r)
+            return 1;
+        for (int i = 0; i < r; i++)
+            dims[i] = in[0].dims[i];
+        break;
+    case KILN_DIMS_GATHER: {
+        const struct kiln_p_axis *p = params;
+        int ax = params_size == sizeof *p ? (int)p->axis : -1, ri = n_in > 1 ? in[1].rank : 0;
+        if (n_in < 2 || ax < 0 || ax >= in[0].rank || in[0].rank - 1 + ri != r)
+            return 1;
+        for (int i = 0; i < r; i++)
+            dims[i] = i < ax ? in[0].dims[i]
+                      : i < ax + ri ? in[1].dims[i - ax]
+                                    : in[0].dims[i - ri + 1];
+        break;
+    }
+    case KILN_DIMS_TRANSPOSE: {
+        const struct kiln_p_transpose *p = params;
+        if (params_size != sizeof *p || !n_in || in[0].rank != r)
+            return 1;
+        for (int i = 0; i < r; i++) {
+            if (p->perm[i] < 0 || p->perm[i] >= r)
+                return 1;
+            dims[i] = in[0].dims[p->perm[i]];
+        }
+        break;
+    }
+    case KILN_DIMS_REDUCE: { /* reduced axes become 1 (keepdims) or go */
+        const struct kiln_p_reduce *p = params;
+        int k = 0;
+        if (params_size != sizeof *p || !n_in)
+            return 1;
+        for (int i = 0; i < in[0].rank; i++) {
+            int red = (p->axes_mask >> i) & 1;
+            if (red && !p->keepdims)
+                continue;
+            if (k >= r)
+                return 1;
+            dims[k++] = red ? 1 : in[0].dims[i];
+        }
+        if (k != r)
+            return 1;
+        break;
+    }
+    default: return 1;
+    }
+    for (uint32_t j = 0; j < n_out; j++) {
+        if (out[j].rank != r)
+            return 1;
+        for (int i = 0; i < r; i++) {
+            if (dims[i] > out[j].dims[i]) /* past the buffer's bound */
+                return 1;
+            out[j].dims[i] = dims[i];
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,31 @@
+/* dims.h - internal to kiln: the rules by which a run finds the extents of tensors whose size
+ * depends on the data (see dims.c). Shared by the interpreter and the compiler, which accepts
+ * a run-time-shaped input only for ops with a rule. */
+#ifndef KILN_RT_DIMS_H
+#define KILN_RT_DIMS_H
+
+#include "kiln/kiln.h"
+
+enum kiln_dims_rule {
+    KILN_DIMS_NONE = 0,  /* the op cannot take run-time extents */
+    KILN_DIMS_BROADCAST, /* outputs: numpy broadcast of the present inputs */
+    KILN_DIMS_SAME,      /* outputs: input 0's extents */
+    KILN_DIMS_GATHER,    /* Gather: data[:axis] + indices + data[axis+1:] */
+    KILN_DIMS_TRANSPOSE, /* Transpose: input 0's extents permuted */
+    KILN_DIMS_REDUCE,    /* Reduce*, ArgMax/ArgMin: reduced axes 1 or dropped (keepdims) */
+    KILN_DIMS_KERNEL,    /* the kernel sets its output views' dims (data-dependent ops) */
+};
+
+int kiln_rt_dims_rule(uint32_t op);
+/* Whether op's kernel reads every input size from the views, so its inputs may have run-time
+ * extents (the ops with a rule other than KERNEL, and NonZero, Compress, NMS). */
+int kiln_rt_dims_takes(uint32_t op);
+
+/* Sets the dims of the output views (whose dims hold their upper bounds on entry) from the
+ * input views, by op's rule. Returns 0, or 1 when the inputs' extents do not fit the op (they
+ * do not broadcast) or a result would pass an output's bound. */
+int kiln_rt_out_dims(uint32_t op, const void *params, uint32_t params_size,
+                     const struct kiln_tensor *in, uint32_t n_in, struct kiln_tensor *out,
+                     uint32_t n_out);
+
+#endif
