@@ -288,6 +288,12 @@ static struct kfile *plan_file(struct plan *pl, const char *file)
 static enum kiln_status make_plan(struct plan *pl, struct kiln_diag *d)
 {
     const struct kiln_program *p = pl->p;
+    for (uint32_t t = 0; t < p->n_tensors; t++)
+        if (p->tensors[t].flags & KILN_TENSOR_RUNTIME_DIMS)
+            return kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
+                                 "tensor '%s' has extents that depend on the data, which the C "
+                                 "emitter does not support yet; use --emit kiln",
+                                 kiln_prog_str(p, p->tensors[t].name));
     if (!plan_file(pl, "dtype.c")) /* kiln_dtype_size & co. */
         return kiln_diag_set(d, KILN_STATUS_INTERNAL, NULL, NULL, "emit c: too many files");
     for (uint32_t i = 0; i < p->n_nodes; i++) {

@@ -4,7 +4,9 @@
  * ONNX (--emit onnx). Every file goes to a temporary and is renamed into place, so a failure
  * never leaves a partial output. */
 #include <errno.h>
+#include <stdbool.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "bundle.h"
 #include "cli.h"
@@ -150,6 +152,7 @@ static enum kiln_status emit(const struct compile_args *a, struct kiln_ir_graph 
         return st;
     if (strcmp(a->emit, "c") == 0) {
         char name[80];
+        bool created = false;
         if (a->name)
             snprintf(name, sizeof name, "%s", a->name);
         else
@@ -158,7 +161,9 @@ static enum kiln_status emit(const struct compile_args *a, struct kiln_ir_graph 
             st = kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
                                "the model has control flow (If/Loop/Scan), which the C emitter "
                                "does not support yet; use --emit kiln");
-        else if (mkdir(out_path, 0777) != 0 && errno != EEXIST)
+        else if (mkdir(out_path, 0777) == 0)
+            created = true; /* removed again if the emitter fails (it leaves no files) */
+        else if (errno != EEXIST)
             st = kiln_diag_set(d, KILN_STATUS_IO, NULL, NULL, "cannot create the folder: %s",
                                strerror(errno));
         if (!st) {
@@ -168,6 +173,8 @@ static enum kiln_status emit(const struct compile_args *a, struct kiln_ir_graph 
                                                  : KILN_EMIT_WEIGHTS_C,
                                              a->with_main};
             st = kiln_emit_c(c, &eo, d);
+            if (st && created)
+                rmdir(out_path);
         }
         if (!st)
             printf("wrote %s/%s.h and %s.c: weights %llu bytes, arena %llu bytes\n", out_path,

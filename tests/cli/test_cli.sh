@@ -65,6 +65,8 @@ expect 1 "if shapes differ" "node 'pick' (If): output (then branch, else branch)
     compile "$C/refused_if_shapes.onnx" -o "$OUT/p.kiln"
 expect 1 "run-time extents into Unsqueeze" "node 'expand_dims' (Unsqueeze): input 'f' has extents that depend on the data (float32[<=2,<=16], from node 'find' (NonZero))" -- \
     compile "$C/refused_nonzero_conv.onnx" -o "$OUT/n.kiln"
+expect 1 "run-time extents in C" "tensor 'nz' has extents that depend on the data, which the C emitter does not support yet" -- \
+    compile "$D/../dyn/nonzero_chain.onnx" --emit c -o "$OUT/nzc"
 expect 1 "missing input" "input 'a' is missing; the model's inputs are: 'a' float32[2,3], 'b' int64[2]" -- \
     run "$D/two_inputs.onnx" --input "b=$D/b.npy" --output-dir "$OUT"
 expect 1 "unknown input name" "the model has no input named 'q'" -- run "$D/reshape.onnx" --input "q=$D/x_2x6.npy" --output-dir "$OUT"
