@@ -655,7 +655,7 @@ static enum kiln_status ctx_init(struct ctx *x, const struct kiln_bench_options 
     memset(x, 0, sizeof *x);
     x->o = o;
     x->clock = o->clock ? o->clock : kiln_bench_clock_monotonic;
-    struct kiln_import_options io = {o->shapes, o->n_shapes};
+    struct kiln_import_options io = {o->shapes, o->n_shapes, NULL, 0};
     uint64_t t0 = x->clock(o->clock_user);
     if (kiln_onnx_load(o->model, &io, &x->ref, d))
         return d->status;
@@ -822,7 +822,7 @@ static enum kiln_status compile_at(const struct ctx *x, const struct kiln_bench_
         if (sh[i].rank > 0 && x->resizable)
             sh[i].dims[0] = b;
     }
-    struct kiln_import_options io = {sh, x->n_in};
+    struct kiln_import_options io = {sh, x->n_in, NULL, 0};
     struct kiln_ir_graph *g = NULL;
     enum kiln_status st = kiln_onnx_load(x->o->model, &io, &g, d);
     free(sh);

@@ -12,9 +12,19 @@ struct kiln_input_shape {
     int64_t dims[KILN_MAX_RANK];
 };
 
+/* A user-fixed input value (--input-value NAME=FILE.npy): the input becomes a constant, so
+ * what its value decides (a Reshape target, a Loop's trip count, Slice bounds) is decided at
+ * compile time; the model then has one input fewer. */
+struct kiln_input_value {
+    const char *name;
+    const char *path; /* a .npy file of the input's type; its shape fixes symbolic dims */
+};
+
 struct kiln_import_options {
     const struct kiln_input_shape *shapes;
     size_t n_shapes;
+    const struct kiln_input_value *values;
+    size_t n_values;
 };
 
 /* Reads an ONNX model file. External data is resolved against the model's folder and may not

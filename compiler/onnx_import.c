@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "compiler.h"
+#include "npy.h"
 #include "onnx.pb-c.h"
 
 /* Newest default-domain opset whose forms the importer and op files know (ONNX 1.12). */
@@ -861,6 +862,50 @@ static enum kiln_status apply_shapes(struct kiln_ir_graph *g, const struct kiln_
     return KILN_STATUS_OK;
 }
 
+/* Freezes the inputs --input-value names: checks the file's type against the input's, fixes
+ * symbolic dims from it, and turns the input into a constant. */
+static enum kiln_status apply_values(struct kiln_ir_graph *g, const struct kiln_import_options *o,
+                                     struct kiln_diag *d)
+{
+    for (size_t i = 0; o && i < o->n_values; i++) {
+        const struct kiln_input_value *iv = &o->values[i];
+        uint32_t k = 0;
+        while (k < g->n_inputs && strcmp(g->inputs[k]->name, iv->name) != 0)
+            k++;
+        if (k == g->n_inputs)
+            return kiln_diag_set(d, KILN_STATUS_INVALID_ARG, NULL, NULL,
+                                 "--input-value names '%s', which is not an input of the model "
+                                 "(or is given twice)",
+                                 iv->name);
+        struct kiln_ir_value *v = g->inputs[k];
+        struct kiln_host_tensor t = {0};
+        enum kiln_status st = kiln_npy_read(iv->path, &t, d);
+        bool ok = !st && t.dtype == v->dtype && t.rank == v->rank;
+        for (int j = 0; ok && j < v->rank; j++)
+            ok = v->dims[j] < 0 || v->dims[j] == t.dims[j];
+        if (!st && !ok) {
+            char want[256], got[256];
+            struct kiln_ir_value tv = {.dtype = t.dtype, .rank = t.rank};
+            memcpy(tv.dims, t.dims, sizeof tv.dims);
+            st = kiln_diag_set(d, KILN_STATUS_INVALID_ARG, NULL, NULL,
+                               "--input-value for input '%s': the model expects %s, the file "
+                               "holds %s",
+                               iv->name, kiln_ir_value_type_str(v, want, sizeof want),
+                               kiln_ir_value_type_str(&tv, got, sizeof got));
+            snprintf(d->file, sizeof d->file, "%s", iv->path);
+        }
+        if (!st) {
+            for (int j = 0; j < v->rank; j++)
+                v->dims[j] = t.dims[j], v->dim_param[j] = NULL;
+            st = kiln_ir_freeze_input(g, k, t.data, d);
+        }
+        kiln_host_tensor_free(&t);
+        if (st)
+            return st;
+    }
+    return KILN_STATUS_OK;
+}
+
 enum kiln_status kiln_onnx_load_buffer(const void *buf, size_t len, const char *path,
                                        const char *base_dir,
                                        const struct kiln_import_options *opt,
@@ -888,6 +933,8 @@ enum kiln_status kiln_onnx_load_buffer(const void *buf, size_t len, const char *
     onnx__model_proto__free_unpacked(m, NULL);
     if (!st)
         st = apply_shapes(g, opt, d);
+    if (!st)
+        st = apply_values(g, opt, d);
     if (st) {
         kiln_ir_graph_free(g);
         return st;

@@ -24,7 +24,10 @@ static inline int cli_error(const char *file, const struct kiln_diag *d)
         fprintf(stderr, "%s: ", fl);
     if (d->node[0])
         fprintf(stderr, "node '%s' (%s): ", d->node, d->op[0] ? d->op : "?");
-    fprintf(stderr, "%s\n", d->message[0] ? d->message : kiln_status_name(d->status));
+    fprintf(stderr, "%s", d->message[0] ? d->message : kiln_status_name(d->status));
+    if (d->value_is_input && d->value[0]) /* a graph input decides it: offer to fix it */
+        fprintf(stderr, "; give its value with --input-value %s=FILE.npy", d->value);
+    fputc('\n', stderr);
     return CLI_ERROR;
 }
 
@@ -97,6 +100,29 @@ static inline int cli_add_shape(struct cli_shapes *s, const char *spec, const ch
     if (kiln_parse_input_shape(spec, &s->v[s->n], &d))
         return cli_usage_error(usage_line, d.message, NULL);
     s->n++;
+    return CLI_OK;
+}
+
+/* The --input-value options, grown as they appear (NAME=FILE.npy; name and path point into
+ * argv, cut at the '='). */
+struct cli_values {
+    struct kiln_input_value *v;
+    size_t n;
+};
+
+static inline int cli_add_value(struct cli_values *s, char *spec, const char *usage_line)
+{
+    char *eq = strchr(spec, '=');
+    if (!eq || eq == spec || !eq[1])
+        return cli_usage_error(usage_line, "--input-value takes NAME=FILE.npy, not", spec);
+    struct kiln_input_value *nv = realloc(s->v, (s->n + 1) * sizeof *nv);
+    if (!nv) {
+        fprintf(stderr, "kiln: error: out of memory\n");
+        return CLI_ERROR;
+    }
+    s->v = nv;
+    *eq = '\0';
+    s->v[s->n++] = (struct kiln_input_value){spec, eq + 1};
     return CLI_OK;
 }
 

@@ -16,11 +16,12 @@
 
 const char kiln_usage_compile[] =
     "kiln compile MODEL.onnx [-o OUT] [-O0..-O3] [--report] [--emit kiln|c|onnx] "
-    "[--name NAME] [--weights c|bin] [--with-main] [--input-shape NAME=D0,D1,...]...";
+    "[--name NAME] [--weights c|bin] [--with-main] [--input-shape NAME=D0,D1,...]... "
+    "[--input-value NAME=FILE.npy]...";
 const char kiln_help_compile[] =
     "usage: kiln compile MODEL.onnx [-o OUT] [-O0..-O3] [--report] [--emit kiln|c|onnx]\n"
     "                    [--name NAME] [--weights c|bin] [--with-main]\n"
-    "                    [--input-shape NAME=D0,D1,...]...\n"
+    "                    [--input-shape NAME=D0,D1,...]... [--input-value NAME=FILE.npy]...\n"
     "\n"
     "Compiles a model into one of kiln's deployment forms:\n"
     "  --emit kiln   (default) a .kiln bundle: the kernel schedule, parameters, 64-byte aligned\n"
@@ -40,6 +41,9 @@ const char kiln_help_compile[] =
     "  --weights c|bin               emitted weights as C arrays (default) or NAME.weights.bin\n"
     "  --with-main                   also emit NAME_main.c, a .npy command-line program\n"
     "  --input-shape NAME=D0,D1,...  fix the shape of input NAME (symbolic dims); repeatable\n"
+    "  --input-value NAME=FILE.npy   fix the value of input NAME: it becomes a constant, and\n"
+    "                                what it decides (a Reshape target, Slice bounds, a Loop's\n"
+    "                                trip count) is decided at compile time; repeatable\n"
     "  -h, --help                    print this help\n";
 
 /* MODEL.onnx -> MODEL.kiln; any other name gets .kiln appended. */
@@ -60,6 +64,7 @@ struct compile_args {
     const char *model, *output, *emit, *name, *weights;
     int level, report, with_main;
     struct cli_shapes shapes;
+    struct cli_values values;
 };
 
 static int parse_compile(int argc, char **argv, struct compile_args *a)
@@ -82,6 +87,9 @@ static int parse_compile(int argc, char **argv, struct compile_args *a)
         } else if ((m = cli_opt_value(argc, argv, &i, "--input-shape", &val)) != 0) {
             rc = m < 0 ? cli_usage_error(kiln_usage_compile, "missing value for", arg)
                        : cli_add_shape(&a->shapes, val, kiln_usage_compile);
+        } else if ((m = cli_opt_value(argc, argv, &i, "--input-value", &val)) != 0) {
+            rc = m < 0 ? cli_usage_error(kiln_usage_compile, "missing value for", arg)
+                       : cli_add_value(&a->values, (char *)val, kiln_usage_compile);
         } else if ((m = cli_opt_value(argc, argv, &i, "--output", &val)) != 0 ||
                    (m = cli_opt_value(argc, argv, &i, "-o", &val)) != 0 ||
                    (m = cli_opt_value(argc, argv, &i, "--emit", &val)) != 0 ||
@@ -200,13 +208,13 @@ int kiln_cmd_compile(int argc, char **argv)
     struct compile_args a = {.emit = "kiln", .level = 2};
     int rc = parse_compile(argc, argv, &a);
     if (rc != CLI_OK) {
-        free(a.shapes.v);
+        free(a.shapes.v), free(a.values.v);
         return rc < 0 ? CLI_OK : rc;
     }
     char *out_path = a.output ? strdup(a.output) : default_output(a.model);
     struct kiln_diag d;
     kiln_diag_clear(&d);
-    struct kiln_import_options opt = {a.shapes.v, a.shapes.n};
+    struct kiln_import_options opt = {a.shapes.v, a.shapes.n, a.values.v, a.values.n};
     struct kiln_ir_graph *g = NULL;
     struct kiln_pass_report report;
     memset(&report, 0, sizeof report);
@@ -226,6 +234,6 @@ int kiln_cmd_compile(int argc, char **argv)
     kiln_pass_report_free(&report);
     kiln_ir_graph_free(g);
     free(out_path);
-    free(a.shapes.v);
+    free(a.shapes.v), free(a.values.v);
     return rc;
 }

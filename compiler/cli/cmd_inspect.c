@@ -9,10 +9,11 @@
 #include "inspect.h"
 
 const char kiln_usage_inspect[] =
-    "kiln inspect MODEL.onnx|MODEL.kiln [--input-shape NAME=D0,D1,...]... [--json] [--plan]";
+    "kiln inspect MODEL.onnx|MODEL.kiln [--input-shape NAME=D0,D1,...]... "
+    "[--input-value NAME=FILE.npy]... [--json] [--plan]";
 const char kiln_help_inspect[] =
-    "usage: kiln inspect MODEL.onnx|MODEL.kiln [--input-shape NAME=D0,D1,...]... [--json]\n"
-    "                    [--plan]\n"
+    "usage: kiln inspect MODEL.onnx|MODEL.kiln [--input-shape NAME=D0,D1,...]...\n"
+    "                    [--input-value NAME=FILE.npy]... [--json] [--plan]\n"
     "\n"
     "Summarizes a model: inputs and outputs (name, dtype, shape), op histogram, parameter\n"
     "count and bytes, MACs, activation bytes, and the ops kiln does not support with the\n"
@@ -20,6 +21,7 @@ const char kiln_help_inspect[] =
     "\n"
     "options:\n"
     "  --input-shape NAME=D0,D1,...  fix the shape of input NAME (symbolic dims); repeatable\n"
+    "  --input-value NAME=FILE.npy   fix the value of input NAME (a constant); repeatable\n"
     "  --json                        print the summary (or with --plan, the plan) as JSON\n"
     "  --plan                        print the memory plan: every arena buffer's tensor,\n"
     "                                offset, size, and first and last use (node index)\n"
@@ -114,13 +116,14 @@ int kiln_cmd_inspect(int argc, char **argv)
     const char *model = NULL;
     bool json = false, plan = false;
     struct cli_shapes shapes = {NULL, 0};
+    struct cli_values values = {NULL, 0};
     int rc = CLI_OK;
     for (int i = 1; i < argc && rc == CLI_OK; i++) {
         const char *a = argv[i], *val;
         int m;
         if (cli_is_help(a)) {
             fputs(kiln_help_inspect, stdout);
-            free(shapes.v);
+            free(shapes.v), free(values.v);
             return CLI_OK;
         } else if (strcmp(a, "--json") == 0) {
             json = true;
@@ -129,6 +132,9 @@ int kiln_cmd_inspect(int argc, char **argv)
         } else if ((m = cli_opt_value(argc, argv, &i, "--input-shape", &val)) != 0) {
             rc = m < 0 ? cli_usage_error(kiln_usage_inspect, "missing value for", a)
                        : cli_add_shape(&shapes, val, kiln_usage_inspect);
+        } else if ((m = cli_opt_value(argc, argv, &i, "--input-value", &val)) != 0) {
+            rc = m < 0 ? cli_usage_error(kiln_usage_inspect, "missing value for", a)
+                       : cli_add_value(&values, (char *)val, kiln_usage_inspect);
         } else if (a[0] == '-' && a[1]) {
             rc = cli_usage_error(kiln_usage_inspect, "unknown option", a);
         } else if (model) {
@@ -140,26 +146,30 @@ int kiln_cmd_inspect(int argc, char **argv)
     if (rc == CLI_OK && !model)
         rc = cli_usage_error(kiln_usage_inspect, "no model given", NULL);
     if (rc != CLI_OK) {
-        free(shapes.v);
+        free(shapes.v), free(values.v);
         return rc;
     }
 
     struct kiln_diag d;
     kiln_diag_clear(&d);
     if (kiln_file_is_bundle(model)) {
-        rc = shapes.n ? cli_usage_error(kiln_usage_inspect, "--input-shape does not apply to a "
-                                        "bundle (its shapes were fixed by kiln compile)", NULL)
-                      : inspect_bundle(model, json, plan);
-        free(shapes.v);
+        rc = shapes.n || values.n
+                 ? cli_usage_error(kiln_usage_inspect,
+                                   shapes.n ? "--input-shape does not apply to a bundle (kiln "
+                                              "compile fixed its shapes)"
+                                            : "--input-value does not apply to a bundle (kiln "
+                                              "compile fixed its values)",
+                                   NULL)
+                 : inspect_bundle(model, json, plan);
+        free(shapes.v), free(values.v);
         return rc;
     }
-    struct kiln_import_options opt = {shapes.v, shapes.n};
+    struct kiln_import_options opt = {shapes.v, shapes.n, values.v, values.n};
     struct kiln_ir_graph *g = NULL;
-    if (kiln_onnx_load(model, &opt, &g, &d)) {
-        free(shapes.v);
+    enum kiln_status lst = kiln_onnx_load(model, &opt, &g, &d);
+    free(shapes.v), free(values.v);
+    if (lst)
         return cli_error(model, &d);
-    }
-    free(shapes.v);
 
     struct kiln_diag id;
     kiln_diag_clear(&id);

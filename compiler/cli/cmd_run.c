@@ -17,12 +17,13 @@
 
 const char kiln_usage_run[] =
     "kiln run MODEL.onnx|MODEL.kiln --input [NAME=]X.npy... (--output Y.npy... | --output-dir DIR) "
-    "[--input-shape NAME=D0,D1,...]... [--repeat N] [--warmup N] [--profile FILE.json]";
+    "[--input-shape NAME=D0,D1,...]... [--input-value NAME=FILE.npy]... [--repeat N] "
+    "[--warmup N] [--profile FILE.json]";
 const char kiln_help_run[] =
     "usage: kiln run MODEL.onnx|MODEL.kiln --input [NAME=]X.npy...\n"
     "                (--output Y.npy... | --output-dir DIR)\n"
-    "                [--input-shape NAME=D0,D1,...]... [--repeat N] [--warmup N]\n"
-    "                [--profile FILE.json]\n"
+    "                [--input-shape NAME=D0,D1,...]... [--input-value NAME=FILE.npy]...\n"
+    "                [--repeat N] [--warmup N] [--profile FILE.json]\n"
     "\n"
     "Runs a model with kiln's interpreter on .npy inputs and writes its outputs as .npy.\n"
     "MODEL may be an ONNX file or a bundle from `kiln compile` (whose shapes are fixed).\n"
@@ -34,6 +35,9 @@ const char kiln_help_run[] =
     "  --output-dir DIR              write each output to DIR/<output name>.npy (characters\n"
     "                                other than A-Z a-z 0-9 . _ - become '_')\n"
     "  --input-shape NAME=D0,D1,...  fix the shape of input NAME; repeatable\n"
+    "  --input-value NAME=FILE.npy   compile with input NAME fixed to this value (a constant:\n"
+    "                                what it decides is decided at compile time); the model\n"
+    "                                then takes its other inputs only; repeatable\n"
     "  -O0 .. -O3                    optimization level for an ONNX model (default -O2)\n"
     "  --repeat N                    run N times and print median, min and p90 latency (ms)\n"
     "  --warmup N                    untimed runs before timing (default 1 with --repeat)\n"
@@ -50,6 +54,7 @@ struct run_args {
     const char **inputs, **outputs;
     int n_inputs, n_outputs;
     struct cli_shapes shapes;
+    struct cli_values values;
     long repeat, warmup;
     int level; /* -O level, default 2 */
 };
@@ -107,6 +112,8 @@ static int parse_args(int argc, char **argv, struct run_args *r)
             continue;
         if ((m = cli_opt_value(argc, argv, &i, "--input-shape", &val)) > 0)
             rc = cli_add_shape(&r->shapes, val, kiln_usage_run);
+        else if (m == 0 && (m = cli_opt_value(argc, argv, &i, "--input-value", &val)) > 0)
+            rc = cli_add_value(&r->values, (char *)val, kiln_usage_run);
         else if (m == 0 && (m = cli_opt_value(argc, argv, &i, "--input", &val)) > 0)
             r->inputs[r->n_inputs++] = val;
         else if (m == 0 && (m = cli_opt_value(argc, argv, &i, "--output-dir", &val)) > 0)
@@ -526,11 +533,14 @@ int kiln_cmd_run(int argc, char **argv)
         goto out;
     struct kiln_diag d;
     kiln_diag_clear(&d);
-    struct kiln_import_options opt = {r.shapes.v, r.shapes.n};
+    struct kiln_import_options opt = {r.shapes.v, r.shapes.n, r.values.v, r.values.n};
     s.bundle = kiln_file_is_bundle(r.model);
-    if (s.bundle && r.shapes.n) {
-        rc = cli_usage_error(kiln_usage_run, "--input-shape does not apply to a bundle (its "
-                             "shapes were fixed by kiln compile)", NULL);
+    if (s.bundle && (r.shapes.n || r.values.n)) {
+        rc = cli_usage_error(kiln_usage_run, r.shapes.n ? "--input-shape does not apply to a "
+                                                          "bundle (kiln compile fixed its shapes)"
+                                                        : "--input-value does not apply to a "
+                                                          "bundle (kiln compile fixed its values)",
+                             NULL);
         goto out;
     }
     if (s.bundle ? kiln_bundle_open(r.model, &s.map, &s.model, &d)
@@ -568,6 +578,6 @@ int kiln_cmd_run(int argc, char **argv)
         goto out;
 out:
     state_free(&s);
-    free(r.inputs), free(r.outputs), free(r.shapes.v);
+    free(r.inputs), free(r.outputs), free(r.shapes.v), free(r.values.v);
     return rc < 0 ? CLI_OK : rc;
 }

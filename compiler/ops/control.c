@@ -184,13 +184,16 @@ static enum kiln_status infer_loop(struct kiln_infer_ctx *c, struct kiln_ir_node
     /* Scan outputs hold one slice per iteration: trip slices, or at most trip when the
      * condition may stop the loop earlier (then their extent is set in each run). */
     bool early = !cond_true || !always_true(body, cout);
+    if (n_scan && trip < 0 && m)
+        return kiln_not_constant(c, n, m, "trip count M",
+                                 "the scan outputs hold one slice per iteration and need a "
+                                 "bound (with a condition, M is an upper bound: the loop may "
+                                 "still stop earlier)");
     if (n_scan && trip < 0)
         return kiln_op_error(c, n, KILN_STATUS_UNSUPPORTED,
-                             "its scan outputs hold one slice per iteration, and the number of "
-                             "iterations has no bound known at compile time: give the trip "
-                             "count M ('%s') as a constant (with a condition, an upper bound: "
-                             "the loop may still stop earlier)",
-                             m ? m->name : "omitted");
+                             "its scan outputs hold one slice per iteration, and the loop has "
+                             "no trip count M to bound the iterations: give it one (an upper "
+                             "bound; the condition may still stop the loop earlier)");
     for (uint32_t k = 0; k < n_carried + n_scan; k++)
         if (body->outputs[1 + k]->runtime_dims)
             return kiln_op_error(c, n, KILN_STATUS_UNSUPPORTED,

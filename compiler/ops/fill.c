@@ -72,12 +72,11 @@ static enum kiln_status infer_range(struct kiln_infer_ctx *c, struct kiln_ir_nod
         struct kiln_ir_value *v = n->in[k];
         if ((st = kiln_check_same_dtype(c, n, 0, k)))
             return st;
-        if (!v->data || kiln_ir_value_numel(v) != 1)
-            return kiln_op_error(c, n, v->data ? KILN_STATUS_INVALID_MODEL
-                                               : KILN_STATUS_UNSUPPORTED,
-                                 "input '%s' (%s) must be a scalar known at compile time: the "
-                                 "output length depends on it",
-                                 v->name, what[k]);
+        if (!v->data)
+            return kiln_not_constant(c, n, v, what[k], "the output length depends on it");
+        if (kiln_ir_value_numel(v) != 1)
+            return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                                 "input '%s' (%s) must be a scalar", v->name, what[k]);
         read_elem(v->data, v->dtype, 0, &f[k], &i[k]);
     }
     int dtype = n->in[0]->dtype;

@@ -54,6 +54,13 @@ enum kiln_status kiln_op_error(struct kiln_infer_ctx *c, const struct kiln_ir_no
 #endif
     ;
 
+/* Records that input value v of n must be known at compile time ("input 'v' (what) must be
+ * known at compile time[: why]") as UNSUPPORTED, naming v in the diagnostic (value,
+ * value_is_input) so callers can offer to fix it. */
+enum kiln_status kiln_not_constant(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,
+                                   const struct kiln_ir_value *v, const char *what,
+                                   const char *why);
+
 /* ---- attributes: each returns an error naming the node when the attribute has the wrong type */
 enum kiln_status kiln_attr_int(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,
                                const char *name, int64_t def, int64_t *out);

@@ -16,10 +16,7 @@ static enum kiln_status const_floats(struct kiln_infer_ctx *c, const struct kiln
     if (!v || kiln_ir_value_numel(v) == 0)
         return KILN_STATUS_OK;
     if (!v->data)
-        return kiln_op_error(c, n, KILN_STATUS_UNSUPPORTED,
-                             "input '%s' (%s) must be known at compile time: kiln compiles "
-                             "static shapes only",
-                             v->name, what);
+        return kiln_not_constant(c, n, v, what, "kiln compiles static shapes only");
     int64_t cnt = kiln_ir_value_numel(v);
     if (cnt > max)
         return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL, "input '%s' (%s) has %lld values",

@@ -133,10 +133,8 @@ static enum kiln_status infer_clip(struct kiln_infer_ctx *c, struct kiln_ir_node
             if (!v)
                 continue;
             if (!v->data)
-                return kiln_op_error(c, n, KILN_STATUS_UNSUPPORTED,
-                                     "%s input '%s' must be known at compile time: kiln "
-                                     "needs constant Clip bounds",
-                                     i == 1 ? "min" : "max", v->name);
+                return kiln_not_constant(c, n, v, i == 1 ? "min" : "max",
+                                         "kiln needs constant Clip bounds");
             if ((st = kiln_check_same_dtype(c, n, 0, i)) ||
                 (st = kiln_const_scalar(c, n, i, i == 1 ? "min" : "max", i == 1 ? &lo : &hi)))
                 return st;

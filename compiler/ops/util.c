@@ -33,6 +33,21 @@ enum kiln_status kiln_op_error(struct kiln_infer_ctx *c, const struct kiln_ir_no
     return kiln_diag_set(c->diag, st, n->name, n->op_type, "%s", msg);
 }
 
+enum kiln_status kiln_not_constant(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,
+                                   const struct kiln_ir_value *v, const char *what,
+                                   const char *why)
+{
+    struct kiln_diag *d = c->diag;
+    bool first = d && d->status == KILN_STATUS_OK;
+    kiln_op_error(c, n, KILN_STATUS_UNSUPPORTED, "input '%s' (%s) must be known at compile time%s%s",
+                  v->name, what, why ? ": " : "", why ? why : "");
+    if (first) {
+        snprintf(d->value, sizeof d->value, "%s", v->name);
+        d->value_is_input = v->is_input;
+    }
+    return KILN_STATUS_UNSUPPORTED;
+}
+
 static const char *attr_type_name(enum kiln_attr_type t)
 {
     static const char *const names[] = {"undefined", "float",   "int",     "string", "tensor",
@@ -174,10 +189,7 @@ enum kiln_status kiln_const_ints(struct kiln_infer_ctx *c, const struct kiln_ir_
         return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL, "input %u (%s) is required", i,
                              what);
     if (!v->data)
-        return kiln_op_error(c, n, KILN_STATUS_UNSUPPORTED,
-                             "input '%s' (%s) must be known at compile time: kiln compiles "
-                             "static shapes only",
-                             v->name, what);
+        return kiln_not_constant(c, n, v, what, "kiln compiles static shapes only");
     if (v->dtype != KILN_DTYPE_I64 && v->dtype != KILN_DTYPE_I32)
         return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
                              "input '%s' (%s) is %s; expected int64", v->name, what,
@@ -202,8 +214,7 @@ enum kiln_status kiln_const_scalar(struct kiln_infer_ctx *c, const struct kiln_i
         return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL, "input %u (%s) is required", i,
                              what);
     if (!v->data)
-        return kiln_op_error(c, n, KILN_STATUS_UNSUPPORTED,
-                             "input '%s' (%s) must be known at compile time", v->name, what);
+        return kiln_not_constant(c, n, v, what, NULL);
     if (kiln_ir_value_numel(v) != 1)
         return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
                              "input '%s' (%s) must hold exactly one value", v->name, what);

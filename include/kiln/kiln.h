@@ -34,6 +34,11 @@ struct kiln_diag {
     char op[64];    /* op type of that node */
     char file[512]; /* file the error is about, "" when none */
     int64_t offset; /* byte offset in that file, -1 when unknown */
+    /* Compile errors: a value that must be known at compile time (a Reshape target, a
+     * Loop's trip count, ...), "" when none; value_is_input when it is a graph input, which
+     * fixing it (kiln compile --input-value) would resolve. */
+    char value[160];
+    int value_is_input;
 };
 
 void kiln_diag_clear(struct kiln_diag *d);

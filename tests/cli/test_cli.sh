@@ -67,6 +67,14 @@ expect 1 "run-time extents into Unsqueeze" "node 'expand_dims' (Unsqueeze): inpu
     compile "$C/refused_nonzero_conv.onnx" -o "$OUT/n.kiln"
 expect 1 "run-time extents in C" "tensor 'nz' has extents that depend on the data, which the C emitter does not support yet" -- \
     compile "$D/../dyn/nonzero_chain.onnx" --emit c -o "$OUT/nzc"
+expect 1 "shape from an input" "node 'reshape' (Reshape): input 'shape' (shape) must be known at compile time: kiln compiles static shapes only; give its value with --input-value shape=FILE.npy" -- \
+    run "$D/reshape_input.onnx" --input "x=$D/x_2x6.npy" --input "shape=$D/shape_4x3.npy" --output-dir "$OUT"
+expect 1 "--input-value type" "$D/x_2x6.npy: --input-value for input 'shape': the model expects int64[2], the file holds float32[2,6]" -- \
+    compile "$D/reshape_input.onnx" --input-value "shape=$D/x_2x6.npy" -o "$OUT/r.kiln"
+expect 1 "--input-value name" "--input-value names 'q', which is not an input" -- \
+    inspect "$D/reshape_input.onnx" --input-value "q=$D/shape_4x3.npy"
+expect 2 "--input-value syntax" "--input-value takes NAME=FILE.npy" -- \
+    compile "$D/reshape_input.onnx" --input-value "shape"
 expect 1 "missing input" "input 'a' is missing; the model's inputs are: 'a' float32[2,3], 'b' int64[2]" -- \
     run "$D/two_inputs.onnx" --input "b=$D/b.npy" --output-dir "$OUT"
 expect 1 "unknown input name" "the model has no input named 'q'" -- run "$D/reshape.onnx" --input "q=$D/x_2x6.npy" --output-dir "$OUT"
@@ -126,6 +134,15 @@ grep -q "median .* ms, min .* ms, p90 .* ms" "$T/stdout" || fail "run --repeat: 
 expect 0 "named inputs in any order" "" -- run "$D/two_inputs.onnx" --input "b=$D/b.npy" --input "$D/a.npy" --output "$T/a_out.npy" --output "$T/b_out.npy"
 cmp -s "$T/a_out.npy" "$D/a.npy" || fail "two inputs: a_out"
 cmp -s "$T/b_out.npy" "$D/b.npy" || fail "two inputs: b_out"
+# --input-value: the Reshape target fixed at compile time, the model then takes x only; the
+# same through a bundle
+"$KILN" run "$D/reshape_input.onnx" --input-value "shape=$D/shape_4x3.npy" --input "$D/x_2x6.npy" \
+    --output "$T/y43.npy" || fail "run --input-value"
+cmp -s "$T/y43.npy" "$D/y_4x3.npy" || fail "run --input-value: y differs from numpy's"
+"$KILN" compile "$D/reshape_input.onnx" --input-value "shape=$D/shape_4x3.npy" -o "$T/r43.kiln" \
+    >/dev/null && "$KILN" run "$T/r43.kiln" --input "$D/x_2x6.npy" --output "$T/y43b.npy" ||
+    fail "compile --input-value"
+cmp -s "$T/y43b.npy" "$D/y_4x3.npy" || fail "compile --input-value: y differs from numpy's"
 
 # ---- bundles: kiln compile, run and inspect a .kiln ----
 expect 0 "compile" "" -- compile "$D/reshape.onnx" -o "$T/r.kiln" --input-shape x=2,6

@@ -306,16 +306,11 @@ static int run_dataset(const char *model_path, const char *ds, char *why, size_t
                 goto diag;
         if (!kiln_infer(g, &d))
             break;
-        const char *q = strstr(d.message, "input '");
+        /* d.value: the value inference needs constant; a graph input is bound by name */
         int hit = -1;
-        if (q && strstr(d.message, "known at compile time")) {
-            q += 7;
-            const char *e = strchr(q, '\'');
-            for (int i = 0; e && i < nin; i++)
-                if (!frozen[i] && strlen(names[i]) == (size_t)(e - q) &&
-                    strncmp(names[i], q, (size_t)(e - q)) == 0)
-                    hit = i;
-        }
+        for (int i = 0; d.value_is_input && i < nin; i++)
+            if (!frozen[i] && strcmp(names[i], d.value) == 0)
+                hit = i;
         if (hit >= 0) {
             frozen[hit] = 1;
             continue;
@@ -323,7 +318,7 @@ static int run_dataset(const char *model_path, const char *ds, char *why, size_t
         /* the value is computed from inputs (Shape -> Cast -> Range): bind every integer and
          * scalar input once */
         int any = 0;
-        if (strstr(d.message, "known at compile time"))
+        if (d.value[0])
             for (int i = 0; i < nin; i++)
                 if (!frozen[i] && (ins[i].rank == 0 || ins[i].dtype == KILN_DTYPE_I64 ||
                                    ins[i].dtype == KILN_DTYPE_I32))

@@ -52,9 +52,20 @@ m = helper.make_model(g, producer_name="kiln-tests",
 m.ir_version = 8
 onnx.save(m, os.path.join(HERE, "unsupported.onnx"))
 
+# x[2,6] -> Reshape(x, shape) where the target is a graph input: it must be fixed at compile
+# time (--input-value shape=shape_4x3.npy)
+save_model(
+    "reshape_input",
+    [helper.make_node("Reshape", ["x", "shape"], ["y"], name="reshape")],
+    [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 6]),
+     helper.make_tensor_value_info("shape", TensorProto.INT64, [2])],
+    [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+np.save(os.path.join(HERE, "shape_4x3.npy"), np.array([4, 3], np.int64))
+
 x = np.arange(12, dtype=np.float32).reshape(2, 6)
 np.save(os.path.join(HERE, "x_2x6.npy"), x)
 np.save(os.path.join(HERE, "y_expected.npy"), x.reshape(-1, 3))
+np.save(os.path.join(HERE, "y_4x3.npy"), x.reshape(4, 3))
 np.save(os.path.join(HERE, "x_2x6_i64.npy"), x.astype(np.int64))
 np.save(os.path.join(HERE, "x_12.npy"), x.reshape(12))
 np.save(os.path.join(HERE, "x_1x4.npy"), np.ones((1, 4), np.float32))
