@@ -134,6 +134,12 @@ grep -q "median .* ms, min .* ms, p90 .* ms" "$T/stdout" || fail "run --repeat: 
 expect 0 "named inputs in any order" "" -- run "$D/two_inputs.onnx" --input "b=$D/b.npy" --input "$D/a.npy" --output "$T/a_out.npy" --output "$T/b_out.npy"
 cmp -s "$T/a_out.npy" "$D/a.npy" || fail "two inputs: a_out"
 cmp -s "$T/b_out.npy" "$D/b.npy" || fail "two inputs: b_out"
+# -O2 still optimizes the static part of a graph with run-time extents (Conv + Relu before a
+# NonZero) and leaves the data-dependent part alone
+"$KILN" compile "$D/../dyn/conv_relu_nonzero.onnx" --report -o "$T/crn.kiln" >"$T/crn.txt" ||
+    fail "compile conv_relu_nonzero"
+grep -q "fused Relu 'relu' into Conv 'conv'" "$T/crn.txt" ||
+    fail "the static part of a graph with run-time extents was not optimized: $(cat "$T/crn.txt")"
 # --input-value: the Reshape target fixed at compile time, the model then takes x only; the
 # same through a bundle
 "$KILN" run "$D/reshape_input.onnx" --input-value "shape=$D/shape_4x3.npy" --input "$D/x_2x6.npy" \

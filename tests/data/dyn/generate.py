@@ -39,19 +39,22 @@ def save(name, graph, inputs, outputs, opset=13):
 
 
 def nonzero_chain():
-    """torch.nonzero's export (NonZero -> Transpose) feeding Cast, Mul, ReduceMax."""
+    """torch.nonzero's export (NonZero -> Transpose) feeding Cast, a chain of elementwise ops
+    (which -O2 must not fuse: FusedElementwise cannot take run-time extents), ReduceMax."""
     g = helper.make_graph(
         [helper.make_node("NonZero", ["x"], ["nz"]),
          helper.make_node("Transpose", ["nz"], ["idx"], perm=[1, 0]),
          helper.make_node("Cast", ["idx"], ["f"], to=F),
          const("two", np.array(2.0, np.float32)),
-         helper.make_node("Mul", ["f", "two"], ["y"]),
+         helper.make_node("Mul", ["f", "two"], ["f2"]),
+         helper.make_node("Add", ["f2", "two"], ["f3"]),
+         helper.make_node("Sub", ["f3", "two"], ["y"]),
          helper.make_node("ReduceMax", ["f"], ["m"], axes=[0], keepdims=1)],
         "nonzero_chain", [vi("x", F, [3, 4])],
         [vi("y", F, [None, 2]), vi("m", F, [1, 2])])
     x = np.array([[0, 1.5, 0, 0], [2, 0, 0, -1], [0, 0, 0, 3]], np.float32)
     idx = np.transpose(np.array(np.nonzero(x), np.int64)).astype(np.float32)
-    save("nonzero_chain", g, [x], [idx * 2, idx.max(axis=0, keepdims=True)])
+    save("nonzero_chain", g, [x], [idx * 2 + 2 - 2, idx.max(axis=0, keepdims=True)])
 
 
 def compress_runtime():
@@ -158,6 +161,26 @@ def loop_scan_early():
     save("loop_scan_early", g, [x, y0, lim], [y, np.stack(scans)])
 
 
+def conv_relu_nonzero():
+    """A static head (Conv + Relu, which -O2 fuses) before a data-dependent tail: the passes
+    still optimize the static part."""
+    w = np.array([[[[1, -1], [0.5, 2]]]], np.float32)
+    g = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+         helper.make_node("Relu", ["c"], ["r"], name="relu"),
+         helper.make_node("NonZero", ["r"], ["nz"], name="find")],
+        "conv_relu_nonzero", [vi("x", F, [1, 1, 4, 4])],
+        [vi("r", F, [1, 1, 3, 3]), vi("nz", I64, [4, None])],
+        [numpy_helper.from_array(w, "w")])
+    x = np.array([[[[1, -2, 0, 3], [0, 1, -1, 2], [2, 0, 0, -3], [1, 1, -1, 0]]]], np.float32)
+    c = np.zeros((1, 1, 3, 3), np.float32)
+    for i in range(3):
+        for j in range(3):
+            c[0, 0, i, j] = (x[0, 0, i:i + 2, j:j + 2] * w[0, 0]).sum()
+    r = np.maximum(c, 0)
+    save("conv_relu_nonzero", g, [x], [r, np.array(np.nonzero(r), np.int64)])
+
+
 def refused():
     """A run-time-shaped tensor into an op that cannot take one (Conv)."""
     g = helper.make_graph(
@@ -177,4 +200,5 @@ if __name__ == "__main__":
     unique_runtime()
     nms_gather()
     loop_scan_early()
+    conv_relu_nonzero()
     refused()
