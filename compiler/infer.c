@@ -92,11 +92,24 @@ size_t kiln_unsupported_report(const struct kiln_ir_graph *g, char *buf, size_t 
  * data-dependent ops' own infer functions set their outputs' bounds. */
 static bool takes_runtime_dims(const struct kiln_ir_node *n, bool inferred)
 {
-    /* not the pre-opset-7 `broadcast=1, axis` form of the binary ops */
-    return kiln_rt_dims_takes((uint32_t)n->op) &&
-           (!inferred || kiln_rt_dims_rule((uint32_t)n->op) != KILN_DIMS_BROADCAST ||
-            !n->params || n->params_size != sizeof(struct kiln_p_binary) ||
-            !((const struct kiln_p_binary *)n->params)->b_trailing);
+    if (!kiln_rt_dims_takes((uint32_t)n->op))
+        return false;
+    if (!inferred)
+        return true;
+    switch (kiln_rt_dims_rule((uint32_t)n->op)) {
+    case KILN_DIMS_BROADCAST: /* not the pre-opset-7 `broadcast=1, axis` form */
+        return !n->params || n->params_size != sizeof(struct kiln_p_binary) ||
+               !((const struct kiln_p_binary *)n->params)->b_trailing;
+    case KILN_DIMS_UNIT_AXES: { /* the size-1 bounds must be exactly the axes it moves */
+        const struct kiln_ir_value *x = n->in[0], *y = n->out[0];
+        const struct kiln_ir_value *other = y->rank > x->rank ? x : y;
+        for (int i = 0; i < other->rank; i++)
+            if (other->dims[i] == 1)
+                return false;
+        return true;
+    }
+    default: return true;
+    }
 }
 
 static enum kiln_status runtime_dims_refused(struct kiln_infer_ctx *c, struct kiln_ir_node *n,
@@ -112,9 +125,9 @@ static enum kiln_status runtime_dims_refused(struct kiln_infer_ctx *c, struct ki
         c, n, KILN_STATUS_UNSUPPORTED,
         "input '%s' has extents that depend on the data (%s, from node '%s' (%s)); "
         "kiln passes such tensors only through elementwise ops, Cast, Identity, Gather, "
-        "Transpose, the reductions, NonZero, Compress, NonMaxSuppression and into graph "
-        "outputs. Fix the extents at compile time (make that node's inputs constant) or "
-        "restructure the graph",
+        "Transpose, Concat, Squeeze and Unsqueeze (of axes whose bounds are not 1), the "
+        "reductions, NonZero, Compress, NonMaxSuppression and into graph outputs. Fix the "
+        "extents at compile time (make that node's inputs constant) or restructure the graph",
         v->name, ty, src ? src->name : "?", src ? src->op_type : "?");
 }
 

@@ -337,7 +337,7 @@ static void plan_concat(const struct builder *b, struct groups *gr, uint32_t s, 
 {
     const struct kiln_node_desc *nd = &b->nodes[s];
     uint32_t y = node_io(b, s, nd->n_in);
-    if (nd->op != KILN_OP_CONCAT || !is_arena(b, y) ||
+    if (nd->op != KILN_OP_CONCAT || !is_arena(b, y) || runtime_dims(b, y) ||
         nd->params_size < sizeof(struct kiln_p_axis))
         return;
     struct kiln_p_axis p;

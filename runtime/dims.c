@@ -32,6 +32,9 @@ int kiln_rt_dims_rule(uint32_t op)
     case OP_CAST_LIKE:
     case OP_GELU: return KILN_DIMS_SAME;
     case OP_GATHER: return KILN_DIMS_GATHER;
+    case OP_CONCAT: return KILN_DIMS_CONCAT;
+    case OP_SQUEEZE:
+    case OP_UNSQUEEZE: return KILN_DIMS_UNIT_AXES;
     case OP_TRANSPOSE: return KILN_DIMS_TRANSPOSE;
     case OP_REDUCE_MEAN:
     case OP_REDUCE_SUM:
@@ -61,7 +64,9 @@ int kiln_rt_dims_takes(uint32_t op)
     case KILN_DIMS_SAME:
     case KILN_DIMS_GATHER:
     case KILN_DIMS_TRANSPOSE:
-    case KILN_DIMS_REDUCE: return 1;
+    case KILN_DIMS_REDUCE:
+    case KILN_DIMS_CONCAT:
+    case KILN_DIMS_UNIT_AXES: return 1;
     case KILN_DIMS_KERNEL: /* the producers whose kernels read input sizes from the views */
         return op == OP_NON_ZERO || op == OP_COMPRESS || op == OP_NON_MAX_SUPPRESSION;
     default: return 0;
@@ -89,10 +94,39 @@ static int broadcast(const struct kiln_tensor *in, uint32_t n_in, int r, int64_t
     return 0;
 }
 
-int kiln_rt_out_dims(uint32_t op, const void *params, uint32_t params_size,
-                     const struct kiln_tensor *in, uint32_t n_in, struct kiln_tensor *out,
-                     uint32_t n_out)
+/* Squeeze / Unsqueeze: the axes they remove or insert are the size-1 axes of the input
+ * (Squeeze) or output (Unsqueeze) bounds; the compiler allows run-time extents through them
+ * only when no other axis has bound 1, so the rest map in order. */
+static int unit_axes(const struct kiln_tensor_desc *in_bound, const struct kiln_tensor *in,
+                     const struct kiln_tensor *out, int64_t *dims)
 {
+    int k = 0, r = out->rank;
+    if (r > in->rank) { /* Unsqueeze */
+        for (int i = 0; i < r; i++) {
+            if (out->dims[i] == 1)
+                dims[i] = 1;
+            else if (k < in->rank)
+                dims[i] = in->dims[k++];
+            else
+                return 1;
+        }
+        return k != in->rank;
+    }
+    for (int j = 0; j < in->rank; j++) { /* Squeeze */
+        if (in_bound->dims[j] == 1)
+            continue;
+        if (k >= r)
+            return 1;
+        dims[k++] = in->dims[j];
+    }
+    return k != r;
+}
+
+int kiln_rt_out_dims(const struct kiln_program *prog, const struct kiln_node_desc *n,
+                     const struct kiln_tensor *in, struct kiln_tensor *out)
+{
+    uint32_t op = n->op, params_size = n->params_size, n_in = n->n_in, n_out = n->n_out;
+    const void *params = prog->params + n->params_offset;
     int64_t dims[KILN_MAX_RANK];
     int r = n_out ? out[0].rank : 0;
     switch (kiln_rt_dims_rule(op)) {
@@ -149,6 +183,27 @@ int kiln_rt_out_dims(uint32_t op, const void *params, uint32_t params_size,
             return 1;
         break;
     }
+    case KILN_DIMS_CONCAT: { /* input 0's extents, the axis summed over the inputs */
+        const struct kiln_p_axis *p = params;
+        int ax = params_size == sizeof *p ? (int)p->axis : -1;
+        if (!n_in || ax < 0 || ax >= r)
+            return 1;
+        for (int i = 0; i < r; i++)
+            dims[i] = i == ax ? 0 : in[0].dims[i];
+        for (uint32_t k = 0; k < n_in; k++) {
+            if (in[k].rank != r)
+                return 1;
+            for (int i = 0; i < r; i++)
+                if (i != ax && in[k].dims[i] != dims[i])
+                    return 1;
+            dims[ax] += in[k].dims[ax];
+        }
+        break;
+    }
+    case KILN_DIMS_UNIT_AXES:
+        if (!n_in || unit_axes(&prog->tensors[prog->io[n->io_first]], &in[0], &out[0], dims))
+            return 1;
+        break;
     default: return 1;
     }
     for (uint32_t j = 0; j < n_out; j++) {

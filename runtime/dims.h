@@ -13,6 +13,8 @@ enum kiln_dims_rule {
     KILN_DIMS_GATHER,    /* Gather: data[:axis] + indices + data[axis+1:] */
     KILN_DIMS_TRANSPOSE, /* Transpose: input 0's extents permuted */
     KILN_DIMS_REDUCE,    /* Reduce*, ArgMax/ArgMin: reduced axes 1 or dropped (keepdims) */
+    KILN_DIMS_CONCAT,    /* Concat: input 0's extents, the axis summed */
+    KILN_DIMS_UNIT_AXES, /* Squeeze / Unsqueeze: size-1 axes removed or inserted */
     KILN_DIMS_KERNEL,    /* the kernel sets its output views' dims (data-dependent ops) */
 };
 
@@ -21,11 +23,10 @@ int kiln_rt_dims_rule(uint32_t op);
  * extents (the ops with a rule other than KERNEL, and NonZero, Compress, NMS). */
 int kiln_rt_dims_takes(uint32_t op);
 
-/* Sets the dims of the output views (whose dims hold their upper bounds on entry) from the
- * input views, by op's rule. Returns 0, or 1 when the inputs' extents do not fit the op (they
- * do not broadcast) or a result would pass an output's bound. */
-int kiln_rt_out_dims(uint32_t op, const void *params, uint32_t params_size,
-                     const struct kiln_tensor *in, uint32_t n_in, struct kiln_tensor *out,
-                     uint32_t n_out);
+/* Sets the dims of node n's output views (whose dims hold their upper bounds on entry) from
+ * its input views, by the op's rule. Returns 0, or 1 when the inputs' extents do not fit the
+ * op (they do not broadcast) or a result would pass an output's bound. */
+int kiln_rt_out_dims(const struct kiln_program *p, const struct kiln_node_desc *n,
+                     const struct kiln_tensor *in, struct kiln_tensor *out);
 
 #endif

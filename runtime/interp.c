@@ -66,8 +66,7 @@ static int runtime_dims(const struct kiln_exec *e, const struct kiln_node_desc *
         any = 1;
     }
     return any && !after &&
-           kiln_rt_out_dims(n->op, p->params + n->params_offset, n->params_size, views,
-                            n->n_in, views + n->n_in, n->n_out);
+           kiln_rt_out_dims(p, n, views, views + n->n_in);
 }
 
 static void run_nodes(const struct kiln_exec *e, uint32_t first, uint32_t count)

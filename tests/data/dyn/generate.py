@@ -133,6 +133,37 @@ def nms_gather():
     save("nms_gather", g, [boxes, scores], [sel, boxes[0][sel[:, 2]]])
 
 
+def nms_postprocess():
+    """A detector's post-processing as exporters write it: NMS, then the selected boxes with
+    their class as [k, 5] through Gather, Cast, Unsqueeze and Concat, and the class ids back
+    through Squeeze."""
+    boxes = np.array([[[0, 0, 1, 1], [0, 0.1, 1, 1.1], [2, 2, 3, 3], [2, 2.05, 3, 3],
+                       [5, 5, 6, 7]]], np.float32)
+    scores = np.array([[[0.9, 0.8, 0.3, 0.7, 0.05], [0.1, 0.2, 0.95, 0.4, 0.6]]], np.float32)
+    g = helper.make_graph(
+        [const("max_out", np.array([4], np.int64)),
+         const("iou", np.array([0.5], np.float32)),
+         helper.make_node("NonMaxSuppression", ["boxes", "scores", "max_out", "iou"], ["sel"]),
+         const("one", np.array(1, np.int64)),
+         const("two", np.array(2, np.int64)),
+         const("zero", np.array(0, np.int64)),
+         const("axis1", np.array([1], np.int64)),
+         helper.make_node("Gather", ["sel", "two"], ["box_idx"], axis=1),
+         helper.make_node("Gather", ["sel", "one"], ["cls"], axis=1),
+         helper.make_node("Gather", ["boxes", "zero"], ["boxes0"], axis=0),
+         helper.make_node("Gather", ["boxes0", "box_idx"], ["picked"], axis=0),
+         helper.make_node("Cast", ["cls"], ["cls_f"], to=F),
+         helper.make_node("Unsqueeze", ["cls_f", "axis1"], ["cls_col"]),
+         helper.make_node("Concat", ["picked", "cls_col"], ["dets"], axis=1),
+         helper.make_node("Squeeze", ["cls_col", "axis1"], ["cls_back"])],
+        "nms_postprocess", [vi("boxes", F, [1, 5, 4]), vi("scores", F, [1, 2, 5])],
+        [vi("dets", F, [None, 5]), vi("cls_back", F, [None])])
+    sel = nms_reference(boxes, scores, 4, 0.5, -np.inf)
+    cls = sel[:, 1].astype(np.float32)
+    dets = np.concatenate([boxes[0][sel[:, 2]], cls[:, None]], axis=1)
+    save("nms_postprocess", g, [boxes, scores], [dets, cls])
+
+
 def loop_scan_early():
     """A Loop whose condition stops it before its trip count: the scan output holds the
     iterations that ran (bounded by M = 6)."""
@@ -199,6 +230,7 @@ if __name__ == "__main__":
     compress_runtime()
     unique_runtime()
     nms_gather()
+    nms_postprocess()
     loop_scan_early()
     conv_relu_nonzero()
     refused()
