@@ -282,21 +282,22 @@ static enum kiln_status infer_size(struct kiln_infer_ctx *c, struct kiln_ir_node
 
 #define ANY "any"
 const struct kiln_op_info kiln_opi_identity = {1, 1, 1, 1, KILN_OPF_VIEW, 0, infer_identity,
-                                               NULL, ANY, ""};
+                                               NULL, ANY, "", {1}};
 const struct kiln_op_info kiln_opi_dropout = {
     1, 3, 1, 2, KILN_OPF_VIEW, 0x6, infer_dropout, NULL, "float types",
-    "inference only: training_mode must be a constant false"};
+    "inference only: training_mode must be a constant false", {1, 7, 10, 12}};
 const struct kiln_op_info kiln_opi_flatten = {1, 1, 1, 1, KILN_OPF_VIEW, 0, infer_flatten,
-                                              NULL, ANY, ""};
+                                              NULL, ANY, "", {1}};
 const struct kiln_op_info kiln_opi_reshape = {1, 2, 1, 1, KILN_OPF_VIEW, 0x2, infer_reshape,
-                                              NULL, ANY, "the shape input must be constant"};
+                                              NULL, ANY, "the shape input must be constant",
+                                              {1, 5, 14}};
 const struct kiln_op_info kiln_opi_squeeze = {1, 2, 1, 1, KILN_OPF_VIEW, 0x2, infer_squeeze,
-                                              NULL, ANY, "axes must be constant"};
+                                              NULL, ANY, "axes must be constant", {1, 13}};
 const struct kiln_op_info kiln_opi_unsqueeze = {1, 2, 1, 1, KILN_OPF_VIEW, 0x2, infer_unsqueeze,
-                                                NULL, ANY, "axes must be constant"};
+                                                NULL, ANY, "axes must be constant", {1, 13}};
 const struct kiln_op_info kiln_opi_constant = {0, 0, 1, 1, 0, 0, infer_constant, NULL, ANY,
-                                               "evaluated at compile time"};
+                                               "evaluated at compile time", {1, 11, 12}};
 const struct kiln_op_info kiln_opi_shape = {1, 1, 1, 1, 0, 0x1, infer_shape, NULL, ANY,
-                                            "evaluated at compile time"};
+                                            "evaluated at compile time", {1, 15}};
 const struct kiln_op_info kiln_opi_size = {1, 1, 1, 1, 0, 0x1, infer_size, NULL, ANY,
-                                           "evaluated at compile time"};
+                                           "evaluated at compile time", {1}};

@@ -209,8 +209,8 @@ const struct kiln_op_info kiln_opi_resize = {
     1, 4, 1, 1, 0, 0xE, infer_resize, NULL,
     "float32, float64, float16, bfloat16, uint8, int8, int32",
     "modes nearest, linear, cubic; every coordinate_transformation_mode and nearest_mode of "
-    "opsets 10-17; roi, scales and sizes must be constant"};
+    "opsets 10-17; roi, scales and sizes must be constant", {10, 11, 13}};
 const struct kiln_op_info kiln_opi_upsample = {
     1, 2, 1, 1, 0, 0x2, infer_upsample, NULL,
     "float32, float64, float16, bfloat16, uint8, int8, int32",
-    "opsets 7-9 (deprecated in 10): nearest and linear, asymmetric coordinates"};
+    "opsets 7-9 (deprecated in 10): nearest and linear, asymmetric coordinates", {7, 9}};

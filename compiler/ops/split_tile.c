@@ -94,6 +94,6 @@ static enum kiln_status infer_tile(struct kiln_infer_ctx *c, struct kiln_ir_node
 
 const struct kiln_op_info kiln_opi_split = {
     1, 2, 1, 64, 0, 0x2, infer_split, NULL, "any",
-    "split sizes (attribute before opset 13, input from 13) must be constant"};
+    "split sizes (attribute before opset 13, input from 13) must be constant", {1, 2, 13}};
 const struct kiln_op_info kiln_opi_tile = {2, 2, 1, 1, 0, 0x2, infer_tile, NULL, "any",
-                                           "repeats must be constant"};
+                                           "repeats must be constant", {6}};
