@@ -83,6 +83,12 @@ enum kiln_status kiln_not_constant(struct kiln_infer_ctx *c, const struct kiln_i
                                    const struct kiln_ir_value *v, const char *what,
                                    const char *why);
 
+/* Refuses n when the model's opset is older than kiln_op_since() of its op, naming the opset,
+ * the older form kiln does not implement (`form`) and the version kiln supports; OK otherwise.
+ * For ops whose oldest ONNX versions kiln does not handle. */
+enum kiln_status kiln_check_since(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,
+                                  const char *form);
+
 /* ---- attributes: each returns an error naming the node when the attribute has the wrong type */
 enum kiln_status kiln_attr_int(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,
                                const char *name, int64_t def, int64_t *out);

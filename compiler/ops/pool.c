@@ -1,5 +1,5 @@
 /* pool.c - MaxPool, AveragePool, LpPool and the global pools (average, max, Lp): attribute
- * parsing for opsets 7..17 (ceil_mode and dilations from opset 10, storage_order from 8), output
+ * parsing for opsets 1..17 (ceil_mode and dilations from opset 10, storage_order from 8), output
  * shapes, and the optional int64 Indices output of MaxPool. Kernels in runtime/kernels/pool.c. */
 #include "nn.h"
 

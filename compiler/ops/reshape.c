@@ -43,6 +43,14 @@ static enum kiln_status infer_dropout(struct kiln_infer_ctx *c, struct kiln_ir_n
         return kiln_op_error(c, n, KILN_STATUS_UNSUPPORTED,
                              "is_test = 0 asks for training-mode dropout; kiln compiles for "
                              "inference");
+    /* the mask is bool from opset 10; before, it has X's type, which the kernel does not
+     * write: refused only when something reads it */
+    struct kiln_ir_value *mask = n->n_out > 1 ? n->out[1] : NULL;
+    if (c->g->opset < 10 && mask && mask->n_uses)
+        return kiln_op_error(c, n, KILN_STATUS_UNSUPPORTED,
+                             "the model's opset %lld gives the mask output '%s' the type of X; "
+                             "kiln computes Dropout's mask as bool, as from opset 10",
+                             (long long)c->g->opset, mask->name);
     if ((st = same_as_input(c, n, x->rank, x->dims)))
         return st;
     return kiln_set_output(c, n, 1, KILN_DTYPE_BOOL, x->rank, x->dims);

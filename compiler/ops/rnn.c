@@ -1,7 +1,8 @@
-/* rnn.c - the recurrent ops LSTM, GRU and RNN (opsets 7..17): one inference routine for all
- * three (they differ in the number of gates, the optional inputs and the default activations),
- * checking every weight shape against X and hidden_size, resolving the activation list with its
- * alpha/beta defaults, and sizing the kernel's scratch. Kernels in runtime/kernels/rnn.c. */
+/* rnn.c - the recurrent ops LSTM, GRU and RNN (opsets 1..17; before 7 output_sequence only said
+ * whether Y may be omitted, so it is ignored): one inference routine for all three (they differ
+ * in the number of gates, the optional inputs and the default activations), checking every
+ * weight shape against X and hidden_size, resolving the activation list with its alpha/beta
+ * defaults, and sizing the kernel's scratch. Kernels in runtime/kernels/rnn.c. */
 #include <string.h>
 
 #include "ops.h"

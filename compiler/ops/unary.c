@@ -1,7 +1,8 @@
 /* unary.c - inference for the one-input elementwise ops (activations, math functions, Clip,
  * the NaN/Inf tests, Not) and for Cast/CastLike. The output has the input's shape; the
  * attributes go into struct kiln_p_unary (a, b) as documented in params.h. Opset < 6
- * `consumed_inputs` attributes are ignored. */
+ * `consumed_inputs` attributes are ignored; Selu's and Clip's opset < 6 defaults honoured. */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -85,6 +86,8 @@ static enum kiln_status infer_alpha1(struct kiln_infer_ctx *c, struct kiln_ir_no
 }
 static enum kiln_status infer_selu(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
 {
+    if (c->g->opset < 6) /* Selu-1's defaults had four decimals */
+        return float_attrs(c, n, kiln_dtypes_float, "alpha", 1.6732f, "gamma", 1.0507f);
     return float_attrs(c, n, kiln_dtypes_float, "alpha", 1.67326319217681884765625f, "gamma",
                        1.05070102214813232421875f);
 }
@@ -114,17 +117,19 @@ static enum kiln_status infer_gelu(struct kiln_infer_ctx *c, struct kiln_ir_node
     return unary_common(c, n, kiln_dtypes_float, 0, strcmp(approx, "tanh") == 0, fast != 0);
 }
 
-/* Clip: min/max attributes before opset 11, optional constant inputs from 11. */
+/* Clip: min/max attributes before opset 11 (without defaults in opset 1: no bound; from 6 the
+ * defaults are -FLT_MAX and FLT_MAX, which also clip the infinities), optional constant inputs
+ * from 11. */
 static enum kiln_status infer_clip(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
 {
     double lo = -INFINITY, hi = INFINITY;
     enum kiln_status st;
     if (c->g->opset < 11) {
-        float f;
-        if ((st = kiln_attr_float(c, n, "min", -INFINITY, &f)))
+        float f, bound = c->g->opset < 6 ? INFINITY : FLT_MAX;
+        if ((st = kiln_attr_float(c, n, "min", -bound, &f)))
             return st;
         lo = f;
-        if ((st = kiln_attr_float(c, n, "max", INFINITY, &f)))
+        if ((st = kiln_attr_float(c, n, "max", bound, &f)))
             return st;
         hi = f;
     } else {
