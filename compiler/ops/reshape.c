@@ -293,7 +293,8 @@ const struct kiln_op_info kiln_opi_identity = {1, 1, 1, 1, KILN_OPF_VIEW, 0, inf
                                                NULL, ANY, "", {1}};
 const struct kiln_op_info kiln_opi_dropout = {
     1, 3, 1, 2, KILN_OPF_VIEW, 0x6, infer_dropout, NULL, "float types",
-    "inference only: training_mode must be a constant false", {1, 7, 10, 12}};
+    "inference only: training_mode must be a constant false (is_test 1 before opset 7); before "
+    "opset 10 the mask has X's type and is refused when read", {1, 7, 10, 12}};
 const struct kiln_op_info kiln_opi_flatten = {1, 1, 1, 1, KILN_OPF_VIEW, 0, infer_flatten,
                                               NULL, ANY, "", {1}};
 const struct kiln_op_info kiln_opi_reshape = {1, 2, 1, 1, KILN_OPF_VIEW, 0x2, infer_reshape,
@@ -303,8 +304,9 @@ const struct kiln_op_info kiln_opi_squeeze = {1, 2, 1, 1, KILN_OPF_VIEW, 0x2, in
                                               NULL, ANY, "axes must be constant", {1, 13}};
 const struct kiln_op_info kiln_opi_unsqueeze = {1, 2, 1, 1, KILN_OPF_VIEW, 0x2, infer_unsqueeze,
                                                 NULL, ANY, "axes must be constant", {1, 13}};
-const struct kiln_op_info kiln_opi_constant = {0, 0, 1, 1, 0, 0, infer_constant, NULL, ANY,
-                                               "evaluated at compile time", {1, 11, 12}};
+const struct kiln_op_info kiln_opi_constant = {
+    0, 0, 1, 1, 0, 0, infer_constant, NULL, ANY,
+    "evaluated at compile time; string and sparse values are not supported", {1, 11, 12}};
 const struct kiln_op_info kiln_opi_shape = {1, 1, 1, 1, 0, 0x1, infer_shape, NULL, ANY,
                                             "evaluated at compile time", {1, 15}};
 const struct kiln_op_info kiln_opi_size = {1, 1, 1, 1, 0, 0x1, infer_size, NULL, ANY,

@@ -215,5 +215,5 @@ const struct kiln_op_info kiln_opi_resize = {
 const struct kiln_op_info kiln_opi_upsample = {
     1, 2, 1, 1, 0, 0x2, infer_upsample, NULL,
     "float32, float64, float16, bfloat16, uint8, int8, int32",
-    "deprecated in opset 10 (kiln still accepts it): nearest and linear, asymmetric "
-    "coordinates", {7, 9}};
+    "nearest and linear, asymmetric coordinates; deprecated in opset 10 (kiln still accepts "
+    "it); opset 1's experimental form (height_scale, width_scale) is refused", {7, 9}};
