@@ -11,9 +11,7 @@
 #include "compiler.h"
 #include "npy.h"
 #include "onnx.pb-c.h"
-
-/* Newest default-domain opset whose forms the importer and op files know (ONNX 1.12). */
-#define KILN_MAX_OPSET 17
+#include "ops/ops.h" /* KILN_MAX_OPSET */
 
 static enum kiln_status read_file(const char *path, uint8_t **buf, size_t *len,
                                   struct kiln_diag *d)

@@ -214,32 +214,35 @@ static enum kiln_status infer_where(struct kiln_infer_ctx *c, struct kiln_ir_nod
 
 #define EW (KILN_OPF_ELEMENTWISE | KILN_OPF_INPLACE)
 #define NUM "all numeric types"
-#define BIN(lname, fn, types, notes)                                                           \
-    const struct kiln_op_info kiln_opi_##lname = {2, 2, 1, 1, EW, 0, fn, NULL, types, notes};
-BIN(add, infer_arith, NUM, "numpy broadcasting; opset < 7 broadcast/axis form")
-BIN(sub, infer_arith, NUM, "numpy broadcasting; opset < 7 broadcast/axis form")
-BIN(mul, infer_arith, NUM, "numpy broadcasting; opset < 7 broadcast/axis form")
-BIN(div, infer_arith, NUM, "integer division truncates toward zero; x / 0 gives 0 for ints")
+/* the trailing arguments are the op's opsets (struct kiln_op_info) */
+#define BIN(lname, fn, types, notes, ...)                                                      \
+    const struct kiln_op_info kiln_opi_##lname = {2, 2, 1, 1, EW, 0, fn, NULL, types, notes,  \
+                                                  {__VA_ARGS__}};
+BIN(add, infer_arith, NUM, "numpy broadcasting; opset < 7 broadcast/axis form", 1, 7)
+BIN(sub, infer_arith, NUM, "numpy broadcasting; opset < 7 broadcast/axis form", 1, 7)
+BIN(mul, infer_arith, NUM, "numpy broadcasting; opset < 7 broadcast/axis form", 1, 7)
+BIN(div, infer_arith, NUM, "integer division truncates toward zero; x / 0 gives 0 for ints", 1, 7)
 BIN(pow, infer_pow, "base float types, int32, int64; exponent any numeric type",
-    "computed in double")
-BIN(mod, infer_mod, NUM, "fmod = 0: sign of the divisor; fmod = 1 (required for floats): C fmod")
-BIN(equal, infer_compare, "all numeric types, bool", "output bool")
-BIN(less, infer_compare, NUM, "output bool")
-BIN(less_or_equal, infer_compare, NUM, "output bool")
-BIN(greater, infer_compare, NUM, "output bool")
-BIN(greater_or_equal, infer_compare, NUM, "output bool")
-BIN(and, infer_logic, "bool", "")
-BIN(or, infer_logic, "bool", "")
-BIN(xor, infer_logic, "bool", "")
-BIN(prelu, infer_prelu, NUM, "slope broadcasts to X")
-BIN(bitshift, infer_bitshift, "uint8, uint16, uint32, uint64", "shifts >= the width give 0")
+    "computed in double", 1, 7)
+BIN(mod, infer_mod, NUM, "fmod = 0: sign of the divisor; fmod = 1 (required for floats): C fmod",
+    10)
+BIN(equal, infer_compare, "all numeric types, bool", "output bool", 1, 7)
+BIN(less, infer_compare, NUM, "output bool", 1, 7)
+BIN(less_or_equal, infer_compare, NUM, "output bool", 12)
+BIN(greater, infer_compare, NUM, "output bool", 1, 7)
+BIN(greater_or_equal, infer_compare, NUM, "output bool", 12)
+BIN(and, infer_logic, "bool", "", 1, 7)
+BIN(or, infer_logic, "bool", "", 1, 7)
+BIN(xor, infer_logic, "bool", "", 1, 7)
+BIN(prelu, infer_prelu, NUM, "slope broadcasts to X", 1, 7)
+BIN(bitshift, infer_bitshift, "uint8, uint16, uint32, uint64", "shifts >= the width give 0", 11)
 #define VAR(lname, types)                                                                      \
     const struct kiln_op_info kiln_opi_##lname = {1, -1, 1, 1, EW, 0, infer_variadic, NULL,    \
-                                                  types, "1..N inputs, numpy broadcasting"};
+                                                  types, "1..N inputs, numpy broadcasting", {1}};
 VAR(max, NUM)
 VAR(min, NUM)
 VAR(sum, NUM)
 VAR(mean, "float types")
 const struct kiln_op_info kiln_opi_where = {3, 3, 1, 1, EW, 0, infer_where, NULL,
                                             "condition bool; X, Y any type",
-                                            "numpy broadcasting of all three"};
+                                            "numpy broadcasting of all three", {9}};

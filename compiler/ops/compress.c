@@ -56,7 +56,7 @@ static enum kiln_status infer_non_zero(struct kiln_infer_ctx *c, struct kiln_ir_
 
 const struct kiln_op_info kiln_opi_compress = {
     2, 2, 1, 1, 0, 0, infer_compress, NULL, "any; condition bool",
-    "a run-time condition gives a run-time extent (bound: the axis length)"};
+    "a run-time condition gives a run-time extent (bound: the axis length)", {9}};
 const struct kiln_op_info kiln_opi_non_zero = {
     1, 1, 1, 1, 0, 0, infer_non_zero, NULL, "any",
-    "folded when the input is constant; else a run-time extent (bound: the element count)"};
+    "folded when the input is constant; else a run-time extent (bound: the element count)", {9}};

@@ -27,4 +27,4 @@ static enum kiln_status infer_cumsum(struct kiln_infer_ctx *c, struct kiln_ir_no
 }
 
 const struct kiln_op_info kiln_opi_cumsum = {2, 2, 1, 1, 0, 0x2, infer_cumsum, NULL,
-                                             "numeric", "axis must be constant"};
+                                             "numeric", "axis must be constant", {11}};

@@ -69,6 +69,6 @@ static enum kiln_status infer_depth_space(struct kiln_infer_ctx *c, struct kiln_
 }
 
 const struct kiln_op_info kiln_opi_depth_to_space = {1, 1, 1, 1, 0, 0, infer_depth_space, NULL,
-                                                     "any", "modes DCR and CRD"};
+                                                     "any", "modes DCR and CRD", {1, 11}};
 const struct kiln_op_info kiln_opi_space_to_depth = {1, 1, 1, 1, 0, 0, infer_depth_space, NULL,
-                                                     "any", ""};
+                                                     "any", "", {1}};

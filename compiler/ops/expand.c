@@ -26,4 +26,4 @@ static enum kiln_status infer_expand(struct kiln_infer_ctx *c, struct kiln_ir_no
 }
 
 const struct kiln_op_info kiln_opi_expand = {2, 2, 1, 1, 0, 0x2, infer_expand, NULL, "any",
-                                             "the shape input must be constant"};
+                                             "the shape input must be constant", {8}};

@@ -77,4 +77,5 @@ const struct kiln_op_info kiln_opi_fused_elementwise = {
     infer_fused_ew,
     NULL,
     "float32",
-    "kiln op made by fuse_elementwise: a bytecode program per element (docs/kiln-domain.md)"};
+    "kiln op made by fuse_elementwise: a bytecode program per element (docs/kiln-domain.md)",
+    {0}};

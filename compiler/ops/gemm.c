@@ -121,8 +121,8 @@ static uint64_t macs_matmul(const struct kiln_ir_node *n)
 const struct kiln_op_info kiln_opi_gemm = {2, 4, 1, 1, 0, 0, infer_gemm, macs_gemm,
                                            "float32, float64",
                                            "C optional and broadcast; fused activation and "
-                                           "residual (kiln_act, kiln_residual)"};
+                                           "residual (kiln_act, kiln_residual)", {1, 7, 11}};
 const struct kiln_op_info kiln_opi_matmul = {2, 3, 1, 1, 0, 0, infer_matmul, macs_matmul,
                                              "float32, float64",
                                              "numpy semantics, batch broadcast; fused activation "
-                                             "and residual (kiln_act, kiln_residual)"};
+                                             "and residual (kiln_act, kiln_residual)", {1}};

@@ -12,6 +12,13 @@ struct kiln_infer_ctx {
     struct kiln_diag *diag;
 };
 
+/* Newest default-domain opset whose forms the importer and the op files know (ONNX 1.12); the
+ * importer refuses newer models. The oldest is 1. */
+#define KILN_MAX_OPSET 17
+
+/* Room in struct kiln_op_info's opsets list (the versions of one op kiln tells apart). */
+#define KILN_OPSET_FORMS 8
+
 enum kiln_op_flags {
     KILN_OPF_NO_FOLD = 1u << 0,  /* never evaluate at compile time (random, side effects) */
     KILN_OPF_VIEW = 1u << 1,     /* output is the input's bytes under another shape */
@@ -37,7 +44,22 @@ struct kiln_op_info {
     uint64_t (*macs)(const struct kiln_ir_node *n);
     const char *dtypes; /* for docs: "float32, float64, int32, ..." */
     const char *notes;  /* for docs */
+    /* The ONNX versions of the op (each schema's since_version) that infer handles, ascending,
+     * 0-terminated. opsets[0] is the oldest version kiln accepts ("since": a model whose opset
+     * lies between the op's first ONNX version and it is refused by infer, naming the form);
+     * the op is accepted up to KILN_MAX_OPSET. The later entries are the versions at which the
+     * op's inputs, outputs or attributes changed and infer switches form (on c->g->opset or on
+     * what the node carries). tests/opsets/check_opsets.py holds this list to ONNX's schema
+     * history and docs/operators.md prints it. {0}: one of kiln's own ops (docs/kiln-domain.md),
+     * accepted at every opset. */
+    uint8_t opsets[KILN_OPSET_FORMS];
 };
+
+/* The oldest opset kiln accepts op `i` at; 0 for kiln's own ops. */
+static inline int kiln_op_since(const struct kiln_op_info *i)
+{
+    return i->opsets[0];
+}
 
 const struct kiln_op_info *kiln_op_info(enum kiln_op op);
 
@@ -60,6 +82,12 @@ enum kiln_status kiln_op_error(struct kiln_infer_ctx *c, const struct kiln_ir_no
 enum kiln_status kiln_not_constant(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,
                                    const struct kiln_ir_value *v, const char *what,
                                    const char *why);
+
+/* Refuses n when the model's opset is older than kiln_op_since() of its op, naming the opset,
+ * the older form kiln does not implement (`form`) and the version kiln supports; OK otherwise.
+ * For ops whose oldest ONNX versions kiln does not handle. */
+enum kiln_status kiln_check_since(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,
+                                  const char *form);
 
 /* ---- attributes: each returns an error naming the node when the attribute has the wrong type */
 enum kiln_status kiln_attr_int(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,

@@ -43,6 +43,14 @@ static enum kiln_status infer_dropout(struct kiln_infer_ctx *c, struct kiln_ir_n
         return kiln_op_error(c, n, KILN_STATUS_UNSUPPORTED,
                              "is_test = 0 asks for training-mode dropout; kiln compiles for "
                              "inference");
+    /* the mask is bool from opset 10; before, it has X's type, which the kernel does not
+     * write: refused only when something reads it */
+    struct kiln_ir_value *mask = n->n_out > 1 ? n->out[1] : NULL;
+    if (c->g->opset < 10 && mask && mask->n_uses)
+        return kiln_op_error(c, n, KILN_STATUS_UNSUPPORTED,
+                             "the model's opset %lld gives the mask output '%s' the type of X; "
+                             "kiln computes Dropout's mask as bool, as from opset 10",
+                             (long long)c->g->opset, mask->name);
     if ((st = same_as_input(c, n, x->rank, x->dims)))
         return st;
     return kiln_set_output(c, n, 1, KILN_DTYPE_BOOL, x->rank, x->dims);
@@ -282,21 +290,24 @@ static enum kiln_status infer_size(struct kiln_infer_ctx *c, struct kiln_ir_node
 
 #define ANY "any"
 const struct kiln_op_info kiln_opi_identity = {1, 1, 1, 1, KILN_OPF_VIEW, 0, infer_identity,
-                                               NULL, ANY, ""};
+                                               NULL, ANY, "", {1}};
 const struct kiln_op_info kiln_opi_dropout = {
     1, 3, 1, 2, KILN_OPF_VIEW, 0x6, infer_dropout, NULL, "float types",
-    "inference only: training_mode must be a constant false"};
+    "inference only: training_mode must be a constant false (is_test 1 before opset 7); before "
+    "opset 10 the mask has X's type and is refused when read", {1, 7, 10, 12}};
 const struct kiln_op_info kiln_opi_flatten = {1, 1, 1, 1, KILN_OPF_VIEW, 0, infer_flatten,
-                                              NULL, ANY, ""};
+                                              NULL, ANY, "", {1}};
 const struct kiln_op_info kiln_opi_reshape = {1, 2, 1, 1, KILN_OPF_VIEW, 0x2, infer_reshape,
-                                              NULL, ANY, "the shape input must be constant"};
+                                              NULL, ANY, "the shape input must be constant",
+                                              {1, 5, 14}};
 const struct kiln_op_info kiln_opi_squeeze = {1, 2, 1, 1, KILN_OPF_VIEW, 0x2, infer_squeeze,
-                                              NULL, ANY, "axes must be constant"};
+                                              NULL, ANY, "axes must be constant", {1, 13}};
 const struct kiln_op_info kiln_opi_unsqueeze = {1, 2, 1, 1, KILN_OPF_VIEW, 0x2, infer_unsqueeze,
-                                                NULL, ANY, "axes must be constant"};
-const struct kiln_op_info kiln_opi_constant = {0, 0, 1, 1, 0, 0, infer_constant, NULL, ANY,
-                                               "evaluated at compile time"};
+                                                NULL, ANY, "axes must be constant", {1, 13}};
+const struct kiln_op_info kiln_opi_constant = {
+    0, 0, 1, 1, 0, 0, infer_constant, NULL, ANY,
+    "evaluated at compile time; string and sparse values are not supported", {1, 11, 12}};
 const struct kiln_op_info kiln_opi_shape = {1, 1, 1, 1, 0, 0x1, infer_shape, NULL, ANY,
-                                            "evaluated at compile time"};
+                                            "evaluated at compile time", {1, 15}};
 const struct kiln_op_info kiln_opi_size = {1, 1, 1, 1, 0, 0x1, infer_size, NULL, ANY,
-                                           "evaluated at compile time"};
+                                           "evaluated at compile time", {1}};

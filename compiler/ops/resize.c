@@ -1,6 +1,7 @@
-/* resize.c - Resize (opsets 10..17) and Upsample (opsets 7..9): the import forms that changed
- * (scales as attribute or input, roi/scales/sizes inputs, coordinate modes) all become one
- * struct kiln_p_resize. scales, sizes and roi must be known at compile time. */
+/* resize.c - Resize (opsets 10..17) and Upsample (opsets 7..9, deprecated in 10 but accepted;
+ * opset 1's experimental form is refused): the import forms that changed (scales as attribute
+ * or input, roi/scales/sizes inputs, coordinate modes) all become one struct kiln_p_resize.
+ * scales, sizes and roi must be known at compile time. */
 #include <math.h>
 #include <string.h>
 
@@ -177,7 +178,8 @@ static enum kiln_status infer_resize(struct kiln_infer_ctx *c, struct kiln_ir_no
 static enum kiln_status infer_upsample(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
 {
     enum kiln_status st;
-    if ((st = kiln_check_dtype(c, n, 0, resize_dtypes)))
+    if ((st = kiln_check_since(c, n, "experimental form (height_scale, width_scale)")) ||
+        (st = kiln_check_dtype(c, n, 0, resize_dtypes)))
         return st;
     struct kiln_p_resize *p = kiln_node_params(c, n, sizeof *p);
     if (!p)
@@ -208,9 +210,10 @@ static enum kiln_status infer_upsample(struct kiln_infer_ctx *c, struct kiln_ir_
 const struct kiln_op_info kiln_opi_resize = {
     1, 4, 1, 1, 0, 0xE, infer_resize, NULL,
     "float32, float64, float16, bfloat16, uint8, int8, int32",
-    "modes nearest, linear, cubic; every coordinate_transformation_mode and nearest_mode of "
-    "opsets 10-17; roi, scales and sizes must be constant"};
+    "modes nearest, linear, cubic; every coordinate_transformation_mode and nearest_mode; "
+    "roi, scales and sizes must be constant", {10, 11, 13}};
 const struct kiln_op_info kiln_opi_upsample = {
     1, 2, 1, 1, 0, 0x2, infer_upsample, NULL,
     "float32, float64, float16, bfloat16, uint8, int8, int32",
-    "opsets 7-9 (deprecated in 10): nearest and linear, asymmetric coordinates"};
+    "nearest and linear, asymmetric coordinates; deprecated in opset 10 (kiln still accepts "
+    "it); opset 1's experimental form (height_scale, width_scale) is refused", {7, 9}};

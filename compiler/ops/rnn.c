@@ -1,7 +1,8 @@
-/* rnn.c - the recurrent ops LSTM, GRU and RNN (opsets 7..17): one inference routine for all
- * three (they differ in the number of gates, the optional inputs and the default activations),
- * checking every weight shape against X and hidden_size, resolving the activation list with its
- * alpha/beta defaults, and sizing the kernel's scratch. Kernels in runtime/kernels/rnn.c. */
+/* rnn.c - the recurrent ops LSTM, GRU and RNN (opsets 1..17; before 7 output_sequence only said
+ * whether Y may be omitted, so it is ignored): one inference routine for all three (they differ
+ * in the number of gates, the optional inputs and the default activations), checking every
+ * weight shape against X and hidden_size, resolving the activation list with its alpha/beta
+ * defaults, and sizing the kernel's scratch. Kernels in runtime/kernels/rnn.c. */
 #include <string.h>
 
 #include "ops.h"
@@ -237,8 +238,8 @@ static uint64_t macs_rnn(const struct kiln_ir_node *n)
 
 #define RNN_NOTES "float32; directions, layout, sequence_lens (runtime), clip, all spec activations"
 const struct kiln_op_info kiln_opi_lstm = {3, 8, 0, 3, 0, 0, infer_rnn, macs_rnn, "float32",
-                                           RNN_NOTES "; peepholes, input_forget"};
+                                           RNN_NOTES "; peepholes, input_forget", {1, 7, 14}};
 const struct kiln_op_info kiln_opi_gru = {3, 6, 0, 2, 0, 0, infer_rnn, macs_rnn, "float32",
-                                          RNN_NOTES "; linear_before_reset 0 and 1"};
+                                          RNN_NOTES "; linear_before_reset 0 and 1", {1, 3, 7, 14}};
 const struct kiln_op_info kiln_opi_rnn = {3, 6, 0, 2, 0, 0, infer_rnn, macs_rnn, "float32",
-                                          RNN_NOTES};
+                                          RNN_NOTES, {1, 7, 14}};

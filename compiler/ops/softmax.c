@@ -42,10 +42,10 @@ static enum kiln_status infer_softmax(struct kiln_infer_ctx *c, struct kiln_ir_n
  * pass reads x[i] just before writing y[i]. */
 const struct kiln_op_info kiln_opi_softmax = {
     1, 1, 1, 1, KILN_OPF_INPLACE, 0, infer_softmax, NULL, "float32, float64, float16",
-    "opset < 13: 2-D coercion at axis"};
+    "opset < 13: 2-D coercion at axis", {1, 13}};
 const struct kiln_op_info kiln_opi_log_softmax = {
     1, 1, 1, 1, KILN_OPF_INPLACE, 0, infer_softmax, NULL, "float32, float64, float16",
-    "opset < 13: 2-D coercion at axis"};
+    "opset < 13: 2-D coercion at axis", {1, 13}};
 const struct kiln_op_info kiln_opi_hardmax = {
     1, 1, 1, 1, KILN_OPF_INPLACE, 0, infer_softmax, NULL, "float32, float64, float16",
-    "opset < 13: 2-D coercion at axis; the first maximum wins"};
+    "opset < 13: 2-D coercion at axis; the first maximum wins", {1, 13}};

@@ -1,7 +1,7 @@
-/* split_tile.c - Split and Tile. Split sizes come from the `split` attribute (opset < 13) or
- * the optional constant `split` input (opset >= 13); without them the axis is split evenly
- * (opset 18's num_outputs rounding: every part ceil(len / n) long, the last one shorter).
- * Tile's repeats must be constant. */
+/* split_tile.c - Split and Tile. Split sizes come from the `split` attribute (opsets 1-12) or
+ * the optional constant `split` input (opset 1, and from 13); without them the axis is split
+ * evenly (opset 18's num_outputs rounding: every part ceil(len / n) long, the last one shorter).
+ * Tile's repeats must be constant; opset 1's Tile (tiles and axis inputs) is refused. */
 #include "ops.h"
 
 static enum kiln_status infer_split(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
@@ -15,7 +15,13 @@ static enum kiln_status infer_split(struct kiln_infer_ctx *c, struct kiln_ir_nod
         return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL, "input must have rank >= 1");
     if ((st = kiln_norm_axis(c, n, axis, x->rank, &axis)))
         return st;
-    if (c->g->opset >= 13 && kiln_in(n, 1)) {
+    /* Split-1 takes the sizes as an input or an attribute, Split-2 to 12 as an attribute */
+    bool input_form = c->g->opset >= 13 || c->g->opset < 2;
+    if (!input_form && n->n_in > 1)
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                             "opset %lld takes split as an attribute, not an input",
+                             (long long)c->g->opset);
+    if (input_form && kiln_in(n, 1)) {
         if ((st = kiln_const_ints(c, n, 1, "split", &sizes, &count)))
             return st;
     } else if (c->g->opset < 13) {
@@ -72,6 +78,11 @@ static enum kiln_status infer_tile(struct kiln_infer_ctx *c, struct kiln_ir_node
     struct kiln_ir_value *x = n->in[0];
     enum kiln_status st;
     int64_t *reps, count;
+    if ((st = kiln_check_since(c, n, "form with 'tiles' and 'axis' inputs")))
+        return st;
+    if (n->n_in > 2)
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                             "has %u inputs; from opset 6 Tile takes 2 (input, repeats)", n->n_in);
     if ((st = kiln_const_ints(c, n, 1, "repeats", &reps, &count)))
         return st;
     if (count != x->rank)
@@ -94,6 +105,8 @@ static enum kiln_status infer_tile(struct kiln_infer_ctx *c, struct kiln_ir_node
 
 const struct kiln_op_info kiln_opi_split = {
     1, 2, 1, 64, 0, 0x2, infer_split, NULL, "any",
-    "split sizes (attribute before opset 13, input from 13) must be constant"};
-const struct kiln_op_info kiln_opi_tile = {2, 2, 1, 1, 0, 0x2, infer_tile, NULL, "any",
-                                           "repeats must be constant"};
+    "split sizes (attribute in opsets 1-12, input in 1 and from 13) must be constant", {1, 2, 13}};
+/* max_in 3: opset 1's Tile reaches infer, which refuses it by name */
+const struct kiln_op_info kiln_opi_tile = {
+    2, 3, 1, 1, 0, 0x2, infer_tile, NULL, "any",
+    "repeats must be constant; opset 1's form (tiles and axis inputs) is refused", {6}};

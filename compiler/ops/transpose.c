@@ -33,4 +33,4 @@ static enum kiln_status infer_transpose(struct kiln_infer_ctx *c, struct kiln_ir
 }
 
 const struct kiln_op_info kiln_opi_transpose = {1, 1, 1, 1, 0, 0, infer_transpose, NULL, "any",
-                                                "perm defaults to reversing the axes"};
+                                                "perm defaults to reversing the axes", {1}};

@@ -55,6 +55,6 @@ static enum kiln_status infer_eye_like(struct kiln_infer_ctx *c, struct kiln_ir_
 }
 
 const struct kiln_op_info kiln_opi_trilu = {1, 2, 1, 1, 0, 0x2, infer_trilu, NULL, "any",
-                                            "k must be constant"};
+                                            "k must be constant", {14}};
 const struct kiln_op_info kiln_opi_eye_like = {1, 1, 1, 1, 0, 0x1, infer_eye_like, NULL, "any",
-                                               "only the input's shape is read"};
+                                               "only the input's shape is read", {9}};

@@ -1,7 +1,8 @@
 /* unary.c - inference for the one-input elementwise ops (activations, math functions, Clip,
  * the NaN/Inf tests, Not) and for Cast/CastLike. The output has the input's shape; the
  * attributes go into struct kiln_p_unary (a, b) as documented in params.h. Opset < 6
- * `consumed_inputs` attributes are ignored. */
+ * `consumed_inputs` attributes are ignored; Selu's and Clip's opset < 6 defaults honoured. */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -85,6 +86,8 @@ static enum kiln_status infer_alpha1(struct kiln_infer_ctx *c, struct kiln_ir_no
 }
 static enum kiln_status infer_selu(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
 {
+    if (c->g->opset < 6) /* Selu-1's defaults had four decimals */
+        return float_attrs(c, n, kiln_dtypes_float, "alpha", 1.6732f, "gamma", 1.0507f);
     return float_attrs(c, n, kiln_dtypes_float, "alpha", 1.67326319217681884765625f, "gamma",
                        1.05070102214813232421875f);
 }
@@ -114,17 +117,19 @@ static enum kiln_status infer_gelu(struct kiln_infer_ctx *c, struct kiln_ir_node
     return unary_common(c, n, kiln_dtypes_float, 0, strcmp(approx, "tanh") == 0, fast != 0);
 }
 
-/* Clip: min/max attributes before opset 11, optional constant inputs from 11. */
+/* Clip: min/max attributes before opset 11 (without defaults in opset 1: no bound; from 6 the
+ * defaults are -FLT_MAX and FLT_MAX, which also clip the infinities), optional constant inputs
+ * from 11. */
 static enum kiln_status infer_clip(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
 {
     double lo = -INFINITY, hi = INFINITY;
     enum kiln_status st;
     if (c->g->opset < 11) {
-        float f;
-        if ((st = kiln_attr_float(c, n, "min", -INFINITY, &f)))
+        float f, bound = c->g->opset < 6 ? INFINITY : FLT_MAX;
+        if ((st = kiln_attr_float(c, n, "min", -bound, &f)))
             return st;
         lo = f;
-        if ((st = kiln_attr_float(c, n, "max", INFINITY, &f)))
+        if ((st = kiln_attr_float(c, n, "max", bound, &f)))
             return st;
         hi = f;
     } else {
@@ -207,52 +212,56 @@ static enum kiln_status infer_cast_like(struct kiln_infer_ctx *c, struct kiln_ir
 
 #define EW (KILN_OPF_ELEMENTWISE | KILN_OPF_INPLACE)
 #define FLOATS "float32, float64, float16, bfloat16"
-#define UN(lname, fn, types, notes)                                                            \
-    const struct kiln_op_info kiln_opi_##lname = {1, 1, 1, 1, EW, 0, fn, NULL, types, notes};
-UN(relu, infer_signed, "float types, signed ints", "")
-UN(sigmoid, infer_float, FLOATS, "")
-UN(tanh, infer_float, FLOATS, "")
-UN(leaky_relu, infer_leaky_relu, FLOATS, "alpha 0.01")
-UN(abs, infer_numeric, "all numeric types", "")
-UN(neg, infer_signed, "float types, signed ints", "")
-UN(exp, infer_float, FLOATS, "")
-UN(log, infer_float, FLOATS, "")
-UN(sqrt, infer_float, FLOATS, "")
-UN(reciprocal, infer_float, FLOATS, "")
-UN(floor, infer_float, FLOATS, "")
-UN(ceil, infer_float, FLOATS, "")
-UN(round, infer_float, FLOATS, "half to even")
-UN(sign, infer_numeric, "all numeric types", "")
-UN(not, infer_not, "bool", "")
-UN(erf, infer_float, FLOATS, "")
-UN(sin, infer_float, FLOATS, "")
-UN(cos, infer_float, FLOATS, "")
-UN(tan, infer_float, FLOATS, "")
-UN(asin, infer_float, FLOATS, "")
-UN(acos, infer_float, FLOATS, "")
-UN(atan, infer_float, FLOATS, "")
-UN(sinh, infer_float, FLOATS, "")
-UN(cosh, infer_float, FLOATS, "")
-UN(asinh, infer_float, FLOATS, "")
-UN(acosh, infer_float, FLOATS, "")
-UN(atanh, infer_float, FLOATS, "")
-UN(elu, infer_alpha1, FLOATS, "alpha 1")
-UN(selu, infer_selu, FLOATS, "")
-UN(celu, infer_alpha1, FLOATS, "alpha 1")
-UN(softplus, infer_float, FLOATS, "")
-UN(softsign, infer_float, FLOATS, "")
-UN(hard_sigmoid, infer_hard_sigmoid, FLOATS, "alpha 0.2, beta 0.5")
-UN(hard_swish, infer_float, FLOATS, "")
-UN(thresholded_relu, infer_alpha1, FLOATS, "alpha 1")
-UN(shrink, infer_shrink, "all numeric types", "")
-UN(isnan, infer_isnan, FLOATS, "output bool")
-UN(isinf, infer_isinf, FLOATS, "output bool")
-UN(gelu, infer_gelu, FLOATS, "kiln op (ONNX opset 20): approximate none/tanh; kiln_fast=1 at -O3")
+/* the trailing arguments are the op's opsets (struct kiln_op_info) */
+#define UN(lname, fn, types, notes, ...)                                                       \
+    const struct kiln_op_info kiln_opi_##lname = {1, 1, 1, 1, EW, 0, fn, NULL, types, notes,  \
+                                                  {__VA_ARGS__}};
+UN(relu, infer_signed, "float types, signed ints", "", 1)
+UN(sigmoid, infer_float, FLOATS, "", 1)
+UN(tanh, infer_float, FLOATS, "", 1)
+UN(leaky_relu, infer_leaky_relu, FLOATS, "alpha 0.01", 1)
+UN(abs, infer_numeric, "all numeric types", "", 1)
+UN(neg, infer_signed, "float types, signed ints", "", 1)
+UN(exp, infer_float, FLOATS, "", 1)
+UN(log, infer_float, FLOATS, "", 1)
+UN(sqrt, infer_float, FLOATS, "", 1)
+UN(reciprocal, infer_float, FLOATS, "", 1)
+UN(floor, infer_float, FLOATS, "", 1)
+UN(ceil, infer_float, FLOATS, "", 1)
+UN(round, infer_float, FLOATS, "half to even", 11)
+UN(sign, infer_numeric, "all numeric types", "", 9)
+UN(not, infer_not, "bool", "", 1)
+UN(erf, infer_float, FLOATS, "", 9)
+UN(sin, infer_float, FLOATS, "", 7)
+UN(cos, infer_float, FLOATS, "", 7)
+UN(tan, infer_float, FLOATS, "", 7)
+UN(asin, infer_float, FLOATS, "", 7)
+UN(acos, infer_float, FLOATS, "", 7)
+UN(atan, infer_float, FLOATS, "", 7)
+UN(sinh, infer_float, FLOATS, "", 9)
+UN(cosh, infer_float, FLOATS, "", 9)
+UN(asinh, infer_float, FLOATS, "", 9)
+UN(acosh, infer_float, FLOATS, "", 9)
+UN(atanh, infer_float, FLOATS, "", 9)
+UN(elu, infer_alpha1, FLOATS, "alpha 1", 1)
+UN(selu, infer_selu, FLOATS, "", 1, 6)
+UN(celu, infer_alpha1, FLOATS, "alpha 1", 12)
+UN(softplus, infer_float, FLOATS, "", 1)
+UN(softsign, infer_float, FLOATS, "", 1)
+UN(hard_sigmoid, infer_hard_sigmoid, FLOATS, "alpha 0.2, beta 0.5", 1)
+UN(hard_swish, infer_float, FLOATS, "", 14)
+UN(thresholded_relu, infer_alpha1, FLOATS, "alpha 1", 10)
+UN(shrink, infer_shrink, "all numeric types", "", 9)
+UN(isnan, infer_isnan, FLOATS, "output bool", 9)
+UN(isinf, infer_isinf, FLOATS, "output bool", 10)
+UN(gelu, infer_gelu, FLOATS, "kiln op (ONNX opset 20): approximate none/tanh; kiln_fast=1 at -O3",
+   0)
 UN(cast, infer_cast, "every kiln type except string",
-   "float to int truncates (NaN 0, saturating); float16/bfloat16 round to nearest even")
+   "float to int truncates (NaN 0, saturating); float16/bfloat16 round to nearest even", 1, 6)
 const struct kiln_op_info kiln_opi_clip = {1, 3, 1, 1, EW, 0x6, infer_clip, NULL,
                                            "all numeric types",
-                                           "min/max inputs (opset 11+) must be constant"};
+                                           "min/max inputs (opset 11+) must be constant",
+                                           {1, 6, 11}};
 const struct kiln_op_info kiln_opi_cast_like = {2, 2, 1, 1, EW, 0x2, infer_cast_like, NULL,
                                                 "every kiln type except string",
-                                                "as Cast, to the type of input 2"};
+                                                "as Cast, to the type of input 2", {15}};

@@ -143,6 +143,15 @@ static inline enum kiln_status tg_run(struct tg *t, void *out0, void *out1)
     return tg_run3(t, out0, out1, NULL);
 }
 
+/* Inference must fail with status st and a message containing `part`. */
+static inline void tg_expect_err(struct tg *t, enum kiln_status st, const char *part)
+{
+    kiln_ir_count_uses(t->g);
+    assert_int_equal(kiln_infer(t->g, &t->d), st);
+    if (!strstr(t->d.message, part))
+        fail_msg("message '%s' lacks '%s'", t->d.message, part);
+}
+
 static inline void assert_dims(const struct tg *t, uint32_t o, int rank, const int64_t *dims)
 {
     const struct kiln_ir_value *v = t->n->out[o];
