@@ -101,7 +101,8 @@ enum kiln_status kiln_model_load(const void *buf, size_t len, struct kiln_model 
 /* The checks kiln_model_load runs on the program it mapped; n_io is the length of p->io. */
 enum kiln_status kiln_program_validate(const struct kiln_program *p, uint32_t n_io,
                                        struct kiln_diag *d);
-/* 1 when the validator has a check for op (every op of ops.def must), else 0. */
+/* 1 when the validator has a check for op (in the full runtime every op of ops.def has; a
+ * runtime built with KILN_RT_OPS has checks only for the ops it holds), else 0. */
 int kiln_validate_op_known(uint32_t op);
 
 /* One graph input or output as the caller must provide or receive it (dense, row-major). */

@@ -9,24 +9,34 @@
 #include "kiln/kiln.h"
 #include "kiln/params.h"
 
+struct kiln_op_check; /* an op's load-time check (runtime/checks/check.h) */
+
 struct kiln_kernel_list {
     const struct kiln_kernel *k;
     uint32_t n;
     const char *file; /* the defining source (__FILE__): the C emitter copies that file */
+    /* kiln_oc_<lname> (runtime/checks/): what the bundle loader verifies before a node of the
+     * op may run. Referenced from here so that linking an op's kernels links its check. */
+    const struct kiln_op_check *check;
 };
 
 /* Publishes an op's kernel variants: KILN_KERNELS(add, KILN_K(kiln_k_add_f32, F32), ...).
- * Variant numbers are the positions in this list (stored in bundles: append only). */
+ * Variant numbers are the positions in this list (stored in bundles: append only). The op's
+ * load-time check kiln_oc_<lname> must exist (KILN_CHECK in runtime/checks/<family>.c, or
+ * KILN_CHECK_NONE for an op that only runs at compile time), else the runtime does not link. */
 #define KILN_K(fn, DT) {#fn, fn, KILN_DTYPE_##DT}
 #define KILN_KERNELS(lname, ...)                                                               \
     static const struct kiln_kernel kiln_kl_items_##lname[] = {__VA_ARGS__};                   \
     const struct kiln_kernel_list kiln_kl_##lname = {                                          \
         kiln_kl_items_##lname, sizeof kiln_kl_items_##lname / sizeof kiln_kl_items_##lname[0], \
-        __FILE__}
+        __FILE__, &kiln_oc_##lname}
 /* For ops the compiler always evaluates (Constant, Shape, ...): no kernel at run time. */
-#define KILN_NO_KERNELS(lname) const struct kiln_kernel_list kiln_kl_##lname = {NULL, 0, __FILE__}
+#define KILN_NO_KERNELS(lname)                                                                 \
+    const struct kiln_kernel_list kiln_kl_##lname = {NULL, 0, __FILE__, &kiln_oc_##lname}
 
-#define KILN_OP(E, onnx, lname) extern const struct kiln_kernel_list kiln_kl_##lname;
+#define KILN_OP(E, onnx, lname)                                                                \
+    extern const struct kiln_kernel_list kiln_kl_##lname;                                      \
+    extern const struct kiln_op_check kiln_oc_##lname;
 #include "kiln/ops.def"
 #undef KILN_OP
 

@@ -602,7 +602,7 @@ static void test_every_op_has_a_check(void **state)
     (void)state;
     for (uint32_t op = 0; op < KILN_OP_COUNT; op++)
         if (!kiln_validate_op_known(op))
-            fail_msg("op %s has no check in runtime/validate.c", kiln_op_name(op));
+            fail_msg("op %s has no check in runtime/checks/", kiln_op_name(op));
     assert_false(kiln_validate_op_known(KILN_OP_COUNT));
 }
 
@@ -686,6 +686,237 @@ static void test_corrupt_new_ops(void **state)
     free(e.b);
     kiln_compiled_free(c);
     tg_free(t);
+}
+
+/* ---- load-time checks of the losses, TfIdfVectorizer, DFT, STFT and Det ---- */
+
+/* One corruption of a one-node program: edit case c of node n (params p); sets *want to the
+ * text the refusal must contain, or leaves it NULL when there are no more cases. */
+typedef void edit_fn(struct editable *e, struct kiln_node_desc *n, void *p, int c,
+                     const char **want);
+
+/* The graph's bundle loads as written, each edit of it is refused with its message, and no
+ * single-bit flip makes it leave its buffers. */
+static void refuse_edits(struct t_graph *t, edit_fn *edit)
+{
+    struct kiln_compiled *c = NULL;
+    struct editable e;
+    char msg[1024];
+    editable_of_graph(&e, t, &c);
+    if (reload(&e, msg, sizeof msg) != KILN_STATUS_OK)
+        fail_msg("the unedited bundle is refused: %s", msg);
+    uint8_t *orig = malloc(e.len);
+    memcpy(orig, e.b, e.len);
+    for (int k = 0;; k++) {
+        const char *want = NULL;
+        memcpy(e.b, orig, e.len);
+        edit(&e, &e.nodes[0], e.params + e.nodes[0].params_offset, k, &want);
+        if (!want)
+            break;
+        enum kiln_status st = reload(&e, msg, sizeof msg);
+        if (st == KILN_STATUS_OK || !strstr(msg, want))
+            fail_msg("%s edit %d: status %d, message '%s' (want '%s')", t->n->op_type, k, st,
+                     msg, want);
+    }
+    /* every bit 0 and 7 flipped behind a valid checksum: refused, or runs inside its buffers
+     * (on zero inputs; KILN_SANITIZE builds check the buffers) */
+    static const uint8_t none[1];
+    const void *ibufs[8] = {none, none, none, none, none, none, none, none};
+    uint64_t have[8] = {0};
+    int ran = 0, refused = 0;
+    for (size_t i = 0; i < e.len; i++)
+        for (int bit = 0; bit < 8 && (i < 24 || i >= 28); bit += 7) {
+            memcpy(e.b, orig, e.len);
+            e.b[i] ^= (uint8_t)(1u << bit);
+            reseal(e.b, e.len);
+            if (load_and_run_with(e.b, e.len, 8, ibufs, have))
+                ran++;
+            else
+                refused++;
+        }
+    assert_true(ran > 0 && refused > 0);
+    free(orig);
+    free(e.b);
+    kiln_compiled_free(c);
+    tg_free(t);
+}
+
+/* Tensor j of node n (inputs, then outputs). */
+static struct kiln_tensor_desc *node_tensor(struct editable *e, struct kiln_node_desc *n,
+                                            uint32_t j)
+{
+    return &e->tensors[e->io[n->io_first + j]];
+}
+
+/* Gives tensor t the shape d0 x d1 (rank 2) keeping its element count. */
+static void reshape2(struct kiln_tensor_desc *t, int64_t d0, int64_t d1)
+{
+    t->rank = 2, t->dims[0] = d0, t->dims[1] = d1, t->dims[2] = 0;
+}
+
+static void edit_nll(struct editable *e, struct kiln_node_desc *n, void *pp, int c,
+                     const char **want)
+{
+    struct kiln_p_loss *p = pp;
+    struct kiln_tensor_desc *tgt = node_tensor(e, n, 1), *w = node_tensor(e, n, 2);
+    switch (c) {
+    case 0: p->c = 4; *want = "are not [2, 4, 2]"; break;
+    case 1: p->reduction = 3; *want = "reduction 3"; break;
+    case 2: p->n = -1; *want = "[n -1"; break;
+    case 3: p->has_ignore = 2; *want = "or reduction"; break;
+    case 4: tgt->dtype = KILN_DTYPE_F64; *want = "int32/int64 target"; break; /* same bytes */
+    case 5: w->dims[0] = 2, w->nbytes = 8; *want = "weight needs 3"; break;
+    case 6: p->reduction = KILN_LOSS_NONE; *want = "output has 1 elements"; break;
+    case 7: w->dtype = KILN_DTYPE_I32; *want = "type"; break;
+    }
+}
+
+static void edit_sce(struct editable *e, struct kiln_node_desc *n, void *pp, int c,
+                     const char **want)
+{
+    struct kiln_p_loss *p = pp;
+    (void)e;
+    switch (c) {
+    case 0: n->scratch_size = 8; *want = "scratch"; break;
+    case 1: p->n = 3, p->c = 2; *want = "are not"; break;
+    case 2: p->reduction = -1; *want = "reduction -1"; break;
+    }
+}
+
+static void edit_sce_log_prob(struct editable *e, struct kiln_node_desc *n, void *pp, int c,
+                              const char **want)
+{
+    (void)pp;
+    switch (c) {
+    case 0: reshape2(node_tensor(e, n, 3), 3, 2); *want = "log_prob"; break;
+    case 1: node_tensor(e, n, 3)->dtype = KILN_DTYPE_I32; *want = "type"; break;
+    }
+}
+
+/* pool {3, 5, 3, 5, 5, 5}: n-grams {0, 1, col 3}, {1, 1, col 0}, {2, 2, col 1}, {4, 2, col 2} */
+static void edit_tfidf(struct editable *e, struct kiln_node_desc *n, void *pp, int c,
+                       const char **want)
+{
+    struct kiln_p_tfidf *p = pp;
+    int64_t *gram = (int64_t *)(void *)(p + 1) + p->pool_len;
+    (void)e;
+    switch (c) {
+    case 0: p->pool_len += 1; *want = "a pool of 7 with 4 n-grams"; break;
+    case 1: p->n_grams = (int64_t)1 << 40; *want = "n-grams in 232 bytes"; break;
+    case 2: p->n_grams = -1; *want = "n-grams in"; break;
+    case 3: n->params_size -= 8; *want = "n-grams in 224 bytes"; break;
+    case 4: n->params_size = 40; *want = "params of 40 bytes"; break;
+    case 5: gram[3 * 3 + 2] = 4; *want = "n-gram 3: pool[4] + 2 or column 4"; break;
+    case 6: gram[3 * 2 + 1] = 5; *want = "n-gram 2: pool[2] + 5"; break;
+    case 7: gram[0] = -1; *want = "n-gram 0: pool[-1]"; break;
+    case 8: gram[3 * 3] = 7; *want = "n-gram 3: pool[7]"; break;
+    case 9: gram[3 * 1 + 1] = 0; *want = "n-gram 1"; break;
+    case 10: p->rows = 2; *want = "tokens"; break;
+    case 11: p->cols = 5; *want = "float32 outputs"; break;
+    case 12: p->mode = 3; *want = "mode 3"; break;
+    case 13: p->min_len = 0; *want = "lengths 0..2"; break;
+    case 14: p->max_skip = -1; *want = "skip -1"; break;
+    case 15: node_tensor(e, n, 0)->dtype = KILN_DTYPE_F64; *want = "int32/int64 tokens"; break;
+    }
+}
+
+static void edit_dft(struct editable *e, struct kiln_node_desc *n, void *pp, int c,
+                     const char **want)
+{
+    struct kiln_p_dft *p = pp;
+    switch (c) {
+    case 0: p->n = 0; *want = "0 points"; break;
+    case 1: p->bins = p->n + 1; *want = "5 bins"; break;
+    case 2: n->scratch_size -= 8; *want = "scratch"; break;
+    case 3: p->len = 5; *want = "the input (8 elements)"; break;
+    case 4: p->inner = 2; *want = "output (8) is not [1, 4 or 4, 2,"; break;
+    case 5: p->complex_in = 2; *want = "flags"; break;
+    case 6: p->n = INT64_MAX; *want = "points"; break;
+    case 7: node_tensor(e, n, 1)->dtype = KILN_DTYPE_I32; *want = "type"; break;
+    }
+}
+
+/* signal [1, 8, 1], frame_step 2 (constant: omitted), window [4]: 3 frames of 3 bins */
+static void edit_stft(struct editable *e, struct kiln_node_desc *n, void *pp, int c,
+                      const char **want)
+{
+    struct kiln_p_stft *p = pp;
+    struct kiln_tensor_desc *w = node_tensor(e, n, 2);
+    switch (c) {
+    case 0: p->step = 3; *want = "3 frames of 4 samples every 3"; break;
+    case 1: p->frame_length = 9; *want = "samples every"; break;
+    case 2: p->step = 0; *want = "every 0"; break;
+    case 3: p->bins = 5; *want = "5 bins"; break;
+    case 4: w->dims[0] = 3, w->nbytes = 12; *want = "window must have 4"; break;
+    case 5: e->io[n->io_first + 2] = 0; *want = "window must have 4"; break; /* omitted */
+    case 6: n->scratch_size = 8; *want = "scratch"; break;
+    case 7: p->batch = 2; *want = "the signal (8 elements)"; break;
+    case 8: p->bins = 2; *want = "output (18)"; break;
+    case 9: p->has_window = 3; *want = "frames of"; break;
+    case 10: w->dtype = KILN_DTYPE_I32; *want = "type"; break;
+    }
+}
+
+static void edit_det(struct editable *e, struct kiln_node_desc *n, void *pp, int c,
+                     const char **want)
+{
+    struct kiln_tensor_desc *x = node_tensor(e, n, 0), *y = node_tensor(e, n, 1);
+    (void)pp;
+    switch (c) {
+    case 0: x->dims[0] = 3, x->dims[2] = 2; *want = "[..., M, M]"; break; /* [3, 3, 2] */
+    case 1: n->scratch_size = 64; *want = "scratch"; break;
+    case 2: y->dims[0] = 1, y->nbytes = 4; *want = "output axis 0"; break;
+    case 3: reshape2(y, 2, 1); *want = "[..., M, M]"; break;
+    case 4: y->dtype = KILN_DTYPE_I32; *want = "type"; break;
+    case 5: x->rank = 1, x->dims[0] = 18, x->dims[1] = x->dims[2] = 0; *want = "M, M"; break;
+    }
+}
+
+static void test_corrupt_extra_ops(void **state)
+{
+    (void)state;
+    /* NegativeLogLikelihoodLoss: x [2, 3, 2], target [2, 2], weight [3], mean */
+    struct t_graph *t = tg_new(13, "NegativeLogLikelihoodLoss", 3);
+    tg_input(t, 0, KILN_DTYPE_F32, 3, (int64_t[]){2, 3, 2});
+    tg_input(t, 1, KILN_DTYPE_I64, 2, (int64_t[]){2, 2});
+    tg_input(t, 2, KILN_DTYPE_F32, 1, (int64_t[]){3});
+    refuse_edits(t, edit_nll);
+    /* SoftmaxCrossEntropyLoss: x [2, 3], labels [2]; log-probabilities in scratch, or output */
+    t = tg_new(13, "SoftmaxCrossEntropyLoss", 2);
+    tg_input(t, 0, KILN_DTYPE_F32, 2, (int64_t[]){2, 3});
+    tg_input(t, 1, KILN_DTYPE_I32, 1, (int64_t[]){2});
+    refuse_edits(t, edit_sce);
+    t = tg_new2(13, "SoftmaxCrossEntropyLoss", 2, 2);
+    tg_input(t, 0, KILN_DTYPE_F32, 2, (int64_t[]){2, 3});
+    tg_input(t, 1, KILN_DTYPE_I64, 1, (int64_t[]){2});
+    refuse_edits(t, edit_sce_log_prob);
+    /* TfIdfVectorizer over [6] tokens, 4 n-grams into 4 columns */
+    static const int64_t counts[] = {0, 2}, idx[] = {3, 0, 1, 2}, pool[] = {3, 5, 3, 5, 5, 5};
+    t = tg_new(9, "TfIdfVectorizer", 1);
+    tg_input(t, 0, KILN_DTYPE_I64, 1, (int64_t[]){6});
+    tg_str(t, "mode", "TFIDF");
+    tg_int(t, "min_gram_length", 1);
+    tg_int(t, "max_gram_length", 2);
+    tg_int(t, "max_skip_count", 1);
+    tg_ints(t, "ngram_counts", 2, counts);
+    tg_ints(t, "ngram_indexes", 4, idx);
+    tg_ints(t, "pool_int64s", 6, pool);
+    refuse_edits(t, edit_tfidf);
+    /* DFT of [1, 4, 2] (complex) along axis 1: [1, 4, 2] */
+    t = tg_new(17, "DFT", 1);
+    tg_input(t, 0, KILN_DTYPE_F32, 3, (int64_t[]){1, 4, 2});
+    refuse_edits(t, edit_dft);
+    /* STFT */
+    int64_t step = 2;
+    t = tg_new(17, "STFT", 3);
+    tg_input(t, 0, KILN_DTYPE_F32, 3, (int64_t[]){1, 8, 1});
+    tg_const(t, 1, KILN_DTYPE_I64, 0, NULL, &step);
+    tg_input(t, 2, KILN_DTYPE_F32, 1, (int64_t[]){4});
+    refuse_edits(t, edit_stft);
+    /* Det of [2, 3, 3] */
+    t = tg_new(11, "Det", 1);
+    tg_input(t, 0, KILN_DTYPE_F32, 3, (int64_t[]){2, 3, 3});
+    refuse_edits(t, edit_det);
 }
 
 /* ---- blocks: a hand-built program with a Loop and one with an If ---- */
@@ -928,6 +1159,7 @@ int main(void)
         cmocka_unit_test(test_no_allocation),
         cmocka_unit_test(test_two_threads),
         cmocka_unit_test(test_corrupt_new_ops),
+        cmocka_unit_test(test_corrupt_extra_ops),
         cmocka_unit_test(test_blocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
