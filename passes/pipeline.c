@@ -207,9 +207,11 @@ static enum kiln_status set_aside(struct kiln_ir_graph *g, struct aside *a, stru
     memcpy(a->outputs, g->outputs, g->n_outputs * sizeof *a->outputs);
     a->n_outputs = g->n_outputs;
     uint32_t ko = 0;
-    for (uint32_t i = 0; i < g->n_outputs; i++)
-        if (!g->outputs[i]->runtime_dims)
+    for (uint32_t i = 0; i < g->n_outputs; i++) {
+        const struct kiln_ir_value *v = g->outputs[i];
+        if (!v->runtime_dims && !(v->producer && touches_runtime_dims(v->producer)))
             g->outputs[ko++] = g->outputs[i];
+    }
     g->n_outputs = ko;
     kiln_ir_count_uses(g);
     return KILN_STATUS_OK;
