@@ -125,7 +125,7 @@ static enum kiln_status runtime_dims_refused(struct kiln_infer_ctx *c, struct ki
         c, n, KILN_STATUS_UNSUPPORTED,
         "input '%s' has extents that depend on the data (%s, from node '%s' (%s)); "
         "kiln passes such tensors only through elementwise ops, Cast, Identity, Gather, "
-        "Transpose, Concat, Squeeze and Unsqueeze (of axes whose bounds are not 1), the "
+        "GatherND, Transpose, Concat, Squeeze and Unsqueeze (of axes whose bounds are not 1), the "
         "reductions, NonZero, Compress, NonMaxSuppression and into graph outputs. Fix the "
         "extents at compile time (make that node's inputs constant) or restructure the graph",
         v->name, ty, src ? src->name : "?", src ? src->op_type : "?");

@@ -33,6 +33,7 @@ int kiln_rt_dims_rule(uint32_t op)
     case OP_GELU: return KILN_DIMS_SAME;
     case OP_GATHER: return KILN_DIMS_GATHER;
     case OP_CONCAT: return KILN_DIMS_CONCAT;
+    case OP_GATHER_ND: return KILN_DIMS_GATHER_ND;
     case OP_SQUEEZE:
     case OP_UNSQUEEZE: return KILN_DIMS_UNIT_AXES;
     case OP_TRANSPOSE: return KILN_DIMS_TRANSPOSE;
@@ -66,6 +67,7 @@ int kiln_rt_dims_takes(uint32_t op)
     case KILN_DIMS_TRANSPOSE:
     case KILN_DIMS_REDUCE:
     case KILN_DIMS_CONCAT:
+    case KILN_DIMS_GATHER_ND:
     case KILN_DIMS_UNIT_AXES: return 1;
     case KILN_DIMS_KERNEL: /* the producers whose kernels read input sizes from the views */
         return op == OP_NON_ZERO || op == OP_COMPRESS || op == OP_NON_MAX_SUPPRESSION;
@@ -198,6 +200,16 @@ int kiln_rt_out_dims(const struct kiln_program *prog, const struct kiln_node_des
                     return 1;
             dims[ax] += in[k].dims[ax];
         }
+        break;
+    }
+    case KILN_DIMS_GATHER_ND: { /* indices[:-1] + data[batch_dims + L:], L = indices[-1] */
+        const struct kiln_p_gather_nd *p = params;
+        int b = params_size == sizeof *p ? (int)p->batch_dims : -1;
+        int ri = n_in > 1 ? in[1].rank : 0, L = ri ? (int)in[1].dims[ri - 1] : -1;
+        if (b < 0 || ri < 1 || L < 0 || b + L > in[0].rank || ri - 1 + in[0].rank - b - L != r)
+            return 1;
+        for (int i = 0; i < r; i++)
+            dims[i] = i < ri - 1 ? in[1].dims[i] : in[0].dims[b + L + i - (ri - 1)];
         break;
     }
     case KILN_DIMS_UNIT_AXES:

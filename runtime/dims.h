@@ -14,6 +14,7 @@ enum kiln_dims_rule {
     KILN_DIMS_TRANSPOSE, /* Transpose: input 0's extents permuted */
     KILN_DIMS_REDUCE,    /* Reduce*, ArgMax/ArgMin: reduced axes 1 or dropped (keepdims) */
     KILN_DIMS_CONCAT,    /* Concat: input 0's extents, the axis summed */
+    KILN_DIMS_GATHER_ND, /* GatherND: indices[:-1] + data[batch_dims + indices[-1]:] */
     KILN_DIMS_UNIT_AXES, /* Squeeze / Unsqueeze: size-1 axes removed or inserted */
     KILN_DIMS_KERNEL,    /* the kernel sets its output views' dims (data-dependent ops) */
 };

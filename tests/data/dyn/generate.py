@@ -57,6 +57,20 @@ def nonzero_chain():
     save("nonzero_chain", g, [x], [idx * 2 + 2 - 2, idx.max(axis=0, keepdims=True)])
 
 
+def mask_select():
+    """PyTorch's boolean-mask indexing x[x > t] as exported: Greater, NonZero, Transpose,
+    GatherND."""
+    g = helper.make_graph(
+        [helper.make_node("Greater", ["x", "t"], ["m"]),
+         helper.make_node("NonZero", ["m"], ["nz"]),
+         helper.make_node("Transpose", ["nz"], ["idx"], perm=[1, 0]),
+         helper.make_node("GatherND", ["x", "idx"], ["y"])],
+        "mask_select", [vi("x", F, [3, 5]), vi("t", F, [])], [vi("y", F, [None])])
+    x = np.array([[0.5, -1, 2, 0, 3], [1, 1, -2, 4, 0], [-1, -1, -1, 6, 0.25]], np.float32)
+    t = np.array(0.75, np.float32)
+    save("mask_select", g, [x, t], [x[x > t]])
+
+
 def compress_runtime():
     """Compress along axis 0 with a run-time condition, then Relu."""
     g = helper.make_graph(
@@ -227,6 +241,7 @@ def refused():
 
 if __name__ == "__main__":
     nonzero_chain()
+    mask_select()
     compress_runtime()
     unique_runtime()
     nms_gather()
