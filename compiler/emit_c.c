@@ -497,54 +497,72 @@ static void write_kfile(struct sb *b, struct tu *t, const struct plan *pl, const
 
 static void weights_union(struct sb *b, const char *N, uint64_t size)
 {
-    uint64_t rows = size ? (size + WEIGHTS_ROW - 1) / WEIGHTS_ROW : 1;
+    uint64_t full = size / WEIGHTS_ROW, rest = size ? size % WEIGHTS_ROW : 1;
     sb_printf(b, "/* rows are filled by string literals without their terminating NUL (C99\n"
               " * 6.7.8p14); nonstring tells compilers that warn about that it is meant */\n"
               "#if !defined(%s_NONSTRING) && defined(__has_attribute)\n"
               "#if __has_attribute(nonstring)\n"
               "#define %s_NONSTRING __attribute__((nonstring))\n#endif\n#endif\n"
               "#ifndef %s_NONSTRING\n#define %s_NONSTRING\n#endif\n"
-              "struct %s_weights_row {\n    unsigned char s[%d] %s_NONSTRING;\n};\n\n",
-              N, N, N, N, N, WEIGHTS_ROW, N);
-    sb_printf(b, "union %s_weights_u {\n    unsigned char b[%llu]; /* what the kernels read */\n"
-              "    struct %s_weights_row rows[%llu]; /* how it is written */\n"
+              "struct %s_weights_row {\n    unsigned char s[%d] %s_NONSTRING;\n};\n"
+              "struct %s_weights_rows {\n",
+              N, N, N, N, N, WEIGHTS_ROW, N, N);
+    if (full)
+        sb_printf(b, "    struct %s_weights_row full[%llu];\n", N, (unsigned long long)full);
+    if (rest)
+        sb_printf(b, "    unsigned char rest[%llu] %s_NONSTRING;\n", (unsigned long long)rest, N);
+    sb_printf(b, "};\n\nunion %s_weights_u {\n    unsigned char b[%llu]; /* what the kernels read */\n"
+              "    struct %s_weights_rows rows; /* how it is written */\n"
               "    long double ld; /* members that give the largest basic alignment */\n"
               "    double d;\n    long long ll;\n    void *p;\n};\n",
-              N, (unsigned long long)(size ? size : 1), N, (unsigned long long)rows);
+              N, (unsigned long long)(size ? size : 1), N);
 }
 
-/* The weights as rows of string literals: printable ASCII as is (but " \ and ?, which could
+/* Bytes as the body of a string literal: printable ASCII as is (but " \ and ?, which could
  * form a trigraph), everything else as three-digit octal escapes, which no following digit
- * can extend. 64 bytes per source line, the literals of a row concatenated. */
-static void sb_weight_rows(struct sb *b, const uint8_t *p, uint64_t n)
+ * can extend. 64 bytes per source line, the literals concatenated. */
+static void sb_weight_literal(struct sb *b, const uint8_t *p, uint64_t n)
 {
     char line[64 * 4 + 16];
-    if (!n) {
-        sb_puts(b, "    {\"\"}\n");
-        return;
-    }
-    for (uint64_t r = 0; r < n; r += WEIGHTS_ROW) {
-        uint64_t end = n - r < WEIGHTS_ROW ? n : r + WEIGHTS_ROW;
-        sb_puts(b, "    {");
-        for (uint64_t i = r; i < end; i += 64) {
-            size_t o = 0;
-            if (i > r)
-                memcpy(line, "\n     ", 6), o = 6;
-            line[o++] = '"';
-            for (uint64_t j = i; j < end && j < i + 64; j++) {
-                unsigned c = p[j];
-                if (c >= 32 && c < 127 && c != '"' && c != '\\' && c != '?') {
-                    line[o++] = (char)c;
-                } else {
-                    line[o++] = '\\', line[o++] = (char)('0' + (c >> 6));
-                    line[o++] = (char)('0' + ((c >> 3) & 7)), line[o++] = (char)('0' + (c & 7));
-                }
+    if (!n)
+        sb_puts(b, "\"\"");
+    for (uint64_t i = 0; i < n; i += 64) {
+        size_t o = 0;
+        if (i)
+            memcpy(line, "\n     ", 6), o = 6;
+        line[o++] = '"';
+        for (uint64_t j = i; j < n && j < i + 64; j++) {
+            unsigned c = p[j];
+            if (c >= 32 && c < 127 && c != '"' && c != '\\' && c != '?') {
+                line[o++] = (char)c;
+            } else {
+                line[o++] = '\\', line[o++] = (char)('0' + (c >> 6));
+                line[o++] = (char)('0' + ((c >> 3) & 7)), line[o++] = (char)('0' + (c & 7));
             }
-            line[o++] = '"';
-            sb_put(b, line, o);
         }
-        sb_puts(b, end < n ? "},\n" : "}\n");
+        line[o++] = '"';
+        sb_put(b, line, o);
     }
+}
+
+/* The initializer of struct NAME_weights_rows: full rows, then the rest (as weights_union). */
+static void sb_weight_rows(struct sb *b, const uint8_t *p, uint64_t n)
+{
+    uint64_t full = n / WEIGHTS_ROW;
+    if (full) {
+        sb_puts(b, "    {\n");
+        for (uint64_t r = 0; r < full; r++) {
+            sb_puts(b, "    {");
+            sb_weight_literal(b, p + r * WEIGHTS_ROW, WEIGHTS_ROW);
+            sb_puts(b, r + 1 < full ? "},\n" : "}\n");
+        }
+        sb_puts(b, "    }");
+    }
+    if (!n || n % WEIGHTS_ROW) {
+        sb_puts(b, full ? ",\n    " : "    ");
+        sb_weight_literal(b, p + full * WEIGHTS_ROW, n % WEIGHTS_ROW);
+    }
+    sb_puts(b, "\n");
 }
 
 static void write_weights_c(struct sb *b, const struct plan *pl)
