@@ -936,7 +936,7 @@ static const char main_text[] =
     "    return 0;\n}\n#endif\n\n"
     "int @N@_MAIN(int argc, char **argv)\n{\n"
     "    const char *in_path[@N@_NUM_INPUTS + 1] = {0}, *out_path[@N@_NUM_OUTPUTS + 1] = {0};\n"
-    "    const void *in[@N@_NUM_INPUTS + 1];\n    void *out[@N@_NUM_OUTPUTS + 1];\n"
+    "    const void *in[@N@_NUM_INPUTS + 1] = {0};\n    void *out[@N@_NUM_OUTPUTS + 1] = {0};\n"
     "    int n_in = 0, n_out = 0, i, rc = 0;\n    long repeat = 1, r;\n"
     "    unsigned char *arena_mem, *arena;\n    clock_t t0;\n"
     "#ifdef @N@_WEIGHTS_SIZE\n"
@@ -983,6 +983,8 @@ static const char main_text[] =
     "                (double)(clock() - t0) * 1e3 / CLOCKS_PER_SEC / (double)repeat);\n"
     "    for (i = 0; i < n_out && !rc; i++)\n"
     "        rc = write_npy(out_path[i], &outs[i], out[i]);\n"
+    "    for (i = 0; i < @N@_NUM_INPUTS; i++)\n        free((void *)in[i]);\n"
+    "    for (i = 0; i < @N@_NUM_OUTPUTS; i++)\n        free(out[i]);\n"
     "    free(arena_mem);\n"
     "#ifdef @N@_WEIGHTS_SIZE\n    free(weights_mem);\n#endif\n"
     "    return rc ? 1 : 0;\n}\n";

@@ -5,7 +5,8 @@
 # `kiln compile --emit c --with-main` at -O2 (kiln compile's default), built with gcc and clang
 # (when installed) as -std=c99 -Wall -Wextra -pedantic -Werror -O2, run on the reference input
 # and compared bit for bit with `kiln run` at -O2 (same kernels; both builds are IEEE without FMA
-# contraction on x86-64, see docs/emit-c.md); then the same at -O0 with the first compiler.
+# contraction on x86-64, see docs/emit-c.md); then the same at -O0 with the first compiler. The
+# control-flow models are also built with ASan/UBSan when the first compiler has them.
 # Also: the emitted model code has no stdio/malloc and exports only NAME_* symbols; two models
 # link into one program; --weights bin; bad names fail and leave no files.
 # Usage: test_emitc.sh EMITC_TOOL KILN_BIN MODELS_DIR TESTS_EMITC_DIR [CONTROL_DIR
@@ -34,7 +35,13 @@ for cc in gcc clang; do
 done
 [ -n "$compilers" ] || compilers=cc
 first_cc=$(echo $compilers | cut -d' ' -f1)
-echo "compilers:$compilers"
+# the control-flow models are also built with ASan/UBSan (pseudo-compiler "san") when it links
+SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -g"
+san=""
+echo 'int main(void) { return 0; }' >"$tmp/san.c"
+# shellcheck disable=SC2086
+$first_cc $CFLAGS $SANFLAGS -o "$tmp/san" "$tmp/san.c" 2>/dev/null && "$tmp/san" && san=san
+echo "compilers:$compilers${san:+ (and $first_cc with ASan/UBSan for control flow)}"
 
 failed=0
 passed=0
@@ -114,6 +121,12 @@ check() { # model base ins n_outs level ccs
         fail "$base -O$level: model code uses stdio or malloc"
     fi
     for cc in $ccs; do
+        realcc=$cc
+        flags=$CFLAGS
+        if [ "$cc" = san ]; then
+            realcc=$first_cc
+            flags="$CFLAGS $SANFLAGS"
+        fi
         # two compiles at a time (the emitted files are independent translation units)
         ok=1
         objs=""
@@ -122,17 +135,17 @@ check() { # model base ins n_outs level ccs
         done
         for src in "$dir/$name.c" "$dir/${name}_weights.c" "$dir/$name"_k_*.c; do
             echo "$src"
-        done | CC=$cc CFLAGS=$CFLAGS xargs -P 2 -I{} sh -c \
-            'o=$(dirname {})/$CC.$(basename {} .c); $CC $CFLAGS -c {} -o $o.o 2>$o.log ||
+        done | TAG=$cc CC=$realcc CFLAGS=$flags xargs -P 2 -I{} sh -c \
+            'o=$(dirname {})/$TAG.$(basename {} .c); $CC $CFLAGS -c {} -o $o.o 2>$o.log ||
              { sed "s/^/    /" $o.log; exit 1; }' || ok=0
         # shellcheck disable=SC2086
-        $cc $CFLAGS -o "$dir/$cc.bin" "$dir/${name}_main.c" $objs -lm 2>"$dir/$cc.log" ||
+        $realcc $flags -o "$dir/$cc.bin" "$dir/${name}_main.c" $objs -lm 2>"$dir/$cc.log" ||
             { ok=0; sed 's/^/    /' "$dir/$cc.log"; }
         if [ $ok = 0 ]; then
             fail "$base -O$level: $cc build"; continue
         fi
         # shellcheck disable=SC2086
-        check_symbols "$name" $objs || fail "$base -O$level: $cc: symbols leak"
+        [ "$cc" = san ] || check_symbols "$name" $objs || fail "$base -O$level: $cc: symbols leak"
         # shellcheck disable=SC2086
         if ! "$dir/$cc.bin" $ins $(out_args "$dir/$cc.got" $n_outs) --repeat 2; then
             fail "$base -O$level: $cc: the emitted program failed"; continue
@@ -146,12 +159,12 @@ check() { # model base ins n_outs level ccs
     done
 }
 
-check_folder_model() { # folder model.onnx
+check_folder_model() { # folder model.onnx [extra compilers at -O2]
     base=$(basename "$2" .onnx)
     ins=$(ref_args "$1" "$base")
     n_outs=$(count_outs "$1" "$base")
     [ -n "$ins" ] && [ "$n_outs" -gt 0 ] || { echo "skip $base: no references"; return; }
-    check "$2" "$base" "$ins" "$n_outs" 2 "$compilers"
+    check "$2" "$base" "$ins" "$n_outs" 2 "$compilers ${3:-}"
     check "$2" "$base" "$ins" "$n_outs" 0 "$first_cc"
 }
 
@@ -160,7 +173,7 @@ for model in "$models"/*.onnx; do
 done
 if [ -n "$control" ]; then
     for model in "$control"/*.onnx; do
-        check_folder_model "$control" "$model"
+        check_folder_model "$control" "$model" "$san"
     done
 fi
 if [ -n "$confdir" ]; then
@@ -177,7 +190,7 @@ if [ -n "$confdir" ]; then
         done
         n=0
         while [ -f "$ds/output_$n.pb" ]; do n=$((n + 1)); done
-        check "$confdir/$t/model.onnx" "$t" "$ins" "$n" 2 "$compilers"
+        check "$confdir/$t/model.onnx" "$t" "$ins" "$n" 2 "$compilers $san"
     done
 fi
 
