@@ -24,6 +24,7 @@
 static const char *const extern_fns[] = {
     "kiln_dtype_size", "kiln_tensor_numel", "kiln_f16_to_f32", "kiln_f32_to_f16",
     "kiln_bf16_to_f32", "kiln_f32_to_bf16", "kiln_gemm_f32", "kiln_gemm_f64",
+    "kiln_rt_view", "kiln_rt_run_block", /* runtime/exec.h: defined in NAME.c */
 };
 
 /* op id -> its kernel list (kernels.h declares them all) */
@@ -174,10 +175,10 @@ static int tu_has(const struct tu *t, const char *path)
     return 0;
 }
 
-/* Copies source `path` into b, resolving its #include "..." lines: the runtime's kernels.h and
- * kiln/ headers become NAME_rt.h (which holds them, see write_rt_h), other local headers are
- * inlined once, .def X-macro lists every time. rt: writing NAME_rt.h itself, where kiln/
- * headers are inlined. System includes stay. */
+/* Copies source `path` into b, resolving its #include "..." lines: the runtime's kernels.h,
+ * exec.h and kiln/ headers become NAME_rt.h (which holds them, see write_rt_h), other local
+ * headers are inlined once, .def X-macro lists every time. rt: writing NAME_rt.h itself, where
+ * kiln/ headers are inlined. System includes stay. */
 static void copy_source(struct sb *b, struct tu *t, const char *path, int rt)
 {
     const struct kiln_emit_source *src = find_source(path);
@@ -226,13 +227,17 @@ static void copy_source(struct sb *b, struct tu *t, const char *path, int rt)
         size_t len = strlen(inc);
         int is_def = len > 4 && strcmp(inc + len - 4, ".def") == 0;
         int is_kiln = strncmp(inc, "kiln/", 5) == 0;
+        /* runtime headers outside kernels/ (exec.h, for the control-flow kernels) */
+        int is_up = strncmp(inc, "../", 3) == 0;
         if (is_kiln)
             snprintf(full, sizeof full, "%s", inc);
+        else if (is_up)
+            snprintf(full, sizeof full, "%s", inc + 3);
         else
             snprintf(full, sizeof full, "kernels/%s", inc);
         if (is_def) {
             copy_source(b, t, full, rt);
-        } else if (!rt && (is_kiln || strcmp(inc, "kernels.h") == 0)) {
+        } else if (!rt && (is_kiln || is_up || strcmp(inc, "kernels.h") == 0)) {
             sb_printf(b, "#include \"%s_rt.h\"\n", t->name);
         } else if (!tu_has(t, full) && t->n < MAX_FILES) {
             t->inlined[t->n++] = find_source(full) ? find_source(full)->path : "";
@@ -258,6 +263,7 @@ struct plan {
     int n_files;
     uint32_t *tmap; /* program tensor -> emitted table row, UINT32_MAX unused */
     uint32_t n_used, max_io;
+    uint32_t n_all; /* nodes: the main schedule, then the nodes of the blocks */
 };
 
 static const char *base_name(const char *path)
@@ -285,6 +291,12 @@ static struct kfile *plan_file(struct plan *pl, const char *file)
     return f;
 }
 
+static void plan_tensor(struct plan *pl, uint32_t t)
+{
+    if (pl->tmap[t] == UINT32_MAX)
+        pl->tmap[t] = pl->n_used++;
+}
+
 static enum kiln_status make_plan(struct plan *pl, struct kiln_diag *d)
 {
     const struct kiln_program *p = pl->p;
@@ -294,9 +306,10 @@ static enum kiln_status make_plan(struct plan *pl, struct kiln_diag *d)
                                  "tensor '%s' has extents that depend on the data, which the C "
                                  "emitter does not support yet; use --emit kiln",
                                  kiln_prog_str(p, p->tensors[t].name));
+    pl->n_all = p->n_nodes + (p->n_blocks ? p->n_block_nodes : 0);
     if (!plan_file(pl, "dtype.c")) /* kiln_dtype_size & co. */
         return kiln_diag_set(d, KILN_STATUS_INTERNAL, NULL, NULL, "emit c: too many files");
-    for (uint32_t i = 0; i < p->n_nodes; i++) {
+    for (uint32_t i = 0; i < pl->n_all; i++) {
         const struct kiln_node_desc *n = &p->nodes[i];
         const struct kiln_kernel *k = kiln_rt_kernel(n->op, n->variant);
         const char *nn = kiln_prog_str(p, n->name), *op = kiln_op_name(n->op);
@@ -317,11 +330,15 @@ static enum kiln_status make_plan(struct plan *pl, struct kiln_diag *d)
             f->fns[f->n_fns++] = k->name;
         if ((uint32_t)n->n_in + n->n_out > pl->max_io)
             pl->max_io = (uint32_t)n->n_in + n->n_out;
-        for (uint32_t j = 0; j < (uint32_t)n->n_in + n->n_out; j++) {
-            uint32_t t = p->io[n->io_first + j];
-            if (pl->tmap[t] == UINT32_MAX)
-                pl->tmap[t] = pl->n_used++;
-        }
+        for (uint32_t j = 0; j < (uint32_t)n->n_in + n->n_out; j++)
+            plan_tensor(pl, p->io[n->io_first + j]);
+    }
+    /* a block's formal inputs and outputs are viewed by the control kernels (control.c) even
+     * when no node of the block touches them (an output that is an input or a weight) */
+    for (uint32_t k = 0; k < p->n_blocks; k++) {
+        const struct kiln_block_desc *bd = &p->blocks[k];
+        for (uint32_t j = 0; j < (uint32_t)bd->n_in + bd->n_out; j++)
+            plan_tensor(pl, p->io[bd->io_first + j]);
     }
     if (pl->max_io == 0)
         pl->max_io = 1;
@@ -407,7 +424,8 @@ static void write_h(struct sb *b, const struct plan *pl, const struct kiln_emit_
               " * %s_INPUT<i>_SIZE / %s_OUTPUT<i>_SIZE elements; arena holds %s_ARENA_SIZE bytes\n"
               " * aligned to %s_ARENA_ALIGN (one arena per concurrent call). No allocation, no I/O.\n"
               " * Returns 0 on success; 1 a NULL arena, input or output; 2 a misaligned arena;\n"
-              " * 3 no weights set (%s_set_weights); 4 a big-endian target (unsupported). */\n",
+              " * 3 no weights set (%s_set_weights); 4 a big-endian target (unsupported);\n"
+              " * 5 a failed run (kiln's run status; not expected for emitted programs). */\n",
               N, N, N, N, N);
     sb_printf(b, "int %s_run(void *arena, const void *const inputs[], void *const outputs[]);"
               " /* 0 = ok */\n", N);
@@ -438,6 +456,10 @@ static void write_rt_h(struct sb *b, struct tu *t, const struct plan *pl)
                "#if defined(__ARM_NEON) || defined(__ARM_NEON__)\n#define KILN_SIMD_NEON 1\n#endif\n"
                "#define KILN_EMITTED 1\n\n");
     copy_source(b, t, "kernels/kernels.h", 1);
+    sb_printf(b, "\n/* The state of one run: %s_run builds it on the stack; the control-flow kernels\n"
+              " * (If, Loop, Scan) hand it back to %s_rt_run_block (%s.c) to run a block. */\n",
+              N, N, N);
+    copy_source(b, t, "exec.h", 1);
     sb_puts(b, "\n/* In emitted code no kernel table is built: the schedule calls the kernels. */\n"
                "#undef KILN_KERNELS\n#undef KILN_NO_KERNELS\n"
                "#define KILN_KERNELS(lname, ...) extern const struct kiln_kernel_list kiln_kl_##lname\n"
@@ -468,12 +490,79 @@ static void write_kfile(struct sb *b, struct tu *t, const struct plan *pl, const
                   f->fns[j] + 5, f->fns[j]);
 }
 
+/* Bytes per row of the weights array. The weights are string literals, one per row: GCC
+ * compiles a literal about 25x faster than a list of 0x.. initializers (resnet18's 47 MB: 6 s
+ * instead of 143 s and 6 GB). C99 promises literals of 4095 characters, so rows stay below. */
+#define WEIGHTS_ROW 4032
+
 static void weights_union(struct sb *b, const char *N, uint64_t size)
 {
-    sb_printf(b, "union %s_weights_u {\n    unsigned char b[%llu];\n"
+    uint64_t full = size / WEIGHTS_ROW, rest = size ? size % WEIGHTS_ROW : 1;
+    sb_printf(b, "/* rows are filled by string literals without their terminating NUL (C99\n"
+              " * 6.7.8p14); nonstring tells compilers that warn about that it is meant */\n"
+              "#if !defined(%s_NONSTRING) && defined(__has_attribute)\n"
+              "#if __has_attribute(nonstring)\n"
+              "#define %s_NONSTRING __attribute__((nonstring))\n#endif\n#endif\n"
+              "#ifndef %s_NONSTRING\n#define %s_NONSTRING\n#endif\n"
+              "struct %s_weights_row {\n    unsigned char s[%d] %s_NONSTRING;\n};\n"
+              "struct %s_weights_rows {\n",
+              N, N, N, N, N, WEIGHTS_ROW, N, N);
+    if (full)
+        sb_printf(b, "    struct %s_weights_row full[%llu];\n", N, (unsigned long long)full);
+    if (rest)
+        sb_printf(b, "    unsigned char rest[%llu] %s_NONSTRING;\n", (unsigned long long)rest, N);
+    sb_printf(b, "};\n\nunion %s_weights_u {\n    unsigned char b[%llu]; /* what the kernels read */\n"
+              "    struct %s_weights_rows rows; /* how it is written */\n"
               "    long double ld; /* members that give the largest basic alignment */\n"
               "    double d;\n    long long ll;\n    void *p;\n};\n",
-              N, (unsigned long long)(size ? size : 1));
+              N, (unsigned long long)(size ? size : 1), N);
+}
+
+/* Bytes as the body of a string literal: printable ASCII as is (but " \ and ?, which could
+ * form a trigraph), everything else as three-digit octal escapes, which no following digit
+ * can extend. 64 bytes per source line, the literals concatenated. */
+static void sb_weight_literal(struct sb *b, const uint8_t *p, uint64_t n)
+{
+    char line[64 * 4 + 16];
+    if (!n)
+        sb_puts(b, "\"\"");
+    for (uint64_t i = 0; i < n; i += 64) {
+        size_t o = 0;
+        if (i)
+            memcpy(line, "\n     ", 6), o = 6;
+        line[o++] = '"';
+        for (uint64_t j = i; j < n && j < i + 64; j++) {
+            unsigned c = p[j];
+            if (c >= 32 && c < 127 && c != '"' && c != '\\' && c != '?') {
+                line[o++] = (char)c;
+            } else {
+                line[o++] = '\\', line[o++] = (char)('0' + (c >> 6));
+                line[o++] = (char)('0' + ((c >> 3) & 7)), line[o++] = (char)('0' + (c & 7));
+            }
+        }
+        line[o++] = '"';
+        sb_put(b, line, o);
+    }
+}
+
+/* The initializer of struct NAME_weights_rows: full rows, then the rest (as weights_union). */
+static void sb_weight_rows(struct sb *b, const uint8_t *p, uint64_t n)
+{
+    uint64_t full = n / WEIGHTS_ROW;
+    if (full) {
+        sb_puts(b, "    {\n");
+        for (uint64_t r = 0; r < full; r++) {
+            sb_puts(b, "    {");
+            sb_weight_literal(b, p + r * WEIGHTS_ROW, WEIGHTS_ROW);
+            sb_puts(b, r + 1 < full ? "},\n" : "}\n");
+        }
+        sb_puts(b, "    }");
+    }
+    if (!n || n % WEIGHTS_ROW) {
+        sb_puts(b, full ? ",\n    " : "    ");
+        sb_weight_literal(b, p + full * WEIGHTS_ROW, n % WEIGHTS_ROW);
+    }
+    sb_puts(b, "\n");
 }
 
 static void write_weights_c(struct sb *b, const struct plan *pl)
@@ -491,9 +580,58 @@ static void write_weights_c(struct sb *b, const struct plan *pl)
               "#define %s_ALIGN64 _Alignas(64)\n#else\n#define %s_ALIGN64\n#endif\n\n",
               N, N, N, N);
     weights_union(b, N, p->weights_size);
-    sb_printf(b, "\n%s_ALIGN64 const union %s_weights_u %s_weights = {{\n", N, N, N);
-    sb_bytes(b, p->weights, p->weights_size);
+    sb_printf(b, "\n%s_ALIGN64 const union %s_weights_u %s_weights = {.rows = {\n", N, N, N);
+    sb_weight_rows(b, p->weights, p->weights_size);
     sb_puts(b, "}};\n");
+}
+
+/* Names the control node that runs block k: "then branch of 'NAME' (If)". */
+static void block_owner(struct sb *b, const struct kiln_program *p, uint32_t k)
+{
+    for (uint32_t i = 0; i < p->n_nodes + p->n_block_nodes; i++) {
+        const struct kiln_node_desc *n = &p->nodes[i];
+        const uint8_t *q = p->params + n->params_offset;
+        const char *role = NULL;
+        if (n->op == KILN_OP_IF && n->params_size >= sizeof(struct kiln_p_if)) {
+            struct kiln_p_if pi;
+            memcpy(&pi, q, sizeof pi);
+            role = (uint32_t)pi.then_block == k   ? "then branch"
+                   : (uint32_t)pi.else_block == k ? "else branch"
+                                                  : NULL;
+        } else if (n->op == KILN_OP_LOOP && n->params_size >= sizeof(struct kiln_p_loop)) {
+            struct kiln_p_loop pl;
+            memcpy(&pl, q, sizeof pl);
+            role = (uint32_t)pl.body == k ? "body" : NULL;
+        } else if (n->op == KILN_OP_SCAN && n->params_size >= sizeof(struct kiln_p_scan)) {
+            struct kiln_p_scan ps;
+            memcpy(&ps, q, sizeof ps);
+            role = (uint32_t)ps.body == k ? "body" : NULL;
+        }
+        if (role) {
+            sb_printf(b, "%s of ", role);
+            sb_comment(b, kiln_prog_str(p, n->name));
+            sb_printf(b, " (%s)", kiln_op_name(n->op));
+            return;
+        }
+    }
+    sb_puts(b, "not run by any node");
+}
+
+/* One step() call per node of nodes[first .. first + count), commented with the ONNX node. */
+static void emit_steps(struct sb *b, const struct plan *pl, uint32_t first, uint32_t count,
+                       const uint32_t *io_at)
+{
+    const struct kiln_program *p = pl->p;
+    sb_puts(b, "    /* step(e, kernel, params, io, n_in, n_out, scratch offset, scratch bytes) */\n");
+    for (uint32_t i = first; i < first + count; i++) {
+        const struct kiln_node_desc *n = &p->nodes[i];
+        const struct kiln_kernel *k = kiln_rt_kernel(n->op, n->variant);
+        sb_printf(b, "    step(e, %s_%s, %u, %u, %u, %u, %llu, %llu); /* %u ", pl->name,
+                  k->name + 5, n->params_offset, io_at[i], n->n_in, n->n_out,
+                  (unsigned long long)n->scratch_offset, (unsigned long long)n->scratch_size, i);
+        sb_comment(b, kiln_prog_str(p, n->name));
+        sb_printf(b, " (%s) */\n", kiln_op_name(n->op));
+    }
 }
 
 static void write_model_c(struct sb *b, const struct plan *pl, const struct kiln_emit_c_options *o)
@@ -559,16 +697,30 @@ static void write_model_c(struct sb *b, const struct plan *pl, const struct kiln
         sb_puts(b, "    {0, 0, 0, 0, 0, 0, 0.0f, 0}\n");
     sb_puts(b, "};\n\n");
     free(pool), free(first), free(rows);
-    /* node io lists */
-    const char *it = pl->n_used <= 65535 ? "uint16_t" : "uint32_t";
-    sb_printf(b, "static const %s io[] = {\n", it);
+    /* node io lists (main schedule, then the block nodes), then each block's formal inputs and
+     * outputs: the program's io[] as the control kernels read it (e->p->io) */
+    uint32_t *io_at = malloc(sizeof *io_at * ((size_t)pl->n_all + p->n_blocks + 1));
+    if (!io_at) {
+        b->oom = 1;
+        return;
+    }
+    sb_puts(b, "static const uint32_t io[] = {\n");
     uint32_t nio = 0;
-    for (uint32_t i = 0; i < p->n_nodes; i++) {
+    for (uint32_t i = 0; i < pl->n_all; i++) {
         const struct kiln_node_desc *n = &p->nodes[i];
+        io_at[i] = nio;
         sb_puts(b, "   ");
         for (uint32_t j = 0; j < (uint32_t)n->n_in + n->n_out; j++, nio++)
             sb_printf(b, " %u,", pl->tmap[p->io[n->io_first + j]]);
         sb_printf(b, " /* %u */\n", i);
+    }
+    for (uint32_t k = 0; k < p->n_blocks; k++) {
+        const struct kiln_block_desc *bd = &p->blocks[k];
+        io_at[pl->n_all + k] = nio;
+        sb_puts(b, "   ");
+        for (uint32_t j = 0; j < (uint32_t)bd->n_in + bd->n_out; j++, nio++)
+            sb_printf(b, " %u,", pl->tmap[p->io[bd->io_first + j]]);
+        sb_printf(b, " /* block %u: %u inputs, %u outputs */\n", k, bd->n_in, bd->n_out);
     }
     sb_puts(b, nio ? "};\n\n" : "    0\n};\n\n");
     /* params: exact bytes, aligned for the structs the kernels cast them to */
@@ -591,37 +743,88 @@ static void write_model_c(struct sb *b, const struct plan *pl, const struct kiln
         sb_printf(b, "extern const union %s_weights_u %s_weights; /* %s_weights.c */\n\n", N, N,
                   N);
     }
-    /* one step = the interpreter's loop body (runtime/interp.c) */
-    sb_printf(b, "struct ctx {\n    unsigned char *arena;\n    const unsigned char *weights;\n"
-              "    const void *const *in;\n    void *const *out;\n};\n\n"
-              "static void step(const struct ctx *c, kiln_kernel_fn fn, uint32_t params_offset,\n"
-              "                 uint32_t io_first, uint32_t n_in, uint32_t n_out,\n"
-              "                 uint64_t scratch_offset, uint64_t scratch_size)\n{\n"
+    if (p->n_blocks) {
+        sb_puts(b, "/* control flow: the nodes and the formal inputs and outputs (in io[]) of the\n"
+                   " * blocks that If, Loop and Scan run (If branches, Loop and Scan bodies) */\n"
+                   "static const struct kiln_block_desc blocks[] = {\n");
+        for (uint32_t k = 0; k < p->n_blocks; k++) {
+            const struct kiln_block_desc *bd = &p->blocks[k];
+            sb_printf(b, "    {.first_node = %u, .n_nodes = %u, .io_first = %u, .n_in = %u, "
+                      ".n_out = %u},\n", bd->first_node, bd->n_nodes, io_at[pl->n_all + k],
+                      bd->n_in, bd->n_out);
+        }
+        sb_puts(b, "};\n\n");
+    }
+    /* the program as the control kernels see it: the interpreter's struct, holding only what
+     * runtime/exec.h users read (io, blocks) and the weights */
+    sb_printf(b, "static const struct kiln_program program = {\n"
+              "    .n_tensors = %u,\n    .n_nodes = %u,\n    .n_inputs = %u,\n"
+              "    .n_outputs = %u,\n    .io = io,\n    .params = params.b,\n"
+              "    .params_size = %llu,\n",
+              pl->n_used, p->n_nodes, p->n_inputs, p->n_outputs,
+              (unsigned long long)p->params_size);
+    if (!bin)
+        sb_printf(b, "    .weights = %s_weights.b,\n", N);
+    sb_printf(b, "    .weights_size = %llu,\n    .arena_size = %llu,\n",
+              (unsigned long long)p->weights_size, (unsigned long long)p->arena_size);
+    if (p->n_blocks)
+        sb_printf(b, "    .n_blocks = %u,\n    .n_block_nodes = %u,\n    .blocks = blocks,\n",
+                  p->n_blocks, p->n_block_nodes);
+    sb_puts(b, "};\n\n");
+    /* tensor views and one step: the interpreter's kiln_rt_view and loop body (runtime/interp.c) */
+    sb_printf(b, "/* The view of tensor t in this run (runtime/exec.h). */\n"
+              "void %s_rt_view(const struct kiln_exec *e, uint32_t t, struct kiln_tensor *v)\n{\n"
+              "    const struct tdesc *d = &tensors[t];\n    int k;\n"
+              "    switch (d->storage) {\n"
+              "    case 1: v->data = e->arena + d->offset; break;\n"
+              "    case 2: v->data = (void *)(e->p->weights + d->offset); break;\n"
+              "    case 3: v->data = (void *)e->inputs[d->offset]; break;\n"
+              "    case 4: v->data = e->outputs[d->offset]; break;\n"
+              "    default: v->data = NULL; break;\n    }\n"
+              "    v->rank = d->rank;\n    v->dtype = d->dtype;\n"
+              "    v->scale = d->scale;\n    v->zero_point = d->zero_point;\n"
+              "    for (k = 0; k < KILN_MAX_RANK; k++)\n"
+              "        v->dims[k] = k < d->rank ? dims[d->first + k] : 1;\n}\n\n", N);
+    sb_printf(b, "static void step(const struct kiln_exec *e, kiln_kernel_fn fn,\n"
+              "                 uint32_t params_offset, uint32_t io_first, uint32_t n_in,\n"
+              "                 uint32_t n_out, uint64_t scratch_offset, uint64_t scratch_size)\n{\n"
               "    struct kiln_tensor v[%u];\n    struct kiln_kernel_args a;\n    uint32_t j;\n"
-              "    int k;\n"
-              "    for (j = 0; j < n_in + n_out; j++) {\n"
-              "        const struct tdesc *d = &tensors[io[io_first + j]];\n"
-              "        switch (d->storage) {\n"
-              "        case 1: v[j].data = c->arena + d->offset; break;\n"
-              "        case 2: v[j].data = (void *)(c->weights + d->offset); break;\n"
-              "        case 3: v[j].data = (void *)c->in[d->offset]; break;\n"
-              "        case 4: v[j].data = c->out[d->offset]; break;\n"
-              "        default: v[j].data = NULL; break;\n        }\n"
-              "        v[j].rank = d->rank;\n        v[j].dtype = d->dtype;\n"
-              "        v[j].scale = d->scale;\n        v[j].zero_point = d->zero_point;\n"
-              "        for (k = 0; k < KILN_MAX_RANK; k++)\n"
-              "            v[j].dims[k] = k < d->rank ? dims[d->first + k] : 1;\n    }\n"
+              "    for (j = 0; j < n_in + n_out; j++)\n"
+              "        %s_rt_view(e, io[io_first + j], &v[j]);\n"
               "    a.params = params.b + params_offset;\n    a.in = v;\n    a.out = v + n_in;\n"
               "    a.n_in = n_in;\n    a.n_out = n_out;\n"
-              "    a.scratch = scratch_size ? c->arena + scratch_offset : NULL;\n"
-              "    a.scratch_size = scratch_size;\n    fn(&a);\n}\n\n",
-              pl->max_io);
+              "    a.scratch = scratch_size ? e->arena + scratch_offset : NULL;\n"
+              "    a.scratch_size = scratch_size;\n    a.exec = e;\n    fn(&a);\n}\n\n",
+              pl->max_io, N);
+    /* blocks: one function each, dispatched by NAME_rt_run_block */
+    for (uint32_t k = 0; k < p->n_blocks; k++) {
+        const struct kiln_block_desc *bd = &p->blocks[k];
+        sb_printf(b, "/* block %u: ", k);
+        block_owner(b, p, k);
+        sb_printf(b, " */\nstatic void block_%u(const struct kiln_exec *e)\n{\n", k);
+        if (!bd->n_nodes)
+            sb_puts(b, "    (void)e;\n");
+        emit_steps(b, pl, bd->first_node, bd->n_nodes, io_at);
+        sb_puts(b, "}\n\n");
+    }
+    if (p->n_blocks) {
+        sb_printf(b, "/* Runs block b's nodes in order (runtime/exec.h): called back by the If, Loop\n"
+                  " * and Scan kernels. */\n"
+                  "void %s_rt_run_block(const struct kiln_exec *e, uint32_t b)\n{\n"
+                  "    switch (b) {\n", N);
+        for (uint32_t k = 0; k < p->n_blocks; k++)
+            sb_printf(b, "    case %u: block_%u(e); break;\n", k, k);
+        sb_puts(b, "    default: break;\n    }\n}\n\n");
+    }
     /* run */
     sb_printf(b, "int %s_run(void *arena, const void *const inputs[], void *const outputs[])\n{\n"
               "    static const union {\n        uint16_t u;\n        unsigned char b[2];\n"
-              "    } order = {1};\n    struct ctx c;\n"
-              "    if (!order.b[0])\n        return 4; /* weights and params are little-endian */\n",
+              "    } order = {1};\n    enum kiln_status status = KILN_STATUS_OK;\n"
+              "    struct kiln_exec ex;\n    const struct kiln_exec *e = &ex;\n",
               N);
+    if (bin)
+        sb_puts(b, "    struct kiln_program prog = program;\n");
+    sb_puts(b, "    if (!order.b[0])\n        return 4; /* weights and params are little-endian */\n");
     if (p->arena_size)
         sb_puts(b, "    if (!arena)\n        return 1;\n");
     sb_printf(b, "    if ((uintptr_t)arena %% %s_ARENA_ALIGN)\n        return 2;\n", N);
@@ -633,25 +836,20 @@ static void write_model_c(struct sb *b, const struct plan *pl, const struct kiln
     sb_puts(b, ")\n        return 1;\n");
     if (bin && p->weights_size)
         sb_puts(b, "    if (!weights_blob)\n        return 3;\n");
-    sb_puts(b, "    c.arena = (unsigned char *)arena;\n    c.in = inputs;\n    c.out = outputs;\n");
+    sb_puts(b, "    memset(&ex, 0, sizeof ex);\n");
     if (bin)
-        sb_puts(b, "    c.weights = weights_blob;\n");
+        sb_puts(b, "    prog.weights = weights_blob;\n    ex.p = &prog;\n");
     else
-        sb_printf(b, "    c.weights = %s_weights.b;\n", N);
-    sb_puts(b, "    /* step(c, kernel, params, io, n_in, n_out, scratch offset, scratch bytes) */\n");
+        sb_puts(b, "    ex.p = &program;\n");
+    sb_puts(b, "    ex.arena = (uint8_t *)arena;\n    ex.inputs = inputs;\n"
+               "    ex.outputs = outputs;\n    ex.status = &status;\n");
     if (!p->n_nodes)
-        sb_puts(b, "    (void)step;\n    (void)c;\n");
-    for (uint32_t i = 0, io_first = 0; i < p->n_nodes; i++) {
-        const struct kiln_node_desc *n = &p->nodes[i];
-        const struct kiln_kernel *k = kiln_rt_kernel(n->op, n->variant);
-        sb_printf(b, "    step(&c, %s_%s, %u, %u, %u, %u, %llu, %llu); /* %u ", N, k->name + 5,
-                  n->params_offset, io_first, n->n_in, n->n_out,
-                  (unsigned long long)n->scratch_offset, (unsigned long long)n->scratch_size, i);
-        io_first += (uint32_t)n->n_in + n->n_out;
-        sb_comment(b, kiln_prog_str(p, n->name));
-        sb_printf(b, " (%s) */\n", kiln_op_name(n->op));
-    }
-    sb_puts(b, "    return 0;\n}\n");
+        sb_puts(b, "    (void)step;\n    (void)e;\n");
+    emit_steps(b, pl, 0, p->n_nodes, io_at);
+    /* the interpreter's run status (runtime/exec.h): only run-time extents set it, and the
+     * emitter refuses those programs */
+    sb_puts(b, "    return status == KILN_STATUS_OK ? 0 : 5;\n}\n");
+    free(io_at);
 }
 
 /* Appends text with every "@N@" replaced by the model name. */
@@ -738,7 +936,7 @@ static const char main_text[] =
     "    return 0;\n}\n#endif\n\n"
     "int @N@_MAIN(int argc, char **argv)\n{\n"
     "    const char *in_path[@N@_NUM_INPUTS + 1] = {0}, *out_path[@N@_NUM_OUTPUTS + 1] = {0};\n"
-    "    const void *in[@N@_NUM_INPUTS + 1];\n    void *out[@N@_NUM_OUTPUTS + 1];\n"
+    "    const void *in[@N@_NUM_INPUTS + 1] = {0};\n    void *out[@N@_NUM_OUTPUTS + 1] = {0};\n"
     "    int n_in = 0, n_out = 0, i, rc = 0;\n    long repeat = 1, r;\n"
     "    unsigned char *arena_mem, *arena;\n    clock_t t0;\n"
     "#ifdef @N@_WEIGHTS_SIZE\n"
@@ -785,6 +983,8 @@ static const char main_text[] =
     "                (double)(clock() - t0) * 1e3 / CLOCKS_PER_SEC / (double)repeat);\n"
     "    for (i = 0; i < n_out && !rc; i++)\n"
     "        rc = write_npy(out_path[i], &outs[i], out[i]);\n"
+    "    for (i = 0; i < @N@_NUM_INPUTS; i++)\n        free((void *)in[i]);\n"
+    "    for (i = 0; i < @N@_NUM_OUTPUTS; i++)\n        free(out[i]);\n"
     "    free(arena_mem);\n"
     "#ifdef @N@_WEIGHTS_SIZE\n    free(weights_mem);\n#endif\n"
     "    return rc ? 1 : 0;\n}\n";

@@ -1,8 +1,10 @@
 # emit_c_embed.cmake - run with `cmake -P` at build time: writes OUT, a C file holding the bytes
-# of every runtime source the C emitter may copy (runtime/kernels/*.c|*.h and the kiln/ headers
-# they include), so a `kiln` binary emits C without needing the source tree.
+# of every runtime source the C emitter may copy (runtime/kernels/*.c|*.h, runtime/exec.h that the
+# control-flow kernels include, and the kiln/ headers), so a `kiln` binary emits C without needing
+# the source tree.
 # Usage: cmake -DROOT=<source dir> -DOUT=<file.c> -P emit_c_embed.cmake
-file(GLOB kernels RELATIVE ${ROOT}/runtime ${ROOT}/runtime/kernels/*.c ${ROOT}/runtime/kernels/*.h)
+file(GLOB kernels RELATIVE ${ROOT}/runtime ${ROOT}/runtime/kernels/*.c ${ROOT}/runtime/kernels/*.h
+     ${ROOT}/runtime/exec.h)
 file(GLOB headers RELATIVE ${ROOT}/include ${ROOT}/include/kiln/*.h ${ROOT}/include/kiln/*.def)
 list(SORT kernels)
 list(SORT headers)
@@ -10,7 +12,7 @@ set(body "")
 set(table "")
 set(i 0)
 foreach(rel ${kernels} ${headers})
-  if(rel MATCHES "^kernels/")
+  if(rel MATCHES "^kernels/" OR rel STREQUAL "exec.h")
     set(path ${ROOT}/runtime/${rel})
   else()
     set(path ${ROOT}/include/${rel})

@@ -165,11 +165,7 @@ static enum kiln_status emit(const struct compile_args *a, struct kiln_ir_graph 
             snprintf(name, sizeof name, "%s", a->name);
         else
             default_name(a->model, name, sizeof name);
-        if (c->prog.n_blocks)
-            st = kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
-                               "the model has control flow (If/Loop/Scan), which the C emitter "
-                               "does not support yet; use --emit kiln");
-        else if (mkdir(out_path, 0777) == 0)
+        if (mkdir(out_path, 0777) == 0)
             created = true; /* removed again if the emitter fails (it leaves no files) */
         else if (errno != EEXIST)
             st = kiln_diag_set(d, KILN_STATUS_IO, NULL, NULL, "cannot create the folder: %s",

@@ -1,18 +1,29 @@
 #!/bin/sh
-# test_emitc.sh - end-to-end test of the C emitter. For every MODELS_DIR/*.onnx with .npy
-# references: emit C (with the .npy driver), build it with gcc and clang (when installed) as
-# -std=c99 -Wall -Wextra -pedantic -Werror -O2, run it on the reference input and compare the
-# output bit for bit with `kiln run` (same kernels; both builds are IEEE without FMA contraction
-# on x86-64, see docs/emit-c.md). Also: the emitted model code has no stdio/malloc and exports
-# only NAME_* symbols; two models link into one program; --weights bin; bad names fail and
-# leave no files.
-# Usage: test_emitc.sh EMITC_TOOL KILN_BIN MODELS_DIR TESTS_EMITC_DIR   Exit 0 pass, 1 fail.
+# test_emitc.sh - end-to-end test of the C emitter. Models: MODELS_DIR/*.onnx and the control-
+# flow models of CONTROL_DIR (If/Loop/Scan) with .npy references, and the conformance tests of
+# CONFORMANCE_DIR named in $conformance below (their .pb inputs converted to .npy). For each:
+# `kiln compile --emit c --with-main` at -O2 (kiln compile's default), built with gcc and clang
+# (when installed) as -std=c99 -Wall -Wextra -pedantic -Werror -O2, run on the reference input
+# and compared bit for bit with `kiln run` at -O2 (same kernels; both builds are IEEE without FMA
+# contraction on x86-64, see docs/emit-c.md); then the same at -O0 with the first compiler. The
+# control-flow models are also built with ASan/UBSan when the first compiler has them.
+# Also: the emitted model code has no stdio/malloc and exports only NAME_* symbols; two models
+# link into one program; --weights bin; bad names fail and leave no files.
+# Usage: test_emitc.sh EMITC_TOOL KILN_BIN MODELS_DIR TESTS_EMITC_DIR [CONTROL_DIR
+#                      [CONFORMANCE_DIR]]        Exit 0 pass, 1 fail.
 set -u
-[ $# -eq 4 ] || { echo "usage: $0 EMITC_TOOL KILN_BIN MODELS_DIR TESTS_EMITC_DIR" >&2; exit 2; }
+[ $# -ge 4 ] && [ $# -le 6 ] || {
+    echo "usage: $0 EMITC_TOOL KILN_BIN MODELS_DIR TESTS_EMITC_DIR [CONTROL_DIR [CONFORMANCE_DIR]]" >&2
+    exit 2
+}
 tool=$1
 kiln=$2
 models=$3
 srcdir=$4
+control=${5:-}
+confdir=${6:-}
+# conformance tests with control flow that kiln runs (test_loop11 needs run-time shapes)
+conformance="test_if test_scan_sum test_scan9_sum"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kiln-emitc.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM
@@ -23,7 +34,14 @@ for cc in gcc clang; do
     command -v $cc >/dev/null 2>&1 && compilers="$compilers $cc"
 done
 [ -n "$compilers" ] || compilers=cc
-echo "compilers:$compilers"
+first_cc=$(echo $compilers | cut -d' ' -f1)
+# the control-flow models are also built with ASan/UBSan (pseudo-compiler "san") when it links
+SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -g"
+san=""
+echo 'int main(void) { return 0; }' >"$tmp/san.c"
+# shellcheck disable=SC2086
+$first_cc $CFLAGS $SANFLAGS -o "$tmp/san" "$tmp/san.c" 2>/dev/null && "$tmp/san" && san=san
+echo "compilers:$compilers${san:+ (and $first_cc with ASan/UBSan for control flow)}"
 
 failed=0
 passed=0
@@ -32,27 +50,27 @@ fail() {
     failed=$((failed + 1))
 }
 
-# inputs of model $1 as "--input F ..."
+# inputs of model $2 in folder $1 as "--input F ..."
 ref_args() {
     args=""
-    if [ -f "$models/$1.input.npy" ]; then
-        args="--input $models/$1.input.npy"
+    if [ -f "$1/$2.input.npy" ]; then
+        args="--input $1/$2.input.npy"
     else
         k=0
-        while [ -f "$models/$1.input.$k.npy" ]; do
-            args="$args --input $models/$1.input.$k.npy"
+        while [ -f "$1/$2.input.$k.npy" ]; do
+            args="$args --input $1/$2.input.$k.npy"
             k=$((k + 1))
         done
     fi
     echo "$args"
 }
 
-count_outs() {
+count_outs() { # folder model
     n=0
-    if [ -f "$models/$1.output.npy" ]; then
+    if [ -f "$1/$2.output.npy" ]; then
         n=1
     else
-        while [ -f "$models/$1.output.$n.npy" ]; do n=$((n + 1)); done
+        while [ -f "$1/$2.output.$n.npy" ]; do n=$((n + 1)); done
     fi
     echo $n
 }
@@ -64,7 +82,7 @@ out_args() { # prefix count
     echo "$a"
 }
 
-same_all() { # got_prefix want_prefix count label
+same_all() { # got_prefix want_prefix count
     k=0
     ok=1
     while [ $k -lt "$3" ]; do
@@ -83,26 +101,32 @@ check_symbols() { # name objects...
     [ -z "$leaks" ] || { echo "    symbols without the ${name}_ prefix: $leaks"; return 1; }
 }
 
-for model in "$models"/*.onnx; do
-    base=$(basename "$model" .onnx)
-    ins=$(ref_args "$base")
-    n_outs=$(count_outs "$base")
-    [ -n "$ins" ] && [ "$n_outs" -gt 0 ] || { echo "skip $base: no references"; continue; }
+# Emits MODEL at -O$level into DIR and checks it with each compiler of CCS against kiln run.
+check() { # model base ins n_outs level ccs
+    model=$1 base=$2 ins=$3 n_outs=$4 level=$5 ccs=$6
     name=$(echo "$base" | tr -c 'A-Za-z0-9_\n' '_')
-    dir="$tmp/$base"
+    dir="$tmp/$base/O$level"
     mkdir -p "$dir"
     # shellcheck disable=SC2086
-    if ! "$kiln" run -O0 "$model" $ins $(out_args "$dir/ref" $n_outs) >"$dir/kiln.log" 2>&1; then
-        fail "$base: kiln run failed"; sed 's/^/    /' "$dir/kiln.log"; continue
+    if ! "$kiln" run -O$level "$model" $ins $(out_args "$dir/ref" $n_outs) >"$dir/kiln.log" 2>&1
+    then
+        fail "$base -O$level: kiln run failed"; sed 's/^/    /' "$dir/kiln.log"; return
     fi
-    if ! "$tool" emit "$model" "$dir" "$name" --main; then
-        fail "$base: emit failed"; continue
+    if ! "$kiln" compile -O$level "$model" --emit c --name "$name" -o "$dir" --with-main \
+            >"$dir/emit.log" 2>&1; then
+        fail "$base -O$level: emit failed"; sed 's/^/    /' "$dir/emit.log"; return
     fi
-    if grep -l 'stdio\.h\|[^a-z_]malloc *(\|[^a-z_]printf *(' "$dir/$name.c" "$dir/$name"_k_*.c "$dir/${name}_rt.h" \
-            "$dir/${name}_weights.c"; then
-        fail "$base: model code uses stdio or malloc"
+    if grep -l 'stdio\.h\|[^a-z_]malloc *(\|[^a-z_]printf *(' "$dir/$name.c" "$dir/$name"_k_*.c \
+            "$dir/${name}_rt.h" "$dir/${name}_weights.c"; then
+        fail "$base -O$level: model code uses stdio or malloc"
     fi
-    for cc in $compilers; do
+    for cc in $ccs; do
+        realcc=$cc
+        flags=$CFLAGS
+        if [ "$cc" = san ]; then
+            realcc=$first_cc
+            flags="$CFLAGS $SANFLAGS"
+        fi
         # two compiles at a time (the emitted files are independent translation units)
         ok=1
         objs=""
@@ -111,33 +135,68 @@ for model in "$models"/*.onnx; do
         done
         for src in "$dir/$name.c" "$dir/${name}_weights.c" "$dir/$name"_k_*.c; do
             echo "$src"
-        done | CC=$cc CFLAGS=$CFLAGS xargs -P 2 -I{} sh -c \
-            'o=$(dirname {})/$CC.$(basename {} .c); $CC $CFLAGS -c {} -o $o.o 2>$o.log ||
+        done | TAG=$cc CC=$realcc CFLAGS=$flags xargs -P 2 -I{} sh -c \
+            'o=$(dirname {})/$TAG.$(basename {} .c); $CC $CFLAGS -c {} -o $o.o 2>$o.log ||
              { sed "s/^/    /" $o.log; exit 1; }' || ok=0
         # shellcheck disable=SC2086
-        $cc $CFLAGS -o "$dir/$cc.bin" "$dir/${name}_main.c" $objs -lm 2>"$dir/$cc.log" ||
+        $realcc $flags -o "$dir/$cc.bin" "$dir/${name}_main.c" $objs -lm 2>"$dir/$cc.log" ||
             { ok=0; sed 's/^/    /' "$dir/$cc.log"; }
         if [ $ok = 0 ]; then
-            fail "$base: $cc build"; continue
+            fail "$base -O$level: $cc build"; continue
         fi
         # shellcheck disable=SC2086
-        check_symbols "$name" $objs || fail "$base: $cc: symbols leak"
+        [ "$cc" = san ] || check_symbols "$name" $objs || fail "$base -O$level: $cc: symbols leak"
         # shellcheck disable=SC2086
         if ! "$dir/$cc.bin" $ins $(out_args "$dir/$cc.got" $n_outs) --repeat 2; then
-            fail "$base: $cc: the emitted program failed"; continue
+            fail "$base -O$level: $cc: the emitted program failed"; continue
         fi
         if same_all "$dir/$cc.got" "$dir/ref" $n_outs; then
-            echo "PASS $base ($cc): bit-identical to kiln run"
+            echo "PASS $base -O$level ($cc): bit-identical to kiln run -O$level"
             passed=$((passed + 1))
         else
-            fail "$base: $cc: output differs from kiln run"
+            fail "$base -O$level: $cc: output differs from kiln run -O$level"
         fi
     done
+}
+
+check_folder_model() { # folder model.onnx [extra compilers at -O2]
+    base=$(basename "$2" .onnx)
+    ins=$(ref_args "$1" "$base")
+    n_outs=$(count_outs "$1" "$base")
+    [ -n "$ins" ] && [ "$n_outs" -gt 0 ] || { echo "skip $base: no references"; return; }
+    check "$2" "$base" "$ins" "$n_outs" 2 "$compilers ${3:-}"
+    check "$2" "$base" "$ins" "$n_outs" 0 "$first_cc"
+}
+
+for model in "$models"/*.onnx; do
+    check_folder_model "$models" "$model"
 done
+if [ -n "$control" ]; then
+    for model in "$control"/*.onnx; do
+        check_folder_model "$control" "$model" "$san"
+    done
+fi
+if [ -n "$confdir" ]; then
+    for t in $conformance; do
+        ds="$confdir/$t/test_data_set_0"
+        [ -f "$confdir/$t/model.onnx" ] || { fail "$t: not in $confdir"; continue; }
+        mkdir -p "$tmp/$t"
+        ins=""
+        k=0
+        while [ -f "$ds/input_$k.pb" ]; do
+            "$tool" topy "$ds/input_$k.pb" "$tmp/$t/input.$k.npy" || fail "$t: input_$k.pb"
+            ins="$ins --input $tmp/$t/input.$k.npy"
+            k=$((k + 1))
+        done
+        n=0
+        while [ -f "$ds/output_$n.pb" ]; do n=$((n + 1)); done
+        check "$confdir/$t/model.onnx" "$t" "$ins" "$n" 2 "$compilers $san"
+    done
+fi
 
 # ---- two models in one program (the objects built above, the drivers renamed) ----
-d1="$tmp/digits_cnn"
-d2="$tmp/mlp"
+d1="$tmp/digits_cnn/O2"
+d2="$tmp/mlp/O2"
 for cc in $compilers; do
     if [ -f "$d1/$cc.digits_cnn.o" ] && [ -f "$d2/$cc.mlp.o" ] &&
        $cc $CFLAGS -I"$d1" -I"$d2" -Ddigits_cnn_MAIN=digits_cnn_main -Dmlp_MAIN=mlp_main \
@@ -154,38 +213,49 @@ for cc in $compilers; do
     fi
 done
 
-# ---- --weights bin ----
-wb="$tmp/bin"
-mkdir -p "$wb"
-cc=$(echo $compilers | cut -d' ' -f1)
-if "$tool" emit "$models/mlp.onnx" "$wb" mb --weights bin --main &&
-   [ ! -f "$wb/mb_weights.c" ] && [ -f "$wb/mb.weights.bin" ] &&
-   (cd "$wb" && $cc $CFLAGS -o mb mb.c mb_k_*.c mb_main.c -lm) &&
-   "$wb/mb" --weights "$wb/mb.weights.bin" --input "$models/mlp.input.npy" \
-       --output "$wb/got.0.npy" && same_all "$wb/got" "$tmp/mlp/ref" 1; then
-    echo "PASS --weights bin"
-    passed=$((passed + 1))
-else
-    fail "--weights bin"
-fi
-# without the blob the program must refuse to run
-if "$wb/mb" --weights "$wb/missing.bin" --input "$models/mlp.input.npy" 2>/dev/null; then
-    fail "--weights bin: ran without weights"
-fi
+# ---- --weights bin (a plain model, and one whose Loop body reads weights) ----
+cc=$first_cc
+for base in mlp loop_scan; do
+    if [ "$base" = mlp ]; then folder=$models; else folder=$control; fi
+    [ -n "$folder" ] && [ -f "$folder/$base.onnx" ] || continue
+    wb="$tmp/bin_$base"
+    mkdir -p "$wb"
+    ins=$(ref_args "$folder" "$base")
+    n_outs=$(count_outs "$folder" "$base")
+    # shellcheck disable=SC2086
+    if "$kiln" compile "$folder/$base.onnx" --emit c --name mb -o "$wb" --weights bin \
+           --with-main >/dev/null &&
+       [ ! -f "$wb/mb_weights.c" ] && [ -f "$wb/mb.weights.bin" ] &&
+       (cd "$wb" && $cc $CFLAGS -o mb mb.c mb_k_*.c mb_main.c -lm) &&
+       "$wb/mb" --weights "$wb/mb.weights.bin" $ins $(out_args "$wb/got" $n_outs) &&
+       same_all "$wb/got" "$tmp/$base/O2/ref" $n_outs; then
+        echo "PASS --weights bin ($base)"
+        passed=$((passed + 1))
+    else
+        fail "--weights bin ($base)"
+    fi
+    # without the blob the program must refuse to run
+    # shellcheck disable=SC2086
+    if "$wb/mb" --weights "$wb/missing.bin" $ins 2>/dev/null; then
+        fail "--weights bin ($base): ran without weights"
+    fi
+done
 
 # ---- bad names and directories fail and leave nothing ----
 bad="$tmp/bad"
 mkdir -p "$bad"
 for n in 1abc "a-b" int main kiln_x ""; do
-    if "$tool" emit "$models/mlp.onnx" "$bad" "$n" 2>/dev/null; then
+    if "$kiln" compile "$models/mlp.onnx" --emit c -o "$bad" --name "$n" >/dev/null 2>&1; then
         fail "name '$n' was accepted"
     fi
 done
-"$tool" emit "$models/mlp.onnx" "$tmp/does/not/exist" m 2>/dev/null && fail "missing dir accepted"
+"$kiln" compile "$models/mlp.onnx" --emit c -o "$tmp/does/not/exist" --name m >/dev/null 2>&1 &&
+    fail "missing dir accepted"
 [ -z "$(ls -A "$bad")" ] || fail "a failed emit left files: $(ls -A "$bad")"
 # a failure at the last step (renaming m.c onto a directory) removes the files renamed before
 mkdir "$bad/m.c"
-"$tool" emit "$models/mlp.onnx" "$bad" m 2>/dev/null && fail "emit over a directory succeeded"
+"$kiln" compile "$models/mlp.onnx" --emit c -o "$bad" --name m >/dev/null 2>&1 &&
+    fail "emit over a directory succeeded"
 [ "$(ls -A "$bad")" = "m.c" ] || fail "a failed emit left files: $(ls -A "$bad")"
 
 echo "$passed passed, $failed failed"
