@@ -1,51 +1,127 @@
 /* gemm_core.c - the shared cache-blocked GEMM (see gemm_core.h). Goto-style loop nest: a KC x NC
  * panel of B and an MC x KC block of A are packed into scratch so that the MR x NR micro-kernel
- * streams both contiguously; the micro-kernel is plain C with constant trip counts, which GCC
- * and Clang vectorise. Edge tiles are zero-padded when packing and clipped when storing. */
+ * streams both contiguously. One loop nest and one packing for every variant; only the
+ * micro-kernel (and its tile size) differs: plain C with constant trip counts, which GCC and
+ * Clang vectorise, or AVX2/AVX-512 intrinsics. Edge tiles are zero-padded when packing and
+ * clipped when storing. */
 #include <string.h>
 
 #include "gemm_core.h"
 
+/* Which SIMD micro-kernels this file compiles, and how one is chosen:
+ * - libkilnrt with GCC or Clang on x86-64: all of them, each function with its own target
+ *   attribute (the build has no -m flags), chosen at run time (KILN_GEMM_DISPATCH);
+ * - emitted C (KILN_EMITTED, set by NAME_rt.h): only those the compiler flags enable, the best
+ *   of which kiln_gemm_f32 calls; no cpuid, no getenv.
+ * The portable micro-kernel is always compiled. An Arm NEON variant would be one more block
+ * like these (__ARM_NEON), a micro-kernel instance and a case in gemm_f32_on(). */
+#if defined(__x86_64__) && !defined(KILN_EMITTED) && defined(__GNUC__)
+#define KILN_GEMM_DISPATCH 1
+#define KILN_GEMM_HAVE_AVX2 1
+#define KILN_GEMM_HAVE_AVX512 1
+#define KILN_GEMM_TARGET(isa) __attribute__((target(isa)))
+#elif defined(KILN_EMITTED)
+#if defined(__AVX2__) && defined(__FMA__)
+#define KILN_GEMM_HAVE_AVX2 1
+#endif
+#if defined(__AVX512F__)
+#define KILN_GEMM_HAVE_AVX512 1
+#endif
+#define KILN_GEMM_TARGET(isa)
+#endif
+#if defined(KILN_GEMM_HAVE_AVX2) || defined(KILN_GEMM_HAVE_AVX512)
+#include <immintrin.h>
+#endif
+#ifdef KILN_GEMM_DISPATCH
+#include <stdlib.h>
+#endif
+
 #define MR KILN_GEMM_MR
 #define NR KILN_GEMM_NR
 
-#define KILN_GEMM_DEFINE(sfx, T)                                                               \
-    /* Ap[(i/MR)*kc*MR + k*MR + i%MR] = A(i, k), rows past m are zero. */                       \
-    static void pack_a_##sfx(int64_t m, int64_t kc, const T *A, int64_t rs, int64_t cs, T *Ap) \
+/* The blocked loop nest and packing, per element type, for any tile (mr x nr, micro). */
+#define KILN_GEMM_BLOCKED(sfx, T)                                                              \
+    /* Ap[(i/mr)*kc*mr + k*mr + i%mr] = A(i, k), rows past m are zero. */                       \
+    static void pack_a_##sfx(int64_t m, int64_t kc, const T *A, int64_t rs, int64_t cs, T *Ap, \
+                             int64_t tm)                                                       \
     {                                                                                          \
-        for (int64_t i0 = 0; i0 < m; i0 += MR) {                                               \
-            int64_t mr = m - i0 < MR ? m - i0 : MR;                                            \
+        for (int64_t i0 = 0; i0 < m; i0 += tm) {                                               \
+            int64_t mr = m - i0 < tm ? m - i0 : tm;                                            \
             for (int64_t k = 0; k < kc; k++) {                                                 \
                 for (int64_t i = 0; i < mr; i++)                                               \
-                    Ap[k * MR + i] = A[(i0 + i) * rs + k * cs];                                \
-                for (int64_t i = mr; i < MR; i++)                                              \
-                    Ap[k * MR + i] = 0;                                                        \
+                    Ap[k * tm + i] = A[(i0 + i) * rs + k * cs];                                \
+                for (int64_t i = mr; i < tm; i++)                                              \
+                    Ap[k * tm + i] = 0;                                                        \
             }                                                                                  \
-            Ap += kc * MR;                                                                     \
+            Ap += kc * tm;                                                                     \
         }                                                                                      \
     }                                                                                          \
-    /* Bp[(j/NR)*kc*NR + k*NR + j%NR] = B(k, j), columns past n are zero. */                    \
-    static void pack_b_##sfx(int64_t n, int64_t kc, const T *B, int64_t rs, int64_t cs, T *Bp) \
+    /* Bp[(j/nr)*kc*nr + k*nr + j%nr] = B(k, j), columns past n are zero. */                    \
+    static void pack_b_##sfx(int64_t n, int64_t kc, const T *B, int64_t rs, int64_t cs, T *Bp, \
+                             int64_t tn)                                                       \
     {                                                                                          \
-        for (int64_t j0 = 0; j0 < n; j0 += NR) {                                               \
-            int64_t nr = n - j0 < NR ? n - j0 : NR;                                            \
+        for (int64_t j0 = 0; j0 < n; j0 += tn) {                                               \
+            int64_t nr = n - j0 < tn ? n - j0 : tn;                                            \
             for (int64_t k = 0; k < kc; k++) {                                                 \
                 const T *b = B + k * rs + j0 * cs;                                             \
-                if (cs == 1 && nr == NR) {                                                     \
-                    memcpy(Bp + k * NR, b, NR * sizeof(T));                                    \
+                if (cs == 1 && nr == tn) {                                                     \
+                    memcpy(Bp + k * tn, b, (size_t)tn * sizeof(T));                            \
                     continue;                                                                  \
                 }                                                                              \
                 for (int64_t j = 0; j < nr; j++)                                               \
-                    Bp[k * NR + j] = b[j * cs];                                                \
-                for (int64_t j = nr; j < NR; j++)                                              \
-                    Bp[k * NR + j] = 0;                                                        \
+                    Bp[k * tn + j] = b[j * cs];                                                \
+                for (int64_t j = nr; j < tn; j++)                                              \
+                    Bp[k * tn + j] = 0;                                                        \
             }                                                                                  \
-            Bp += kc * NR;                                                                     \
+            Bp += kc * tn;                                                                     \
         }                                                                                      \
     }                                                                                          \
-    /* One MR x NR tile of C over kc packed steps; stores the top-left mr x nr part. */         \
-    static void micro_##sfx(int64_t kc, const T *restrict Ap, const T *restrict Bp, T alpha,   \
-                            T *C, int64_t ldc, int64_t mr, int64_t nr, int accumulate)         \
+    /* One tm x tn tile of C over kc packed steps; stores the top-left mr x nr part as         \
+     * c = alpha*acc or c = c + alpha*acc (accumulate). */                                     \
+    typedef void (*micro_##sfx##_fn)(int64_t kc, const T *restrict Ap, const T *restrict Bp,   \
+                                     T alpha, T *C, int64_t ldc, int64_t mr, int64_t nr,       \
+                                     int accumulate);                                          \
+    static void gemm_blocked_##sfx(int64_t tm, int64_t tn, micro_##sfx##_fn micro, int64_t M,  \
+                                   int64_t N, int64_t K, T alpha, const T *A, int64_t a_rs,    \
+                                   int64_t a_cs, const T *B, int64_t b_rs, int64_t b_cs, T *C, \
+                                   int64_t ldc, int accumulate, void *scratch)                 \
+    {                                                                                          \
+        if (K == 0) {                                                                          \
+            for (int64_t i = 0; !accumulate && i < M; i++)                                     \
+                for (int64_t j = 0; j < N; j++)                                                \
+                    C[i * ldc + j] = 0;                                                        \
+            return;                                                                            \
+        }                                                                                      \
+        /* scratch is arena memory aligned to 64; keep both packs aligned for vector loads;    \
+         * kiln_gemm_scratch_bytes covers every tile's rounding */                             \
+        uint64_t kcap = K < KILN_GEMM_KC ? (uint64_t)K : KILN_GEMM_KC;                         \
+        uint64_t mcap = kiln_gemm_round_up(M < KILN_GEMM_MC ? (uint64_t)M : KILN_GEMM_MC,      \
+                                           (uint64_t)tm);                                      \
+        T *Ap = scratch;                                                                       \
+        T *Bp = (T *)((char *)scratch + kiln_gemm_round_up(mcap * kcap * sizeof(T), 64));      \
+        for (int64_t jc = 0; jc < N; jc += KILN_GEMM_NC) {                                     \
+            int64_t nc = N - jc < KILN_GEMM_NC ? N - jc : KILN_GEMM_NC;                        \
+            for (int64_t pc = 0; pc < K; pc += KILN_GEMM_KC) {                                 \
+                int64_t kc = K - pc < KILN_GEMM_KC ? K - pc : KILN_GEMM_KC;                    \
+                int acc = accumulate || pc > 0;                                                \
+                pack_b_##sfx(nc, kc, B + pc * b_rs + jc * b_cs, b_rs, b_cs, Bp, tn);           \
+                for (int64_t ic = 0; ic < M; ic += KILN_GEMM_MC) {                             \
+                    int64_t mc = M - ic < KILN_GEMM_MC ? M - ic : KILN_GEMM_MC;                \
+                    pack_a_##sfx(mc, kc, A + ic * a_rs + pc * a_cs, a_rs, a_cs, Ap, tm);       \
+                    for (int64_t jr = 0; jr < nc; jr += tn)                                    \
+                        for (int64_t ir = 0; ir < mc; ir += tm)                                \
+                            micro(kc, Ap + ir * kc, Bp + jr * kc, alpha,                       \
+                                  C + (ic + ir) * ldc + jc + jr, ldc,                          \
+                                  mc - ir < tm ? mc - ir : tm, nc - jr < tn ? nc - jr : tn,    \
+                                  acc);                                                        \
+                }                                                                              \
+            }                                                                                  \
+        }                                                                                      \
+    }                                                                                          \
+    /* The portable MR x NR micro-kernel: plain C the compiler vectorises. */                  \
+    static void micro_portable_##sfx(int64_t kc, const T *restrict Ap, const T *restrict Bp,   \
+                                     T alpha, T *C, int64_t ldc, int64_t mr, int64_t nr,       \
+                                     int accumulate)                                           \
     {                                                                                          \
         T acc[MR][NR];                                                                         \
         for (int i = 0; i < MR; i++)                                                           \
@@ -66,41 +142,252 @@
                 for (int64_t j = 0; j < nr; j++)                                               \
                     c[j] = alpha * acc[i][j];                                                  \
         }                                                                                      \
-    }                                                                                          \
-    void kiln_gemm_##sfx(int64_t M, int64_t N, int64_t K, T alpha, const T *A, int64_t a_rs,   \
-                         int64_t a_cs, const T *B, int64_t b_rs, int64_t b_cs, T *C,           \
-                         int64_t ldc, int accumulate, void *scratch)                           \
+    }
+
+KILN_GEMM_BLOCKED(f32, float)
+KILN_GEMM_BLOCKED(f64, double)
+
+/* ---- SIMD micro-kernels: a tile of ROWS rows x 2 vectors of VW float lanes. Per k step: two
+ * vector loads of packed B, one broadcast of packed A per row, 2 * rows FMAs into accumulators
+ * held in registers (12 of the 16 ymm for AVX2 6x16, 16 of the 32 zmm for AVX-512 8x32). The
+ * store mirrors the portable one (c = alpha*acc, or c + alpha*acc) so only the summation order
+ * and the fused multiply-adds differ from it. Each instance #defines SIMD_V (vector type),
+ * SIMD_VW (lanes) and SIMD_<OP> (intrinsics) before SIMD_MICRO(...) and #undefs them after. */
+#define SIMD_ROWS6(X) X(0) X(1) X(2) X(3) X(4) X(5)
+#define SIMD_ROWS8(X) SIMD_ROWS6(X) X(6) X(7)
+#define SIMD_DECL(i) SIMD_V c##i##0 = SIMD_ZERO(), c##i##1 = SIMD_ZERO();
+#define SIMD_STEP(i)                                                                           \
     {                                                                                          \
-        if (K == 0) {                                                                          \
-            for (int64_t i = 0; !accumulate && i < M; i++)                                     \
-                for (int64_t j = 0; j < N; j++)                                                \
-                    C[i * ldc + j] = 0;                                                        \
+        SIMD_V a_ = SIMD_SET1(Ap[i]);                                                          \
+        c##i##0 = SIMD_FMADD(a_, b0, c##i##0);                                                 \
+        c##i##1 = SIMD_FMADD(a_, b1, c##i##1);                                                 \
+    }
+#define SIMD_SCALE(i)                                                                          \
+    c##i##0 = SIMD_MUL(va, c##i##0);                                                           \
+    c##i##1 = SIMD_MUL(va, c##i##1);
+#define SIMD_STORE_ROW(i)                                                                      \
+    {                                                                                          \
+        float *c_ = C + i * ldc;                                                               \
+        if (accumulate) {                                                                      \
+            c##i##0 = SIMD_ADD(SIMD_LOADU(c_), c##i##0);                                       \
+            c##i##1 = SIMD_ADD(SIMD_LOADU(c_ + SIMD_VW), c##i##1);                             \
+        }                                                                                      \
+        SIMD_STOREU(c_, c##i##0);                                                              \
+        SIMD_STOREU(c_ + SIMD_VW, c##i##1);                                                    \
+    }
+#define SIMD_SPILL_ROW(i)                                                                      \
+    SIMD_STOREU(t + i * 2 * SIMD_VW, c##i##0);                                                 \
+    SIMD_STOREU(t + i * 2 * SIMD_VW + SIMD_VW, c##i##1);
+#define SIMD_MICRO(isa, target, tm, ROWS)                                                      \
+    static KILN_GEMM_TARGET(target) void micro_##isa(                                          \
+        int64_t kc, const float *restrict Ap, const float *restrict Bp, float alpha, float *C, \
+        int64_t ldc, int64_t mr, int64_t nr, int accumulate)                                   \
+    {                                                                                          \
+        ROWS(SIMD_DECL)                                                                        \
+        for (int64_t k = 0; k < kc; k++, Ap += (tm), Bp += 2 * SIMD_VW) {                      \
+            SIMD_V b0 = SIMD_LOADU(Bp), b1 = SIMD_LOADU(Bp + SIMD_VW);                         \
+            ROWS(SIMD_STEP)                                                                    \
+        }                                                                                      \
+        SIMD_V va = SIMD_SET1(alpha);                                                          \
+        ROWS(SIMD_SCALE)                                                                       \
+        if (mr == (tm) && nr == 2 * SIMD_VW) {                                                 \
+            ROWS(SIMD_STORE_ROW)                                                               \
             return;                                                                            \
         }                                                                                      \
-        /* scratch is arena memory aligned to 64; keep both packs aligned for vector loads */   \
-        uint64_t kcap = K < KILN_GEMM_KC ? (uint64_t)K : KILN_GEMM_KC;                         \
-        uint64_t mcap = kiln_gemm_round_up(M < KILN_GEMM_MC ? (uint64_t)M : KILN_GEMM_MC, MR);  \
-        T *Ap = scratch;                                                                       \
-        T *Bp = (T *)((char *)scratch + kiln_gemm_round_up(mcap * kcap * sizeof(T), 64));      \
-        for (int64_t jc = 0; jc < N; jc += KILN_GEMM_NC) {                                     \
-            int64_t nc = N - jc < KILN_GEMM_NC ? N - jc : KILN_GEMM_NC;                        \
-            for (int64_t pc = 0; pc < K; pc += KILN_GEMM_KC) {                                 \
-                int64_t kc = K - pc < KILN_GEMM_KC ? K - pc : KILN_GEMM_KC;                    \
-                int acc = accumulate || pc > 0;                                                \
-                pack_b_##sfx(nc, kc, B + pc * b_rs + jc * b_cs, b_rs, b_cs, Bp);               \
-                for (int64_t ic = 0; ic < M; ic += KILN_GEMM_MC) {                             \
-                    int64_t mc = M - ic < KILN_GEMM_MC ? M - ic : KILN_GEMM_MC;                \
-                    pack_a_##sfx(mc, kc, A + ic * a_rs + pc * a_cs, a_rs, a_cs, Ap);           \
-                    for (int64_t jr = 0; jr < nc; jr += NR)                                    \
-                        for (int64_t ir = 0; ir < mc; ir += MR)                                \
-                            micro_##sfx(kc, Ap + ir * kc, Bp + jr * kc, alpha,                 \
-                                        C + (ic + ir) * ldc + jc + jr, ldc,                    \
-                                        mc - ir < MR ? mc - ir : MR,                           \
-                                        nc - jr < NR ? nc - jr : NR, acc);                     \
-                }                                                                              \
-            }                                                                                  \
+        /* edge tile: through a buffer, clipped to mr x nr */                                  \
+        float t[(tm) * 2 * SIMD_VW];                                                           \
+        ROWS(SIMD_SPILL_ROW)                                                                   \
+        for (int64_t i = 0; i < mr; i++) {                                                     \
+            float *c_ = C + i * ldc;                                                           \
+            const float *r_ = t + i * 2 * SIMD_VW;                                             \
+            if (accumulate)                                                                    \
+                for (int64_t j = 0; j < nr; j++)                                               \
+                    c_[j] += r_[j];                                                            \
+            else                                                                               \
+                for (int64_t j = 0; j < nr; j++)                                               \
+                    c_[j] = r_[j];                                                             \
         }                                                                                      \
     }
 
-KILN_GEMM_DEFINE(f32, float)
-KILN_GEMM_DEFINE(f64, double)
+#ifdef KILN_GEMM_HAVE_AVX2
+#define SIMD_V __m256
+#define SIMD_VW 8
+#define SIMD_ZERO _mm256_setzero_ps
+#define SIMD_SET1 _mm256_set1_ps
+#define SIMD_LOADU _mm256_loadu_ps
+#define SIMD_STOREU _mm256_storeu_ps
+#define SIMD_FMADD _mm256_fmadd_ps
+#define SIMD_MUL _mm256_mul_ps
+#define SIMD_ADD _mm256_add_ps
+#if KILN_GEMM_AVX2_MR != 6 || KILN_GEMM_AVX2_NR != 2 * SIMD_VW
+#error "gemm_core.h's AVX2 tile does not match the micro-kernel"
+#endif
+SIMD_MICRO(avx2, "avx2,fma", KILN_GEMM_AVX2_MR, SIMD_ROWS6)
+#undef SIMD_V
+#undef SIMD_VW
+#undef SIMD_ZERO
+#undef SIMD_SET1
+#undef SIMD_LOADU
+#undef SIMD_STOREU
+#undef SIMD_FMADD
+#undef SIMD_MUL
+#undef SIMD_ADD
+#endif
+
+#ifdef KILN_GEMM_HAVE_AVX512
+#define SIMD_V __m512
+#define SIMD_VW 16
+#define SIMD_ZERO _mm512_setzero_ps
+#define SIMD_SET1 _mm512_set1_ps
+#define SIMD_LOADU _mm512_loadu_ps
+#define SIMD_STOREU _mm512_storeu_ps
+#define SIMD_FMADD _mm512_fmadd_ps
+#define SIMD_MUL _mm512_mul_ps
+#define SIMD_ADD _mm512_add_ps
+#if KILN_GEMM_AVX512_MR != 8 || KILN_GEMM_AVX512_NR != 2 * SIMD_VW
+#error "gemm_core.h's AVX-512 tile does not match the micro-kernel"
+#endif
+SIMD_MICRO(avx512, "avx512f", KILN_GEMM_AVX512_MR, SIMD_ROWS8)
+#undef SIMD_V
+#undef SIMD_VW
+#undef SIMD_ZERO
+#undef SIMD_SET1
+#undef SIMD_LOADU
+#undef SIMD_STOREU
+#undef SIMD_FMADD
+#undef SIMD_MUL
+#undef SIMD_ADD
+#endif
+
+/* ---- the entry points ---- */
+
+void kiln_gemm_f64(int64_t M, int64_t N, int64_t K, double alpha, const double *A, int64_t a_rs,
+                   int64_t a_cs, const double *B, int64_t b_rs, int64_t b_cs, double *C,
+                   int64_t ldc, int accumulate, void *scratch)
+{
+    gemm_blocked_f64(MR, NR, micro_portable_f64, M, N, K, alpha, A, a_rs, a_cs, B, b_rs, b_cs, C,
+                     ldc, accumulate, scratch);
+}
+
+/* The float32 GEMM on variant isa: 0 portable, 1 AVX2, 2 AVX-512 (the order of enum
+ * kiln_gemm_isa); a variant not compiled in runs the best one below it. */
+static void gemm_f32_on(int isa, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                        int64_t a_rs, int64_t a_cs, const float *B, int64_t b_rs, int64_t b_cs,
+                        float *C, int64_t ldc, int accumulate, void *scratch)
+{
+    int64_t tm = MR, tn = NR;
+    micro_f32_fn micro = micro_portable_f32;
+#ifdef KILN_GEMM_HAVE_AVX2
+    if (isa >= 1)
+        tm = KILN_GEMM_AVX2_MR, tn = KILN_GEMM_AVX2_NR, micro = micro_avx2;
+#endif
+#ifdef KILN_GEMM_HAVE_AVX512
+    if (isa >= 2)
+        tm = KILN_GEMM_AVX512_MR, tn = KILN_GEMM_AVX512_NR, micro = micro_avx512;
+#endif
+    (void)isa;
+    gemm_blocked_f32(tm, tn, micro, M, N, K, alpha, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc,
+                     accumulate, scratch);
+}
+
+#ifndef KILN_EMITTED
+/* ---- run-time choice (libkilnrt) ---- */
+
+static const char *const isa_names[KILN_GEMM_ISA_COUNT] = {"portable", "avx2", "avx512"};
+
+const char *kiln_gemm_isa_name(enum kiln_gemm_isa isa)
+{
+    return (unsigned)isa < KILN_GEMM_ISA_COUNT ? isa_names[isa] : NULL;
+}
+
+int kiln_gemm_isa_parse(const char *name)
+{
+    for (int i = 0; name && i < KILN_GEMM_ISA_COUNT; i++)
+        if (strcmp(name, isa_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+int kiln_gemm_isa_supported(enum kiln_gemm_isa isa)
+{
+    switch (isa) {
+    case KILN_GEMM_ISA_PORTABLE:
+        return 1;
+#ifdef KILN_GEMM_DISPATCH
+    case KILN_GEMM_ISA_AVX2:
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case KILN_GEMM_ISA_AVX512:
+        return __builtin_cpu_supports("avx512f");
+#endif
+    default:
+        return 0;
+    }
+}
+
+enum kiln_gemm_isa kiln_gemm_isa_fallback(enum kiln_gemm_isa want)
+{
+    int isa = (unsigned)want < KILN_GEMM_ISA_COUNT ? (int)want : KILN_GEMM_ISA_COUNT - 1;
+    while (isa > 0 && !kiln_gemm_isa_supported((enum kiln_gemm_isa)isa))
+        isa--;
+    return (enum kiln_gemm_isa)isa;
+}
+
+/* -1 until the first float32 GEMM (or kiln_gemm_isa_select) decides. Threads racing on the
+ * first call compute the same value from the same CPU and environment, so relaxed atomics
+ * suffice: no lock, one load per GEMM afterwards. Without the GNU builtins there is nothing
+ * to choose from: the portable path. */
+#ifdef KILN_GEMM_DISPATCH
+static int active_isa = -1;
+#define ISA_LOAD() __atomic_load_n(&active_isa, __ATOMIC_RELAXED)
+#define ISA_STORE(v) __atomic_store_n(&active_isa, (v), __ATOMIC_RELAXED)
+#else
+#define ISA_LOAD() KILN_GEMM_ISA_PORTABLE
+#define ISA_STORE(v) ((void)(v))
+#endif
+
+enum kiln_gemm_isa kiln_gemm_isa_active(void)
+{
+    int isa = ISA_LOAD();
+    if (isa < 0) {
+#ifdef KILN_GEMM_DISPATCH
+        __builtin_cpu_init();
+        int want = kiln_gemm_isa_parse(getenv("KILN_SIMD"));
+        isa = kiln_gemm_isa_fallback(want < 0 ? KILN_GEMM_ISA_COUNT - 1
+                                              : (enum kiln_gemm_isa)want);
+#endif
+        ISA_STORE(isa);
+    }
+    return (enum kiln_gemm_isa)isa;
+}
+
+enum kiln_gemm_isa kiln_gemm_isa_select(enum kiln_gemm_isa want)
+{
+    enum kiln_gemm_isa isa = kiln_gemm_isa_fallback(want);
+    ISA_STORE((int)isa);
+    return isa;
+}
+
+void kiln_gemm_f32_isa(enum kiln_gemm_isa isa, int64_t M, int64_t N, int64_t K, float alpha,
+                       const float *A, int64_t a_rs, int64_t a_cs, const float *B, int64_t b_rs,
+                       int64_t b_cs, float *C, int64_t ldc, int accumulate, void *scratch)
+{
+    gemm_f32_on(kiln_gemm_isa_fallback(isa), M, N, K, alpha, A, a_rs, a_cs, B, b_rs, b_cs, C,
+                ldc, accumulate, scratch);
+}
+
+void kiln_gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t a_rs,
+                   int64_t a_cs, const float *B, int64_t b_rs, int64_t b_cs, float *C,
+                   int64_t ldc, int accumulate, void *scratch)
+{
+    gemm_f32_on(kiln_gemm_isa_active(), M, N, K, alpha, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc,
+                accumulate, scratch);
+}
+#else
+/* Emitted C: the best micro-kernel the compiler flags enabled (gemm_f32_on clamps). */
+void kiln_gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t a_rs,
+                   int64_t a_cs, const float *B, int64_t b_rs, int64_t b_cs, float *C,
+                   int64_t ldc, int accumulate, void *scratch)
+{
+    gemm_f32_on(2, M, N, K, alpha, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate, scratch);
+}
+#endif

@@ -1,16 +1,22 @@
 /* gemm_core.h - the one GEMM every dense op shares (Conv through im2col, Gemm, MatMul):
- * portable, cache-blocked C that the compiler auto-vectorises. Its packing buffers come from
- * the calling kernel's scratch, sized at compile time with kiln_gemm_scratch_bytes(), so a run
- * allocates nothing. Included by the compiler too (to size scratch): keep it free of
- * runtime-internal headers. */
+ * cache-blocked, with one packing scheme and several float32 register-tile micro-kernels
+ * (portable C, AVX2+FMA, AVX-512F) picked at run time in libkilnrt and by compiler macros in
+ * emitted C. Its packing buffers come from the calling kernel's scratch, sized at compile time
+ * with kiln_gemm_scratch_bytes(), so a run allocates nothing. Included by the compiler too (to
+ * size scratch): keep it free of runtime-internal headers. */
 #ifndef KILN_RT_GEMM_CORE_H
 #define KILN_RT_GEMM_CORE_H
 
 #include <stdint.h>
 
-/* Register tile (MR x NR) and cache blocks (MC rows of A, KC deep, NC columns of B). */
+/* Register tiles (MR rows x NR columns of C): the portable one (which igemm.c shares), and each
+ * SIMD variant's. Cache blocks are common to all: MC rows of A, KC deep, NC columns of B. */
 #define KILN_GEMM_MR 4
 #define KILN_GEMM_NR 8
+#define KILN_GEMM_AVX2_MR 6
+#define KILN_GEMM_AVX2_NR 16
+#define KILN_GEMM_AVX512_MR 8
+#define KILN_GEMM_AVX512_NR 32
 #define KILN_GEMM_MC 64
 #define KILN_GEMM_KC 256
 #define KILN_GEMM_NC 1024
@@ -20,18 +26,33 @@ static inline uint64_t kiln_gemm_round_up(uint64_t x, uint64_t m)
     return (x + m - 1) / m * m;
 }
 
-/* Scratch bytes kiln_gemm_<dtype> needs for an M x N x K product with elements of esize. */
+/* x rounded up to a multiple of the tile of every variant (rows: MR, else NR): the packed
+ * extent of x rows or columns whichever micro-kernel runs, so scratch sized at compile time
+ * fits the variant chosen later, on another CPU or with other compiler flags. */
+static inline uint64_t kiln_gemm_tile_round_up(uint64_t x, int rows)
+{
+    uint64_t a = kiln_gemm_round_up(x, rows ? KILN_GEMM_MR : KILN_GEMM_NR);
+    uint64_t b = kiln_gemm_round_up(x, rows ? KILN_GEMM_AVX2_MR : KILN_GEMM_AVX2_NR);
+    uint64_t c = kiln_gemm_round_up(x, rows ? KILN_GEMM_AVX512_MR : KILN_GEMM_AVX512_NR);
+    a = a > b ? a : b;
+    return a > c ? a : c;
+}
+
+/* Scratch bytes kiln_gemm_<dtype> needs for an M x N x K product with elements of esize:
+ *   [ packed A: MC x KC block | pad to 64 | packed B: KC x NC panel ] */
 static inline uint64_t kiln_gemm_scratch_bytes(uint64_t m, uint64_t n, uint64_t k, uint64_t esize)
 {
     uint64_t kc = k < KILN_GEMM_KC ? k : KILN_GEMM_KC;
-    uint64_t mc = kiln_gemm_round_up(m < KILN_GEMM_MC ? m : KILN_GEMM_MC, KILN_GEMM_MR);
-    uint64_t nc = kiln_gemm_round_up(n < KILN_GEMM_NC ? n : KILN_GEMM_NC, KILN_GEMM_NR);
+    uint64_t mc = kiln_gemm_tile_round_up(m < KILN_GEMM_MC ? m : KILN_GEMM_MC, 1);
+    uint64_t nc = kiln_gemm_tile_round_up(n < KILN_GEMM_NC ? n : KILN_GEMM_NC, 0);
     return (mc + nc) * (kc ? kc : 1) * esize + 64;
 }
 
 /* C = alpha * A * B, or C += alpha * A * B when accumulate is set. C is M x N with row stride
  * ldc; A(i,k) = A[i*a_rs + k*a_cs] and B(k,j) = B[k*b_rs + j*b_cs], so transposed operands are
- * just other strides. scratch holds kiln_gemm_scratch_bytes(M, N, K, sizeof element) bytes. */
+ * just other strides. scratch holds kiln_gemm_scratch_bytes(M, N, K, sizeof element) bytes.
+ * float32 runs the micro-kernel of kiln_gemm_isa_active() (emitted C: the best one the compiler
+ * flags enable); float64 is portable C. */
 #define KILN_GEMM_DECLARE(sfx, T)                                                              \
     void kiln_gemm_##sfx(int64_t M, int64_t N, int64_t K, T alpha, const T *A, int64_t a_rs,   \
                          int64_t a_cs, const T *B, int64_t b_rs, int64_t b_cs, T *C,           \
@@ -39,5 +60,42 @@ static inline uint64_t kiln_gemm_scratch_bytes(uint64_t m, uint64_t n, uint64_t 
 KILN_GEMM_DECLARE(f32, float)
 KILN_GEMM_DECLARE(f64, double)
 #undef KILN_GEMM_DECLARE
+
+#ifndef KILN_EMITTED
+/* ---- libkilnrt only: run-time choice of the float32 micro-kernel ----
+ * The first float32 GEMM picks the best variant this CPU supports (__builtin_cpu_supports),
+ * unless the environment variable KILN_SIMD names one: portable, avx2 (AVX2 and FMA) or avx512
+ * (AVX-512F). A forced variant the CPU (or this build) lacks falls back to the best available
+ * one below it (avx512 -> avx2 -> portable); an unknown value is ignored. The choice is made
+ * once per process and is thread-safe. Emitted C has none of this: it picks by __AVX512F__,
+ * __AVX2__ && __FMA__, else portable. */
+enum kiln_gemm_isa {
+    KILN_GEMM_ISA_PORTABLE,
+    KILN_GEMM_ISA_AVX2,
+    KILN_GEMM_ISA_AVX512,
+    /* a NEON variant (4x16, vfmaq_laneq_f32) belongs here, before the count, once it can be
+     * tested on an Arm machine: a slot in gemm_core.c's tile table and its supported() test */
+    KILN_GEMM_ISA_COUNT
+};
+
+/* "portable", "avx2", "avx512"; NULL for a value out of range. */
+const char *kiln_gemm_isa_name(enum kiln_gemm_isa isa);
+/* The variant a KILN_SIMD value names, or -1. */
+int kiln_gemm_isa_parse(const char *name);
+/* Nonzero when the variant is compiled into this runtime and the CPU runs it. */
+int kiln_gemm_isa_supported(enum kiln_gemm_isa isa);
+/* The best supported variant at or below want. */
+enum kiln_gemm_isa kiln_gemm_isa_fallback(enum kiln_gemm_isa want);
+/* The variant kiln_gemm_f32 uses (chosen on first call: KILN_SIMD or the best). */
+enum kiln_gemm_isa kiln_gemm_isa_active(void);
+/* Makes want's fallback the variant kiln_gemm_f32 uses from now on, process-wide, and returns
+ * it (kiln bench's simd:NAME configs switch between runs). Not for use while another thread
+ * runs a model: a GEMM in flight may finish on either variant. */
+enum kiln_gemm_isa kiln_gemm_isa_select(enum kiln_gemm_isa want);
+/* Test hook: kiln_gemm_f32 on the given variant, which must be supported. */
+void kiln_gemm_f32_isa(enum kiln_gemm_isa isa, int64_t M, int64_t N, int64_t K, float alpha,
+                       const float *A, int64_t a_rs, int64_t a_cs, const float *B, int64_t b_rs,
+                       int64_t b_cs, float *C, int64_t ldc, int accumulate, void *scratch);
+#endif
 
 #endif
