@@ -18,12 +18,14 @@
 #include <unistd.h>
 
 #include "../passes/pass.h"
+#include "../runtime/kernels/gemm_core.h"
 #include "bench.h"
 #include "npy.h"
 
 /* ---- configurations ---- */
 
-static const char known_features[] = "O0, O1, O2, O3, int8, fp16, prune:FRACTION";
+static const char known_features[] =
+    "O0, O1, O2, O3, int8, fp16, prune:FRACTION, simd:portable|avx2|avx512";
 
 /* The one place that says which features exist: they are parsed already so that a label
  * means the same once they land. */
@@ -39,6 +41,11 @@ static enum kiln_status check_available(const struct kiln_bench_config *c, struc
         return kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
                              "config '%s': pruning (prune:%g) is not implemented yet", c->label,
                              c->prune);
+    if (c->simd && !kiln_gemm_isa_supported((enum kiln_gemm_isa)(c->simd - 1)))
+        return kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
+                             "config '%s': this CPU (or this build of kiln) does not run the %s "
+                             "GEMM kernels",
+                             c->label, kiln_gemm_isa_name((enum kiln_gemm_isa)(c->simd - 1)));
     return KILN_STATUS_OK;
 }
 
@@ -73,6 +80,13 @@ static enum kiln_status parse_feature(const char *f, size_t len, struct kiln_ben
                                  c->label);
         dup = c->prune > 0;
         c->prune = v;
+    } else if (strncmp(tok, "simd:", 5) == 0) {
+        int isa = kiln_gemm_isa_parse(tok + 5);
+        if (isa < 0)
+            return kiln_diag_set(d, KILN_STATUS_INVALID_ARG, NULL, NULL,
+                                 "config '%s': simd: takes portable, avx2 or avx512", c->label);
+        dup = c->simd != 0;
+        c->simd = isa + 1;
     } else
         return kiln_diag_set(d, KILN_STATUS_INVALID_ARG, NULL, NULL,
                              "config '%s': unknown feature '%s' (known: %s)", c->label, tok,
@@ -527,6 +541,7 @@ struct in_info {
 /* A compiled config at one batch size, ready to run. */
 struct inst {
     struct kiln_compiled *c;
+    int simd; /* its config's GEMM variant + 1, 0: the process default */
     void *arena;
     void **outs;
     const void **ins;
@@ -541,6 +556,7 @@ struct ctx {
     bool resizable;
     int64_t base_batch;
     kiln_bench_clock_fn clock;
+    enum kiln_gemm_isa default_isa; /* what configs without simd: run */
     /* per batch size: the inputs, and per config x batch the instances */
     struct kiln_host_tensor *data; /* [n_batches][n_in] */
     struct inst *inst;             /* [n_configs][n_batches] */
@@ -655,6 +671,7 @@ static enum kiln_status ctx_init(struct ctx *x, const struct kiln_bench_options 
     memset(x, 0, sizeof *x);
     x->o = o;
     x->clock = o->clock ? o->clock : kiln_bench_clock_monotonic;
+    x->default_isa = kiln_gemm_isa_active();
     struct kiln_import_options io = {o->shapes, o->n_shapes, NULL, 0};
     uint64_t t0 = x->clock(o->clock_user);
     if (kiln_onnx_load(o->model, &io, &x->ref, d))
@@ -806,12 +823,21 @@ static enum kiln_status make_input(const struct ctx *x, uint32_t i, int64_t b,
     return KILN_STATUS_OK;
 }
 
-/* Imports the model with every input fixed at batch b, then infer + optimize + lower (the
- * compile time). */
-static enum kiln_status compile_at(const struct ctx *x, const struct kiln_bench_config *cfg,
-                                   int64_t b, struct kiln_compiled **out, double *ms,
-                                   struct kiln_diag *d)
+/* The float32 GEMM variant of a config (simd: feature) for what runs next, compile-time
+ * folding included; configs without it run the process default (KILN_SIMD or the best). */
+static void use_simd(const struct ctx *x, int simd)
 {
+    kiln_gemm_isa_select(simd ? (enum kiln_gemm_isa)(simd - 1) : x->default_isa);
+}
+
+/* Imports the model with every input fixed at batch b, then infer + optimize + lower (the
+ * compile time) into s->c. */
+static enum kiln_status compile_at(const struct ctx *x, const struct kiln_bench_config *cfg,
+                                   int64_t b, struct inst *s, double *ms, struct kiln_diag *d)
+{
+    struct kiln_compiled **out = &s->c;
+    s->simd = cfg->simd;
+    use_simd(x, cfg->simd);
     struct kiln_input_shape *sh = calloc(x->n_in + 1, sizeof *sh);
     if (!sh)
         return fail(d, KILN_STATUS_NO_MEMORY, "out of memory");
@@ -882,8 +908,9 @@ static enum kiln_status inst_prepare(struct inst *s, const struct kiln_host_tens
     return KILN_STATUS_OK;
 }
 
-static enum kiln_status inst_run(const struct inst *s)
+static enum kiln_status inst_run(const struct ctx *x, const struct inst *s)
 {
+    use_simd(x, s->simd);
     return kiln_run(&s->c->prog, s->arena, s->ins, s->outs);
 }
 
@@ -923,8 +950,8 @@ static int rss_child(const struct kiln_bench_options *o, const struct kiln_bench
     for (uint32_t i = 0; i < x.n_in; i++)
         if (make_input(&x, i, b0, &in[i], &d))
             goto out;
-    if (compile_at(&x, cfg, b0, &s.c, NULL, &d) || inst_prepare(&s, in, x.n_in, &d) ||
-        inst_run(&s))
+    if (compile_at(&x, cfg, b0, &s, NULL, &d) || inst_prepare(&s, in, x.n_in, &d) ||
+        inst_run(&x, &s))
         goto out;
     rc = 0;
 out:
@@ -969,7 +996,7 @@ struct timed {
 static enum kiln_status timed_run(void *user, size_t item)
 {
     struct timed *t = user;
-    return inst_run(&t->x->inst[t->idx[item]]);
+    return inst_run(t->x, &t->x->inst[t->idx[item]]);
 }
 
 static void timed_progress(void *user, uint32_t round, uint32_t rounds)
@@ -1099,7 +1126,7 @@ static enum kiln_status evaluate(struct ctx *x, struct kiln_bench_result *r, str
     for (size_t c = 0; c < r->n_rows; c++) {
         struct kiln_bench_row *row = &r->rows[c];
         progress(x, "eval", (uint32_t)c, (uint32_t)r->n_rows);
-        if ((st = compile_at(x, &row->cfg, eb, &s.c, NULL, d)) ||
+        if ((st = compile_at(x, &row->cfg, eb, &s, NULL, d)) ||
             (st = inst_prepare(&s, &in, 1, d)))
             goto out;
         const struct kiln_program *p = &s.c->prog;
@@ -1116,7 +1143,7 @@ static enum kiln_status evaluate(struct ctx *x, struct kiln_bench_result *r, str
                 memcpy((uint8_t *)in.data + (size_t)e * row_bytes,
                        (uint8_t *)X.data + (size_t)src * row_bytes, row_bytes);
             }
-            if ((st = inst_run(&s)) ||
+            if ((st = inst_run(x, &s)) ||
                 !kiln_bench_to_f64(s.outs[0], ot->dtype, (size_t)(per * eb), scores)) {
                 st = fail(d, st ? st : KILN_STATUS_UNSUPPORTED, "config '%s': --eval: output "
                           "0 cannot be read as scores", row->cfg.label);
@@ -1178,6 +1205,7 @@ static enum kiln_status profile_row(struct ctx *x, struct kiln_bench_row *row,
     if (cap > (1u << 20))
         cap = 1u << 20;
     enum kiln_status st = KILN_STATUS_OK;
+    use_simd(x, s->simd);
     for (uint32_t k = 0; k < runs && !st; k++) {
         free(row->events);
         row->events = NULL;
@@ -1241,7 +1269,7 @@ static enum kiln_status compile_all(struct ctx *x, struct kiln_bench_result *r,
             struct kiln_diag cd;
             kiln_diag_clear(&cd);
             double ms = 0;
-            enum kiln_status st = compile_at(x, &row->cfg, b, &s->c, &ms, &cd);
+            enum kiln_status st = compile_at(x, &row->cfg, b, s, &ms, &cd);
             if (!st)
                 st = inst_prepare(s, data, x->n_in, &cd);
             if (st && bi == 0) {
@@ -1407,6 +1435,8 @@ enum kiln_status kiln_bench_run(const struct kiln_bench_options *o, struct kiln_
         goto out;
     r->all_kernels_code_bytes = all_kernels_code_size();
 out:
+    if (x.o)
+        use_simd(&x, 0);
     ctx_free(&x);
     return st;
 }

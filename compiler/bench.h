@@ -13,16 +13,19 @@
 
 /* ---- configurations ---- */
 
-/* One column of the comparison: "O2", "O2+int8", "O1+prune:0.5". */
+/* One column of the comparison: "O2", "O2+int8", "O1+prune:0.5", "O2+simd:portable". */
 struct kiln_bench_config {
     char label[64];
     int opt_level;  /* -O level, 0..3 */
     bool int8, fp16;
     double prune;   /* fraction of weights zeroed, 0: none */
+    int simd;       /* float32 GEMM variant (enum kiln_gemm_isa) + 1; 0: the process default */
 };
 
 /* Parses a comma-separated list of labels; a label joins features with '+': O0..O3 (default
- * O0), int8, fp16, prune:FRACTION. *out is malloc'd. INVALID_ARG for a malformed, unknown or
+ * O0), int8, fp16, prune:FRACTION, simd:portable|avx2|avx512 (the float32 GEMM's micro-kernel,
+ * switched process-wide before each of the config's runs; UNSUPPORTED when this CPU lacks it).
+ * *out is malloc'd. INVALID_ARG for a malformed, unknown or
  * repeated label or feature; UNSUPPORTED, naming the feature, for one kiln does not have yet. */
 enum kiln_status kiln_bench_parse_configs(const char *list, struct kiln_bench_config **out,
                                           size_t *n, struct kiln_diag *d);

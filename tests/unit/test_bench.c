@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "bench.h"
+#include "kernels/gemm_core.h"
 
 #define ROOT KILN_TEST_DATA "/../.."
 
@@ -213,6 +214,49 @@ static void test_config_parser(void **state)
     parse_err("prune:2", KILN_STATUS_INVALID_ARG, "fraction between 0 and 1");
     parse_err("prune", KILN_STATUS_INVALID_ARG, "fraction between 0 and 1");
     parse_err("prune:0.5x", KILN_STATUS_INVALID_ARG, "fraction between 0 and 1");
+
+    /* simd:NAME forces the float32 GEMM's micro-kernel; one the CPU lacks is refused */
+    assert_int_equal(kiln_bench_parse_configs("O2+simd:portable,O2", &c, &n, &d), 0);
+    assert_int_equal(c[0].simd, KILN_GEMM_ISA_PORTABLE + 1);
+    assert_int_equal(c[0].opt_level, 2);
+    assert_int_equal(c[1].simd, 0);
+    free(c);
+    parse_err("simd:sse", KILN_STATUS_INVALID_ARG, "simd: takes portable, avx2 or avx512");
+    parse_err("simd:", KILN_STATUS_INVALID_ARG, "simd: takes portable");
+    parse_err("O2+simd:avx2+simd:avx2", KILN_STATUS_INVALID_ARG, "'simd:avx2' given twice");
+    for (int i = 1; i < KILN_GEMM_ISA_COUNT; i++) {
+        char list[64];
+        snprintf(list, sizeof list, "O0+simd:%s", kiln_gemm_isa_name((enum kiln_gemm_isa)i));
+        if (kiln_gemm_isa_supported((enum kiln_gemm_isa)i))
+            parse_ok(list, 1, (int[]){0});
+        else
+            parse_err(list, KILN_STATUS_UNSUPPORTED, "does not run the");
+    }
+}
+
+/* simd: configs run side by side in one process; the process default is back afterwards, and
+ * the portable row differs from the best variant only by rounding */
+static void test_run_simd_configs(void **state)
+{
+    (void)state;
+    enum kiln_gemm_isa before = kiln_gemm_isa_active();
+    struct kiln_bench_config *cfg = NULL;
+    size_t n = 0;
+    struct kiln_diag d;
+    kiln_diag_clear(&d);
+    assert_int_equal(kiln_bench_parse_configs("O2+simd:portable,O2", &cfg, &n, &d), 0);
+    struct kiln_bench_options o = {.model = ROOT "/models/digits_cnn.onnx", .configs = cfg,
+                                   .n_configs = n, .repeat = 2, .warmup = 0};
+    struct kiln_bench_result r;
+    assert_int_equal(kiln_bench_run(&o, &r, &d), KILN_STATUS_OK);
+    assert_int_equal(kiln_gemm_isa_active(), before);
+    assert_int_equal(r.n_rows, 2);
+    assert_true(r.rows[1].diffs != NULL);
+    assert_true(r.rows[1].max_abs < 1e-4);
+    if (before == KILN_GEMM_ISA_PORTABLE)
+        assert_true(r.rows[1].max_abs == 0);
+    kiln_bench_result_free(&r);
+    free(cfg);
 }
 
 /* ---- a tiny JSON reader and the JSON Schema subset docs/bench.schema.json uses ---- */
@@ -644,7 +688,7 @@ static void test_run_mlp_fake_clock(void **state)
 static void test_run_errors(void **state)
 {
     (void)state;
-    struct kiln_bench_config cfg = {"O0", 0, false, false, 0};
+    struct kiln_bench_config cfg = {"O0", 0, false, false, 0, 0};
     struct kiln_bench_range bad = {"nope", 0, 1};
     struct kiln_bench_options o = {.model = ROOT "/models/mlp.onnx", .configs = &cfg,
                                    .n_configs = 1, .repeat = 1, .ranges = &bad, .n_ranges = 1};
@@ -677,6 +721,7 @@ int main(void)
         cmocka_unit_test(test_json_checker_rejects),
         cmocka_unit_test(test_run_mlp_fake_clock),
         cmocka_unit_test(test_run_errors),
+        cmocka_unit_test(test_run_simd_configs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
