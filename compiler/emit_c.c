@@ -450,7 +450,7 @@ static void write_rt_h(struct sb *b, struct tu *t, const struct plan *pl)
     for (size_t i = 0; i < sizeof extern_fns / sizeof extern_fns[0]; i++)
         sb_printf(b, "#define %s %s_%s\n", extern_fns[i], N, extern_fns[i] + 5);
     sb_puts(b, "\n/* SIMD hook: kernels select vector paths with these compiler macros; the portable\n"
-               " * C path is always present (today every kernel is portable C only). */\n"
+               " * C path is always present (gemm_core.c tests __AVX512F__, __AVX2__ && __FMA__). */\n"
                "#if defined(__AVX512F__)\n#define KILN_SIMD_AVX512 1\n#endif\n"
                "#if defined(__AVX2__)\n#define KILN_SIMD_AVX2 1\n#endif\n"
                "#if defined(__ARM_NEON) || defined(__ARM_NEON__)\n#define KILN_SIMD_NEON 1\n#endif\n"
