@@ -39,86 +39,10 @@
 #define MR KILN_GEMM_MR
 #define NR KILN_GEMM_NR
 
-/* The blocked loop nest and packing, per element type, for any tile (mr x nr, micro). */
-#define KILN_GEMM_BLOCKED(sfx, T)                                                              \
-    /* Ap[(i/mr)*kc*mr + k*mr + i%mr] = A(i, k), rows past m are zero. */                       \
-    static void pack_a_##sfx(int64_t m, int64_t kc, const T *A, int64_t rs, int64_t cs, T *Ap, \
-                             int64_t tm)                                                       \
-    {                                                                                          \
-        for (int64_t i0 = 0; i0 < m; i0 += tm) {                                               \
-            int64_t mr = m - i0 < tm ? m - i0 : tm;                                            \
-            for (int64_t k = 0; k < kc; k++) {                                                 \
-                for (int64_t i = 0; i < mr; i++)                                               \
-                    Ap[k * tm + i] = A[(i0 + i) * rs + k * cs];                                \
-                for (int64_t i = mr; i < tm; i++)                                              \
-                    Ap[k * tm + i] = 0;                                                        \
-            }                                                                                  \
-            Ap += kc * tm;                                                                     \
-        }                                                                                      \
-    }                                                                                          \
-    /* Bp[(j/nr)*kc*nr + k*nr + j%nr] = B(k, j), columns past n are zero. */                    \
-    static void pack_b_##sfx(int64_t n, int64_t kc, const T *B, int64_t rs, int64_t cs, T *Bp, \
-                             int64_t tn)                                                       \
-    {                                                                                          \
-        for (int64_t j0 = 0; j0 < n; j0 += tn) {                                               \
-            int64_t nr = n - j0 < tn ? n - j0 : tn;                                            \
-            for (int64_t k = 0; k < kc; k++) {                                                 \
-                const T *b = B + k * rs + j0 * cs;                                             \
-                if (cs == 1 && nr == tn) {                                                     \
-                    memcpy(Bp + k * tn, b, (size_t)tn * sizeof(T));                            \
-                    continue;                                                                  \
-                }                                                                              \
-                for (int64_t j = 0; j < nr; j++)                                               \
-                    Bp[k * tn + j] = b[j * cs];                                                \
-                for (int64_t j = nr; j < tn; j++)                                              \
-                    Bp[k * tn + j] = 0;                                                        \
-            }                                                                                  \
-            Bp += kc * tn;                                                                     \
-        }                                                                                      \
-    }                                                                                          \
-    /* One tm x tn tile of C over kc packed steps; stores the top-left mr x nr part as         \
-     * c = alpha*acc or c = c + alpha*acc (accumulate). */                                     \
-    typedef void (*micro_##sfx##_fn)(int64_t kc, const T *restrict Ap, const T *restrict Bp,   \
-                                     T alpha, T *C, int64_t ldc, int64_t mr, int64_t nr,       \
-                                     int accumulate);                                          \
-    static void gemm_blocked_##sfx(int64_t tm, int64_t tn, micro_##sfx##_fn micro, int64_t M,  \
-                                   int64_t N, int64_t K, T alpha, const T *A, int64_t a_rs,    \
-                                   int64_t a_cs, const T *B, int64_t b_rs, int64_t b_cs, T *C, \
-                                   int64_t ldc, int accumulate, void *scratch)                 \
-    {                                                                                          \
-        if (K == 0) {                                                                          \
-            for (int64_t i = 0; !accumulate && i < M; i++)                                     \
-                for (int64_t j = 0; j < N; j++)                                                \
-                    C[i * ldc + j] = 0;                                                        \
-            return;                                                                            \
-        }                                                                                      \
-        /* scratch is arena memory aligned to 64; keep both packs aligned for vector loads;    \
-         * kiln_gemm_scratch_bytes covers every tile's rounding */                             \
-        uint64_t kcap = K < KILN_GEMM_KC ? (uint64_t)K : KILN_GEMM_KC;                         \
-        uint64_t mcap = kiln_gemm_round_up(M < KILN_GEMM_MC ? (uint64_t)M : KILN_GEMM_MC,      \
-                                           (uint64_t)tm);                                      \
-        T *Ap = scratch;                                                                       \
-        T *Bp = (T *)((char *)scratch + kiln_gemm_round_up(mcap * kcap * sizeof(T), 64));      \
-        for (int64_t jc = 0; jc < N; jc += KILN_GEMM_NC) {                                     \
-            int64_t nc = N - jc < KILN_GEMM_NC ? N - jc : KILN_GEMM_NC;                        \
-            for (int64_t pc = 0; pc < K; pc += KILN_GEMM_KC) {                                 \
-                int64_t kc = K - pc < KILN_GEMM_KC ? K - pc : KILN_GEMM_KC;                    \
-                int acc = accumulate || pc > 0;                                                \
-                pack_b_##sfx(nc, kc, B + pc * b_rs + jc * b_cs, b_rs, b_cs, Bp, tn);           \
-                for (int64_t ic = 0; ic < M; ic += KILN_GEMM_MC) {                             \
-                    int64_t mc = M - ic < KILN_GEMM_MC ? M - ic : KILN_GEMM_MC;                \
-                    pack_a_##sfx(mc, kc, A + ic * a_rs + pc * a_cs, a_rs, a_cs, Ap, tm);       \
-                    for (int64_t jr = 0; jr < nc; jr += tn)                                    \
-                        for (int64_t ir = 0; ir < mc; ir += tm)                                \
-                            micro(kc, Ap + ir * kc, Bp + jr * kc, alpha,                       \
-                                  C + (ic + ir) * ldc + jc + jr, ldc,                          \
-                                  mc - ir < tm ? mc - ir : tm, nc - jr < tn ? nc - jr : tn,    \
-                                  acc);                                                        \
-                }                                                                              \
-            }                                                                                  \
-        }                                                                                      \
-    }                                                                                          \
-    /* The portable MR x NR micro-kernel: plain C the compiler vectorises. */                  \
+/* The portable MR x NR micro-kernel: plain C the compiler vectorises. One tile of C over kc
+ * packed steps; stores the top-left mr x nr part as c = alpha*acc, or c = c + alpha*acc when
+ * accumulating (every micro-kernel stores alike). */
+#define KILN_GEMM_MICRO_PORTABLE(sfx, T)                                                       \
     static void micro_portable_##sfx(int64_t kc, const T *restrict Ap, const T *restrict Bp,   \
                                      T alpha, T *C, int64_t ldc, int64_t mr, int64_t nr,       \
                                      int accumulate)                                           \
@@ -144,8 +68,86 @@
         }                                                                                      \
     }
 
-KILN_GEMM_BLOCKED(f32, float)
-KILN_GEMM_BLOCKED(f64, double)
+/* The blocked loop nest and packing, instantiated per variant (name) with its element type,
+ * tile TM x TN, micro-kernel and target attribute: the tile sizes stay compile-time constants
+ * and the micro-kernel inlines into the nest, as in a hand-written GEMM. */
+#define KILN_GEMM_BLOCKED(name, T, TM, TN, MICRO, ATTR)                                        \
+    /* Ap[(i/TM)*kc*TM + k*TM + i%TM] = A(i, k), rows past m are zero. */                       \
+    static ATTR void pack_a_##name(int64_t m, int64_t kc, const T *A, int64_t rs, int64_t cs,  \
+                                   T *Ap)                                                      \
+    {                                                                                          \
+        for (int64_t i0 = 0; i0 < m; i0 += TM) {                                               \
+            int64_t mr = m - i0 < TM ? m - i0 : TM;                                            \
+            for (int64_t k = 0; k < kc; k++) {                                                 \
+                for (int64_t i = 0; i < mr; i++)                                               \
+                    Ap[k * TM + i] = A[(i0 + i) * rs + k * cs];                                \
+                for (int64_t i = mr; i < TM; i++)                                              \
+                    Ap[k * TM + i] = 0;                                                        \
+            }                                                                                  \
+            Ap += kc * TM;                                                                     \
+        }                                                                                      \
+    }                                                                                          \
+    /* Bp[(j/TN)*kc*TN + k*TN + j%TN] = B(k, j), columns past n are zero. */                    \
+    static ATTR void pack_b_##name(int64_t n, int64_t kc, const T *B, int64_t rs, int64_t cs,  \
+                                   T *Bp)                                                      \
+    {                                                                                          \
+        for (int64_t j0 = 0; j0 < n; j0 += TN) {                                               \
+            int64_t nr = n - j0 < TN ? n - j0 : TN;                                            \
+            for (int64_t k = 0; k < kc; k++) {                                                 \
+                const T *b = B + k * rs + j0 * cs;                                             \
+                if (cs == 1 && nr == TN) {                                                     \
+                    memcpy(Bp + k * TN, b, TN * sizeof(T));                                    \
+                    continue;                                                                  \
+                }                                                                              \
+                for (int64_t j = 0; j < nr; j++)                                               \
+                    Bp[k * TN + j] = b[j * cs];                                                \
+                for (int64_t j = nr; j < TN; j++)                                              \
+                    Bp[k * TN + j] = 0;                                                        \
+            }                                                                                  \
+            Bp += kc * TN;                                                                     \
+        }                                                                                      \
+    }                                                                                          \
+    static ATTR void gemm_##name(int64_t M, int64_t N, int64_t K, T alpha, const T *A,         \
+                                 int64_t a_rs, int64_t a_cs, const T *B, int64_t b_rs,         \
+                                 int64_t b_cs, T *C, int64_t ldc, int accumulate,              \
+                                 void *scratch)                                                \
+    {                                                                                          \
+        if (K == 0) {                                                                          \
+            for (int64_t i = 0; !accumulate && i < M; i++)                                     \
+                for (int64_t j = 0; j < N; j++)                                                \
+                    C[i * ldc + j] = 0;                                                        \
+            return;                                                                            \
+        }                                                                                      \
+        /* scratch is arena memory aligned to 64; keep both packs aligned for vector loads;    \
+         * kiln_gemm_scratch_bytes covers every variant's rounding */                          \
+        uint64_t kcap = K < KILN_GEMM_KC ? (uint64_t)K : KILN_GEMM_KC;                         \
+        uint64_t mcap = kiln_gemm_round_up(M < KILN_GEMM_MC ? (uint64_t)M : KILN_GEMM_MC, TM); \
+        T *Ap = scratch;                                                                       \
+        T *Bp = (T *)((char *)scratch + kiln_gemm_round_up(mcap * kcap * sizeof(T), 64));      \
+        for (int64_t jc = 0; jc < N; jc += KILN_GEMM_NC) {                                     \
+            int64_t nc = N - jc < KILN_GEMM_NC ? N - jc : KILN_GEMM_NC;                        \
+            for (int64_t pc = 0; pc < K; pc += KILN_GEMM_KC) {                                 \
+                int64_t kc = K - pc < KILN_GEMM_KC ? K - pc : KILN_GEMM_KC;                    \
+                int acc = accumulate || pc > 0;                                                \
+                pack_b_##name(nc, kc, B + pc * b_rs + jc * b_cs, b_rs, b_cs, Bp);              \
+                for (int64_t ic = 0; ic < M; ic += KILN_GEMM_MC) {                             \
+                    int64_t mc = M - ic < KILN_GEMM_MC ? M - ic : KILN_GEMM_MC;                \
+                    pack_a_##name(mc, kc, A + ic * a_rs + pc * a_cs, a_rs, a_cs, Ap);          \
+                    for (int64_t jr = 0; jr < nc; jr += TN)                                    \
+                        for (int64_t ir = 0; ir < mc; ir += TM)                                \
+                            MICRO(kc, Ap + ir * kc, Bp + jr * kc, alpha,                       \
+                                  C + (ic + ir) * ldc + jc + jr, ldc,                          \
+                                  mc - ir < TM ? mc - ir : TM, nc - jr < TN ? nc - jr : TN,    \
+                                  acc);                                                        \
+                }                                                                              \
+            }                                                                                  \
+        }                                                                                      \
+    }
+
+KILN_GEMM_MICRO_PORTABLE(f32, float)
+KILN_GEMM_MICRO_PORTABLE(f64, double)
+KILN_GEMM_BLOCKED(portable_f32, float, MR, NR, micro_portable_f32, )
+KILN_GEMM_BLOCKED(portable_f64, double, MR, NR, micro_portable_f64, )
 
 /* ---- SIMD micro-kernels: a tile of ROWS rows x 2 vectors of VW float lanes. Per k step: two
  * vector loads of packed B, one broadcast of packed A per row, 2 * rows FMAs into accumulators
@@ -223,6 +225,8 @@ KILN_GEMM_BLOCKED(f64, double)
 #error "gemm_core.h's AVX2 tile does not match the micro-kernel"
 #endif
 SIMD_MICRO(avx2, "avx2,fma", KILN_GEMM_AVX2_MR, SIMD_ROWS6)
+KILN_GEMM_BLOCKED(avx2_f32, float, KILN_GEMM_AVX2_MR, KILN_GEMM_AVX2_NR, micro_avx2,
+                  KILN_GEMM_TARGET("avx2,fma"))
 #undef SIMD_V
 #undef SIMD_VW
 #undef SIMD_ZERO
@@ -248,6 +252,8 @@ SIMD_MICRO(avx2, "avx2,fma", KILN_GEMM_AVX2_MR, SIMD_ROWS6)
 #error "gemm_core.h's AVX-512 tile does not match the micro-kernel"
 #endif
 SIMD_MICRO(avx512, "avx512f", KILN_GEMM_AVX512_MR, SIMD_ROWS8)
+KILN_GEMM_BLOCKED(avx512_f32, float, KILN_GEMM_AVX512_MR, KILN_GEMM_AVX512_NR, micro_avx512,
+                  KILN_GEMM_TARGET("avx512f"))
 #undef SIMD_V
 #undef SIMD_VW
 #undef SIMD_ZERO
@@ -265,8 +271,7 @@ void kiln_gemm_f64(int64_t M, int64_t N, int64_t K, double alpha, const double *
                    int64_t a_cs, const double *B, int64_t b_rs, int64_t b_cs, double *C,
                    int64_t ldc, int accumulate, void *scratch)
 {
-    gemm_blocked_f64(MR, NR, micro_portable_f64, M, N, K, alpha, A, a_rs, a_cs, B, b_rs, b_cs, C,
-                     ldc, accumulate, scratch);
+    gemm_portable_f64(M, N, K, alpha, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate, scratch);
 }
 
 /* The float32 GEMM on variant isa: 0 portable, 1 AVX2, 2 AVX-512 (the order of enum
@@ -275,19 +280,21 @@ static void gemm_f32_on(int isa, int64_t M, int64_t N, int64_t K, float alpha, c
                         int64_t a_rs, int64_t a_cs, const float *B, int64_t b_rs, int64_t b_cs,
                         float *C, int64_t ldc, int accumulate, void *scratch)
 {
-    int64_t tm = MR, tn = NR;
-    micro_f32_fn micro = micro_portable_f32;
-#ifdef KILN_GEMM_HAVE_AVX2
-    if (isa >= 1)
-        tm = KILN_GEMM_AVX2_MR, tn = KILN_GEMM_AVX2_NR, micro = micro_avx2;
-#endif
 #ifdef KILN_GEMM_HAVE_AVX512
-    if (isa >= 2)
-        tm = KILN_GEMM_AVX512_MR, tn = KILN_GEMM_AVX512_NR, micro = micro_avx512;
+    if (isa >= 2) {
+        gemm_avx512_f32(M, N, K, alpha, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate,
+                        scratch);
+        return;
+    }
+#endif
+#ifdef KILN_GEMM_HAVE_AVX2
+    if (isa >= 1) {
+        gemm_avx2_f32(M, N, K, alpha, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate, scratch);
+        return;
+    }
 #endif
     (void)isa;
-    gemm_blocked_f32(tm, tn, micro, M, N, K, alpha, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc,
-                     accumulate, scratch);
+    gemm_portable_f32(M, N, K, alpha, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate, scratch);
 }
 
 #ifndef KILN_EMITTED
