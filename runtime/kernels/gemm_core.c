@@ -39,23 +39,24 @@
 #define MR KILN_GEMM_MR
 #define NR KILN_GEMM_NR
 
-/* The portable MR x NR micro-kernel: plain C the compiler vectorises. One tile of C over kc
- * packed steps; stores the top-left mr x nr part as c = alpha*acc, or c = c + alpha*acc when
- * accumulating (every micro-kernel stores alike). */
+/* Every micro-kernel computes one tile of C over kc steps from A(i, k) = A[i*ars + k*acs] (a
+ * packed block: ars 1, acs the tile height; or A in place) and a packed panel of B, and stores
+ * the top-left mr x nr part as c = alpha*acc, or c = c + alpha*acc when accumulating. Rows of
+ * A past mr are never read. The portable MR x NR one is plain C the compiler vectorises. */
 #define KILN_GEMM_MICRO_PORTABLE(sfx, T)                                                       \
-    static void micro_portable_##sfx(int64_t kc, const T *restrict Ap, const T *restrict Bp,   \
-                                     T alpha, T *C, int64_t ldc, int64_t mr, int64_t nr,       \
-                                     int accumulate)                                           \
+    static void micro_portable_##sfx(int64_t kc, const T *restrict A, int64_t ars, int64_t acs, \
+                                     const T *restrict Bp, T alpha, T *C, int64_t ldc,         \
+                                     int64_t mr, int64_t nr, int accumulate)                   \
     {                                                                                          \
         T acc[MR][NR];                                                                         \
         for (int i = 0; i < MR; i++)                                                           \
             for (int j = 0; j < NR; j++)                                                       \
                 acc[i][j] = 0;                                                                 \
         for (int64_t k = 0; k < kc; k++) {                                                     \
-            const T *a = Ap + k * MR, *b = Bp + k * NR;                                        \
+            const T *a = A + k * acs, *b = Bp + k * NR;                                        \
             for (int i = 0; i < MR; i++)                                                       \
                 for (int j = 0; j < NR; j++)                                                   \
-                    acc[i][j] += a[i] * b[j];                                                  \
+                    acc[i][j] += a[i * ars] * b[j];                                            \
         }                                                                                      \
         for (int64_t i = 0; i < mr; i++) {                                                     \
             T *c = C + i * ldc;                                                                \
@@ -69,9 +70,13 @@
     }
 
 /* The blocked loop nest and packing, instantiated per variant (name) with its element type,
- * tile TM x TN, micro-kernel and target attribute: the tile sizes stay compile-time constants
- * and the micro-kernel inlines into the nest, as in a hand-written GEMM. */
-#define KILN_GEMM_BLOCKED(name, T, TM, TN, MICRO, ATTR)                                        \
+ * tile TM x TN, micro-kernel, target attribute and PACK_A: whether A is packed (the portable
+ * kernel, whose plain C vectorises only over a packed block) or read in place by the SIMD
+ * kernels, which broadcast one element per row and step: for them packing A cost as much as a
+ * third of a GEMM's time (the weights of a convolution are A) and bought nothing. B is always
+ * packed: its panel is reused from L1 by every row tile, zero-padded past n. The tile sizes
+ * stay compile-time constants. */
+#define KILN_GEMM_BLOCKED(name, T, TM, TN, MICRO, ATTR, PACK_A)                                \
     /* Ap[(i/TM)*kc*TM + k*TM + i%TM] = A(i, k), rows past m are zero. */                       \
     static ATTR void pack_a_##name(int64_t m, int64_t kc, const T *A, int64_t rs, int64_t cs,  \
                                    T *Ap)                                                      \
@@ -132,10 +137,13 @@
                 pack_b_##name(nc, kc, B + pc * b_rs + jc * b_cs, b_rs, b_cs, Bp);              \
                 for (int64_t ic = 0; ic < M; ic += KILN_GEMM_MC) {                             \
                     int64_t mc = M - ic < KILN_GEMM_MC ? M - ic : KILN_GEMM_MC;                \
-                    pack_a_##name(mc, kc, A + ic * a_rs + pc * a_cs, a_rs, a_cs, Ap);          \
+                    const T *Ab = A + ic * a_rs + pc * a_cs;                                   \
+                    if (PACK_A)                                                                \
+                        pack_a_##name(mc, kc, Ab, a_rs, a_cs, Ap);                             \
                     for (int64_t jr = 0; jr < nc; jr += TN)                                    \
                         for (int64_t ir = 0; ir < mc; ir += TM)                                \
-                            MICRO(kc, Ap + ir * kc, Bp + jr * kc, alpha,                       \
+                            MICRO(kc, PACK_A ? Ap + ir * kc : Ab + ir * a_rs,                  \
+                                  PACK_A ? 1 : a_rs, PACK_A ? TM : a_cs, Bp + jr * kc, alpha,  \
                                   C + (ic + ir) * ldc + jc + jr, ldc,                          \
                                   mc - ir < TM ? mc - ir : TM, nc - jr < TN ? nc - jr : TN,    \
                                   acc);                                                        \
@@ -146,8 +154,8 @@
 
 KILN_GEMM_MICRO_PORTABLE(f32, float)
 KILN_GEMM_MICRO_PORTABLE(f64, double)
-KILN_GEMM_BLOCKED(portable_f32, float, MR, NR, micro_portable_f32, )
-KILN_GEMM_BLOCKED(portable_f64, double, MR, NR, micro_portable_f64, )
+KILN_GEMM_BLOCKED(portable_f32, float, MR, NR, micro_portable_f32, , 1)
+KILN_GEMM_BLOCKED(portable_f64, double, MR, NR, micro_portable_f64, , 1)
 
 /* ---- SIMD micro-kernels: a tile of ROWS rows x 2 vectors of VW float lanes. Per k step: two
  * vector loads of packed B, one broadcast of packed A per row, 2 * rows FMAs into accumulators
@@ -157,10 +165,13 @@ KILN_GEMM_BLOCKED(portable_f64, double, MR, NR, micro_portable_f64, )
  * SIMD_VW (lanes) and SIMD_<OP> (intrinsics) before SIMD_MICRO(...) and #undefs them after. */
 #define SIMD_ROWS6(X) X(0) X(1) X(2) X(3) X(4) X(5)
 #define SIMD_ROWS8(X) SIMD_ROWS6(X) X(6) X(7)
-#define SIMD_DECL(i) SIMD_V c##i##0 = SIMD_ZERO(), c##i##1 = SIMD_ZERO();
+/* row i of A; rows past mr read row 0 again (valid memory; their results are not stored) */
+#define SIMD_DECL(i)                                                                           \
+    SIMD_V c##i##0 = SIMD_ZERO(), c##i##1 = SIMD_ZERO();                                       \
+    const float *a##i = A + (i < mr ? i : 0) * ars;
 #define SIMD_STEP(i)                                                                           \
     {                                                                                          \
-        SIMD_V a_ = SIMD_SET1(Ap[i]);                                                          \
+        SIMD_V a_ = SIMD_SET1(a##i[o]);                                                        \
         c##i##0 = SIMD_FMADD(a_, b0, c##i##0);                                                 \
         c##i##1 = SIMD_FMADD(a_, b1, c##i##1);                                                 \
     }
@@ -182,11 +193,12 @@ KILN_GEMM_BLOCKED(portable_f64, double, MR, NR, micro_portable_f64, )
     SIMD_STOREU(t + i * 2 * SIMD_VW + SIMD_VW, c##i##1);
 #define SIMD_MICRO(isa, target, tm, ROWS)                                                      \
     static KILN_GEMM_TARGET(target) void micro_##isa(                                          \
-        int64_t kc, const float *restrict Ap, const float *restrict Bp, float alpha, float *C, \
-        int64_t ldc, int64_t mr, int64_t nr, int accumulate)                                   \
+        int64_t kc, const float *restrict A, int64_t ars, int64_t acs,                         \
+        const float *restrict Bp, float alpha, float *C, int64_t ldc, int64_t mr, int64_t nr,  \
+        int accumulate)                                                                        \
     {                                                                                          \
         ROWS(SIMD_DECL)                                                                        \
-        for (int64_t k = 0; k < kc; k++, Ap += (tm), Bp += 2 * SIMD_VW) {                      \
+        for (int64_t k = 0, o = 0; k < kc; k++, o += acs, Bp += 2 * SIMD_VW) {                 \
             SIMD_V b0 = SIMD_LOADU(Bp), b1 = SIMD_LOADU(Bp + SIMD_VW);                         \
             ROWS(SIMD_STEP)                                                                    \
         }                                                                                      \
@@ -226,7 +238,7 @@ KILN_GEMM_BLOCKED(portable_f64, double, MR, NR, micro_portable_f64, )
 #endif
 SIMD_MICRO(avx2, "avx2,fma", KILN_GEMM_AVX2_MR, SIMD_ROWS6)
 KILN_GEMM_BLOCKED(avx2_f32, float, KILN_GEMM_AVX2_MR, KILN_GEMM_AVX2_NR, micro_avx2,
-                  KILN_GEMM_TARGET("avx2,fma"))
+                  KILN_GEMM_TARGET("avx2,fma"), 0)
 #undef SIMD_V
 #undef SIMD_VW
 #undef SIMD_ZERO
@@ -253,7 +265,7 @@ KILN_GEMM_BLOCKED(avx2_f32, float, KILN_GEMM_AVX2_MR, KILN_GEMM_AVX2_NR, micro_a
 #endif
 SIMD_MICRO(avx512, "avx512f", KILN_GEMM_AVX512_MR, SIMD_ROWS8)
 KILN_GEMM_BLOCKED(avx512_f32, float, KILN_GEMM_AVX512_MR, KILN_GEMM_AVX512_NR, micro_avx512,
-                  KILN_GEMM_TARGET("avx512f"))
+                  KILN_GEMM_TARGET("avx512f"), 0)
 #undef SIMD_V
 #undef SIMD_VW
 #undef SIMD_ZERO
