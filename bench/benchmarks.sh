@@ -4,7 +4,10 @@
 # classifiers with random weights, their SVG plots under docs/bench/, and kiln vs ONNX Runtime
 # 1.30 on one thread (bench/ort_compare.sh). Short runs on purpose (a shared 2-core machine):
 # REPEAT timed runs per config for the example models, TV_REPEAT for the classifiers.
-# usage: bench/benchmarks.sh [BUILD_DIR]   (env: REPEAT=20 TV_REPEAT=5 NO_TORCHVISION=1 NO_ORT=1)
+# The SIMD section times the GEMM's micro-kernels side by side (bench/simd_compare.py;
+# BASE_KILN: another kiln executable for a "before" column).
+# usage: bench/benchmarks.sh [BUILD_DIR]
+#        (env: REPEAT=20 TV_REPEAT=5 NO_TORCHVISION=1 NO_ORT=1 NO_SIMD=1 BASE_KILN=old/kiln)
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "${1:-$ROOT/build}" && pwd)
@@ -157,6 +160,70 @@ EOF
             models/mlp.onnx models/digits_cnn.onnx models/tiny_resnet.onnx models/kws_cnn.onnx \
             >>"$TMP"
     fi
+fi
+# ---- the float32 GEMM's micro-kernels side by side (bench/simd_compare.py) ----
+if [ -z "${NO_SIMD:-}" ]; then
+    base_opt=""
+    base_note=""
+    if [ -n "${BASE_KILN:-}" ]; then
+        base_opt="--base $BASE_KILN"
+        base_note=" The \"before\" column is BASE_KILN (a kiln built from the commit before the
+SIMD kernels), run as a separate process alternating with this one round by round."
+    fi
+    cat >>"$TMP" <<EOF
+## SIMD GEMM kernels
+
+Conv (through im2col), ConvTranspose, Gemm, MatMul and the RNNs share one float32 GEMM
+(\`runtime/kernels/gemm_core.c\`) with three micro-kernels: portable C (4x8 tile, what every
+build has), AVX2+FMA (6x16) and AVX-512F (8x32). \`kiln\` picks the best one the CPU runs at
+its first GEMM; \`KILN_SIMD=portable|avx2|avx512\` forces one (a variant the CPU lacks falls
+back to the best one below it), and \`kiln bench\` configs take \`simd:NAME\` to time them side
+by side in one process, interleaved run by run. Emitted C chooses by compiler flags instead
+([emit-c.md](emit-c.md)). The AVX2 and AVX-512 kernels give the same bits (the same FMAs in the
+same order per element); both differ from the portable one by the rounding of the fused
+multiply-adds (last column).$base_note
+
+\`\`\`
+bench/simd_compare.py --kiln build/kiln ${BASE_KILN:+--base BASE_KILN }--repeat $REPEAT --rounds 3 models/{tiny_resnet,digits_cnn,transformer_encoder,kws_cnn}.onnx
+\`\`\`
+
+EOF
+    # shellcheck disable=SC2086
+    /usr/bin/python3 bench/simd_compare.py --kiln "$KILN" $base_opt --repeat "$REPEAT" --rounds 3 \
+        models/tiny_resnet.onnx models/digits_cnn.onnx models/transformer_encoder.onnx \
+        models/kws_cnn.onnx >>"$TMP"
+    if [ -f "$TV_DIR/resnet18_op13.onnx" ]; then
+        cat >>"$TMP" <<EOF
+
+\`\`\`
+bench/simd_compare.py --kiln build/kiln ${BASE_KILN:+--base BASE_KILN }--repeat $TV_REPEAT --warmup 1 --rounds 2 build/tv/resnet18_op13.onnx
+\`\`\`
+
+EOF
+        # shellcheck disable=SC2086
+        /usr/bin/python3 bench/simd_compare.py --kiln "$KILN" $base_opt --repeat "$TV_REPEAT" \
+            --warmup 1 --rounds 2 "$TV_DIR/resnet18_op13.onnx" >>"$TMP"
+        if [ -z "${NO_ORT:-}" ] && command -v node >/dev/null 2>&1; then
+            cat >>"$TMP" <<EOF
+
+Against ONNX Runtime 1.30 on one thread, on the portable path and on the default (best) one:
+
+\`\`\`
+bench/ort_compare.sh --kiln build/kiln --config O2+simd:portable --repeat $TV_REPEAT --warmup 1 --rounds 2 --format md build/tv/resnet18_op13.onnx models/{tiny_resnet,digits_cnn,transformer_encoder}.onnx
+bench/ort_compare.sh --kiln build/kiln --config O2 --repeat $TV_REPEAT --warmup 1 --rounds 2 --format md build/tv/resnet18_op13.onnx models/{tiny_resnet,digits_cnn,transformer_encoder}.onnx
+\`\`\`
+
+EOF
+            for cfg in O2+simd:portable O2; do
+                bench/ort_compare.sh --kiln "$KILN" --config "$cfg" --repeat "$TV_REPEAT" \
+                    --warmup 1 --rounds 2 --format md "$TV_DIR/resnet18_op13.onnx" \
+                    models/tiny_resnet.onnx models/digits_cnn.onnx \
+                    models/transformer_encoder.onnx >>"$TMP"
+                echo >>"$TMP"
+            done
+        fi
+    fi
+    sed -i "s#$TV_DIR#build/tv#g; s#$BUILD/#build/#g" "$TMP"
 fi
 cat "$TMP" >"$DOC"
 trap - EXIT

@@ -1,9 +1,9 @@
 /* gemm_core.c - the shared cache-blocked GEMM (see gemm_core.h). Goto-style loop nest: a KC x NC
- * panel of B and an MC x KC block of A are packed into scratch so that the MR x NR micro-kernel
- * streams both contiguously. One loop nest and one packing for every variant; only the
- * micro-kernel (and its tile size) differs: plain C with constant trip counts, which GCC and
- * Clang vectorise, or AVX2/AVX-512 intrinsics. Edge tiles are zero-padded when packing and
- * clipped when storing. */
+ * panel of B (and, for the portable kernel, an MC x KC block of A) is packed into scratch so
+ * that the MR x NR micro-kernel streams it contiguously. One loop nest and one packing, a
+ * template instantiated per variant; only the micro-kernel and its tile differ: plain C with
+ * constant trip counts, which GCC and Clang vectorise, or AVX2/AVX-512 intrinsics. Edge tiles
+ * are zero-padded when packing and clipped when storing. */
 #include <string.h>
 
 #include "gemm_core.h"

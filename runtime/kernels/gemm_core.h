@@ -39,7 +39,8 @@ static inline uint64_t kiln_gemm_tile_round_up(uint64_t x, int rows)
 }
 
 /* Scratch bytes kiln_gemm_<dtype> needs for an M x N x K product with elements of esize:
- *   [ packed A: MC x KC block | pad to 64 | packed B: KC x NC panel ] */
+ *   [ packed A: MC x KC block | pad to 64 | packed B: KC x NC panel ]
+ * (the SIMD kernels read A in place and leave its part unused). */
 static inline uint64_t kiln_gemm_scratch_bytes(uint64_t m, uint64_t n, uint64_t k, uint64_t esize)
 {
     uint64_t kc = k < KILN_GEMM_KC ? k : KILN_GEMM_KC;
