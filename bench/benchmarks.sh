@@ -167,8 +167,9 @@ if [ -z "${NO_SIMD:-}" ]; then
     base_note=""
     if [ -n "${BASE_KILN:-}" ]; then
         base_opt="--base $BASE_KILN"
-        base_note=" The \"before\" column is BASE_KILN (a kiln built from the commit before the
-SIMD kernels), run as a separate process alternating with this one round by round."
+        base_note="
+The \"before\" column is BASE_KILN, a kiln built from the commit before the SIMD kernels, run
+as a separate process alternating with this one round by round."
     fi
     cat >>"$TMP" <<EOF
 ## SIMD GEMM kernels
