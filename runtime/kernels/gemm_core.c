@@ -158,62 +158,65 @@ KILN_GEMM_BLOCKED(portable_f32, float, MR, NR, micro_portable_f32, , 1)
 KILN_GEMM_BLOCKED(portable_f64, double, MR, NR, micro_portable_f64, , 1)
 
 /* ---- SIMD micro-kernels: a tile of ROWS rows x 2 vectors of VW float lanes. Per k step: two
- * vector loads of packed B, one broadcast of packed A per row, 2 * rows FMAs into accumulators
- * held in registers (12 of the 16 ymm for AVX2 6x16, 16 of the 32 zmm for AVX-512 8x32). The
- * store mirrors the portable one (c = alpha*acc, or c + alpha*acc) so only the summation order
- * and the fused multiply-adds differ from it. Each instance #defines SIMD_V (vector type),
- * SIMD_VW (lanes) and SIMD_<OP> (intrinsics) before SIMD_MICRO(...) and #undefs them after. */
-#define SIMD_ROWS6(X) X(0) X(1) X(2) X(3) X(4) X(5)
-#define SIMD_ROWS8(X) SIMD_ROWS6(X) X(6) X(7)
+ * vector loads of packed B, one broadcast of A per row, 2 * rows FMAs into accumulators held in
+ * registers (12 of the 16 ymm for AVX2 6x16, 16 of the 32 zmm for AVX-512 8x32). The store
+ * mirrors the portable one (c = alpha*acc, or c + alpha*acc) so only the summation order and
+ * the fused multiply-adds differ from it. One template for both ISAs: V is the vector type, VW
+ * its float lanes, P the intrinsics' prefix (_mm256, _mm512: P##_fmadd_ps). ROWS(X, ...)
+ * expands X(i, ...) for each row i. */
+#define SIMD_ROWS6(X, ...)                                                                     \
+    X(0, __VA_ARGS__) X(1, __VA_ARGS__) X(2, __VA_ARGS__) X(3, __VA_ARGS__) X(4, __VA_ARGS__)  \
+    X(5, __VA_ARGS__)
+#define SIMD_ROWS8(X, ...) SIMD_ROWS6(X, __VA_ARGS__) X(6, __VA_ARGS__) X(7, __VA_ARGS__)
 /* row i of A; rows past mr read row 0 again (valid memory; their results are not stored) */
-#define SIMD_DECL(i)                                                                           \
-    SIMD_V c##i##0 = SIMD_ZERO(), c##i##1 = SIMD_ZERO();                                       \
+#define SIMD_DECL(i, V, VW, P)                                                                 \
+    V c##i##0 = P##_setzero_ps(), c##i##1 = P##_setzero_ps();                                  \
     const float *a##i = A + (i < mr ? i : 0) * ars;
-#define SIMD_STEP(i)                                                                           \
+#define SIMD_STEP(i, V, VW, P)                                                                 \
     {                                                                                          \
-        SIMD_V a_ = SIMD_SET1(a##i[o]);                                                        \
-        c##i##0 = SIMD_FMADD(a_, b0, c##i##0);                                                 \
-        c##i##1 = SIMD_FMADD(a_, b1, c##i##1);                                                 \
+        V a_ = P##_set1_ps(a##i[o]);                                                           \
+        c##i##0 = P##_fmadd_ps(a_, b0, c##i##0);                                               \
+        c##i##1 = P##_fmadd_ps(a_, b1, c##i##1);                                               \
     }
-#define SIMD_SCALE(i)                                                                          \
-    c##i##0 = SIMD_MUL(va, c##i##0);                                                           \
-    c##i##1 = SIMD_MUL(va, c##i##1);
-#define SIMD_STORE_ROW(i)                                                                      \
+#define SIMD_SCALE(i, V, VW, P)                                                                \
+    c##i##0 = P##_mul_ps(va, c##i##0);                                                         \
+    c##i##1 = P##_mul_ps(va, c##i##1);
+#define SIMD_STORE_ROW(i, V, VW, P)                                                            \
     {                                                                                          \
         float *c_ = C + i * ldc;                                                               \
         if (accumulate) {                                                                      \
-            c##i##0 = SIMD_ADD(SIMD_LOADU(c_), c##i##0);                                       \
-            c##i##1 = SIMD_ADD(SIMD_LOADU(c_ + SIMD_VW), c##i##1);                             \
+            c##i##0 = P##_add_ps(P##_loadu_ps(c_), c##i##0);                                   \
+            c##i##1 = P##_add_ps(P##_loadu_ps(c_ + VW), c##i##1);                              \
         }                                                                                      \
-        SIMD_STOREU(c_, c##i##0);                                                              \
-        SIMD_STOREU(c_ + SIMD_VW, c##i##1);                                                    \
+        P##_storeu_ps(c_, c##i##0);                                                            \
+        P##_storeu_ps(c_ + VW, c##i##1);                                                       \
     }
-#define SIMD_SPILL_ROW(i)                                                                      \
-    SIMD_STOREU(t + i * 2 * SIMD_VW, c##i##0);                                                 \
-    SIMD_STOREU(t + i * 2 * SIMD_VW + SIMD_VW, c##i##1);
-#define SIMD_MICRO(isa, target, tm, ROWS)                                                      \
+#define SIMD_SPILL_ROW(i, V, VW, P)                                                            \
+    P##_storeu_ps(t + i * 2 * VW, c##i##0);                                                    \
+    P##_storeu_ps(t + i * 2 * VW + VW, c##i##1);
+#define SIMD_MICRO(isa, target, tm, ROWS, V, VW, P)                                            \
     static KILN_GEMM_TARGET(target) void micro_##isa(                                          \
         int64_t kc, const float *restrict A, int64_t ars, int64_t acs,                         \
         const float *restrict Bp, float alpha, float *C, int64_t ldc, int64_t mr, int64_t nr,  \
         int accumulate)                                                                        \
     {                                                                                          \
-        ROWS(SIMD_DECL)                                                                        \
-        for (int64_t k = 0, o = 0; k < kc; k++, o += acs, Bp += 2 * SIMD_VW) {                 \
-            SIMD_V b0 = SIMD_LOADU(Bp), b1 = SIMD_LOADU(Bp + SIMD_VW);                         \
-            ROWS(SIMD_STEP)                                                                    \
+        ROWS(SIMD_DECL, V, VW, P)                                                              \
+        for (int64_t k = 0, o = 0; k < kc; k++, o += acs, Bp += 2 * VW) {                      \
+            V b0 = P##_loadu_ps(Bp), b1 = P##_loadu_ps(Bp + VW);                               \
+            ROWS(SIMD_STEP, V, VW, P)                                                          \
         }                                                                                      \
-        SIMD_V va = SIMD_SET1(alpha);                                                          \
-        ROWS(SIMD_SCALE)                                                                       \
-        if (mr == (tm) && nr == 2 * SIMD_VW) {                                                 \
-            ROWS(SIMD_STORE_ROW)                                                               \
+        V va = P##_set1_ps(alpha);                                                             \
+        ROWS(SIMD_SCALE, V, VW, P)                                                             \
+        if (mr == (tm) && nr == 2 * VW) {                                                      \
+            ROWS(SIMD_STORE_ROW, V, VW, P)                                                     \
             return;                                                                            \
         }                                                                                      \
         /* edge tile: through a buffer, clipped to mr x nr */                                  \
-        float t[(tm) * 2 * SIMD_VW];                                                           \
-        ROWS(SIMD_SPILL_ROW)                                                                   \
+        float t[(tm) * 2 * VW];                                                                \
+        ROWS(SIMD_SPILL_ROW, V, VW, P)                                                         \
         for (int64_t i = 0; i < mr; i++) {                                                     \
             float *c_ = C + i * ldc;                                                           \
-            const float *r_ = t + i * 2 * SIMD_VW;                                             \
+            const float *r_ = t + i * 2 * VW;                                                  \
             if (accumulate)                                                                    \
                 for (int64_t j = 0; j < nr; j++)                                               \
                     c_[j] += r_[j];                                                            \
@@ -223,58 +226,19 @@ KILN_GEMM_BLOCKED(portable_f64, double, MR, NR, micro_portable_f64, , 1)
         }                                                                                      \
     }
 
-#ifdef KILN_GEMM_HAVE_AVX2
-#define SIMD_V __m256
-#define SIMD_VW 8
-#define SIMD_ZERO _mm256_setzero_ps
-#define SIMD_SET1 _mm256_set1_ps
-#define SIMD_LOADU _mm256_loadu_ps
-#define SIMD_STOREU _mm256_storeu_ps
-#define SIMD_FMADD _mm256_fmadd_ps
-#define SIMD_MUL _mm256_mul_ps
-#define SIMD_ADD _mm256_add_ps
-#if KILN_GEMM_AVX2_MR != 6 || KILN_GEMM_AVX2_NR != 2 * SIMD_VW
-#error "gemm_core.h's AVX2 tile does not match the micro-kernel"
+#if KILN_GEMM_AVX2_MR != 6 || KILN_GEMM_AVX2_NR != 16 || KILN_GEMM_AVX512_MR != 8 ||          \
+    KILN_GEMM_AVX512_NR != 32
+#error "gemm_core.h's SIMD tiles do not match the micro-kernels"
 #endif
-SIMD_MICRO(avx2, "avx2,fma", KILN_GEMM_AVX2_MR, SIMD_ROWS6)
+#ifdef KILN_GEMM_HAVE_AVX2
+SIMD_MICRO(avx2, "avx2,fma", KILN_GEMM_AVX2_MR, SIMD_ROWS6, __m256, 8, _mm256)
 KILN_GEMM_BLOCKED(avx2_f32, float, KILN_GEMM_AVX2_MR, KILN_GEMM_AVX2_NR, micro_avx2,
                   KILN_GEMM_TARGET("avx2,fma"), 0)
-#undef SIMD_V
-#undef SIMD_VW
-#undef SIMD_ZERO
-#undef SIMD_SET1
-#undef SIMD_LOADU
-#undef SIMD_STOREU
-#undef SIMD_FMADD
-#undef SIMD_MUL
-#undef SIMD_ADD
 #endif
-
 #ifdef KILN_GEMM_HAVE_AVX512
-#define SIMD_V __m512
-#define SIMD_VW 16
-#define SIMD_ZERO _mm512_setzero_ps
-#define SIMD_SET1 _mm512_set1_ps
-#define SIMD_LOADU _mm512_loadu_ps
-#define SIMD_STOREU _mm512_storeu_ps
-#define SIMD_FMADD _mm512_fmadd_ps
-#define SIMD_MUL _mm512_mul_ps
-#define SIMD_ADD _mm512_add_ps
-#if KILN_GEMM_AVX512_MR != 8 || KILN_GEMM_AVX512_NR != 2 * SIMD_VW
-#error "gemm_core.h's AVX-512 tile does not match the micro-kernel"
-#endif
-SIMD_MICRO(avx512, "avx512f", KILN_GEMM_AVX512_MR, SIMD_ROWS8)
+SIMD_MICRO(avx512, "avx512f", KILN_GEMM_AVX512_MR, SIMD_ROWS8, __m512, 16, _mm512)
 KILN_GEMM_BLOCKED(avx512_f32, float, KILN_GEMM_AVX512_MR, KILN_GEMM_AVX512_NR, micro_avx512,
                   KILN_GEMM_TARGET("avx512f"), 0)
-#undef SIMD_V
-#undef SIMD_VW
-#undef SIMD_ZERO
-#undef SIMD_SET1
-#undef SIMD_LOADU
-#undef SIMD_STOREU
-#undef SIMD_FMADD
-#undef SIMD_MUL
-#undef SIMD_ADD
 #endif
 
 /* ---- the entry points ---- */
