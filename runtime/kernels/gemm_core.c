@@ -1,9 +1,9 @@
 /* gemm_core.c - the shared cache-blocked GEMM (see gemm_core.h). Goto-style loop nest: a KC x NC
- * panel of B (and, for the portable kernel, an MC x KC block of A) is packed into scratch so
- * that the MR x NR micro-kernel streams it contiguously. One loop nest and one packing, a
- * template instantiated per variant; only the micro-kernel and its tile differ: plain C with
- * constant trip counts, which GCC and Clang vectorise, or AVX2/AVX-512 intrinsics. Edge tiles
- * are zero-padded when packing and clipped when storing. */
+ * panel of B is packed into scratch so that the MR x NR micro-kernel streams it contiguously
+ * from L1 for every row tile; A is read in place (one element per row and step, broadcast).
+ * One loop nest and one packing, a template instantiated per variant; only the micro-kernel and
+ * its tile differ: plain C with constant trip counts, which GCC and Clang vectorise, or
+ * AVX2/AVX-512 intrinsics. Edge tiles are zero-padded when packing and clipped when storing. */
 #include <string.h>
 
 #include "gemm_core.h"
@@ -39,24 +39,28 @@
 #define MR KILN_GEMM_MR
 #define NR KILN_GEMM_NR
 
-/* Every micro-kernel computes one tile of C over kc steps from A(i, k) = A[i*ars + k*acs] (a
- * packed block: ars 1, acs the tile height; or A in place) and a packed panel of B, and stores
- * the top-left mr x nr part as c = alpha*acc, or c = c + alpha*acc when accumulating. Rows of
- * A past mr are never read. The portable MR x NR one is plain C the compiler vectorises. */
+/* Every micro-kernel computes one tile of C over kc steps from A(i, k) = A[i*ars + k*acs], read
+ * in place, and a packed panel of B, and stores the top-left mr x nr part as c = alpha*acc, or
+ * c = c + alpha*acc when accumulating. Rows of the tile past mr read row 0 of A again (valid
+ * memory; their results are never stored). The portable MR x NR one is plain C the compiler
+ * vectorises over the columns of B. */
 #define KILN_GEMM_MICRO_PORTABLE(sfx, T)                                                       \
     static void micro_portable_##sfx(int64_t kc, const T *restrict A, int64_t ars, int64_t acs, \
                                      const T *restrict Bp, T alpha, T *C, int64_t ldc,         \
                                      int64_t mr, int64_t nr, int accumulate)                   \
     {                                                                                          \
         T acc[MR][NR];                                                                         \
-        for (int i = 0; i < MR; i++)                                                           \
+        int64_t row[MR];                                                                       \
+        for (int i = 0; i < MR; i++) {                                                         \
+            row[i] = (i < mr ? i : 0) * ars;                                                   \
             for (int j = 0; j < NR; j++)                                                       \
                 acc[i][j] = 0;                                                                 \
+        }                                                                                      \
         for (int64_t k = 0; k < kc; k++) {                                                     \
             const T *a = A + k * acs, *b = Bp + k * NR;                                        \
             for (int i = 0; i < MR; i++)                                                       \
                 for (int j = 0; j < NR; j++)                                                   \
-                    acc[i][j] += a[i * ars] * b[j];                                            \
+                    acc[i][j] += a[row[i]] * b[j];                                             \
         }                                                                                      \
         for (int64_t i = 0; i < mr; i++) {                                                     \
             T *c = C + i * ldc;                                                                \
@@ -69,49 +73,35 @@
         }                                                                                      \
     }
 
-/* The blocked loop nest and packing, instantiated per variant (name) with its element type,
- * tile TM x TN, micro-kernel, target attribute and PACK_A: whether A is packed (the portable
- * kernel, whose plain C vectorises only over a packed block) or read in place by the SIMD
- * kernels, which broadcast one element per row and step: for them packing A cost as much as a
- * third of a GEMM's time (the weights of a convolution are A) and bought nothing. B is always
- * packed: its panel is reused from L1 by every row tile, zero-padded past n. The tile sizes
- * stay compile-time constants. */
-#define KILN_GEMM_BLOCKED(name, T, TM, TN, MICRO, ATTR, PACK_A)                                \
-    /* Ap[(i/TM)*kc*TM + k*TM + i%TM] = A(i, k), rows past m are zero. */                       \
-    static ATTR void pack_a_##name(int64_t m, int64_t kc, const T *A, int64_t rs, int64_t cs,  \
-                                   T *Ap)                                                      \
+/* The blocked loop nest, instantiated per variant (name) with its element type, tile TM x TN,
+ * micro-kernel and target attribute, so the tile sizes stay compile-time constants. Only B is
+ * packed: its KC x TN micro-panels are reused from L1 by every row tile and zero-padded past n.
+ * A is read in place, one element per row and step (packing it, the weights of a convolution,
+ * cost up to a third of the GEMM's time and bought nothing). */
+/* Packs the n columns of a KC-deep block of B in micro-panels of TILE:
+ * P[(l/TILE)*kc*TILE + k*TILE + l%TILE] = X(l, k) = X[l*ls + k*ks] (ls = b_cs, ks = b_rs),
+ * columns past n zero-padded to a whole tile. */
+#define KILN_GEMM_PACK(fname, T, TILE, ATTR)                                                   \
+    static ATTR void fname(int64_t n, int64_t kc, const T *X, int64_t ls, int64_t ks, T *P)    \
     {                                                                                          \
-        for (int64_t i0 = 0; i0 < m; i0 += TM) {                                               \
-            int64_t mr = m - i0 < TM ? m - i0 : TM;                                            \
+        for (int64_t l0 = 0; l0 < n; l0 += TILE) {                                             \
+            int64_t nl = n - l0 < TILE ? n - l0 : TILE;                                        \
             for (int64_t k = 0; k < kc; k++) {                                                 \
-                for (int64_t i = 0; i < mr; i++)                                               \
-                    Ap[k * TM + i] = A[(i0 + i) * rs + k * cs];                                \
-                for (int64_t i = mr; i < TM; i++)                                              \
-                    Ap[k * TM + i] = 0;                                                        \
-            }                                                                                  \
-            Ap += kc * TM;                                                                     \
-        }                                                                                      \
-    }                                                                                          \
-    /* Bp[(j/TN)*kc*TN + k*TN + j%TN] = B(k, j), columns past n are zero. */                    \
-    static ATTR void pack_b_##name(int64_t n, int64_t kc, const T *B, int64_t rs, int64_t cs,  \
-                                   T *Bp)                                                      \
-    {                                                                                          \
-        for (int64_t j0 = 0; j0 < n; j0 += TN) {                                               \
-            int64_t nr = n - j0 < TN ? n - j0 : TN;                                            \
-            for (int64_t k = 0; k < kc; k++) {                                                 \
-                const T *b = B + k * rs + j0 * cs;                                             \
-                if (cs == 1 && nr == TN) {                                                     \
-                    memcpy(Bp + k * TN, b, TN * sizeof(T));                                    \
+                const T *x = X + l0 * ls + k * ks;                                             \
+                if (ls == 1 && nl == TILE) {                                                   \
+                    memcpy(P + k * TILE, x, TILE * sizeof(T));                                 \
                     continue;                                                                  \
                 }                                                                              \
-                for (int64_t j = 0; j < nr; j++)                                               \
-                    Bp[k * TN + j] = b[j * cs];                                                \
-                for (int64_t j = nr; j < TN; j++)                                              \
-                    Bp[k * TN + j] = 0;                                                        \
+                for (int64_t l = 0; l < nl; l++)                                               \
+                    P[k * TILE + l] = x[l * ls];                                               \
+                for (int64_t l = nl; l < TILE; l++)                                            \
+                    P[k * TILE + l] = 0;                                                       \
             }                                                                                  \
-            Bp += kc * TN;                                                                     \
+            P += kc * TILE;                                                                    \
         }                                                                                      \
-    }                                                                                          \
+    }
+#define KILN_GEMM_BLOCKED(name, T, TM, TN, MICRO, ATTR)                                        \
+    KILN_GEMM_PACK(pack_b_##name, T, TN, ATTR)                                                 \
     static ATTR void gemm_##name(int64_t M, int64_t N, int64_t K, T alpha, const T *A,         \
                                  int64_t a_rs, int64_t a_cs, const T *B, int64_t b_rs,         \
                                  int64_t b_cs, T *C, int64_t ldc, int accumulate,              \
@@ -123,27 +113,20 @@
                     C[i * ldc + j] = 0;                                                        \
             return;                                                                            \
         }                                                                                      \
-        /* scratch is arena memory aligned to 64; keep both packs aligned for vector loads;    \
-         * kiln_gemm_scratch_bytes covers every variant's rounding */                          \
-        uint64_t kcap = K < KILN_GEMM_KC ? (uint64_t)K : KILN_GEMM_KC;                         \
-        uint64_t mcap = kiln_gemm_round_up(M < KILN_GEMM_MC ? (uint64_t)M : KILN_GEMM_MC, TM); \
-        T *Ap = scratch;                                                                       \
-        T *Bp = (T *)((char *)scratch + kiln_gemm_round_up(mcap * kcap * sizeof(T), 64));      \
+        /* scratch: kiln_gemm_scratch_bytes, which covers every variant's rounding of n */     \
+        T *Bp = scratch;                                                                       \
         for (int64_t jc = 0; jc < N; jc += KILN_GEMM_NC) {                                     \
             int64_t nc = N - jc < KILN_GEMM_NC ? N - jc : KILN_GEMM_NC;                        \
             for (int64_t pc = 0; pc < K; pc += KILN_GEMM_KC) {                                 \
                 int64_t kc = K - pc < KILN_GEMM_KC ? K - pc : KILN_GEMM_KC;                    \
                 int acc = accumulate || pc > 0;                                                \
-                pack_b_##name(nc, kc, B + pc * b_rs + jc * b_cs, b_rs, b_cs, Bp);              \
+                pack_b_##name(nc, kc, B + pc * b_rs + jc * b_cs, b_cs, b_rs, Bp);              \
                 for (int64_t ic = 0; ic < M; ic += KILN_GEMM_MC) {                             \
                     int64_t mc = M - ic < KILN_GEMM_MC ? M - ic : KILN_GEMM_MC;                \
                     const T *Ab = A + ic * a_rs + pc * a_cs;                                   \
-                    if (PACK_A)                                                                \
-                        pack_a_##name(mc, kc, Ab, a_rs, a_cs, Ap);                             \
                     for (int64_t jr = 0; jr < nc; jr += TN)                                    \
                         for (int64_t ir = 0; ir < mc; ir += TM)                                \
-                            MICRO(kc, PACK_A ? Ap + ir * kc : Ab + ir * a_rs,                  \
-                                  PACK_A ? 1 : a_rs, PACK_A ? TM : a_cs, Bp + jr * kc, alpha,  \
+                            MICRO(kc, Ab + ir * a_rs, a_rs, a_cs, Bp + jr * kc, alpha,         \
                                   C + (ic + ir) * ldc + jc + jr, ldc,                          \
                                   mc - ir < TM ? mc - ir : TM, nc - jr < TN ? nc - jr : TN,    \
                                   acc);                                                        \
@@ -154,8 +137,8 @@
 
 KILN_GEMM_MICRO_PORTABLE(f32, float)
 KILN_GEMM_MICRO_PORTABLE(f64, double)
-KILN_GEMM_BLOCKED(portable_f32, float, MR, NR, micro_portable_f32, , 1)
-KILN_GEMM_BLOCKED(portable_f64, double, MR, NR, micro_portable_f64, , 1)
+KILN_GEMM_BLOCKED(portable_f32, float, MR, NR, micro_portable_f32, )
+KILN_GEMM_BLOCKED(portable_f64, double, MR, NR, micro_portable_f64, )
 
 /* ---- SIMD micro-kernels: a tile of ROWS rows x 2 vectors of VW float lanes. Per k step: two
  * vector loads of packed B, one broadcast of A per row, 2 * rows FMAs into accumulators held in
@@ -233,12 +216,12 @@ KILN_GEMM_BLOCKED(portable_f64, double, MR, NR, micro_portable_f64, , 1)
 #ifdef KILN_GEMM_HAVE_AVX2
 SIMD_MICRO(avx2, "avx2,fma", KILN_GEMM_AVX2_MR, SIMD_ROWS6, __m256, 8, _mm256)
 KILN_GEMM_BLOCKED(avx2_f32, float, KILN_GEMM_AVX2_MR, KILN_GEMM_AVX2_NR, micro_avx2,
-                  KILN_GEMM_TARGET("avx2,fma"), 0)
+                  KILN_GEMM_TARGET("avx2,fma"))
 #endif
 #ifdef KILN_GEMM_HAVE_AVX512
 SIMD_MICRO(avx512, "avx512f", KILN_GEMM_AVX512_MR, SIMD_ROWS8, __m512, 16, _mm512)
 KILN_GEMM_BLOCKED(avx512_f32, float, KILN_GEMM_AVX512_MR, KILN_GEMM_AVX512_NR, micro_avx512,
-                  KILN_GEMM_TARGET("avx512f"), 0)
+                  KILN_GEMM_TARGET("avx512f"))
 #endif
 
 /* ---- the entry points ---- */

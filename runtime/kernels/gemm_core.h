@@ -26,27 +26,26 @@ static inline uint64_t kiln_gemm_round_up(uint64_t x, uint64_t m)
     return (x + m - 1) / m * m;
 }
 
-/* x rounded up to a multiple of the tile of every variant (rows: MR, else NR): the packed
- * extent of x rows or columns whichever micro-kernel runs, so scratch sized at compile time
- * fits the variant chosen later, on another CPU or with other compiler flags. */
-static inline uint64_t kiln_gemm_tile_round_up(uint64_t x, int rows)
+/* n rounded up to a multiple of the tile width NR of every variant: the packed extent of n
+ * columns whichever micro-kernel runs, so scratch sized at compile time fits the variant chosen
+ * later, on another CPU or with other compiler flags. */
+static inline uint64_t kiln_gemm_tile_round_up(uint64_t n)
 {
-    uint64_t a = kiln_gemm_round_up(x, rows ? KILN_GEMM_MR : KILN_GEMM_NR);
-    uint64_t b = kiln_gemm_round_up(x, rows ? KILN_GEMM_AVX2_MR : KILN_GEMM_AVX2_NR);
-    uint64_t c = kiln_gemm_round_up(x, rows ? KILN_GEMM_AVX512_MR : KILN_GEMM_AVX512_NR);
+    uint64_t a = kiln_gemm_round_up(n, KILN_GEMM_NR);
+    uint64_t b = kiln_gemm_round_up(n, KILN_GEMM_AVX2_NR);
+    uint64_t c = kiln_gemm_round_up(n, KILN_GEMM_AVX512_NR);
     a = a > b ? a : b;
     return a > c ? a : c;
 }
 
-/* Scratch bytes kiln_gemm_<dtype> needs for an M x N x K product with elements of esize:
- *   [ packed A: MC x KC block | pad to 64 | packed B: KC x NC panel ]
- * (the SIMD kernels read A in place and leave its part unused). */
+/* Scratch bytes kiln_gemm_<dtype> needs for an M x N x K product with elements of esize: one
+ * packed KC x NC panel of B (A is read in place). */
 static inline uint64_t kiln_gemm_scratch_bytes(uint64_t m, uint64_t n, uint64_t k, uint64_t esize)
 {
     uint64_t kc = k < KILN_GEMM_KC ? k : KILN_GEMM_KC;
-    uint64_t mc = kiln_gemm_tile_round_up(m < KILN_GEMM_MC ? m : KILN_GEMM_MC, 1);
-    uint64_t nc = kiln_gemm_tile_round_up(n < KILN_GEMM_NC ? n : KILN_GEMM_NC, 0);
-    return (mc + nc) * (kc ? kc : 1) * esize + 64;
+    uint64_t nc = kiln_gemm_tile_round_up(n < KILN_GEMM_NC ? n : KILN_GEMM_NC);
+    (void)m;
+    return nc * (kc ? kc : 1) * esize;
 }
 
 /* C = alpha * A * B, or C += alpha * A * B when accumulate is set. C is M x N with row stride

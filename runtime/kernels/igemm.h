@@ -23,10 +23,14 @@ struct kiln_igemm_operand {
 };
 
 /* The portable path packs both operands minus their zero points as int16 (|value| <= 255), in
- * the blocks of gemm_core.h; a variant with another packing must still fit in these bytes. */
+ * the blocks and the portable tile of gemm_core.h: [ A: MC x KC | pad to 64 | B: KC x NC ]; a
+ * variant with another packing must still fit in these bytes. */
 static inline uint64_t kiln_igemm_scratch_bytes(uint64_t m, uint64_t n, uint64_t k)
 {
-    return kiln_gemm_scratch_bytes(m, n, k, sizeof(int16_t));
+    uint64_t kc = k < KILN_GEMM_KC ? k : KILN_GEMM_KC;
+    uint64_t mc = kiln_gemm_round_up(m < KILN_GEMM_MC ? m : KILN_GEMM_MC, KILN_GEMM_MR);
+    uint64_t nc = kiln_gemm_round_up(n < KILN_GEMM_NC ? n : KILN_GEMM_NC, KILN_GEMM_NR);
+    return (mc + nc) * (kc ? kc : 1) * sizeof(int16_t) + 64;
 }
 
 /* C(i, j) = sum_k (A(i,k) - za(i)) * (B(k,j) - zb(j)) for an M x N result with row stride ldc,
