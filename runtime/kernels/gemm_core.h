@@ -73,8 +73,9 @@ enum kiln_gemm_isa {
     KILN_GEMM_ISA_PORTABLE,
     KILN_GEMM_ISA_AVX2,
     KILN_GEMM_ISA_AVX512,
-    /* a NEON variant (4x16, vfmaq_laneq_f32) belongs here, before the count, once it can be
-     * tested on an Arm machine: a slot in gemm_core.c's tile table and its supported() test */
+    /* a NEON variant (say 8x8 or 4x16 with vfmaq_f32) belongs here, before the count, once it
+     * can be run on an Arm machine: its SIMD_MICRO instance and KILN_GEMM_BLOCKED instance
+     * under __ARM_NEON in gemm_core.c, a case in gemm_f32_on() and in _supported() */
     KILN_GEMM_ISA_COUNT
 };
 
@@ -90,9 +91,9 @@ enum kiln_gemm_isa kiln_gemm_isa_fallback(enum kiln_gemm_isa want);
 enum kiln_gemm_isa kiln_gemm_isa_active(void);
 /* Makes want's fallback the variant kiln_gemm_f32 uses from now on, process-wide, and returns
  * it (kiln bench's simd:NAME configs switch between runs). Not for use while another thread
- * runs a model: a GEMM in flight may finish on either variant. */
+ * runs a model: each GEMM reads the choice once, so that model's nodes would mix variants. */
 enum kiln_gemm_isa kiln_gemm_isa_select(enum kiln_gemm_isa want);
-/* Test hook: kiln_gemm_f32 on the given variant, which must be supported. */
+/* Test hook: kiln_gemm_f32 on the given variant (one the CPU lacks falls back as above). */
 void kiln_gemm_f32_isa(enum kiln_gemm_isa isa, int64_t M, int64_t N, int64_t K, float alpha,
                        const float *A, int64_t a_rs, int64_t a_cs, const float *B, int64_t b_rs,
                        int64_t b_cs, float *C, int64_t ldc, int accumulate, void *scratch);
