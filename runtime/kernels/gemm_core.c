@@ -1,9 +1,9 @@
 /* gemm_core.c - the shared cache-blocked GEMM (see gemm_core.h). Goto-style loop nest: a KC x NC
- * panel of B is packed into scratch so that the MR x NR micro-kernel streams it contiguously
- * from L1 for every row tile; A is read in place (one element per row and step, broadcast).
- * One loop nest and one packing, a template instantiated per variant; only the micro-kernel and
- * its tile differ: plain C with constant trip counts, which GCC and Clang vectorise, or
- * AVX2/AVX-512 intrinsics. Edge tiles are zero-padded when packing and clipped when storing. */
+ * panel of B (and, for the portable kernel, an MC x KC block of A) is packed into scratch so
+ * that the micro-kernel streams it contiguously; the SIMD kernels read A in place. One loop
+ * nest and one packer, a template instantiated per variant; only the micro-kernel and its tile
+ * differ: plain C with constant trip counts, which GCC and Clang vectorise, or AVX2/AVX-512
+ * intrinsics. Edge tiles are zero-padded when packing and clipped when storing. */
 #include <string.h>
 
 #include "gemm_core.h"
@@ -39,28 +39,25 @@
 #define MR KILN_GEMM_MR
 #define NR KILN_GEMM_NR
 
-/* Every micro-kernel computes one tile of C over kc steps from A(i, k) = A[i*ars + k*acs], read
- * in place, and a packed panel of B, and stores the top-left mr x nr part as c = alpha*acc, or
- * c = c + alpha*acc when accumulating. Rows of the tile past mr read row 0 of A again (valid
- * memory; their results are never stored). The portable MR x NR one is plain C the compiler
- * vectorises over the columns of B. */
+/* Every micro-kernel computes one tile of C over kc steps from A(i, k) = A[i*ars + k*acs] (a
+ * packed block: ars 1, acs the tile height; or A in place) and a packed panel of B, and stores
+ * the top-left mr x nr part as c = alpha*acc, or c = c + alpha*acc when accumulating. The
+ * portable MR x NR one is plain C the compiler vectorises over the columns of B; it gets a
+ * packed A, whose rows past mr are zeros. */
 #define KILN_GEMM_MICRO_PORTABLE(sfx, T)                                                       \
     static void micro_portable_##sfx(int64_t kc, const T *restrict A, int64_t ars, int64_t acs, \
                                      const T *restrict Bp, T alpha, T *C, int64_t ldc,         \
                                      int64_t mr, int64_t nr, int accumulate)                   \
     {                                                                                          \
         T acc[MR][NR];                                                                         \
-        int64_t row[MR];                                                                       \
-        for (int i = 0; i < MR; i++) {                                                         \
-            row[i] = (i < mr ? i : 0) * ars;                                                   \
+        for (int i = 0; i < MR; i++)                                                           \
             for (int j = 0; j < NR; j++)                                                       \
                 acc[i][j] = 0;                                                                 \
-        }                                                                                      \
         for (int64_t k = 0; k < kc; k++) {                                                     \
             const T *a = A + k * acs, *b = Bp + k * NR;                                        \
             for (int i = 0; i < MR; i++)                                                       \
                 for (int j = 0; j < NR; j++)                                                   \
-                    acc[i][j] += a[row[i]] * b[j];                                             \
+                    acc[i][j] += a[i * ars] * b[j];                                            \
         }                                                                                      \
         for (int64_t i = 0; i < mr; i++) {                                                     \
             T *c = C + i * ldc;                                                                \
@@ -74,13 +71,14 @@
     }
 
 /* The blocked loop nest, instantiated per variant (name) with its element type, tile TM x TN,
- * micro-kernel and target attribute, so the tile sizes stay compile-time constants. Only B is
- * packed: its KC x TN micro-panels are reused from L1 by every row tile and zero-padded past n.
- * A is read in place, one element per row and step (packing it, the weights of a convolution,
- * cost up to a third of the GEMM's time and bought nothing). */
-/* Packs the n columns of a KC-deep block of B in micro-panels of TILE:
- * P[(l/TILE)*kc*TILE + k*TILE + l%TILE] = X(l, k) = X[l*ls + k*ks] (ls = b_cs, ks = b_rs),
- * columns past n zero-padded to a whole tile. */
+ * micro-kernel, target attribute and PACK_A, so the tile sizes stay compile-time constants. B
+ * is always packed: its KC x TN micro-panels are reused from L1 by every row tile and
+ * zero-padded past n. A is packed for the portable kernel (its plain C is about 20 % slower on
+ * A in place) and read in place by the SIMD kernels, which broadcast one element per row and
+ * step: packing A, the weights of a convolution, cost them up to a third of the GEMM's time. */
+/* Packs n lines of a KC-deep block in micro-panels of TILE lines:
+ * P[(l/TILE)*kc*TILE + k*TILE + l%TILE] = X(l, k) = X[l*ls + k*ks] (rows of A: ls = a_rs,
+ * ks = a_cs; columns of B: ls = b_cs, ks = b_rs), lines past n zero-padded to a whole tile. */
 #define KILN_GEMM_PACK(fname, T, TILE, ATTR)                                                   \
     static ATTR void fname(int64_t n, int64_t kc, const T *X, int64_t ls, int64_t ks, T *P)    \
     {                                                                                          \
@@ -100,7 +98,8 @@
             P += kc * TILE;                                                                    \
         }                                                                                      \
     }
-#define KILN_GEMM_BLOCKED(name, T, TM, TN, MICRO, ATTR)                                        \
+#define KILN_GEMM_BLOCKED(name, T, TM, TN, MICRO, ATTR, PACK_A)                                \
+    KILN_GEMM_PACK(pack_a_##name, T, TM, ATTR)                                                 \
     KILN_GEMM_PACK(pack_b_##name, T, TN, ATTR)                                                 \
     static ATTR void gemm_##name(int64_t M, int64_t N, int64_t K, T alpha, const T *A,         \
                                  int64_t a_rs, int64_t a_cs, const T *B, int64_t b_rs,         \
@@ -113,8 +112,13 @@
                     C[i * ldc + j] = 0;                                                        \
             return;                                                                            \
         }                                                                                      \
-        /* scratch: kiln_gemm_scratch_bytes, which covers every variant's rounding of n */     \
-        T *Bp = scratch;                                                                       \
+        /* scratch (kiln_gemm_scratch_bytes, 64-aligned arena memory): [ A block | B panel ],  \
+         * the A block in the portable tile's rounding, only when A is packed */               \
+        uint64_t kcap = K < KILN_GEMM_KC ? (uint64_t)K : KILN_GEMM_KC;                         \
+        uint64_t mcap = kiln_gemm_round_up(M < KILN_GEMM_MC ? (uint64_t)M : KILN_GEMM_MC, TM); \
+        T *Ap = scratch;                                                                       \
+        T *Bp = PACK_A ? (T *)((char *)scratch + kiln_gemm_round_up(mcap * kcap * sizeof(T), 64)) \
+                       : scratch;                                                              \
         for (int64_t jc = 0; jc < N; jc += KILN_GEMM_NC) {                                     \
             int64_t nc = N - jc < KILN_GEMM_NC ? N - jc : KILN_GEMM_NC;                        \
             for (int64_t pc = 0; pc < K; pc += KILN_GEMM_KC) {                                 \
@@ -124,9 +128,12 @@
                 for (int64_t ic = 0; ic < M; ic += KILN_GEMM_MC) {                             \
                     int64_t mc = M - ic < KILN_GEMM_MC ? M - ic : KILN_GEMM_MC;                \
                     const T *Ab = A + ic * a_rs + pc * a_cs;                                   \
+                    if (PACK_A)                                                                \
+                        pack_a_##name(mc, kc, Ab, a_rs, a_cs, Ap);                             \
                     for (int64_t jr = 0; jr < nc; jr += TN)                                    \
                         for (int64_t ir = 0; ir < mc; ir += TM)                                \
-                            MICRO(kc, Ab + ir * a_rs, a_rs, a_cs, Bp + jr * kc, alpha,         \
+                            MICRO(kc, PACK_A ? Ap + ir * kc : Ab + ir * a_rs,                  \
+                                  PACK_A ? 1 : a_rs, PACK_A ? TM : a_cs, Bp + jr * kc, alpha,  \
                                   C + (ic + ir) * ldc + jc + jr, ldc,                          \
                                   mc - ir < TM ? mc - ir : TM, nc - jr < TN ? nc - jr : TN,    \
                                   acc);                                                        \
@@ -137,8 +144,8 @@
 
 KILN_GEMM_MICRO_PORTABLE(f32, float)
 KILN_GEMM_MICRO_PORTABLE(f64, double)
-KILN_GEMM_BLOCKED(portable_f32, float, MR, NR, micro_portable_f32, )
-KILN_GEMM_BLOCKED(portable_f64, double, MR, NR, micro_portable_f64, )
+KILN_GEMM_BLOCKED(portable_f32, float, MR, NR, micro_portable_f32, , 1)
+KILN_GEMM_BLOCKED(portable_f64, double, MR, NR, micro_portable_f64, , 1)
 
 /* ---- SIMD micro-kernels: a tile of ROWS rows x 2 vectors of VW float lanes. Per k step: two
  * vector loads of packed B, one broadcast of A per row, 2 * rows FMAs into accumulators held in
@@ -216,12 +223,12 @@ KILN_GEMM_BLOCKED(portable_f64, double, MR, NR, micro_portable_f64, )
 #ifdef KILN_GEMM_HAVE_AVX2
 SIMD_MICRO(avx2, "avx2,fma", KILN_GEMM_AVX2_MR, SIMD_ROWS6, __m256, 8, _mm256)
 KILN_GEMM_BLOCKED(avx2_f32, float, KILN_GEMM_AVX2_MR, KILN_GEMM_AVX2_NR, micro_avx2,
-                  KILN_GEMM_TARGET("avx2,fma"))
+                  KILN_GEMM_TARGET("avx2,fma"), 0)
 #endif
 #ifdef KILN_GEMM_HAVE_AVX512
 SIMD_MICRO(avx512, "avx512f", KILN_GEMM_AVX512_MR, SIMD_ROWS8, __m512, 16, _mm512)
 KILN_GEMM_BLOCKED(avx512_f32, float, KILN_GEMM_AVX512_MR, KILN_GEMM_AVX512_NR, micro_avx512,
-                  KILN_GEMM_TARGET("avx512f"))
+                  KILN_GEMM_TARGET("avx512f"), 0)
 #endif
 
 /* ---- the entry points ---- */

@@ -38,14 +38,14 @@ static inline uint64_t kiln_gemm_tile_round_up(uint64_t n)
     return a > c ? a : c;
 }
 
-/* Scratch bytes kiln_gemm_<dtype> needs for an M x N x K product with elements of esize: one
- * packed KC x NC panel of B (A is read in place). */
+/* Scratch bytes kiln_gemm_<dtype> needs for an M x N x K product with elements of esize:
+ *   [ packed A: MC x KC block (portable kernel only) | pad to 64 | packed B: KC x NC panel ] */
 static inline uint64_t kiln_gemm_scratch_bytes(uint64_t m, uint64_t n, uint64_t k, uint64_t esize)
 {
     uint64_t kc = k < KILN_GEMM_KC ? k : KILN_GEMM_KC;
+    uint64_t mc = kiln_gemm_round_up(m < KILN_GEMM_MC ? m : KILN_GEMM_MC, KILN_GEMM_MR);
     uint64_t nc = kiln_gemm_tile_round_up(n < KILN_GEMM_NC ? n : KILN_GEMM_NC);
-    (void)m;
-    return nc * (kc ? kc : 1) * esize;
+    return (mc + nc) * (kc ? kc : 1) * esize + 64;
 }
 
 /* C = alpha * A * B, or C += alpha * A * B when accumulate is set. C is M x N with row stride

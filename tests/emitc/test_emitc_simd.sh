@@ -106,7 +106,8 @@ for base in $list; do
                 sed 's/^/    /' "$dir/$cc.log"
                 continue
             fi
-            check_regs "$dir/src/gemm.o" $v || fail "$base $v $cc: the GEMM object does not use the $v registers"
+            check_regs "$dir/src/gemm.o" $v ||
+                fail "$base $v $cc: the GEMM object does not use the $v registers"
             # shellcheck disable=SC2086
             if ! "$dir/src/m" $ins $outs_got; then
                 fail "$base $v $cc: the emitted program failed"
@@ -120,7 +121,8 @@ for base in $list; do
             done
             if [ $same = 1 ]; then
                 fl=$(flags_of $v)
-                echo "PASS $base $v ($cc ${fl:-without -m flags}): bit-identical to KILN_SIMD=$v kiln run"
+                echo "PASS $base $v ($cc ${fl:-without -m flags}): bit-identical to" \
+                    "KILN_SIMD=$v kiln run"
                 passed=$((passed + 1))
             else
                 fail "$base $v $cc: output differs from KILN_SIMD=$v kiln run"

@@ -39,8 +39,10 @@ static float next_unit(void) /* [-1, 1) */
 }
 
 /* Extents around the tiles (4x8, 6x16, 8x32) and the blocks (MC 64, KC 256, NC 1024). */
-static const int64_t Ms[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 16, 17, 23, 25, 33, 63, 64, 65, 70, 129};
-static const int64_t Ns[] = {1, 2, 5, 8, 9, 15, 16, 17, 31, 32, 33, 47, 48, 64, 65, 100, 1023, 1025, 1090};
+static const int64_t Ms[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  11, 12,
+                             13, 16, 17, 23, 25, 33, 63, 64, 65, 70, 129};
+static const int64_t Ns[] = {1,  2,  5,  8,  9,  15, 16,   17,   31,  32,
+                             33, 47, 48, 64, 65, 100, 1023, 1025, 1090};
 static const int64_t Ks[] = {0, 1, 2, 3, 7, 16, 31, 100, 255, 256, 257, 300, 513};
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define N_RANDOM_CASES 220
