@@ -411,6 +411,35 @@ static int write_profile(const struct run_args *r, const struct kiln_program *p,
     return rc;
 }
 
+/* The node a failed run stopped at: the last node started and not finished. */
+struct last_node {
+    uint32_t started;
+    int open;
+};
+
+static void track_node(void *user, uint32_t node_index, int after)
+{
+    struct last_node *t = user;
+    t->started = node_index;
+    t->open = !after;
+}
+
+/* kiln_run refused this run's run-time extents (INVALID_ARG): runs once more with a hook to
+ * name the node where they stopped fitting. */
+static int extents_fail(const char *model, const struct kiln_program *p, void *arena,
+                        const void *const *ibufs, void *const *obufs)
+{
+    struct last_node t = {0, 0};
+    kiln_run_hooked(p, arena, ibufs, obufs, track_node, &t);
+    const struct kiln_node_desc *n = t.open ? &p->nodes[t.started] : NULL;
+    if (!n)
+        return run_fail(model, "the interpreter failed: extents that depend on the input data "
+                               "do not fit an op in this run");
+    return run_fail(model, "node '%s' (%s): the extents its inputs have in this run (they depend "
+                           "on the input data) do not fit the op: they do not broadcast",
+                    kiln_prog_str(p, n->name), kiln_op_name(n->op));
+}
+
 static int execute(const struct run_args *r, struct run_state *s)
 {
     const struct kiln_program *p = s->prog;
@@ -442,8 +471,7 @@ static int execute(const struct run_args *r, struct run_state *s)
                                         : kiln_run(p, s->arena, ibufs, s->obufs);
         double t1 = now_ms();
         if (st == KILN_STATUS_INVALID_ARG)
-            rc = run_fail(r->model, "the interpreter failed: extents that depend on the input "
-                                    "data do not fit an op in this run (they do not broadcast)");
+            rc = extents_fail(r->model, p, s->arena, ibufs, s->obufs);
         else if (st)
             rc = run_fail(r->model, "the interpreter failed: %s", kiln_status_name(st));
         else if (s->times && i >= r->warmup)

@@ -65,6 +65,8 @@ expect 1 "if shapes differ" "node 'pick' (If): output (then branch, else branch)
     compile "$C/refused_if_shapes.onnx" -o "$OUT/p.kiln"
 expect 1 "run-time extents into Conv" "node 'conv' (Conv): input 'f4' has extents that depend on the data (float32[<=1,<=1,<=2,<=16], from node 'find' (NonZero))" -- \
     compile "$C/refused_nonzero_conv.onnx" -o "$OUT/n.kiln"
+expect 1 "run-time extents do not broadcast" "runtime_mismatch.onnx: node 'add_c' (Add): the extents its inputs have in this run" -- \
+    run "$C/runtime_mismatch.onnx" --input "$C/runtime_mismatch.x.npy" --input "$C/runtime_mismatch.z_bad.npy" --output "$OUT/y.npy"
 expect 1 "run-time extents in C" "tensor 'nz' has extents that depend on the data, which the C emitter does not support yet" -- \
     compile "$D/../dyn/nonzero_chain.onnx" --emit c -o "$OUT/nzc"
 expect 1 "shape from an input" "node 'reshape' (Reshape): input 'shape' (shape) must be known at compile time: kiln compiles static shapes only; give its value with --input-value shape=FILE.npy" -- \
@@ -140,6 +142,17 @@ cmp -s "$T/b_out.npy" "$D/b.npy" || fail "two inputs: b_out"
     fail "compile conv_relu_nonzero"
 grep -q "fused Relu 'relu' into Conv 'conv'" "$T/crn.txt" ||
     fail "the static part of a graph with run-time extents was not optimized: $(cat "$T/crn.txt")"
+# the same model runs when its run-time extents fit (3 non-zero elements each: [1,3] + [1,3]),
+# and fails from a bundle like from the ONNX file when they do not
+"$KILN" run "$C/runtime_mismatch.onnx" --input "$C/runtime_mismatch.x.npy" \
+    --input "$C/runtime_mismatch.z_fits.npy" --output "$T/rm.npy" ||
+    fail "runtime_mismatch with fitting extents"
+"$KILN" compile "$C/runtime_mismatch.onnx" -o "$T/rm.kiln" >/dev/null || fail "compile runtime_mismatch"
+"$KILN" run "$T/rm.kiln" --input "$C/runtime_mismatch.x.npy" \
+    --input "$C/runtime_mismatch.z_bad.npy" --output "$T/rmb.npy" \
+    2>"$T/rm.err" && fail "runtime_mismatch bundle ran with extents that do not fit"
+grep -q "node 'add_c' (Add)" "$T/rm.err" || fail "runtime_mismatch bundle: $(cat "$T/rm.err")"
+[ ! -e "$T/rmb.npy" ] || fail "runtime_mismatch bundle left an output"
 # --input-value: the Reshape target fixed at compile time, the model then takes x only; the
 # same through a bundle
 "$KILN" run "$D/reshape_input.onnx" --input-value "shape=$D/shape_4x3.npy" --input "$D/x_2x6.npy" \

@@ -237,6 +237,21 @@ def refused():
         [numpy_helper.from_array(np.array([0, 1], np.int64), "axes"),
          numpy_helper.from_array(np.ones((1, 1, 1, 1), np.float32), "w")])
     onnx.save(model(g), os.path.join(HERE, "..", "refused", "refused_nonzero_conv.onnx"))
+    # run-time extents that do not broadcast: the non-zero positions of x and of z added, which
+    # runs when both have as many (or one has 1) and fails naming the Add otherwise
+    g = helper.make_graph(
+        [helper.make_node("NonZero", ["x"], ["nx"], name="find_x"),
+         helper.make_node("NonZero", ["z"], ["nz"], name="find_z"),
+         helper.make_node("Add", ["nx", "nz"], ["y"], name="add_c")],
+        "runtime_mismatch", [vi("x", F, [6]), vi("z", F, [6])], [vi("y", I64, [1, None])])
+    refused_dir = os.path.join(HERE, "..", "refused")
+    onnx.save(model(g), os.path.join(refused_dir, "runtime_mismatch.onnx"))
+    np.save(os.path.join(refused_dir, "runtime_mismatch.x.npy"),
+            np.array([0, 1, 0, 2, 3, 0], np.float32))
+    np.save(os.path.join(refused_dir, "runtime_mismatch.z_fits.npy"),
+            np.array([4, 0, 5, 0, 0, 6], np.float32))
+    np.save(os.path.join(refused_dir, "runtime_mismatch.z_bad.npy"),
+            np.array([4, 0, 5, 0, 0, 0], np.float32))
 
 
 if __name__ == "__main__":
