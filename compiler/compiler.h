@@ -16,7 +16,7 @@ struct kiln_input_shape {
  * what its value decides (a Reshape target, a Loop's trip count, Slice bounds) is decided at
  * compile time; the model then has one input fewer. */
 struct kiln_input_value {
-    const char *name;
+    char name[256];
     const char *path; /* a .npy file of the input's type; its shape fixes symbolic dims */
 };
 

@@ -23,6 +23,17 @@ static void *tensor_data(const struct kiln_exec *e, const struct kiln_tensor_des
     }
 }
 
+/* d's extents in the run that uses arena: its dims, or for a run-time-shaped tensor the
+ * slot's, kept within the bounds its buffer was sized for (a slot not yet written by its
+ * producer holds whatever the arena held). */
+static void extents(const struct kiln_tensor_desc *d, const uint8_t *arena, int64_t *dims)
+{
+    const int64_t *s = (const int64_t *)(arena + (uint64_t)d->dims_slot * 8);
+    int runtime = (d->flags & KILN_TENSOR_RUNTIME_DIMS) && arena;
+    for (int i = 0; i < d->rank; i++)
+        dims[i] = !runtime ? d->dims[i] : s[i] < 0 ? 0 : s[i] < d->dims[i] ? s[i] : d->dims[i];
+}
+
 void kiln_rt_view(const struct kiln_exec *e, uint32_t t, struct kiln_tensor *v)
 {
     const struct kiln_tensor_desc *d = &e->p->tensors[t];
@@ -31,15 +42,9 @@ void kiln_rt_view(const struct kiln_exec *e, uint32_t t, struct kiln_tensor *v)
     v->dtype = d->dtype;
     v->scale = d->scale;
     v->zero_point = d->zero_point;
-    for (int i = 0; i < KILN_MAX_RANK; i++)
-        v->dims[i] = i < d->rank ? d->dims[i] : 1;
-    if (d->flags & KILN_TENSOR_RUNTIME_DIMS) {
-        /* this run's extents, kept within the bounds the buffer was sized for (a slot not
-         * yet written by its producer holds whatever the arena held) */
-        const int64_t *s = (const int64_t *)(e->arena + (uint64_t)d->dims_slot * 8);
-        for (int i = 0; i < d->rank; i++)
-            v->dims[i] = s[i] < 0 ? 0 : s[i] < d->dims[i] ? s[i] : d->dims[i];
-    }
+    for (int i = d->rank; i < KILN_MAX_RANK; i++)
+        v->dims[i] = 1;
+    extents(d, e->arena, v->dims);
 }
 
 /* Before a node runs: the bounds of its run-time-shaped outputs, then their extents by the
@@ -136,10 +141,7 @@ int kiln_output_dims(const struct kiln_program *p, const void *arena, uint32_t i
     if (!p || i >= p->n_outputs)
         return -1;
     const struct kiln_tensor_desc *d = &p->tensors[p->outputs[i]];
-    const int64_t *s = (const int64_t *)((const uint8_t *)arena + (uint64_t)d->dims_slot * 8);
-    int runtime = (d->flags & KILN_TENSOR_RUNTIME_DIMS) && arena;
-    for (int k = 0; k < d->rank; k++)
-        dims[k] = !runtime ? d->dims[k] : s[k] < 0 ? 0 : s[k] < d->dims[k] ? s[k] : d->dims[k];
+    extents(d, arena, dims);
     return d->rank;
 }
 

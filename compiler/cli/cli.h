@@ -103,17 +103,16 @@ static inline int cli_add_shape(struct cli_shapes *s, const char *spec, const ch
     return CLI_OK;
 }
 
-/* The --input-value options, grown as they appear (NAME=FILE.npy; name and path point into
- * argv, cut at the '='). */
+/* The --input-value options (NAME=FILE.npy), grown as they appear. */
 struct cli_values {
     struct kiln_input_value *v;
     size_t n;
 };
 
-static inline int cli_add_value(struct cli_values *s, char *spec, const char *usage_line)
+static inline int cli_add_value(struct cli_values *s, const char *spec, const char *usage_line)
 {
-    char *eq = strchr(spec, '=');
-    if (!eq || eq == spec || !eq[1])
+    const char *eq = strchr(spec, '=');
+    if (!eq || eq == spec || !eq[1] || (size_t)(eq - spec) >= sizeof s->v->name)
         return cli_usage_error(usage_line, "--input-value takes NAME=FILE.npy, not", spec);
     struct kiln_input_value *nv = realloc(s->v, (s->n + 1) * sizeof *nv);
     if (!nv) {
@@ -121,8 +120,10 @@ static inline int cli_add_value(struct cli_values *s, char *spec, const char *us
         return CLI_ERROR;
     }
     s->v = nv;
-    *eq = '\0';
-    s->v[s->n++] = (struct kiln_input_value){spec, eq + 1};
+    struct kiln_input_value *iv = &s->v[s->n++];
+    memcpy(iv->name, spec, (size_t)(eq - spec));
+    iv->name[eq - spec] = '\0';
+    iv->path = eq + 1;
     return CLI_OK;
 }
 

@@ -89,7 +89,7 @@ static int parse_compile(int argc, char **argv, struct compile_args *a)
                        : cli_add_shape(&a->shapes, val, kiln_usage_compile);
         } else if ((m = cli_opt_value(argc, argv, &i, "--input-value", &val)) != 0) {
             rc = m < 0 ? cli_usage_error(kiln_usage_compile, "missing value for", arg)
-                       : cli_add_value(&a->values, (char *)val, kiln_usage_compile);
+                       : cli_add_value(&a->values, val, kiln_usage_compile);
         } else if ((m = cli_opt_value(argc, argv, &i, "--output", &val)) != 0 ||
                    (m = cli_opt_value(argc, argv, &i, "-o", &val)) != 0 ||
                    (m = cli_opt_value(argc, argv, &i, "--emit", &val)) != 0 ||

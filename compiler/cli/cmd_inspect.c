@@ -134,7 +134,7 @@ int kiln_cmd_inspect(int argc, char **argv)
                        : cli_add_shape(&shapes, val, kiln_usage_inspect);
         } else if ((m = cli_opt_value(argc, argv, &i, "--input-value", &val)) != 0) {
             rc = m < 0 ? cli_usage_error(kiln_usage_inspect, "missing value for", a)
-                       : cli_add_value(&values, (char *)val, kiln_usage_inspect);
+                       : cli_add_value(&values, val, kiln_usage_inspect);
         } else if (a[0] == '-' && a[1]) {
             rc = cli_usage_error(kiln_usage_inspect, "unknown option", a);
         } else if (model) {

@@ -113,7 +113,7 @@ static int parse_args(int argc, char **argv, struct run_args *r)
         if ((m = cli_opt_value(argc, argv, &i, "--input-shape", &val)) > 0)
             rc = cli_add_shape(&r->shapes, val, kiln_usage_run);
         else if (m == 0 && (m = cli_opt_value(argc, argv, &i, "--input-value", &val)) > 0)
-            rc = cli_add_value(&r->values, (char *)val, kiln_usage_run);
+            rc = cli_add_value(&r->values, val, kiln_usage_run);
         else if (m == 0 && (m = cli_opt_value(argc, argv, &i, "--input", &val)) > 0)
             r->inputs[r->n_inputs++] = val;
         else if (m == 0 && (m = cli_opt_value(argc, argv, &i, "--output-dir", &val)) > 0)

@@ -57,15 +57,15 @@ static enum kiln_status infer_nms(struct kiln_infer_ctx *c, struct kiln_ir_node 
     if (!all_const) {
         int64_t per_class = N;
         if (kiln_in(n, 2) && n->in[2]->data)
-            per_class = max_boxes <= 0 ? 0 : max_boxes < (double)N ? (int64_t)max_boxes : N;
+            per_class = kiln_nms_per_class(max_boxes, N);
         int64_t dims[2] = {B * C * per_class, 3};
         return kiln_set_output_bound(c, n, 0, KILN_DTYPE_I64, 2, dims);
     }
     void *scratch = malloc(n->scratch_size);
     if (!scratch)
         return kiln_op_error(c, n, KILN_STATUS_NO_MEMORY, "out of memory");
-    int64_t count = kiln_nms_run(boxes->data, scores->data, B, C, N, (int64_t)max_boxes,
-                                 (float)iou, kiln_in(n, 4) != NULL, (float)score, (int)center,
+    int64_t count = kiln_nms_run(boxes->data, scores->data, B, C, N,
+                                 kiln_nms_per_class(max_boxes, N), (float)iou, kiln_in(n, 4) != NULL, (float)score, (int)center,
                                  NULL, 0, scratch);
     free(scratch);
     int64_t dims[2] = {count, 3};

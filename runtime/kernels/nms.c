@@ -25,7 +25,7 @@ static void kiln_k_nms(const struct kiln_kernel_args *a)
     int has_score = a->n_in > 4 && a->in[4].data != NULL;
     double max_boxes = scalar_in(a, 2, 0);
     int64_t n = boxes->dims[1];
-    int64_t per_class = !(max_boxes > 0) ? 0 : max_boxes > (double)n ? n : (int64_t)max_boxes;
+    int64_t per_class = kiln_nms_per_class(max_boxes, n);
     /* the selection count is this run's extent of output axis 0 (runtime/dims.c) */
     a->out[0].dims[0] = kiln_nms_run(
         boxes->data, scores->data, boxes->dims[0], scores->dims[1], n,

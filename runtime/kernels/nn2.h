@@ -84,6 +84,13 @@ static inline void kiln_nms_sift(const float *s, int64_t *h, int64_t i, int64_t 
     }
 }
 
+/* The boxes kept per class at most: max_output_boxes_per_class (0 when not positive, a NaN
+ * included) capped at the n boxes there are. Also what bounds the output at compile time. */
+static inline int64_t kiln_nms_per_class(double max_boxes, int64_t n)
+{
+    return !(max_boxes > 0) ? 0 : max_boxes > (double)n ? n : (int64_t)max_boxes;
+}
+
 /* Greedy NMS over boxes [B, N, 4] and scores [B, C, N]. Writes [batch, class, box] triples to
  * out (NULL: only count), at most cap of them, and returns how many were selected (written). A box is a candidate when its
  * score exceeds score_thr (if has_score_thr) and is dropped when its IoU with a kept box
