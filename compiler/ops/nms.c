@@ -65,8 +65,9 @@ static enum kiln_status infer_nms(struct kiln_infer_ctx *c, struct kiln_ir_node 
     if (!scratch)
         return kiln_op_error(c, n, KILN_STATUS_NO_MEMORY, "out of memory");
     int64_t count = kiln_nms_run(boxes->data, scores->data, B, C, N,
-                                 kiln_nms_per_class(max_boxes, N), (float)iou, kiln_in(n, 4) != NULL, (float)score, (int)center,
-                                 NULL, 0, scratch);
+                                 kiln_nms_per_class(max_boxes, N), (float)iou,
+                                 kiln_in(n, 4) != NULL, (float)score, (int)center, NULL, 0,
+                                 scratch);
     free(scratch);
     int64_t dims[2] = {count, 3};
     return kiln_set_output(c, n, 0, KILN_DTYPE_I64, 2, dims);

@@ -92,9 +92,9 @@ static inline int64_t kiln_nms_per_class(double max_boxes, int64_t n)
 }
 
 /* Greedy NMS over boxes [B, N, 4] and scores [B, C, N]. Writes [batch, class, box] triples to
- * out (NULL: only count), at most cap of them, and returns how many were selected (written). A box is a candidate when its
- * score exceeds score_thr (if has_score_thr) and is dropped when its IoU with a kept box
- * exceeds iou_thr; at most max_per_class per class (0 selects none). */
+ * out (NULL: only count), at most cap of them, and returns how many were selected (written).
+ * A box is a candidate when its score exceeds score_thr (if has_score_thr) and is dropped when
+ * its IoU with a kept box exceeds iou_thr; at most max_per_class per class (0 selects none). */
 static inline int64_t kiln_nms_run(const float *boxes, const float *scores, int64_t B, int64_t C,
                                    int64_t N, int64_t max_per_class, float iou_thr,
                                    int has_score_thr, float score_thr, int center, int64_t *out,
