@@ -28,12 +28,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/kiln-emitc.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM
 
-CFLAGS="-std=c99 -Wall -Wextra -pedantic -Werror -O2"
-compilers=""
-for cc in gcc clang; do
-    command -v $cc >/dev/null 2>&1 && compilers="$compilers $cc"
-done
-[ -n "$compilers" ] || compilers=cc
+. "$(dirname "$0")/compilers.sh"
 first_cc=$(echo $compilers | cut -d' ' -f1)
 # the control-flow models are also built with ASan/UBSan (pseudo-compiler "san") when it links
 SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -g"

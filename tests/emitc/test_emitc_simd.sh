@@ -16,12 +16,7 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/kiln-emitc-simd.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM
 
-CFLAGS="-std=c99 -Wall -Wextra -pedantic -Werror -O2"
-compilers=""
-for cc in gcc clang; do
-    command -v $cc >/dev/null 2>&1 && compilers="$compilers $cc"
-done
-[ -n "$compilers" ] || compilers=cc
+. "$(dirname "$0")/compilers.sh"
 
 # variants this CPU runs (Linux /proc/cpuinfo; elsewhere only the portable build)
 cpu=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
