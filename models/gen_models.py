@@ -213,7 +213,7 @@ def shapes():
     export(Shapes(), torch.randn(2, 3, 6, 8), "shapes")
 
 
-# ---- e. lstm_seq, gru_seq: the recurrent ops as torch exports them (ops3-rnn) ----
+# ---- e. lstm_seq, gru_seq: the recurrent ops as torch exports them ----
 
 class Recurrent(nn.Module):
     """A recurrent layer over the whole sequence, then a Linear on every step's output."""

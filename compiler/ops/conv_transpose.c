@@ -6,7 +6,7 @@
 
 #include "fused.h"
 #include "nn.h"
-#include "../../runtime/kernels/nn2.h"
+#include "../../runtime/kernels/nn.h"
 
 static const int ct_dtypes[] = {KILN_DTYPE_F32, KILN_DTYPE_F64, 0};
 

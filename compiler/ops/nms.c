@@ -1,12 +1,12 @@
 /* nms.c - NonMaxSuppression. Its output length depends on the data: when every input is
- * constant, inference runs the selection (runtime/kernels/nn2.h) once to size the output
+ * constant, inference runs the selection (runtime/kernels/nms.h) once to size the output
  * [num_selected, 3] and the node folds. Otherwise the output gets the bound
  * batches * classes * min(boxes, max_output_boxes_per_class when constant) and the kernel
  * sets the selection count as its extent in each run (runtime/dims.c). */
 #include <stdlib.h>
 
 #include "ops.h"
-#include "../../runtime/kernels/nn2.h"
+#include "../../runtime/kernels/nms.h"
 
 static const int nms_dtypes[] = {KILN_DTYPE_F32, 0};
 

@@ -7,7 +7,7 @@
 
 #include "check.h"
 #include "kernels/nn.h"
-#include "kernels/nn2.h"
+#include "kernels/nms.h"
 
 /* x [N, C, in...] and y [N, *, out...], with out recomputed from the window (ceil: also the
  * ceil_mode length). */

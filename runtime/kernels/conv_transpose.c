@@ -5,7 +5,6 @@
 #include "kernels.h"
 #include "act.h"
 #include "nn.h"
-#include "nn2.h"
 
 #define CT_DEFINE(sfx, DT, T)                                                                  \
     /* y[m, o] += col[(m*k_size + kpos), i] for o = i*s + kpos*d - pad_begin inside y */       \

@@ -1,8 +1,8 @@
-/* nms.c - NonMaxSuppression: greedy selection per batch and class (runtime/kernels/nn2.h),
+/* nms.c - NonMaxSuppression: greedy selection per batch and class (runtime/kernels/nms.h),
  * writing [batch, class, box] int64 triples: as many as the output's bound holds (the exact
  * count when the compiler folded the node), and the count as the output's extent. */
 #include "kernels.h"
-#include "nn2.h"
+#include "nms.h"
 
 /* Scalar input i as double (int64 max count or float thresholds); def when omitted. */
 static double scalar_in(const struct kiln_kernel_args *a, uint32_t i, double def)

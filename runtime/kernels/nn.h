@@ -1,7 +1,7 @@
 /* nn.h - helpers shared by the neural-network kernels (conv, pool, norm, softmax) and by the
  * compiler side that sizes their scratch: the dtype lists they are instantiated for, the
- * normalisation of 1-3 spatial dims to three, and the Conv scratch layout. Kept free of
- * runtime-internal headers so compiler/ops can include it. */
+ * normalisation of 1-3 spatial dims to three, and the Conv and ConvTranspose scratch layouts.
+ * Kept free of runtime-internal headers so compiler/ops can include it. */
 #ifndef KILN_RT_NN_H
 #define KILN_RT_NN_H
 
@@ -80,6 +80,21 @@ static inline uint64_t kiln_conv_col_bytes(const struct kiln_p_conv *p, uint64_t
                                            uint64_t k_size, uint64_t out_size, uint64_t esize)
 {
     return kiln_conv_pointwise(p) ? 0 : kiln_gemm_round_up(cg * k_size * out_size * esize, 64);
+}
+
+/* ConvTranspose scratch: the column matrix of one group ([M/group * kernel size] x input
+ * size, the GEMM W^T x X), then the GEMM's packing buffers. */
+static inline uint64_t kiln_conv_transpose_col_bytes(uint64_t mg, uint64_t k_size,
+                                                     uint64_t in_size, uint64_t esize)
+{
+    return kiln_gemm_round_up(mg * k_size * in_size * esize, 64);
+}
+
+static inline uint64_t kiln_conv_transpose_scratch(uint64_t cg, uint64_t mg, uint64_t k_size,
+                                                   uint64_t in_size, uint64_t esize)
+{
+    return kiln_conv_transpose_col_bytes(mg, k_size, in_size, esize) +
+           kiln_gemm_scratch_bytes(mg * k_size, in_size, cg, esize);
 }
 
 #endif

@@ -1,4 +1,5 @@
-/* test_extra_ops.c - the ops3-extra ops on one-node graphs (kiln_infer + kiln_lower + kiln_run):
+/* test_loss_signal.c - losses, signal processing and the other single ops, on one-node graphs
+ * (kiln_infer + kiln_lower + kiln_run):
  * NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss (weights, ignore_index, run-time
  * targets out of range), TfIdfVectorizer, Unique, DFT, STFT, the windows, MelWeightMatrix and
  * Det, with hand-checked values, plus the inference errors (constant inputs required, bad

@@ -1,32 +1,10 @@
-/* nn2.h - helpers the second batch of neural-network ops shares between the compiler (which
- * sizes scratch and, for NonMaxSuppression, counts the selected boxes to fix the output shape)
- * and the runtime kernels: the ConvTranspose scratch layout and the NMS selection itself.
- * Kept free of runtime-internal headers so compiler/ops can include it. */
-#ifndef KILN_RT_NN2_H
-#define KILN_RT_NN2_H
+/* nms.h - the NonMaxSuppression selection, shared between the compiler (which counts the
+ * selected boxes to fix the output shape when every input is constant, and sizes scratch) and
+ * the runtime kernel. Kept free of runtime-internal headers so compiler/ops can include it. */
+#ifndef KILN_RT_NMS_H
+#define KILN_RT_NMS_H
 
 #include <stdint.h>
-
-#include "kiln/kiln.h"
-#include "kiln/params.h"
-#include "gemm_core.h"
-
-/* ConvTranspose scratch: the column matrix of one group ([M/group * kernel size] x input
- * size, the GEMM W^T x X), then the GEMM's packing buffers. */
-static inline uint64_t kiln_conv_transpose_col_bytes(uint64_t mg, uint64_t k_size,
-                                                     uint64_t in_size, uint64_t esize)
-{
-    return kiln_gemm_round_up(mg * k_size * in_size * esize, 64);
-}
-
-static inline uint64_t kiln_conv_transpose_scratch(uint64_t cg, uint64_t mg, uint64_t k_size,
-                                                   uint64_t in_size, uint64_t esize)
-{
-    return kiln_conv_transpose_col_bytes(mg, k_size, in_size, esize) +
-           kiln_gemm_scratch_bytes(mg * k_size, in_size, cg, esize);
-}
-
-/* ---- NonMaxSuppression ---- */
 
 /* Scratch of kiln_nms_run for n boxes per batch: candidate order plus kept list. */
 static inline uint64_t kiln_nms_scratch(int64_t n)

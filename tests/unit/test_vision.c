@@ -1,4 +1,4 @@
-/* test_nn2.c - the second batch of neural-network ops: ConvTranspose against a naive scatter
+/* test_vision.c - the image and normalisation ops: ConvTranspose against a naive scatter
  * loop (strides, pads, groups, dilations, output_padding, output_shape, auto_pad, 1-3 D, fused
  * activation), the normalisations, LRN, LpNormalization, LpPool, MaxUnpool, GridSample corner
  * cases, RoiAlign, NonMaxSuppression, and inference errors. Graph cases go through kiln_infer +
@@ -15,7 +15,8 @@
 #include <cmocka.h>
 
 #include "compiler.h"
-#include "kernels/nn2.h"
+#include "kernels/nms.h"
+#include "kernels/nn.h"
 
 #include "graph_harness.h"
 
