@@ -47,7 +47,7 @@ except Exception as e:  # ImportError, or a broken install raising something els
 # Not in the ctest default (slow to export or to run, or ops kiln may lack); run them with
 # --models all or by name.
 EXTRA_TORCHVISION = "efficientnet_b0,googlenet,densenet121,mnasnet0_5,shufflenet_v2_x0_5"
-OTHER = "bert,transformer,lstm"  # built below, not by torchvision
+OTHER = "bert,bert2,transformer,lstm"  # built below, not by torchvision
 ALL_MODELS = ",".join([DEFAULT_MODELS, EXTRA_TORCHVISION])
 CTOR_ARGS = {"googlenet": {"aux_logits": False, "init_weights": True}}
 
@@ -61,14 +61,16 @@ def build_torchvision(name):
         return ctor(pretrained=False, **kwargs)      # older torchvision
 
 
-def build_bert():
+def build_bert(layers=4, tokens=32):
     """gen_coverage_models.Bert (the computation of HF BertModel) at BERT-mini-like size:
-    vocabulary 30522, hidden 128, 4 layers, 4 heads; a 32-token input, the last 8 padding."""
+    vocabulary 30522, hidden 128, 4 heads; by default 4 layers and a 32-token input whose last
+    quarter is padding ("bert2": 2 layers, 64 tokens, the encoder bench/vs_ort.sh times)."""
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import gen_coverage_models as gcm
-    model = gcm.Bert(vocab=30522, d=128, layers=4, heads=4)
+    model = gcm.Bert(vocab=30522, d=128, layers=layers, heads=4)
     gcm.randomize_ln(model)
-    return (model, gcm.bert_inputs(30522, t=32, real=24, first_segment=12),
+    real = tokens * 3 // 4
+    return (model, gcm.bert_inputs(30522, t=tokens, real=real, first_segment=real // 2),
             ["input_ids", "token_type_ids", "attention_mask"],
             ["last_hidden_state", "pooler_output"])
 
@@ -102,6 +104,8 @@ def build(name):
     """Returns (model, [inputs], input names, output names), weights seeded by the caller."""
     if name == "bert":
         return build_bert()
+    if name == "bert2":
+        return build_bert(layers=2, tokens=64)
     if name == "transformer":
         return build_transformer()
     if name == "lstm":
