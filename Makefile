@@ -2,15 +2,18 @@
 #   make        install missing Debian packages (as root), configure and build build/kiln
 #   make test   build and run every test through ctest
 #   make demo   compile and run the bundled example model
+#   make install [PREFIX=/usr/local] [DESTDIR=...]   kiln, libkilnrt, headers, pkg-config and
+#               CMake files (docs/install.md)
 BUILD     ?= build
 CMAKE_ARGS ?=
 CTEST_ARGS ?=
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
+PREFIX    ?= /usr/local
 DEPS      := gcc make cmake pkg-config libprotobuf-c-dev protobuf-c-compiler libonnx-dev \
              libonnx-testdata libopenblas-dev libcmocka-dev clang python3-onnx python3-numpy
 SUDO_HINT := apt-get update && apt-get install -y $(DEPS)
 
-.PHONY: all deps configure build test demo clean
+.PHONY: all deps configure build test demo install clean
 
 all: build
 
@@ -39,6 +42,9 @@ test: build
 
 demo: build
 	@sh models/demo.sh $(BUILD)
+
+install: build
+	@DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
 
 clean:
 	rm -rf $(BUILD)
