@@ -1,7 +1,7 @@
 # Top-level wrapper around CMake.
 #   make        install missing Debian packages (as root), configure and build build/kiln
 #   make test   build and run every test through ctest
-#   make demo   compile and run the bundled example model
+#   make demo   compile and run the bundled example model (build output only on failure)
 #   make install [PREFIX=/usr/local] [DESTDIR=...]   kiln, libkilnrt, headers, pkg-config and
 #               CMake files (docs/install.md)
 BUILD     ?= build
@@ -40,7 +40,12 @@ build: configure
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) $(CTEST_ARGS)
 
-demo: build
+# The build's log goes to a file and is shown only when the build fails, so that the demo's
+# output is all `make demo` prints.
+demo: configure
+	@log=$(BUILD)/demo-build.log; \
+	cmake --build $(BUILD) -j $(JOBS) >$$log 2>&1 || \
+	  { cat $$log; echo "make demo: the build failed (log above, in $$log)" >&2; exit 1; }
 	@sh models/demo.sh $(BUILD)
 
 install: build
