@@ -14,8 +14,8 @@ static void list_plan(const struct kiln_compiled *c)
     uint32_t steps = p->n_nodes, width = steps < 60 ? steps : 60;
     printf("  %10s %10s  %-9s  %-*s  %s\n", "offset", "bytes", "steps", (int)width, "lifetime",
            "buffer");
-    for (uint32_t i = 0; i < c->n_plan; i++) {
-        const struct kiln_plan_entry *e = &c->plan[i];
+    for (uint32_t i = 0; i < c->plan.n; i++) {
+        const struct kiln_plan_entry *e = &c->plan.entries[i];
         char bar[64], span[32];
         for (uint32_t k = 0; k < width; k++) {
             uint32_t s0 = (uint32_t)((uint64_t)k * steps / width);
@@ -53,10 +53,10 @@ static int report(const char *path, int plan)
     const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
     double kib = 1024.0;
     printf("| %-24s | %10.1f | %10.1f | %10.1f | %6.4f | %10.1f | %5u -> %-5u | %s |\n", name,
-           c->prog.arena_size / kib, c->plan_lower_bound / kib, c->plan_naive / kib,
-           c->plan_lower_bound ? (double)c->prog.arena_size / (double)c->plan_lower_bound : 1.0,
+           c->prog.arena_size / kib, c->plan.lower_bound / kib, c->plan.naive / kib,
+           c->plan.lower_bound ? (double)c->prog.arena_size / (double)c->plan.lower_bound : 1.0,
            plain->prog.arena_size / kib, plain->prog.n_nodes, c->prog.n_nodes,
-           c->plan_strategy ? c->plan_strategy : "");
+           c->plan.strategy ? c->plan.strategy : "");
     if (plan)
         list_plan(c);
     kiln_compiled_free(plain);

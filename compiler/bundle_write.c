@@ -39,12 +39,12 @@ struct part {
     uint64_t size;
 };
 
-enum kiln_status kiln_bundle_build(const struct kiln_program *p, uint64_t plan_lower_bound,
-                                   uint64_t plan_naive, void **out, size_t *len,
-                                   struct kiln_diag *d)
+enum kiln_status kiln_bundle_build(const struct kiln_program *p, const struct kiln_plan *pl,
+                                   void **out, size_t *len, struct kiln_diag *d)
 {
     static const char metadata[] = "producer=kiln";
-    struct kiln_bundle_plan plan = {p->arena_size, plan_lower_bound, plan_naive, 0};
+    struct kiln_bundle_plan plan = {p->arena_size, pl ? pl->lower_bound : 0, pl ? pl->naive : 0,
+                                    0};
     uint32_t n_io = kiln_program_n_io(p), n_nodes = p->n_nodes + p->n_block_nodes;
     /* blocks: record 0 is the main schedule, then the program's blocks */
     struct kiln_block_desc *blocks = NULL;

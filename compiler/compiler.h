@@ -4,6 +4,7 @@
 #define KILN_COMPILER_H
 
 #include "ir.h"
+#include "plan.h"
 
 /* A user-fixed input shape (--input-shape NAME=1,3,224,224). */
 struct kiln_input_shape {
@@ -67,37 +68,16 @@ int kiln_pick_variant(const struct kiln_ir_node *n);
 /* Unsupported ops: writes "Op (node, node, ...); Op2 (...)" into buf; returns their count. */
 size_t kiln_unsupported_report(const struct kiln_ir_graph *g, char *buf, size_t size);
 
-/* One arena buffer of the memory plan: a tensor together with the views, in-place results and
- * Concat slices that share its bytes (tensor names the buffer's widest tensor), or the scratch
- * of one node (tensor UINT32_MAX, first == last == that node). Steps index prog.nodes. */
-struct kiln_plan_entry {
-    uint32_t tensor;
-    uint64_t offset, size; /* size rounded up to KILN_ARENA_ALIGN */
-    uint32_t first, last;  /* first and last step that touches the buffer */
-};
-
 /* A program that owns its memory (from lowering). */
 struct kiln_compiled {
     struct kiln_program prog;
     /* owned blocks behind prog's pointers */
     void *tensors, *nodes, *io, *inputs, *outputs, *params, *weights, *strings, *blocks;
-    /* memory plan report */
-    uint64_t plan_lower_bound; /* largest sum of simultaneously live arena bytes */
-    uint64_t plan_naive;       /* sum of all arena buffers */
-    /* the plan, buffer by buffer, sorted by first step (then offset); owned */
-    struct kiln_plan_entry *plan;
-    uint32_t n_plan;
-    const char *plan_strategy; /* placement heuristic that gave the smallest arena (static) */
+    struct kiln_plan plan; /* the arena plan, buffer by buffer, and its report; owned */
 };
 
-/* Optimisations of the arena plan; all on by default (a zeroed struct). */
-struct kiln_lower_options {
-    bool no_inplace; /* elementwise outputs never take their dying input's buffer */
-    bool no_alias;   /* Reshape/Flatten/Squeeze/Unsqueeze/Identity/Dropout run as copies */
-    bool no_concat;  /* Concat always copies (producers never write into its output) */
-};
-
-/* Lowers an inferred graph: picks kernel variants, lays out weights, plans the arena. */
+/* Lowers an inferred graph: picks kernel variants, lays out weights, plans the arena (plan.h;
+ * the options there turn the plan's optimisations off). */
 enum kiln_status kiln_lower(const struct kiln_ir_graph *g, struct kiln_compiled **out,
                             struct kiln_diag *d);
 /* Same with options (NULL: the defaults, as kiln_lower). */

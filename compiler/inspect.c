@@ -348,3 +348,118 @@ void kiln_summary_print_json(const struct kiln_summary *s, FILE *f)
         fprintf(f, "null");
     fprintf(f, "\n}\n");
 }
+
+/* ---- the memory plan (`kiln inspect --plan`) ---- */
+
+/* Whether tensor t (used at steps first..last) lies in buffer e: the planner never lets two
+ * buffers share bytes while both are live, so bytes and steps inside e decide. */
+static bool plan_member(const struct kiln_program *p, const struct kiln_plan_entry *e,
+                        uint32_t t, uint32_t first, uint32_t last)
+{
+    const struct kiln_tensor_desc *td = &p->tensors[t];
+    return td->storage == KILN_STORAGE_ARENA && first <= last && e->first <= first &&
+           last <= e->last && e->offset <= td->offset &&
+           td->offset + (td->nbytes ? td->nbytes : 1) <= e->offset + e->size;
+}
+
+struct plan_member_row {
+    uint32_t first;
+    uint64_t offset;
+    uint32_t tensor;
+};
+
+static int cmp_member_row(const void *pa, const void *pb)
+{
+    const struct plan_member_row *a = pa, *b = pb;
+    if (a->first != b->first)
+        return a->first < b->first ? -1 : 1;
+    return a->offset < b->offset ? -1 : a->offset > b->offset;
+}
+
+static void plan_print_row(FILE *f, bool json, bool comma, const char *name, uint64_t offset,
+                           uint64_t size, uint32_t first, uint32_t last)
+{
+    if (json) {
+        fprintf(f, "%s{\"name\": ", comma ? ", " : "");
+        kiln_json_string(f, name);
+        fprintf(f, ", \"offset\": %llu, \"size\": %llu, \"first\": %u, \"last\": %u}",
+                (unsigned long long)offset, (unsigned long long)size, first, last);
+    } else {
+        fprintf(f, "  %12llu %12llu %6u %6u    %s\n", (unsigned long long)offset,
+                (unsigned long long)size, first, last, name);
+    }
+}
+
+enum kiln_status kiln_plan_print(const struct kiln_program *p, const struct kiln_plan *plan,
+                                 bool json, FILE *f, struct kiln_diag *d)
+{
+    uint32_t *first = malloc((p->n_tensors + 1) * sizeof *first);
+    uint32_t *last = malloc((p->n_tensors + 1) * sizeof *last);
+    struct plan_member_row *rows = malloc((p->n_tensors + 1) * sizeof *rows);
+    enum kiln_status st = first && last && rows
+                              ? kiln_plan_tensor_steps(p, first, last, d)
+                              : kiln_diag_set(d, KILN_STATUS_NO_MEMORY, NULL, NULL,
+                                              "out of memory");
+    if (st) {
+        free(first), free(last), free(rows);
+        return st;
+    }
+    uint32_t n_tensors = 0;
+    for (uint32_t i = 0; i < plan->n; i++)
+        for (uint32_t t = 0; t < p->n_tensors; t++)
+            n_tensors += plan_member(p, &plan->entries[i], t, first[t], last[t]);
+    if (json)
+        fprintf(f, "{\"arena_size\": %llu, \"lower_bound\": %llu, \"naive\": %llu, \"buffers\": [",
+                (unsigned long long)p->arena_size, (unsigned long long)plan->lower_bound,
+                (unsigned long long)plan->naive);
+    else
+        fprintf(f, "memory plan: arena %llu bytes, %u buffers holding %u tensors",
+                (unsigned long long)p->arena_size, plan->n, n_tensors);
+    if (!json && plan->lower_bound)
+        fprintf(f, " (lower bound %llu, no reuse %llu)", (unsigned long long)plan->lower_bound,
+                (unsigned long long)plan->naive);
+    if (!json)
+        fprintf(f, "\n  %12s %12s %6s %6s  %s\n", "offset", "size", "first", "last",
+                "buffer (the tensors it holds indented)");
+    for (uint32_t i = 0; i < plan->n; i++) {
+        const struct kiln_plan_entry *e = &plan->entries[i];
+        char name[320];
+        if (e->tensor != UINT32_MAX)
+            snprintf(name, sizeof name, "%s", kiln_prog_str(p, p->tensors[e->tensor].name));
+        else if (json)
+            snprintf(name, sizeof name, "scratch of %s",
+                     kiln_prog_str(p, p->nodes[e->first].name));
+        else
+            snprintf(name, sizeof name, "(scratch of node %u '%s')", e->first,
+                     kiln_prog_str(p, p->nodes[e->first].name));
+        uint32_t members = 0;
+        for (uint32_t t = 0; t < p->n_tensors; t++)
+            if (plan_member(p, e, t, first[t], last[t]))
+                rows[members++] = (struct plan_member_row){first[t], p->tensors[t].offset, t};
+        qsort(rows, members, sizeof *rows, cmp_member_row);
+        if (json) {
+            fprintf(f, "%s\n  {\"tensor\": ", i ? "," : "");
+            kiln_json_string(f, name);
+            fprintf(f, ", \"scratch\": %s, \"offset\": %llu, \"size\": %llu, \"first\": %u, "
+                       "\"last\": %u, \"tensors\": [",
+                    e->tensor == UINT32_MAX ? "true" : "false", (unsigned long long)e->offset,
+                    (unsigned long long)e->size, e->first, e->last);
+        } else {
+            fprintf(f, "  %12llu %12llu %6u %6u  %s\n", (unsigned long long)e->offset,
+                    (unsigned long long)e->size, e->first, e->last, name);
+        }
+        if (!json && members < 2 && e->tensor != UINT32_MAX)
+            continue;
+        for (uint32_t k = 0; k < members; k++) {
+            const struct kiln_tensor_desc *td = &p->tensors[rows[k].tensor];
+            plan_print_row(f, json, k > 0, kiln_prog_str(p, td->name), td->offset, td->nbytes,
+                           rows[k].first, last[rows[k].tensor]);
+        }
+        if (json)
+            fprintf(f, "]}");
+    }
+    if (json)
+        fprintf(f, "\n]}\n");
+    free(first), free(last), free(rows);
+    return KILN_STATUS_OK;
+}

@@ -42,4 +42,10 @@ void kiln_summary_print_json(const struct kiln_summary *s, FILE *f);
 /* Writes s as a JSON string literal (quotes included), escaping as RFC 8259 requires. */
 void kiln_json_string(FILE *f, const char *s);
 
+/* Prints the plan of p (from the planner, or kiln_plan_from_program for a loaded bundle) as a
+ * table or JSON: each buffer, then the tensors it holds when several share it or it is a
+ * control node's scratch (its blocks' tensors); the report when lower_bound is not 0. */
+enum kiln_status kiln_plan_print(const struct kiln_program *p, const struct kiln_plan *plan,
+                                 bool json, FILE *f, struct kiln_diag *d);
+
 #endif

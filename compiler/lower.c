@@ -1,11 +1,6 @@
 /* lower.c - turns an inferred graph into the runtime program: the schedule of kernel calls,
- * the tensor table, parameter and weight blobs, and the arena plan.
- *
- * Arena plan (docs/memory-plan.md): views share their input's bytes and leave the schedule,
- * elementwise outputs take the buffer of an input that dies at that node, Concat inputs are
- * written straight into their slice of the output; then every buffer lives from the first to
- * the last step that touches it, and several deterministic placement orders (first or best
- * fit, 64-aligned) are tried, keeping the smallest arena. */
+ * the tensor table, parameter and weight blobs, and control-flow blocks. The arena plan is
+ * plan.c's: lowering hands it the tables, then drops the nodes and tensors it made views. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,386 +177,12 @@ static enum kiln_status add_node(struct builder *b, const struct kiln_ir_node *n
     return KILN_STATUS_OK;
 }
 
-/* ---- the arena plan ----
- *
- * Buffer groups: a weighted union-find over tensors. A group is one arena buffer shared by a
- * tensor and its views, the outputs computed in place over it, or the Concat slices written
- * straight into it. parent[t] == t for a group's root; rel[t] is t's byte offset from its
- * parent (from the root once uf_find has run). The root is the widest member: every member
- * lies inside [0, nbytes(root)). last[root] is the last step of the original schedule that
- * reads any member (-1: none). */
-struct groups {
-    uint32_t *parent;
-    uint64_t *rel;
-    int64_t *last;
-};
+/* ---- the arena plan (plan.c) ---- */
 
-static uint32_t uf_find(struct groups *gr, uint32_t t)
+static struct kiln_plan_tables plan_tables(const struct builder *b)
 {
-    uint32_t r = t;
-    uint64_t off = 0;
-    while (gr->parent[r] != r) {
-        off += gr->rel[r];
-        r = gr->parent[r];
-    }
-    while (gr->parent[t] != t) { /* path compression: point at r, offset from r */
-        uint32_t next = gr->parent[t];
-        uint64_t step = gr->rel[t];
-        gr->parent[t] = r;
-        gr->rel[t] = off;
-        off -= step;
-        t = next;
-    }
-    return r;
-}
-
-/* Byte offset of t inside its group's root. */
-static uint64_t uf_off(struct groups *gr, uint32_t t)
-{
-    return uf_find(gr, t) == t ? 0 : gr->rel[t];
-}
-
-/* Places the group of root a at byte `off` inside the group of root b. */
-static void uf_join(struct groups *gr, uint32_t a, uint32_t b, uint64_t off)
-{
-    gr->parent[a] = b;
-    gr->rel[a] = off;
-    if (gr->last[a] > gr->last[b])
-        gr->last[b] = gr->last[a];
-}
-
-static uint32_t node_io(const struct builder *b, uint32_t s, uint32_t j)
-{
-    return b->io[b->nodes[s].io_first + j];
-}
-
-static bool is_arena(const struct builder *b, uint32_t t)
-{
-    return t && b->tensors[t].storage == KILN_STORAGE_ARENA;
-}
-
-/* A tensor whose extents a run sets: its node must run (to store them), and it shares no
- * buffer with a tensor of other extents. */
-static bool runtime_dims(const struct builder *b, uint32_t t)
-{
-    return b->tensors[t].flags & KILN_TENSOR_RUNTIME_DIMS;
-}
-
-/* Views (Reshape, Flatten, Squeeze, Unsqueeze, Identity, Dropout without a used mask) give
- * their output the input's bytes and leave the schedule. A view of a weight or graph input
- * points at the same storage; a view that is a graph output stays a copy (the caller's
- * buffer is not the arena). */
-static void alias_views(struct builder *b, struct groups *gr, bool *drop, const uint32_t *reads)
-{
-    for (uint32_t s = 0; s < b->n_nodes; s++) {
-        const struct kiln_node_desc *nd = &b->nodes[s];
-        if (!(kiln_op_info(nd->op)->flags & KILN_OPF_VIEW) || nd->n_in < 1 || nd->n_out < 1)
-            continue;
-        uint32_t x = node_io(b, s, 0), y = node_io(b, s, nd->n_in);
-        bool used_extra = false;
-        for (uint32_t j = 1; j < nd->n_out; j++) {
-            uint32_t t = node_io(b, s, nd->n_in + j);
-            used_extra |= t && (reads[t] || !is_arena(b, t));
-        }
-        struct kiln_tensor_desc *ty = &b->tensors[y];
-        const struct kiln_tensor_desc *tx = &b->tensors[x];
-        if (used_extra || !x || !is_arena(b, y) || tx->nbytes != ty->nbytes ||
-            runtime_dims(b, x) || runtime_dims(b, y))
-            continue;
-        if (tx->storage == KILN_STORAGE_ARENA) {
-            uint32_t r = uf_find(gr, x);
-            uf_join(gr, y, r, uf_off(gr, x));
-        } else if (tx->storage == KILN_STORAGE_WEIGHT || tx->storage == KILN_STORAGE_INPUT) {
-            ty->storage = tx->storage;
-            ty->index = tx->index;
-            ty->offset = tx->offset;
-        } else {
-            continue;
-        }
-        drop[s] = true;
-    }
-}
-
-static bool same_layout(const struct kiln_tensor_desc *a, const struct kiln_tensor_desc *b)
-{
-    if (a->rank != b->rank || a->nbytes != b->nbytes ||
-        kiln_dtype_size(a->dtype) != kiln_dtype_size(b->dtype))
-        return false;
-    for (int i = 0; i < a->rank; i++)
-        if (a->dims[i] != b->dims[i])
-            return false;
-    return true;
-}
-
-/* Whether t's whole group may move into another buffer at step s: t sits at the start of its
- * group and is as wide as it, and no step after s reads any member. */
-static bool group_dies_at(const struct builder *b, struct groups *gr, uint32_t t, uint32_t s)
-{
-    if (!is_arena(b, t))
-        return false;
-    uint32_t r = uf_find(gr, t);
-    return uf_off(gr, t) == 0 && b->tensors[r].nbytes == b->tensors[t].nbytes &&
-           gr->last[r] == (int64_t)s;
-}
-
-/* In place: output 0 of an op flagged KILN_OPF_INPLACE takes the buffer of input 0 or 1 when
- * that input has its layout and dies here, and no other input shares that buffer. */
-static void plan_inplace(const struct builder *b, struct groups *gr, uint32_t s)
-{
-    const struct kiln_node_desc *nd = &b->nodes[s];
-    uint32_t y = nd->n_out ? node_io(b, s, nd->n_in) : 0;
-    if (!(kiln_op_info(nd->op)->flags & KILN_OPF_INPLACE) || !is_arena(b, y) ||
-        runtime_dims(b, y))
-        return;
-    for (uint32_t j = 0; j < 2 && j < nd->n_in; j++) {
-        uint32_t x = node_io(b, s, j);
-        if (!is_arena(b, x) || !same_layout(&b->tensors[x], &b->tensors[y]) ||
-            runtime_dims(b, x) || !group_dies_at(b, gr, x, s))
-            continue;
-        uint32_t r = uf_find(gr, x), ry = uf_find(gr, y);
-        bool shared = r == ry;
-        for (uint32_t k = 0; k < nd->n_in && !shared; k++) {
-            uint32_t t = node_io(b, s, k);
-            shared = k != j && t != x && is_arena(b, t) && uf_find(gr, t) == r;
-        }
-        if (shared)
-            continue;
-        uf_join(gr, r, ry, uf_off(gr, y));
-        return;
-    }
-}
-
-/* Concat in place: when the output is one contiguous run per input (every dim before the axis
- * is 1) and each input's buffer dies here, the producers write straight into their slice. */
-static void plan_concat(const struct builder *b, struct groups *gr, uint32_t s, bool *drop)
-{
-    const struct kiln_node_desc *nd = &b->nodes[s];
-    uint32_t y = node_io(b, s, nd->n_in);
-    if (nd->op != KILN_OP_CONCAT || !is_arena(b, y) || runtime_dims(b, y) ||
-        nd->params_size < sizeof(struct kiln_p_axis))
-        return;
-    struct kiln_p_axis p;
-    memcpy(&p, b->params + nd->params_offset, sizeof p);
-    const struct kiln_tensor_desc *ty = &b->tensors[y];
-    for (int64_t i = 0; i < p.axis && i < ty->rank; i++)
-        if (ty->dims[i] != 1)
-            return;
-    uint32_t ry = uf_find(gr, y);
-    uint64_t off = 0;
-    for (uint32_t i = 0; i < nd->n_in; i++) {
-        uint32_t x = node_io(b, s, i);
-        /* slices stay 64-aligned like every other arena tensor */
-        if (!group_dies_at(b, gr, x, s) || !b->tensors[x].nbytes || off % KILN_ARENA_ALIGN)
-            return;
-        uint32_t r = uf_find(gr, x);
-        if (r == ry)
-            return;
-        for (uint32_t k = 0; k < i; k++)
-            if (uf_find(gr, node_io(b, s, k)) == r)
-                return;
-        off += b->tensors[x].nbytes;
-    }
-    if (off != ty->nbytes)
-        return;
-    uint64_t base = uf_off(gr, y);
-    off = 0;
-    for (uint32_t i = 0; i < nd->n_in; i++) {
-        uint32_t x = node_io(b, s, i);
-        uf_join(gr, uf_find(gr, x), ry, base + off);
-        off += b->tensors[x].nbytes;
-    }
-    drop[s] = true;
-}
-
-/* ---- placement ---- */
-
-struct buf {
-    uint64_t size; /* aligned */
-    uint32_t first, last;
-    uint32_t tensor; /* group root, or UINT32_MAX for scratch */
-    uint32_t node;   /* step of a scratch buffer */
-};
-
-struct sort_key {
-    uint64_t k1, k2; /* descending */
-    uint32_t k3;     /* ascending */
-    uint32_t idx;
-};
-
-static int cmp_key(const void *pa, const void *pb)
-{
-    const struct sort_key *a = pa, *b = pb;
-    if (a->k1 != b->k1)
-        return a->k1 < b->k1 ? 1 : -1;
-    if (a->k2 != b->k2)
-        return a->k2 < b->k2 ? 1 : -1;
-    if (a->k3 != b->k3)
-        return a->k3 < b->k3 ? -1 : 1;
-    return a->idx < b->idx ? -1 : a->idx > b->idx;
-}
-
-struct span {
-    uint64_t lo, hi;
-};
-
-static int cmp_span(const void *pa, const void *pb)
-{
-    const struct span *a = pa, *b = pb;
-    return a->lo < b->lo ? -1 : a->lo > b->lo;
-}
-
-/* Places bufs in `order`, each at the lowest free offset (first fit) or in the smallest free
- * gap that holds it (best fit) among buffers whose lifetimes overlap. Returns the arena. */
-static uint64_t place(const struct buf *bufs, uint32_t nb, const uint32_t *order, bool best_fit,
-                      uint64_t *off, uint32_t *placed, struct span *spans)
-{
-    uint64_t arena = 0;
-    for (uint32_t i = 0; i < nb; i++) {
-        const struct buf *b = &bufs[order[i]];
-        uint32_t ns = 0;
-        for (uint32_t k = 0; k < i; k++) {
-            const struct buf *q = &bufs[placed[k]];
-            if (q->last >= b->first && q->first <= b->last)
-                spans[ns++] = (struct span){off[placed[k]], off[placed[k]] + q->size};
-        }
-        qsort(spans, ns, sizeof *spans, cmp_span);
-        uint64_t cur = 0, best = UINT64_MAX, best_gap = UINT64_MAX;
-        for (uint32_t k = 0; k < ns; k++) {
-            if (spans[k].lo > cur && spans[k].lo - cur >= b->size) {
-                uint64_t gap = spans[k].lo - cur;
-                if (!best_fit) {
-                    best = cur;
-                    break;
-                }
-                if (gap < best_gap)
-                    best_gap = gap, best = cur;
-            }
-            if (spans[k].hi > cur)
-                cur = spans[k].hi;
-        }
-        if (best == UINT64_MAX)
-            best = cur;
-        off[order[i]] = best;
-        placed[i] = order[i];
-        if (best + b->size > arena)
-            arena = best + b->size;
-    }
-    return arena;
-}
-
-enum { ORDER_SIZE, ORDER_CONFLICT, ORDER_BREADTH, ORDER_AREA, ORDER_LIFETIME, ORDER_SCHEDULE,
-       ORDER_COUNT };
-
-/* Fills order[] for heuristic h. live[s]: bytes live at step s; peak[i]: the largest live[s]
- * over buffer i's lifetime. */
-static void make_order(int h, const struct buf *bufs, uint32_t nb, const uint64_t *live,
-                       uint32_t steps, const uint64_t *peak, struct sort_key *keys,
-                       uint32_t *order, bool *taken)
-{
-    if (h == ORDER_BREADTH) {
-        /* TFLite's greedy by breadth: the widest step first, its buffers largest first */
-        struct sort_key *sk = keys;
-        for (uint32_t s = 0; s < steps; s++)
-            sk[s] = (struct sort_key){live[s], 0, s, s};
-        qsort(sk, steps, sizeof *sk, cmp_key);
-        uint32_t *st = malloc((steps ? steps : 1) * sizeof *st);
-        for (uint32_t s = 0; st && s < steps; s++)
-            st[s] = sk[s].idx;
-        memset(taken, 0, nb * sizeof *taken);
-        uint32_t n = 0;
-        for (uint32_t k = 0; st && k < steps; k++) {
-            uint32_t s = st[k], m = 0;
-            for (uint32_t i = 0; i < nb; i++)
-                if (!taken[i] && bufs[i].first <= s && bufs[i].last >= s)
-                    keys[m++] = (struct sort_key){bufs[i].size, 0, bufs[i].first, i};
-            qsort(keys, m, sizeof *keys, cmp_key);
-            for (uint32_t i = 0; i < m; i++) {
-                taken[keys[i].idx] = true;
-                order[n++] = keys[i].idx;
-            }
-        }
-        for (uint32_t i = 0; i < nb; i++) /* buffers of no step (only if malloc failed) */
-            if (!st || !taken[i])
-                order[n++] = i;
-        free(st);
-        return;
-    }
-    for (uint32_t i = 0; i < nb; i++) {
-        const struct buf *b = &bufs[i];
-        uint64_t len = (uint64_t)(b->last - b->first) + 1;
-        struct sort_key k = {b->size, 0, b->first, i};
-        switch (h) {
-        case ORDER_CONFLICT: k = (struct sort_key){peak[i], b->size, b->first, i}; break;
-        case ORDER_AREA: k = (struct sort_key){b->size * len, b->size, b->first, i}; break;
-        case ORDER_LIFETIME: k = (struct sort_key){len, b->size, b->first, i}; break;
-        case ORDER_SCHEDULE: k = (struct sort_key){0, b->size, b->first, i}; break;
-        default: break;
-        }
-        keys[i] = k;
-    }
-    qsort(keys, nb, sizeof *keys, cmp_key);
-    for (uint32_t i = 0; i < nb; i++)
-        order[i] = keys[i].idx;
-}
-
-/* Tries every order with first and best fit; keeps the smallest arena (the first on ties),
- * its offsets in off[]. Fills *lower with the largest sum of buffers live at one step. */
-static bool place_best(const struct buf *bufs, uint32_t nb, uint32_t steps, uint64_t *off,
-                       uint64_t *arena, uint64_t *lower, const char **strategy)
-{
-    static const char *const names[2][ORDER_COUNT] = {
-        {"size, first fit", "conflict, first fit", "breadth, first fit", "area, first fit",
-         "lifetime, first fit", "schedule, first fit"},
-        {"size, best fit", "conflict, best fit", "breadth, best fit", "area, best fit",
-         "lifetime, best fit", "schedule, best fit"}};
-    uint32_t n1 = nb ? nb : 1, s1 = steps ? steps : 1;
-    uint64_t *live = calloc(s1, sizeof *live), *peak = calloc(n1, sizeof *peak);
-    uint64_t *try_off = calloc(n1, sizeof *try_off);
-    uint32_t *order = calloc(n1, sizeof *order), *placed = calloc(n1, sizeof *placed);
-    struct sort_key *keys = calloc(n1 > s1 ? n1 : s1, sizeof *keys);
-    struct span *spans = calloc(n1, sizeof *spans);
-    bool *taken = calloc(n1, sizeof *taken);
-    bool ok = live && peak && try_off && order && placed && keys && spans && taken;
-    *arena = UINT64_MAX;
-    *lower = 0;
-    for (uint32_t i = 0; ok && i < nb; i++)
-        for (uint32_t s = bufs[i].first; s <= bufs[i].last && s < steps; s++)
-            live[s] += bufs[i].size;
-    for (uint32_t s = 0; ok && s < steps; s++)
-        if (live[s] > *lower)
-            *lower = live[s];
-    for (uint32_t i = 0; ok && i < nb; i++)
-        for (uint32_t s = bufs[i].first; s <= bufs[i].last && s < steps; s++)
-            if (live[s] > peak[i])
-                peak[i] = live[s];
-    for (int h = 0; ok && h < ORDER_COUNT; h++) {
-        make_order(h, bufs, nb, live, steps, peak, keys, order, taken);
-        for (int fit = 0; fit < 2; fit++) {
-            uint64_t a = place(bufs, nb, order, fit, try_off, placed, spans);
-            if (a < *arena) {
-                *arena = a;
-                *strategy = names[fit][h];
-                memcpy(off, try_off, nb * sizeof *off);
-            }
-            if (*arena == *lower)
-                break; /* optimal already */
-        }
-        if (*arena == *lower)
-            break;
-    }
-    if (!nb)
-        *arena = 0, *strategy = "empty";
-    free(live), free(peak), free(try_off), free(order), free(placed), free(keys), free(spans);
-    free(taken);
-    return ok;
-}
-
-static int cmp_plan(const void *pa, const void *pb)
-{
-    const struct kiln_plan_entry *a = pa, *b = pb;
-    if (a->first != b->first)
-        return a->first < b->first ? -1 : 1;
-    return a->offset < b->offset ? -1 : a->offset > b->offset;
+    return (struct kiln_plan_tables){b->tensors, b->n_tensors, b->tensor_block, b->nodes,
+                                     b->n_nodes, b->io, b->params, b->bnodes, b->blocks};
 }
 
 /* Drops the nodes marked in drop[] and the tensors nothing refers to any more, renumbering
@@ -612,272 +233,33 @@ static void compact(struct builder *b, struct kiln_compiled *c, const bool *drop
         outs[k] = newidx[outs[k]];
 }
 
-/* ---- control flow: blocks ----
- *
- * A control node's blocks (If branches, a Loop or Scan body) run inside its step, in a region
- * of the arena that is the node's scratch:
- *
- *   arena: [ ...main buffers... | control node scratch: [ block tensors, block scratch ] ... ]
- *
- * Each block is planned on its own (its formal inputs and outputs live through the whole
- * block, since the control kernel writes and reads them around each run), with offsets
- * relative to the region; once the main plan places the control node's scratch, the block's
- * tensors and the scratch of its nodes move by that offset, nested blocks likewise. */
+/* Plans the main schedule, then drops what the plan made views; the plan's entries follow the
+ * tensors' new indices. Returns the arena size through *arena. */
+static enum kiln_status plan_program(struct builder *b, struct kiln_compiled *c,
+                                     const struct kiln_lower_options *opt, uint64_t *arena)
+{
+    struct kiln_plan_tables t = plan_tables(b);
+    bool *drop = calloc(b->n_nodes + 1, sizeof *drop);
+    uint32_t *newidx = malloc((b->n_tensors + 1) * sizeof *newidx);
+    enum kiln_status st = drop && newidx ? KILN_STATUS_OK : oom(b);
+    if (!st)
+        st = kiln_plan_schedule(&t, opt, drop, &c->plan, arena, b->d);
+    if (!st) {
+        compact(b, c, drop, newidx);
+        for (uint32_t i = 0; i < c->plan.n; i++)
+            if (c->plan.entries[i].tensor != UINT32_MAX)
+                c->plan.entries[i].tensor = newidx[c->plan.entries[i].tensor];
+    }
+    free(drop), free(newidx);
+    return st;
+}
+
+/* ---- lowering nodes ---- */
 
 static bool is_control(int op)
 {
     return op == KILN_OP_IF || op == KILN_OP_LOOP || op == KILN_OP_SCAN;
 }
-
-/* The blocks a control node runs (two for If, one for Loop and Scan). */
-static int node_blocks(const struct builder *b, const struct kiln_node_desc *nd, int32_t *out)
-{
-    const uint8_t *p = b->params + nd->params_offset;
-    if (nd->op == KILN_OP_IF) {
-        struct kiln_p_if pi;
-        memcpy(&pi, p, sizeof pi);
-        out[0] = pi.then_block;
-        out[1] = pi.else_block;
-        return 2;
-    }
-    if (nd->op == KILN_OP_LOOP) {
-        struct kiln_p_loop pl;
-        memcpy(&pl, p, sizeof pl);
-        out[0] = pl.body;
-        return 1;
-    }
-    if (nd->op == KILN_OP_SCAN) {
-        struct kiln_p_scan ps;
-        memcpy(&ps, p, sizeof ps);
-        out[0] = ps.body;
-        return 1;
-    }
-    return 0;
-}
-
-static void relocate_node_blocks(struct builder *b, const struct kiln_node_desc *nd);
-
-static void relocate_block(struct builder *b, int32_t k, uint64_t base)
-{
-    for (uint32_t t = 0; t < b->n_tensors; t++)
-        if (b->tensor_block[t] == k && b->tensors[t].storage == KILN_STORAGE_ARENA)
-            b->tensors[t].offset += base;
-    const struct kiln_block_desc *bd = &b->blocks[k];
-    for (uint32_t i = bd->first_node; i < bd->first_node + bd->n_nodes; i++) {
-        struct kiln_node_desc *nd = &b->bnodes[i];
-        if (nd->scratch_size)
-            nd->scratch_offset += base;
-        relocate_node_blocks(b, nd);
-    }
-}
-
-static void relocate_node_blocks(struct builder *b, const struct kiln_node_desc *nd)
-{
-    int32_t ks[2];
-    int n = is_control(nd->op) ? node_blocks(b, nd, ks) : 0;
-    for (int i = 0; i < n; i++)
-        relocate_block(b, ks[i], nd->scratch_offset);
-}
-
-/* Plans block k, whose nodes are the builder's current list: offsets relative to its region. */
-static enum kiln_status plan_block(struct builder *b, int32_t k, const uint32_t *formal,
-                                   uint32_t n_formal, uint64_t *size)
-{
-    uint32_t nt = b->n_tensors, ns = b->n_nodes;
-    uint32_t *first = malloc((nt + 1) * sizeof *first), *last = calloc(nt + 1, sizeof *last);
-    struct buf *bufs = calloc(nt + ns + 1, sizeof *bufs);
-    uint64_t *off = calloc(nt + ns + 1, sizeof *off);
-    uint32_t *buf_of = malloc((nt + 1) * sizeof *buf_of);
-    enum kiln_status st = KILN_STATUS_OK;
-    if (!first || !last || !bufs || !off || !buf_of) {
-        st = oom(b);
-        goto done;
-    }
-    for (uint32_t t = 0; t < nt; t++)
-        first[t] = UINT32_MAX, buf_of[t] = UINT32_MAX;
-    uint32_t end = ns ? ns - 1 : 0;
-    for (uint32_t i = 0; i < n_formal; i++) /* the kernel touches these around every run */
-        first[formal[i]] = 0, last[formal[i]] = end;
-    for (uint32_t s2 = 0; s2 < ns; s2++) {
-        const struct kiln_node_desc *nd = &b->nodes[s2];
-        for (uint32_t j = 0; j < (uint32_t)nd->n_in + nd->n_out; j++) {
-            uint32_t t = b->io[nd->io_first + j];
-            if (first[t] == UINT32_MAX || first[t] > s2)
-                first[t] = s2;
-            if (last[t] < s2)
-                last[t] = s2;
-        }
-    }
-    uint32_t nb = 0;
-    for (uint32_t t = 0; t < nt; t++) {
-        if (b->tensor_block[t] != k || b->tensors[t].storage != KILN_STORAGE_ARENA ||
-            first[t] == UINT32_MAX)
-            continue;
-        uint64_t sz = b->tensors[t].nbytes ? b->tensors[t].nbytes : 1;
-        buf_of[t] = nb;
-        bufs[nb++] = (struct buf){ALIGN_UP(sz, KILN_ARENA_ALIGN), first[t], last[t], t, 0};
-    }
-    for (uint32_t s2 = 0; s2 < ns; s2++)
-        if (b->nodes[s2].scratch_size)
-            bufs[nb++] = (struct buf){ALIGN_UP(b->nodes[s2].scratch_size, KILN_ARENA_ALIGN), s2,
-                                      s2, UINT32_MAX, s2};
-    uint64_t lower;
-    const char *strategy;
-    if (!place_best(bufs, nb, ns ? ns : 1, off, size, &lower, &strategy)) {
-        st = oom(b);
-        goto done;
-    }
-    for (uint32_t i = 0; i < nb; i++) {
-        if (bufs[i].tensor != UINT32_MAX)
-            b->tensors[bufs[i].tensor].offset = off[i];
-        else
-            b->nodes[bufs[i].node].scratch_offset = off[i];
-    }
-done:
-    free(first), free(last), free(bufs), free(off), free(buf_of);
-    return st;
-}
-
-/* Plans the arena of the built program: views, in place, Concat in place (as opt allows),
- * then lifetimes over the final schedule and placement. Sets offsets, c->plan and the report;
- * returns the arena size through *arena_out. */
-static enum kiln_status plan_program(struct builder *b, struct kiln_compiled *c,
-                                     const struct kiln_lower_options *opt, uint64_t *arena_out)
-{
-    enum kiln_status st = KILN_STATUS_OK;
-    uint32_t nt = b->n_tensors, ns0 = b->n_nodes;
-    struct groups gr = {malloc(nt * sizeof *gr.parent), calloc(nt, sizeof *gr.rel),
-                        malloc(nt * sizeof *gr.last)};
-    uint32_t *reads = calloc(nt, sizeof *reads), *newidx = malloc(nt * sizeof *newidx);
-    uint32_t *first = malloc(nt * sizeof *first), *last = malloc(nt * sizeof *last);
-    uint32_t *buf_of = malloc(nt * sizeof *buf_of), *rep = malloc(nt * sizeof *rep);
-    bool *drop = calloc(ns0 + 1, sizeof *drop);
-    struct buf *bufs = calloc(nt + ns0 + 1, sizeof *bufs);
-    uint64_t *off = calloc(nt + ns0 + 1, sizeof *off);
-    if (!gr.parent || !gr.rel || !gr.last || !reads || !newidx || !first || !last || !buf_of ||
-        !rep || !drop || !bufs || !off) {
-        st = oom(b);
-        goto done;
-    }
-    c->plan_naive = 0;
-    for (uint32_t t = 0; t < nt; t++) {
-        gr.parent[t] = t;
-        gr.last[t] = -1;
-        first[t] = UINT32_MAX;
-    }
-    for (uint32_t s = 0; s < ns0; s++) {
-        const struct kiln_node_desc *nd = &b->nodes[s];
-        for (uint32_t j = 0; j < (uint32_t)nd->n_in + nd->n_out; j++) {
-            uint32_t t = node_io(b, s, j);
-            if (j < nd->n_in)
-                reads[t]++, gr.last[t] = s;
-            if (is_arena(b, t) && first[t] == UINT32_MAX) {
-                first[t] = s;
-                c->plan_naive += ALIGN_UP(b->tensors[t].nbytes ? b->tensors[t].nbytes : 1,
-                                          KILN_ARENA_ALIGN);
-            }
-        }
-        c->plan_naive += ALIGN_UP(nd->scratch_size, KILN_ARENA_ALIGN);
-    }
-    if (!opt->no_alias)
-        alias_views(b, &gr, drop, reads);
-    for (uint32_t t = 0; t < nt; t++) { /* group read lifetimes, views included */
-        uint32_t r = uf_find(&gr, t);
-        if (gr.last[t] > gr.last[r])
-            gr.last[r] = gr.last[t];
-    }
-    for (uint32_t s = 0; s < ns0; s++) {
-        if (drop[s])
-            continue;
-        if (!opt->no_inplace)
-            plan_inplace(b, &gr, s);
-        if (!opt->no_concat)
-            plan_concat(b, &gr, s, drop);
-    }
-    for (uint32_t t = 0; t < nt; t++)
-        if (is_arena(b, t))
-            uf_find(&gr, t); /* settle every offset relative to its root */
-    /* lifetimes over the final schedule, per group */
-    uint32_t step = 0;
-    for (uint32_t t = 0; t < nt; t++)
-        first[t] = UINT32_MAX, last[t] = 0, rep[t] = UINT32_MAX;
-    for (uint32_t s = 0; s < ns0; s++) {
-        if (drop[s])
-            continue;
-        const struct kiln_node_desc *nd = &b->nodes[s];
-        for (uint32_t j = 0; j < (uint32_t)nd->n_in + nd->n_out; j++) {
-            uint32_t t = node_io(b, s, j);
-            if (!is_arena(b, t))
-                continue;
-            uint32_t r = uf_find(&gr, t);
-            if (first[r] == UINT32_MAX)
-                first[r] = step;
-            last[r] = step;
-            /* the buffer is named by its widest used member, the earliest on ties */
-            if (rep[r] == UINT32_MAX || b->tensors[t].nbytes > b->tensors[rep[r]].nbytes ||
-                (b->tensors[t].nbytes == b->tensors[rep[r]].nbytes && t < rep[r]))
-                rep[r] = t;
-        }
-        step++;
-    }
-    uint32_t nb = 0;
-    for (uint32_t t = 0; t < nt; t++) {
-        buf_of[t] = UINT32_MAX;
-        if (!is_arena(b, t) || gr.parent[t] != t || first[t] == UINT32_MAX)
-            continue;
-        uint64_t size = b->tensors[t].nbytes ? b->tensors[t].nbytes : 1;
-        buf_of[t] = nb;
-        bufs[nb++] = (struct buf){ALIGN_UP(size, KILN_ARENA_ALIGN), first[t], last[t], t, 0};
-    }
-    step = 0;
-    for (uint32_t s = 0; s < ns0; s++) {
-        if (drop[s])
-            continue;
-        if (b->nodes[s].scratch_size)
-            bufs[nb++] = (struct buf){ALIGN_UP(b->nodes[s].scratch_size, KILN_ARENA_ALIGN), step,
-                                      step, UINT32_MAX, s};
-        step++;
-    }
-    uint64_t arena;
-    if (!place_best(bufs, nb, step, off, &arena, &c->plan_lower_bound, &c->plan_strategy)) {
-        st = oom(b);
-        goto done;
-    }
-    for (uint32_t t = 0; t < nt; t++) {
-        if (!is_arena(b, t))
-            continue;
-        uint32_t r = uf_find(&gr, t);
-        if (buf_of[r] != UINT32_MAX)
-            b->tensors[t].offset = off[buf_of[r]] + uf_off(&gr, t);
-    }
-    for (uint32_t i = 0; i < nb; i++)
-        if (bufs[i].tensor == UINT32_MAX)
-            b->nodes[bufs[i].node].scratch_offset = off[i];
-    for (uint32_t st2 = 0; st2 < b->n_nodes; st2++)
-        if (!drop[st2])
-            relocate_node_blocks(b, &b->nodes[st2]);
-    compact(b, c, drop, newidx);
-    c->plan = calloc(nb ? nb : 1, sizeof *c->plan);
-    if (!c->plan) {
-        st = oom(b);
-        goto done;
-    }
-    for (uint32_t i = 0; i < nb; i++) {
-        uint32_t t = bufs[i].tensor;
-        c->plan[i] = (struct kiln_plan_entry){
-            t == UINT32_MAX ? UINT32_MAX : newidx[rep[t]], off[i], bufs[i].size, bufs[i].first,
-            bufs[i].last};
-    }
-    c->n_plan = nb;
-    qsort(c->plan, nb, sizeof *c->plan, cmp_plan);
-    *arena_out = arena;
-done:
-    free(gr.parent), free(gr.rel), free(gr.last), free(reads), free(newidx), free(first);
-    free(last), free(buf_of), free(rep), free(drop), free(bufs), free(off);
-    return st;
-}
-
-/* ---- lowering nodes ---- */
 
 static enum kiln_status lower_nodes(struct builder *b, const struct kiln_ir_graph *g,
                                    uint8_t *needed);
@@ -916,8 +298,10 @@ static enum kiln_status build_block(struct builder *b, const struct kiln_ir_grap
         st = lower_nodes(b, body, needed);
     for (uint32_t i = 0; !st && i < body->n_outputs; i++)
         st = tensor_for(b, body->outputs[i], &formal[body->n_inputs + i]);
-    if (!st)
-        st = plan_block(b, k, formal, nf, size);
+    if (!st) {
+        struct kiln_plan_tables t = plan_tables(b);
+        st = kiln_plan_block(&t, k, formal, nf, size, b->d);
+    }
     /* append the block's nodes and io to the finished blocks */
     uint64_t bcap = b->cap_bnodes, icap = b->cap_bio;
     if (!st && (!grow((void **)&b->bnodes, &bcap, b->n_bnodes + b->n_nodes, sizeof *b->bnodes) ||
@@ -1119,7 +503,8 @@ void kiln_compiled_free(struct kiln_compiled *c)
     if (!c)
         return;
     free(c->tensors), free(c->nodes), free(c->io), free(c->inputs), free(c->outputs);
-    free(c->params), free(c->weights), free(c->strings), free(c->plan), free(c->blocks);
+    free(c->params), free(c->weights), free(c->strings), free(c->blocks);
+    kiln_plan_free(&c->plan);
     free(c);
 }
 
@@ -1218,8 +603,8 @@ enum kiln_status kiln_lower_opts(const struct kiln_ir_graph *g,
     if (slots > ALIGN_UP(arena, 8)) {
         uint64_t extra = slots - arena;
         arena = slots;
-        c->plan_lower_bound += extra;
-        c->plan_naive += extra;
+        c->plan.lower_bound += extra;
+        c->plan.naive += extra;
     }
     c->tensors = b.tensors;
     c->nodes = b.nodes;
@@ -1257,7 +642,7 @@ fail:
     free(b.blocks);
     free(b.tensors), free(b.nodes), free(b.io), free(b.params), free(b.weights), free(b.strings);
     if (c) {
-        free(c->inputs), free(c->outputs), free(c->plan);
+        free(c->inputs), free(c->outputs), kiln_plan_free(&c->plan);
         free(c);
     }
     return st;

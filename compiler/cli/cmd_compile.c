@@ -189,7 +189,7 @@ static enum kiln_status emit(const struct compile_args *a, struct kiln_ir_graph 
     }
     void *buf = NULL;
     size_t len = 0;
-    st = kiln_bundle_build(&c->prog, c->plan_lower_bound, c->plan_naive, &buf, &len, d);
+    st = kiln_bundle_build(&c->prog, &c->plan, &buf, &len, d);
     if (!st && !(st = kiln_bundle_save(out_path, buf, len, d)))
         printf("wrote %s: %zu bytes (weights %llu, %u nodes, arena %llu bytes)\n", out_path, len,
                (unsigned long long)c->prog.weights_size, c->prog.n_nodes,

@@ -3,7 +3,7 @@
  * dims) still gets its summary, with the reason as a note and exit status 0; any other
  * inference error is printed after the summary and exits 1. A .kiln bundle (recognised by its
  * magic) gets a summary of its program. --plan adds the memory plan: each arena buffer with
- * its offset, size and first and last use. */
+ * its offset, size, first and last use and the tensors it holds (plan.h). */
 #include "bundle.h"
 #include "cli.h"
 #include "inspect.h"
@@ -23,23 +23,29 @@ const char kiln_help_inspect[] =
     "  --input-shape NAME=D0,D1,...  fix the shape of input NAME (symbolic dims); repeatable\n"
     "  --input-value NAME=FILE.npy   fix the value of input NAME (a constant); repeatable\n"
     "  --json                        print the summary (or with --plan, the plan) as JSON\n"
-    "  --plan                        print the memory plan: every arena buffer's tensor,\n"
-    "                                offset, size, and first and last use (node index)\n"
+    "  --plan                        print the memory plan: every arena buffer's offset,\n"
+    "                                size, first and last use (node index) and tensors\n"
     "  -h, --help                    print this help\n";
 
-static enum kiln_status print_plan(const struct kiln_program *p, uint64_t lower, uint64_t naive,
+static enum kiln_status print_plan(const struct kiln_program *p, const struct kiln_plan *plan,
                                    bool json, struct kiln_diag *d)
 {
-    struct kiln_plan_use *u;
-    uint32_t n;
-    enum kiln_status st = kiln_plan_uses(p, &u, &n, d);
-    if (st)
-        return st;
     if (!json)
         printf("\n");
-    kiln_plan_print(p, u, n, lower, naive, json, stdout);
-    free(u);
-    return KILN_STATUS_OK;
+    return kiln_plan_print(p, plan, json, stdout, d);
+}
+
+/* A bundle keeps only the plan's report: its buffers are rebuilt from the program. */
+static enum kiln_status print_bundle_plan(const struct kiln_model *m, bool json,
+                                          struct kiln_diag *d)
+{
+    struct kiln_plan plan;
+    enum kiln_status st =
+        kiln_plan_from_program(&m->prog, m->plan_lower_bound, m->plan_naive, &plan, d);
+    if (!st)
+        st = print_plan(&m->prog, &plan, json, d);
+    kiln_plan_free(&plan);
+    return st;
 }
 
 static void print_io(const struct kiln_io_info *io, bool json, bool first)
@@ -70,7 +76,7 @@ static int inspect_bundle(const char *path, bool json, bool plan)
     for (uint32_t i = 0; i < p->n_nodes; i++)
         n_types += p->nodes[i].op < 1024 && count[p->nodes[i].op]++ == 0;
     if (plan && json) {
-        print_plan(p, m.plan_lower_bound, m.plan_naive, true, &d);
+        print_bundle_plan(&m, true, &d);
         kiln_file_unmap(&f);
         return CLI_OK;
     }
@@ -105,7 +111,7 @@ static int inspect_bundle(const char *path, bool json, bool plan)
         printf("weights: %llu bytes\nparams: %llu bytes\narena: %llu bytes\n", w,
                (unsigned long long)p->params_size, a);
     if (plan)
-        print_plan(p, m.plan_lower_bound, m.plan_naive, false, &d);
+        print_bundle_plan(&m, false, &d);
     fflush(stdout);
     kiln_file_unmap(&f);
     return CLI_OK;
@@ -195,8 +201,7 @@ int kiln_cmd_inspect(int argc, char **argv)
         return cli_error(model, &id); /* no program, no plan */
     }
     struct kiln_compiled *c = NULL;
-    if (plan && (kiln_lower(g, &c, &d) ||
-                 print_plan(&c->prog, c->plan_lower_bound, c->plan_naive, json, &d))) {
+    if (plan && (kiln_lower(g, &c, &d) || print_plan(&c->prog, &c->plan, json, &d))) {
         kiln_compiled_free(c);
         kiln_ir_graph_free(g);
         return cli_error(model, &d);

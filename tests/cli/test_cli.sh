@@ -184,6 +184,17 @@ grep -q "^memory plan: arena " "$T/stdout" || fail "inspect --plan: no plan"
 grep -q "offset .* size .* first .* last .* tensor" "$T/stdout" || fail "inspect --plan: no table header"
 expect 0 "inspect onnx --plan" "" -- inspect "$D/reshape.onnx" --input-shape x=2,6 --plan
 grep -q "^memory plan: arena " "$T/stdout" || fail "inspect onnx --plan: no plan"
+# the plan a bundle rebuilds from its program is the one the planner made (-O0: same program):
+# views and in place (tiny_resnet), blocks inside a Loop's scratch (loop_in_loop)
+for m in "$D/../../../models/tiny_resnet.onnx" "$D/../control/loop_in_loop.onnx"; do
+    expect 0 "inspect onnx --plan $m" "" -- inspect "$m" --plan
+    sed -n '/^memory plan/,$p' "$T/stdout" >"$T/plan_onnx.txt"
+    [ "$(wc -l <"$T/plan_onnx.txt")" -gt 3 ] || fail "inspect --plan $m: no buffers"
+    expect 0 "compile -O0 $m" "" -- compile -O0 "$m" -o "$T/p0.kiln"
+    expect 0 "inspect bundle --plan $m" "" -- inspect "$T/p0.kiln" --plan
+    sed -n '/^memory plan/,$p' "$T/stdout" | cmp -s - "$T/plan_onnx.txt" ||
+        fail "inspect --plan $m: the bundle's plan differs from the ONNX model's"
+done
 expect 0 "inspect bundle json" "" -- inspect --json "$T/r.kiln"
 if /usr/bin/python3 -c 'import json' 2>/dev/null; then
     /usr/bin/python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/stdout" ||

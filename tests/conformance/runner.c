@@ -198,7 +198,7 @@ static int same_through_bundle(const struct kiln_compiled *c, void *arena, const
     int ok = 0;
     if (!bouts)
         snprintf(why, size, "out of memory");
-    else if (kiln_bundle_build(&c->prog, c->plan_lower_bound, c->plan_naive, &buf, &len, &d) ||
+    else if (kiln_bundle_build(&c->prog, &c->plan, &buf, &len, &d) ||
              kiln_model_load(buf, len, &m, &d))
         snprintf(why, size, "bundle: %s%s%s%s", d.node[0] ? d.node : "", d.node[0] ? " (" : "",
                  d.node[0] ? d.op : "", d.node[0] ? "): " : "");

@@ -106,8 +106,7 @@ static void fixture_make(struct fixture *f, const char *name)
     assert_int_equal(kiln_infer(f->g, &d), KILN_STATUS_OK);
     assert_int_equal(kiln_lower(f->g, &f->c, &d), KILN_STATUS_OK);
     void *b;
-    assert_int_equal(kiln_bundle_build(&f->c->prog, f->c->plan_lower_bound, f->c->plan_naive,
-                                       &b, &f->len, &d),
+    assert_int_equal(kiln_bundle_build(&f->c->prog, &f->c->plan, &b, &f->len, &d),
                      KILN_STATUS_OK);
     f->bundle = b;
 }
@@ -169,6 +168,21 @@ static void test_round_trip_models(void **state)
         }
         /* the weights are used in place */
         assert_ptr_equal(m.prog.weights >= f.bundle && m.prog.weights < f.bundle + f.len, 1);
+        /* the plan rebuilt from the loaded program (as `kiln inspect --plan` does) is the
+         * planner's, report included */
+        struct kiln_plan plan;
+        assert_int_equal(
+            kiln_plan_from_program(&m.prog, m.plan_lower_bound, m.plan_naive, &plan, &d),
+            KILN_STATUS_OK);
+        assert_int_equal(plan.n, f.c->plan.n);
+        for (uint32_t i = 0; i < plan.n; i++) {
+            const struct kiln_plan_entry *g = &plan.entries[i], *w = &f.c->plan.entries[i];
+            assert_true(g->tensor == w->tensor && g->offset == w->offset &&
+                        g->size == w->size && g->first == w->first && g->last == w->last);
+        }
+        assert_int_equal(plan.lower_bound, f.c->plan.lower_bound);
+        assert_int_equal(plan.naive, f.c->plan.naive);
+        kiln_plan_free(&plan);
         void *arena = alloc_arena(p->arena_size);
         void **want = alloc_outputs(p), **got = alloc_outputs(p);
         assert_int_equal(kiln_run(p, arena, f.ibufs, want), KILN_STATUS_OK);
@@ -615,7 +629,7 @@ static void editable_of_graph(struct editable *e, struct t_graph *t, struct kiln
     assert_int_equal(kiln_lower(t->g, c, &t->d), KILN_STATUS_OK);
     struct fixture f = {0};
     void *b;
-    assert_int_equal(kiln_bundle_build(&(*c)->prog, 0, 0, &b, &f.len, &t->d), KILN_STATUS_OK);
+    assert_int_equal(kiln_bundle_build(&(*c)->prog, NULL, &b, &f.len, &t->d), KILN_STATUS_OK);
     f.bundle = b;
     editable_make(e, &f);
     free(b);
@@ -1049,7 +1063,7 @@ static void test_blocks(void **state)
     size_t len;
     struct kiln_diag d;
     kiln_diag_clear(&d);
-    assert_int_equal(kiln_bundle_build(&h.p, 0, 0, &bb, &len, &d), KILN_STATUS_OK);
+    assert_int_equal(kiln_bundle_build(&h.p, NULL, &bb, &len, &d), KILN_STATUS_OK);
     struct kiln_model m;
     assert_int_equal(kiln_model_load(bb, len, &m, &d), KILN_STATUS_OK);
     assert_int_equal(m.prog.n_nodes, 1);

@@ -1,8 +1,10 @@
 /* test_planner.c - the arena planner: a generic plan checker (no two buffers live at the same
  * step overlap, every arena tensor lies in a buffer that covers its uses, graph outputs never
- * live in the arena) run on hand-built graphs and on every models/NAME.onnx; in place, view
- * aliasing and Concat in place on small graphs; and bit-identical results with and without
- * the optimisations on the example models with their reference inputs. */
+ * live in the arena, the plan rebuilt from the program alone, as for a bundle, is the
+ * planner's) run on hand-built graphs, on every models/NAME.onnx and on the control-flow and
+ * run-time-extent models of tests/data; in place, view aliasing and Concat in place on small
+ * graphs; and bit-identical results with and without the optimisations on the example models
+ * with their reference inputs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,19 +37,42 @@ static void uses(const struct kiln_program *p, uint32_t t, uint32_t *first, uint
             }
 }
 
+/* The plan kiln_plan_from_program rebuilds from the program equals the planner's. */
+static void check_rebuilt(const struct kiln_program *p, const struct kiln_plan *want)
+{
+    struct kiln_diag d;
+    kiln_diag_clear(&d);
+    struct kiln_plan got;
+    assert_int_equal(kiln_plan_from_program(p, want->lower_bound, want->naive, &got, &d),
+                     KILN_STATUS_OK);
+    assert_int_equal(got.n, want->n);
+    for (uint32_t i = 0; i < got.n; i++) {
+        const struct kiln_plan_entry *g = &got.entries[i], *w = &want->entries[i];
+        if (g->tensor != w->tensor || g->offset != w->offset || g->size != w->size ||
+            g->first != w->first || g->last != w->last)
+            fail_msg("rebuilt buffer %u: tensor %u offset %llu size %llu steps %u-%u; the "
+                     "planner's: tensor %u offset %llu size %llu steps %u-%u",
+                     i, g->tensor, (unsigned long long)g->offset, (unsigned long long)g->size,
+                     g->first, g->last, w->tensor, (unsigned long long)w->offset,
+                     (unsigned long long)w->size, w->first, w->last);
+    }
+    assert_int_equal(got.lower_bound, want->lower_bound);
+    kiln_plan_free(&got);
+}
+
 static void check_plan(const struct kiln_compiled *c)
 {
     const struct kiln_program *p = &c->prog;
     uint64_t naive = 0;
-    for (uint32_t i = 0; i < c->n_plan; i++) {
-        const struct kiln_plan_entry *e = &c->plan[i];
+    for (uint32_t i = 0; i < c->plan.n; i++) {
+        const struct kiln_plan_entry *e = &c->plan.entries[i];
         assert_int_equal(e->offset % KILN_ARENA_ALIGN, 0);
         assert_int_equal(e->size % KILN_ARENA_ALIGN, 0);
         assert_true(e->offset + e->size <= p->arena_size);
         assert_true(e->first <= e->last && e->last < p->n_nodes);
         naive += e->size;
         for (uint32_t k = 0; k < i; k++) {
-            const struct kiln_plan_entry *f = &c->plan[k];
+            const struct kiln_plan_entry *f = &c->plan.entries[k];
             bool live = f->first <= e->last && e->first <= f->last;
             bool mem = f->offset < e->offset + e->size && e->offset < f->offset + f->size;
             if (live && mem)
@@ -60,8 +85,8 @@ static void check_plan(const struct kiln_compiled *c)
             assert_true(e->tensor < p->n_tensors);
         }
     }
-    assert_true(c->plan_lower_bound <= p->arena_size);
-    assert_true(naive <= c->plan_naive);
+    assert_true(c->plan.lower_bound <= p->arena_size);
+    assert_true(naive <= c->plan.naive);
     for (uint32_t t = 1; t < p->n_tensors; t++) {
         const struct kiln_tensor_desc *td = &p->tensors[t];
         uint32_t f, l;
@@ -69,8 +94,8 @@ static void check_plan(const struct kiln_compiled *c)
         if (td->storage != KILN_STORAGE_ARENA || f == UINT32_MAX)
             continue;
         bool inside = false;
-        for (uint32_t i = 0; i < c->n_plan && !inside; i++) {
-            const struct kiln_plan_entry *e = &c->plan[i];
+        for (uint32_t i = 0; i < c->plan.n && !inside; i++) {
+            const struct kiln_plan_entry *e = &c->plan.entries[i];
             inside = e->tensor != UINT32_MAX && e->offset <= td->offset &&
                      td->offset + td->nbytes <= e->offset + e->size && e->first <= f &&
                      l <= e->last;
@@ -82,14 +107,17 @@ static void check_plan(const struct kiln_compiled *c)
     for (uint32_t s = 0; s < p->n_nodes; s++)
         if (p->nodes[s].scratch_size) {
             bool found = false;
-            for (uint32_t i = 0; i < c->n_plan; i++)
-                found |= c->plan[i].tensor == UINT32_MAX && c->plan[i].first == s;
+            for (uint32_t i = 0; i < c->plan.n; i++) {
+                const struct kiln_plan_entry *e = &c->plan.entries[i];
+                found |= e->tensor == UINT32_MAX && e->first == s;
+            }
             assert_true(found);
         }
     for (uint32_t k = 0; k < p->n_outputs; k++) {
         assert_int_equal(p->tensors[p->outputs[k]].storage, KILN_STORAGE_OUTPUT);
         assert_int_equal(p->tensors[p->outputs[k]].index, k);
     }
+    check_rebuilt(p, &c->plan);
 }
 
 /* ---- hand-built graphs ---- */
@@ -226,9 +254,9 @@ static void test_inplace_chain(void **state)
     uint64_t off = p->tensors[tensor_named(p, "a")].offset;
     assert_int_equal(p->tensors[tensor_named(p, "b")].offset, off);
     assert_int_equal(p->tensors[tensor_named(p, "c")].offset, off);
-    assert_int_equal(c->n_plan, 1);
-    assert_int_equal(c->plan[0].first, 0);
-    assert_int_equal(c->plan[0].last, 3);
+    assert_int_equal(c->plan.n, 1);
+    assert_int_equal(c->plan.entries[0].first, 0);
+    assert_int_equal(c->plan.entries[0].last, 3);
     assert_int_not_equal(c0->prog.tensors[tensor_named(&c0->prog, "b")].offset,
                          c0->prog.tensors[tensor_named(&c0->prog, "c")].offset);
     for (int i = 0; i < 16; i++)
@@ -407,26 +435,25 @@ static void test_concat_not_inplace(void **state)
 
 /* ---- the example models ---- */
 
-static const char *models_dir(void)
+/* The folder `sub` of the source tree (models: $KILN_MODELS_DIR when set). */
+static const char *source_dir(const char *sub)
 {
     static char dir[1024];
     const char *env = getenv("KILN_MODELS_DIR");
-    if (env)
+    if (env && strcmp(sub, "models") == 0)
         return env;
     snprintf(dir, sizeof dir, "%s", __FILE__);
     char *cut = strstr(dir, "tests/unit/test_planner.c");
     if (!cut)
-        return "models";
-    strcpy(cut, "models");
+        return sub;
+    snprintf(cut, sizeof dir - (size_t)(cut - dir), "%s", sub);
     return dir;
 }
 
-/* Every models/NAME.onnx: the plan checks out with and without the optimisations, and with its
+/* Every NAME.onnx in dir: the plan checks out with and without the optimisations, and with its
  * reference input (NAME.input.npy) both give bit-identical outputs. */
-static void test_models(void **state)
+static void check_models(const char *dir)
 {
-    (void)state;
-    const char *dir = models_dir();
     DIR *dd = opendir(dir);
     if (!dd)
         fail_msg("cannot open %s", dir);
@@ -467,7 +494,7 @@ static void test_models(void **state)
             check_plan(c), check_plan(c0);
         }
         assert_true(c->prog.arena_size <= c0->prog.arena_size);
-        assert_true(c->plan_naive == c0->plan_naive);
+        assert_true(c->plan.naive == c0->plan.naive);
         for (uint32_t k = 0; k < g->n_outputs; k++)
             free(outs[k]), free(outs0[k]);
         kiln_host_tensor_free(&in);
@@ -477,6 +504,26 @@ static void test_models(void **state)
     }
     closedir(dd);
     assert_true(n_models >= 1);
+}
+
+static void test_models(void **state)
+{
+    (void)state;
+    check_models(source_dir("models"));
+}
+
+/* If, Loop and Scan: blocks live in their control node's scratch */
+static void test_control_models(void **state)
+{
+    (void)state;
+    check_models(source_dir("tests/data/control"));
+}
+
+/* tensors whose extents a run sets (NonZero, Unique, NMS) */
+static void test_runtime_dims_models(void **state)
+{
+    (void)state;
+    check_models(source_dir("tests/data/dyn"));
 }
 
 int main(void)
@@ -489,6 +536,8 @@ int main(void)
         cmocka_unit_test(test_concat_inplace),
         cmocka_unit_test(test_concat_not_inplace),
         cmocka_unit_test(test_models),
+        cmocka_unit_test(test_control_models),
+        cmocka_unit_test(test_runtime_dims_models),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
