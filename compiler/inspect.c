@@ -362,20 +362,6 @@ static bool plan_member(const struct kiln_program *p, const struct kiln_plan_ent
            td->offset + (td->nbytes ? td->nbytes : 1) <= e->offset + e->size;
 }
 
-struct plan_member_row {
-    uint32_t first;
-    uint64_t offset;
-    uint32_t tensor;
-};
-
-static int cmp_member_row(const void *pa, const void *pb)
-{
-    const struct plan_member_row *a = pa, *b = pb;
-    if (a->first != b->first)
-        return a->first < b->first ? -1 : 1;
-    return a->offset < b->offset ? -1 : a->offset > b->offset;
-}
-
 static void plan_print_row(FILE *f, bool json, bool comma, const char *name, uint64_t offset,
                            uint64_t size, uint32_t first, uint32_t last)
 {
@@ -395,7 +381,7 @@ enum kiln_status kiln_plan_print(const struct kiln_program *p, const struct kiln
 {
     uint32_t *first = malloc((p->n_tensors + 1) * sizeof *first);
     uint32_t *last = malloc((p->n_tensors + 1) * sizeof *last);
-    struct plan_member_row *rows = malloc((p->n_tensors + 1) * sizeof *rows);
+    struct kiln_plan_entry *rows = malloc((p->n_tensors + 1) * sizeof *rows); /* a tensor each */
     enum kiln_status st = first && last && rows
                               ? kiln_plan_tensor_steps(p, first, last, d)
                               : kiln_diag_set(d, KILN_STATUS_NO_MEMORY, NULL, NULL,
@@ -435,8 +421,9 @@ enum kiln_status kiln_plan_print(const struct kiln_program *p, const struct kiln
         uint32_t members = 0;
         for (uint32_t t = 0; t < p->n_tensors; t++)
             if (plan_member(p, e, t, first[t], last[t]))
-                rows[members++] = (struct plan_member_row){first[t], p->tensors[t].offset, t};
-        qsort(rows, members, sizeof *rows, cmp_member_row);
+                rows[members++] = (struct kiln_plan_entry){t, p->tensors[t].offset,
+                                                           p->tensors[t].nbytes, first[t], last[t]};
+        kiln_plan_sort(rows, members);
         if (json) {
             fprintf(f, "%s\n  {\"tensor\": ", i ? "," : "");
             kiln_json_string(f, name);
@@ -450,11 +437,9 @@ enum kiln_status kiln_plan_print(const struct kiln_program *p, const struct kiln
         }
         if (!json && members < 2 && e->tensor != UINT32_MAX)
             continue;
-        for (uint32_t k = 0; k < members; k++) {
-            const struct kiln_tensor_desc *td = &p->tensors[rows[k].tensor];
-            plan_print_row(f, json, k > 0, kiln_prog_str(p, td->name), td->offset, td->nbytes,
-                           rows[k].first, last[rows[k].tensor]);
-        }
+        for (uint32_t k = 0; k < members; k++)
+            plan_print_row(f, json, k > 0, kiln_prog_str(p, p->tensors[rows[k].tensor].name),
+                           rows[k].offset, rows[k].size, rows[k].first, rows[k].last);
         if (json)
             fprintf(f, "]}");
     }

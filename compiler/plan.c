@@ -410,6 +410,11 @@ static int cmp_plan(const void *pa, const void *pb)
     return a->offset < b->offset ? -1 : a->offset > b->offset;
 }
 
+void kiln_plan_sort(struct kiln_plan_entry *e, uint32_t n)
+{
+    qsort(e, n, sizeof *e, cmp_plan);
+}
+
 /* ---- control flow: blocks ----
  *
  * A control node's blocks (If branches, a Loop or Scan body) run inside its step, in a region
@@ -660,7 +665,7 @@ enum kiln_status kiln_plan_schedule(const struct kiln_plan_tables *b,
                                                     bufs[i].size, bufs[i].first, bufs[i].last};
     }
     plan->n = nb;
-    qsort(plan->entries, nb, sizeof *plan->entries, cmp_plan);
+    kiln_plan_sort(plan->entries, nb);
     *arena_out = arena;
 done:
     free(gr.parent), free(gr.rel), free(gr.last), free(reads), free(first), free(last);
@@ -878,7 +883,7 @@ enum kiln_status kiln_plan_from_program(const struct kiln_program *p, uint64_t l
                 UINT32_MAX, p->nodes[s].scratch_offset,
                 ALIGN_UP(p->nodes[s].scratch_size, KILN_ARENA_ALIGN), s, s};
     plan->n = n;
-    qsort(plan->entries, n, sizeof *plan->entries, cmp_plan);
+    kiln_plan_sort(plan->entries, n);
 done:
     free(first), free(last), free(parent), free(arena), free(cand), free(slot), free(in_block);
     free(written), free(cov);

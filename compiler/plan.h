@@ -28,6 +28,8 @@ struct kiln_plan {
     const char *strategy; /* placement order that won (static); NULL when not known */
 };
 void kiln_plan_free(struct kiln_plan *plan);
+/* Sorts entries by first step, then offset (the order of kiln_plan's). */
+void kiln_plan_sort(struct kiln_plan_entry *e, uint32_t n);
 
 /* Optimisations of the arena plan; all on by default (a zeroed struct). */
 struct kiln_lower_options {
