@@ -100,7 +100,7 @@ $CC $OFLAGS -I"$ROOT/include" -c "$ROOT/tests/rt/rt_run.c" -o "$T/rt_run.o" || e
 OBJS=$(ls "$T"/obj/*.o | grep -v '/obj/registry\.o$')
 ROOTS=$(nm -g --defined-only "$T"/obj/interp.o "$T"/obj/dims.o "$T"/obj/bundle.o "$T"/obj/core.o \
     "$T"/obj/registry.o "$T"/obj/validate.o | awk '$2 == "T" {printf "-Wl,-u,%s ", $3}')
-LNAME=$(sed -n 's/^KILN_OP([A-Z_0-9]*, "\([^"]*\)", \([a-z_0-9]*\)).*/\1 \2/p' \
+LNAME=$(sed -n 's/^KILN_OP([A-Z_0-9]*, "\([^"]*\)", \([a-z_0-9]*\)[,)].*/\1 \2/p' \
     "$ROOT/include/kiln/ops.def")
 # link "KILN_RT_OP(...) ...": builds T/reg.o for those ops and links the runtime; prints its
 # text and data ('size') and the text of its core, checks and kernels (from the link map)

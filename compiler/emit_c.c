@@ -29,7 +29,7 @@ static const char *const extern_fns[] = {
 
 /* op id -> its kernel list (kernels.h declares them all) */
 static const struct kiln_kernel_list *const op_lists[] = {
-#define KILN_OP(E, onnx, lname) &kiln_kl_##lname,
+#define KILN_OP(E, onnx, lname, ...) &kiln_kl_##lname,
 #include "kiln/ops.def"
 #undef KILN_OP
 };

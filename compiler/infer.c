@@ -161,7 +161,7 @@ static enum kiln_status evaluate(struct kiln_infer_ctx *c, struct kiln_ir_node *
     if (variant < 0)
         return KILN_STATUS_OK; /* lowering reports the missing kernel if the node stays */
     const struct kiln_kernel *k = kiln_rt_kernel((uint32_t)n->op, (uint32_t)variant);
-    const struct kiln_op_info *info = kiln_op_info(n->op);
+    const struct kiln_op_arity *ar = kiln_op_arity(n->op);
     struct kiln_tensor views[64];
     if (n->n_in + n->n_out > 64)
         return KILN_STATUS_OK;
@@ -171,7 +171,7 @@ static enum kiln_status evaluate(struct kiln_infer_ctx *c, struct kiln_ir_node *
         struct kiln_tensor *t = &views[i];
         for (int r = 0; r < KILN_MAX_RANK; r++)
             t->dims[r] = 1;
-        if (!v || (i < n->n_in && (info->compile_time_inputs >> i) & 1))
+        if (!v || (i < n->n_in && (ar->compile_time_inputs >> i) & 1))
             continue;
         t->rank = v->rank;
         t->dtype = v->dtype;
@@ -242,16 +242,17 @@ enum kiln_status kiln_infer_graph(struct kiln_infer_ctx *outer, struct kiln_ir_g
         if (n->dead)
             continue;
         const struct kiln_op_info *info = kiln_op_info(n->op);
+        const struct kiln_op_arity *ar = kiln_op_arity(n->op);
         int n_decl = (int)(n->n_in - n->n_implicit);
-        if (n_decl < info->min_in || (info->max_in >= 0 && n_decl > info->max_in))
+        if (n_decl < ar->min_in || (ar->max_in >= 0 && n_decl > ar->max_in))
             return kiln_op_error(&c, n, KILN_STATUS_INVALID_MODEL,
-                                 "has %d inputs; %s takes %d to %d", n_decl, n->op_type,
-                                 info->min_in, info->max_in);
-        if ((int)n->n_out < info->min_out || (int)n->n_out > info->max_out)
+                                 "has %d inputs; %s takes %d to %d", n_decl, n->op_type, ar->min_in,
+                                 ar->max_in);
+        if ((int)n->n_out < ar->min_out || (int)n->n_out > ar->max_out)
             return kiln_op_error(&c, n, KILN_STATUS_INVALID_MODEL,
                                  "has %u outputs; %s produces %d to %d", n->n_out, n->op_type,
-                                 info->min_out, info->max_out);
-        for (int j = 0; j < info->min_in; j++)
+                                 ar->min_out, ar->max_out);
+        for (int j = 0; j < ar->min_in; j++)
             if (!n->in[j])
                 return kiln_op_error(&c, n, KILN_STATUS_INVALID_MODEL,
                                      "required input %d is missing", j);

@@ -232,7 +232,7 @@ struct kiln_ir_node *kiln_ir_node_new(struct kiln_ir_graph *g, const char *name,
 }
 
 static const char *const op_onnx_names[] = {
-#define KILN_OP(E, onnx, lname) onnx,
+#define KILN_OP(E, onnx, lname, ...) onnx,
 #include "kiln/ops.def"
 #undef KILN_OP
 };

@@ -9,14 +9,7 @@
 #include <stdint.h>
 
 #include "kiln/kiln.h"
-
-enum kiln_op {
-#define KILN_OP(E, onnx, lname) KILN_OP_##E,
-#include "kiln/ops.def"
-#undef KILN_OP
-    KILN_OP_COUNT,
-    KILN_OP_UNKNOWN = KILN_OP_COUNT, /* op type kiln has no entry for; kept for reporting */
-};
+#include "kiln/ops.h"
 
 /* ---- bump arena ---- */
 struct kiln_arena_chunk;

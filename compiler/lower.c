@@ -426,9 +426,9 @@ static enum kiln_status lower_nodes(struct builder *b, const struct kiln_ir_grap
         }
         if (!run[i])
             continue;
-        const struct kiln_op_info *info = kiln_op_info(n->op);
+        uint32_t compile_time = kiln_op_arity(n->op)->compile_time_inputs;
         for (uint32_t j = 0; j < n->n_in; j++)
-            if (n->in[j] && !((info->compile_time_inputs >> j) & 1))
+            if (n->in[j] && !((compile_time >> j) & 1))
                 needed[n->in[j]->id] = 1;
     }
     for (uint32_t i = 0; i < g->n_nodes && !st; i++) {
@@ -452,10 +452,10 @@ static enum kiln_status lower_nodes(struct builder *b, const struct kiln_ir_grap
                                kiln_dtype_name(n->kdtype));
             break;
         }
-        const struct kiln_op_info *info = kiln_op_info(n->op);
+        uint32_t compile_time = kiln_op_arity(n->op)->compile_time_inputs;
         for (uint32_t j = 0; j < n->n_in && !st; j++) {
             ins[j] = 0;
-            if (n->in[j] && !((info->compile_time_inputs >> j) & 1))
+            if (n->in[j] && !((compile_time >> j) & 1))
                 st = tensor_for(b, n->in[j], &ins[j]);
         }
         for (uint32_t j = 0; j < n->n_out && !st; j++) {

@@ -9,7 +9,7 @@
 #include "ops/ops.h"
 
 static const char *const onnx_names[] = {
-#define KILN_OP(E, onnx, lname) onnx,
+#define KILN_OP(E, onnx, lname, ...) onnx,
 #include "kiln/ops.def"
 #undef KILN_OP
 };
@@ -60,7 +60,7 @@ static void opsets(const struct kiln_op_info *i, char *buf, size_t size)
                                 k + 1 < KILN_OPSET_FORMS && v[k + 1] ? "" : ")");
 }
 
-static void inputs(const struct kiln_op_info *i, char *buf, size_t size)
+static void inputs(const struct kiln_op_arity *i, char *buf, size_t size)
 {
     if (i->max_in < 0)
         snprintf(buf, size, "%d+", i->min_in);
@@ -118,7 +118,7 @@ int main(int argc, char **argv)
         const struct kiln_op_info *i = kiln_op_info((enum kiln_op)op);
         char in[32], k[512], v[96];
         opsets(i, v, sizeof v);
-        inputs(i, in, sizeof in);
+        inputs(kiln_op_arity((enum kiln_op)op), in, sizeof in);
         kernels(op, k, sizeof k);
         printf("| %s | %s | %s | %s | %s | %s |\n", onnx_names[op], v, in,
                i->dtypes ? i->dtypes : "", k, i->notes ? i->notes : "");

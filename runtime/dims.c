@@ -7,53 +7,47 @@
  * so the two cannot disagree. */
 #include "dims.h"
 
+#include "kiln/ops.h"
 #include "kiln/params.h"
 
-enum {
-#define KILN_OP(E, onnx, lname) OP_##E,
-#include "kiln/ops.def"
-#undef KILN_OP
-    OP_COUNT
-};
-
 /* the range test below relies on ops.def starting with Add */
-typedef char kiln_op_add_is_first[OP_ADD == 0 ? 1 : -1];
+typedef char kiln_op_add_is_first[KILN_OP_ADD == 0 ? 1 : -1];
 
 int kiln_rt_dims_rule(uint32_t op)
 {
     /* ADD .. CAST are the broadcasting elementwise ops (arithmetic, comparisons, logic,
      * variadic, Where, the unary math and activations, Cast): op ids are fixed by the bundle
      * format, so this range cannot change under us. */
-    if (op <= OP_CAST) /* OP_ADD is 0 */
+    if (op <= KILN_OP_CAST) /* KILN_OP_ADD is 0 */
         return KILN_DIMS_BROADCAST;
     switch (op) {
-    case OP_IDENTITY:
-    case OP_DROPOUT:
-    case OP_CAST_LIKE:
-    case OP_GELU: return KILN_DIMS_SAME;
-    case OP_GATHER: return KILN_DIMS_GATHER;
-    case OP_CONCAT: return KILN_DIMS_CONCAT;
-    case OP_GATHER_ND: return KILN_DIMS_GATHER_ND;
-    case OP_SQUEEZE:
-    case OP_UNSQUEEZE: return KILN_DIMS_UNIT_AXES;
-    case OP_TRANSPOSE: return KILN_DIMS_TRANSPOSE;
-    case OP_REDUCE_MEAN:
-    case OP_REDUCE_SUM:
-    case OP_REDUCE_MAX:
-    case OP_REDUCE_MIN:
-    case OP_REDUCE_PROD:
-    case OP_REDUCE_L1:
-    case OP_REDUCE_L2:
-    case OP_REDUCE_LOG_SUM:
-    case OP_REDUCE_LOG_SUM_EXP:
-    case OP_REDUCE_SUM_SQUARE:
-    case OP_ARGMAX:
-    case OP_ARGMIN: return KILN_DIMS_REDUCE;
-    case OP_NON_ZERO:
-    case OP_COMPRESS:
-    case OP_UNIQUE:
-    case OP_NON_MAX_SUPPRESSION:
-    case OP_LOOP: return KILN_DIMS_KERNEL;
+    case KILN_OP_IDENTITY:
+    case KILN_OP_DROPOUT:
+    case KILN_OP_CAST_LIKE:
+    case KILN_OP_GELU: return KILN_DIMS_SAME;
+    case KILN_OP_GATHER: return KILN_DIMS_GATHER;
+    case KILN_OP_CONCAT: return KILN_DIMS_CONCAT;
+    case KILN_OP_GATHER_ND: return KILN_DIMS_GATHER_ND;
+    case KILN_OP_SQUEEZE:
+    case KILN_OP_UNSQUEEZE: return KILN_DIMS_UNIT_AXES;
+    case KILN_OP_TRANSPOSE: return KILN_DIMS_TRANSPOSE;
+    case KILN_OP_REDUCE_MEAN:
+    case KILN_OP_REDUCE_SUM:
+    case KILN_OP_REDUCE_MAX:
+    case KILN_OP_REDUCE_MIN:
+    case KILN_OP_REDUCE_PROD:
+    case KILN_OP_REDUCE_L1:
+    case KILN_OP_REDUCE_L2:
+    case KILN_OP_REDUCE_LOG_SUM:
+    case KILN_OP_REDUCE_LOG_SUM_EXP:
+    case KILN_OP_REDUCE_SUM_SQUARE:
+    case KILN_OP_ARGMAX:
+    case KILN_OP_ARGMIN: return KILN_DIMS_REDUCE;
+    case KILN_OP_NON_ZERO:
+    case KILN_OP_COMPRESS:
+    case KILN_OP_UNIQUE:
+    case KILN_OP_NON_MAX_SUPPRESSION:
+    case KILN_OP_LOOP: return KILN_DIMS_KERNEL;
     default: return KILN_DIMS_NONE;
     }
 }
@@ -70,7 +64,8 @@ int kiln_rt_dims_takes(uint32_t op)
     case KILN_DIMS_GATHER_ND:
     case KILN_DIMS_UNIT_AXES: return 1;
     case KILN_DIMS_KERNEL: /* the producers whose kernels read input sizes from the views */
-        return op == OP_NON_ZERO || op == OP_COMPRESS || op == OP_NON_MAX_SUPPRESSION;
+        return op == KILN_OP_NON_ZERO || op == KILN_OP_COMPRESS ||
+               op == KILN_OP_NON_MAX_SUPPRESSION;
     default: return 0;
     }
 }

@@ -7,7 +7,7 @@
 
 #ifdef KILN_RT_OPS
 enum {
-#define KILN_OP(E, onnx, lname) KILN_RT_ID_##lname,
+#define KILN_OP(E, onnx, lname, ...) KILN_RT_ID_##lname,
 #include "kiln/ops.def"
 #undef KILN_OP
     KILN_RT_N_OPS
@@ -20,7 +20,7 @@ static const struct kiln_kernel_list *const kernel_lists[KILN_RT_N_OPS + 1] = {
 #define N_OPS KILN_RT_N_OPS
 #else
 static const struct kiln_kernel_list *const kernel_lists[] = {
-#define KILN_OP(E, onnx, lname) &kiln_kl_##lname,
+#define KILN_OP(E, onnx, lname, ...) &kiln_kl_##lname,
 #include "kiln/ops.def"
 #undef KILN_OP
 };
@@ -28,7 +28,7 @@ static const struct kiln_kernel_list *const kernel_lists[] = {
 #endif
 
 static const char *const op_names[] = {
-#define KILN_OP(E, onnx, lname) onnx,
+#define KILN_OP(E, onnx, lname, ...) onnx,
 #include "kiln/ops.def"
 #undef KILN_OP
 };

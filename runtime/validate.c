@@ -46,7 +46,7 @@ int kiln_ck_bad_at(struct kiln_vctx *v, const char *file, int line)
 
 int kiln_validate_op_known(uint32_t op)
 {
-    return op < OP_COUNT && kiln_rt_op_check(op) != NULL;
+    return op < KILN_OP_COUNT && kiln_rt_op_check(op) != NULL;
 }
 
 /* ---- the program ---- */
@@ -116,7 +116,7 @@ static int check_node(const struct kiln_program *p, uint32_t n_io, uint32_t ni,
     uint32_t nio = (uint32_t)n->n_in + n->n_out;
     const struct kiln_kernel *k = kiln_rt_kernel(n->op, n->variant);
     const struct kiln_op_check *c = kiln_rt_op_check(n->op);
-    if (n->op >= OP_COUNT)
+    if (n->op >= KILN_OP_COUNT)
         return PBAD("node %u: unknown op %u", ni, n->op);
     if (!c)
         return BAD("this runtime does not hold this op (built with KILN_RT_OPS)");
@@ -211,9 +211,9 @@ static int block_refs(const struct kiln_program *p, uint32_t ni, int32_t r[2])
     const struct kiln_node_desc *n = &p->nodes[ni];
     const int32_t *q = (const void *)(p->params + n->params_offset);
     switch (n->op) {
-    case OP_IF: r[0] = q[0], r[1] = q[1]; return 2;
-    case OP_LOOP: /* body is the first field of struct kiln_p_loop and kiln_p_scan */
-    case OP_SCAN: r[0] = q[0]; return 1;
+    case KILN_OP_IF: r[0] = q[0], r[1] = q[1]; return 2;
+    case KILN_OP_LOOP: /* body is the first field of struct kiln_p_loop and kiln_p_scan */
+    case KILN_OP_SCAN: r[0] = q[0]; return 1;
     default: return 0;
     }
 }

@@ -215,9 +215,9 @@ static enum kiln_status infer_where(struct kiln_infer_ctx *c, struct kiln_ir_nod
 #define EW (KILN_OPF_ELEMENTWISE | KILN_OPF_INPLACE)
 #define NUM "all numeric types"
 /* the trailing arguments are the op's opsets (struct kiln_op_info) */
-#define BIN(lname, fn, types, notes, ...)                                                      \
-    const struct kiln_op_info kiln_opi_##lname = {2, 2, 1, 1, EW, 0, fn, NULL, types, notes,  \
-                                                  {__VA_ARGS__}};
+#define BIN(lname, fn, types, notes_, ...)                                                         \
+    const struct kiln_op_info kiln_opi_##lname = {                                                 \
+        .flags = EW, .infer = fn, .dtypes = types, .notes = notes_, .opsets = {__VA_ARGS__}};
 BIN(add, infer_arith, NUM, "numpy broadcasting; opset < 7 broadcast/axis form", 1, 7)
 BIN(sub, infer_arith, NUM, "numpy broadcasting; opset < 7 broadcast/axis form", 1, 7)
 BIN(mul, infer_arith, NUM, "numpy broadcasting; opset < 7 broadcast/axis form", 1, 7)
@@ -236,13 +236,20 @@ BIN(or, infer_logic, "bool", "", 1, 7)
 BIN(xor, infer_logic, "bool", "", 1, 7)
 BIN(prelu, infer_prelu, NUM, "slope broadcasts to X", 1, 7)
 BIN(bitshift, infer_bitshift, "uint8, uint16, uint32, uint64", "shifts >= the width give 0", 11)
-#define VAR(lname, types)                                                                      \
-    const struct kiln_op_info kiln_opi_##lname = {1, -1, 1, 1, EW, 0, infer_variadic, NULL,    \
-                                                  types, "1..N inputs, numpy broadcasting", {1}};
+#define VAR(lname, types)                                                                          \
+    const struct kiln_op_info kiln_opi_##lname = {.flags = EW,                                     \
+                                                  .infer = infer_variadic,                         \
+                                                  .dtypes = types,                                 \
+                                                  .notes = "1..N inputs, numpy broadcasting",      \
+                                                  .opsets = {1}};
 VAR(max, NUM)
 VAR(min, NUM)
 VAR(sum, NUM)
 VAR(mean, "float types")
-const struct kiln_op_info kiln_opi_where = {3, 3, 1, 1, EW, 0, infer_where, NULL,
-                                            "condition bool; X, Y any type",
-                                            "numpy broadcasting of all three", {9}};
+const struct kiln_op_info kiln_opi_where = {
+    .flags = EW,
+    .infer = infer_where,
+    .dtypes = "condition bool; X, Y any type",
+    .notes = "numpy broadcasting of all three",
+    .opsets = {9},
+};

@@ -55,8 +55,14 @@ static enum kiln_status infer_non_zero(struct kiln_infer_ctx *c, struct kiln_ir_
 }
 
 const struct kiln_op_info kiln_opi_compress = {
-    2, 2, 1, 1, 0, 0, infer_compress, NULL, "any; condition bool",
-    "a run-time condition gives a run-time extent (bound: the axis length)", {9}};
+    .infer = infer_compress,
+    .dtypes = "any; condition bool",
+    .notes = "a run-time condition gives a run-time extent (bound: the axis length)",
+    .opsets = {9},
+};
 const struct kiln_op_info kiln_opi_non_zero = {
-    1, 1, 1, 1, 0, 0, infer_non_zero, NULL, "any",
-    "folded when the input is constant; else a run-time extent (bound: the element count)", {9}};
+    .infer = infer_non_zero,
+    .dtypes = "any",
+    .notes = "folded when the input is constant; else a run-time extent (bound: the element count)",
+    .opsets = {9},
+};

@@ -45,5 +45,9 @@ static enum kiln_status infer_concat(struct kiln_infer_ctx *c, struct kiln_ir_no
     return kiln_set_output(c, n, 0, x->dtype, x->rank, dims);
 }
 
-const struct kiln_op_info kiln_opi_concat = {1, -1, 1, 1, 0, 0, infer_concat, NULL, "any", "",
-                                            {1, 4}};
+const struct kiln_op_info kiln_opi_concat = {
+    .infer = infer_concat,
+    .dtypes = "any",
+    .notes = "",
+    .opsets = {1, 4},
+};

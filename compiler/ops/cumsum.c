@@ -26,5 +26,9 @@ static enum kiln_status infer_cumsum(struct kiln_infer_ctx *c, struct kiln_ir_no
     return kiln_set_output(c, n, 0, x->dtype, x->rank, x->dims);
 }
 
-const struct kiln_op_info kiln_opi_cumsum = {2, 2, 1, 1, 0, 0x2, infer_cumsum, NULL,
-                                             "numeric", "axis must be constant", {11}};
+const struct kiln_op_info kiln_opi_cumsum = {
+    .infer = infer_cumsum,
+    .dtypes = "numeric",
+    .notes = "axis must be constant",
+    .opsets = {11},
+};

@@ -68,7 +68,15 @@ static enum kiln_status infer_depth_space(struct kiln_infer_ctx *c, struct kiln_
     return kiln_set_output(c, n, 0, x->dtype, 4, dims);
 }
 
-const struct kiln_op_info kiln_opi_depth_to_space = {1, 1, 1, 1, 0, 0, infer_depth_space, NULL,
-                                                     "any", "modes DCR and CRD", {1, 11}};
-const struct kiln_op_info kiln_opi_space_to_depth = {1, 1, 1, 1, 0, 0, infer_depth_space, NULL,
-                                                     "any", "", {1}};
+const struct kiln_op_info kiln_opi_depth_to_space = {
+    .infer = infer_depth_space,
+    .dtypes = "any",
+    .notes = "modes DCR and CRD",
+    .opsets = {1, 11},
+};
+const struct kiln_op_info kiln_opi_space_to_depth = {
+    .infer = infer_depth_space,
+    .dtypes = "any",
+    .notes = "",
+    .opsets = {1},
+};

@@ -27,5 +27,9 @@ static uint64_t macs_det(const struct kiln_ir_node *n)
 }
 
 const struct kiln_op_info kiln_opi_det = {
-    1, 1, 1, 1, 0, 0, infer_det, macs_det, "float32, float64, float16",
-    "LU with partial pivoting in double", {11}};
+    .infer = infer_det,
+    .macs = macs_det,
+    .dtypes = "float32, float64, float16",
+    .notes = "LU with partial pivoting in double",
+    .opsets = {11},
+};

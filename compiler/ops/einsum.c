@@ -189,5 +189,9 @@ static uint64_t einsum_macs(const struct kiln_ir_node *n)
 }
 
 const struct kiln_op_info kiln_opi_einsum = {
-    1, KILN_EINSUM_MAX_IN, 1, 1, 0, 0, infer_einsum, einsum_macs, "numeric",
-    "reference loop over the index space (no GEMM); up to 4 inputs and 16 subscripts", {12}};
+    .infer = infer_einsum,
+    .macs = einsum_macs,
+    .dtypes = "numeric",
+    .notes = "reference loop over the index space (no GEMM); up to 4 inputs and 16 subscripts",
+    .opsets = {12},
+};

@@ -25,5 +25,9 @@ static enum kiln_status infer_expand(struct kiln_infer_ctx *c, struct kiln_ir_no
     return kiln_set_output(c, n, 0, x->dtype, rank, dims);
 }
 
-const struct kiln_op_info kiln_opi_expand = {2, 2, 1, 1, 0, 0x2, infer_expand, NULL, "any",
-                                             "the shape input must be constant", {8}};
+const struct kiln_op_info kiln_opi_expand = {
+    .infer = infer_expand,
+    .dtypes = "any",
+    .notes = "the shape input must be constant",
+    .opsets = {8},
+};

@@ -111,8 +111,14 @@ static enum kiln_status infer_range(struct kiln_infer_ctx *c, struct kiln_ir_nod
 }
 
 const struct kiln_op_info kiln_opi_constant_of_shape = {
-    1, 1, 1, 1, 0, 0x1, infer_constant_of_shape, NULL, "any",
-    "the shape input must be constant; evaluated at compile time", {9}};
+    .infer = infer_constant_of_shape,
+    .dtypes = "any",
+    .notes = "the shape input must be constant; evaluated at compile time",
+    .opsets = {9},
+};
 const struct kiln_op_info kiln_opi_range = {
-    3, 3, 1, 1, 0, 0x7, infer_range, NULL, "float32, float64, int16, int32, int64",
-    "start, limit and delta must be constant; evaluated at compile time", {11}};
+    .infer = infer_range,
+    .dtypes = "float32, float64, int16, int32, int64",
+    .notes = "start, limit and delta must be constant; evaluated at compile time",
+    .opsets = {11},
+};

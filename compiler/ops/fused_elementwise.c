@@ -68,14 +68,10 @@ static enum kiln_status infer_fused_ew(struct kiln_infer_ctx *c, struct kiln_ir_
 }
 
 const struct kiln_op_info kiln_opi_fused_elementwise = {
-    1,
-    KILN_FEW_MAX_IN,
-    1,
-    1,
-    KILN_OPF_INPLACE,
-    0,
-    infer_fused_ew,
-    NULL,
-    "float32",
-    "kiln op made by fuse_elementwise: a bytecode program per element (docs/kiln-domain.md)",
-    {0}};
+    .flags = KILN_OPF_INPLACE,
+    .infer = infer_fused_ew,
+    .dtypes = "float32",
+    .notes = "kiln op made by fuse_elementwise: a bytecode program per element "
+             "(docs/kiln-domain.md)",
+    .opsets = {0},
+};

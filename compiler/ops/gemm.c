@@ -118,11 +118,18 @@ static uint64_t macs_matmul(const struct kiln_ir_node *n)
     return (uint64_t)kiln_ir_value_numel(y) * (uint64_t)a->dims[a->rank - 1];
 }
 
-const struct kiln_op_info kiln_opi_gemm = {2, 4, 1, 1, 0, 0, infer_gemm, macs_gemm,
-                                           "float32, float64",
-                                           "C optional and broadcast; fused activation and "
-                                           "residual (kiln_act, kiln_residual)", {1, 7, 11}};
-const struct kiln_op_info kiln_opi_matmul = {2, 3, 1, 1, 0, 0, infer_matmul, macs_matmul,
-                                             "float32, float64",
-                                             "numpy semantics, batch broadcast; fused activation "
-                                             "and residual (kiln_act, kiln_residual)", {1}};
+const struct kiln_op_info kiln_opi_gemm = {
+    .infer = infer_gemm,
+    .macs = macs_gemm,
+    .dtypes = "float32, float64",
+    .notes = "C optional and broadcast; fused activation and residual (kiln_act, kiln_residual)",
+    .opsets = {1, 7, 11},
+};
+const struct kiln_op_info kiln_opi_matmul = {
+    .infer = infer_matmul,
+    .macs = macs_matmul,
+    .dtypes = "float32, float64",
+    .notes = "numpy semantics, batch broadcast; fused activation and residual (kiln_act, "
+             "kiln_residual)",
+    .opsets = {1},
+};

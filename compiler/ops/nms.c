@@ -74,6 +74,9 @@ static enum kiln_status infer_nms(struct kiln_infer_ctx *c, struct kiln_ir_node 
 }
 
 const struct kiln_op_info kiln_opi_non_max_suppression = {
-    2, 5, 1, 1, 0, 0, infer_nms, NULL, "float32",
-    "folded when every input is constant; else a run-time extent (bound: batches x classes "
-    "x min(boxes, max_output_boxes_per_class)); center_point_box 0/1", {10}};
+    .infer = infer_nms,
+    .dtypes = "float32",
+    .notes = "folded when every input is constant; else a run-time extent (bound: batches x "
+             "classes x min(boxes, max_output_boxes_per_class)); center_point_box 0/1",
+    .opsets = {10},
+};

@@ -36,5 +36,8 @@ static enum kiln_status infer_one_hot(struct kiln_infer_ctx *c, struct kiln_ir_n
 }
 
 const struct kiln_op_info kiln_opi_one_hot = {
-    3, 3, 1, 1, 0, 0x2, infer_one_hot, NULL, "indices and depth numeric; values any",
-    "depth must be constant; out-of-range indices give all-off rows", {9}};
+    .infer = infer_one_hot,
+    .dtypes = "indices and depth numeric; values any",
+    .notes = "depth must be constant; out-of-range indices give all-off rows",
+    .opsets = {9},
+};

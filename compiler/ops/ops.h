@@ -1,8 +1,8 @@
 /* ops.h - the compiler's per-op table and the helpers op files use for attribute parsing,
  * shape and type inference. Each compiler/ops/<op>.c defines `const struct kiln_op_info
  * kiln_opi_<lname>` for its ops.def row(s); compiler/ops/table.c gathers them. */
-#ifndef KILN_OPS_H
-#define KILN_OPS_H
+#ifndef KILN_COMPILER_OPS_H
+#define KILN_COMPILER_OPS_H
 
 #include "../ir.h"
 #include "kiln/params.h"
@@ -29,13 +29,20 @@ enum kiln_op_flags {
     KILN_OPF_INPLACE = 1u << 3,
 };
 
-struct kiln_op_info {
-    int min_in, max_in;   /* max_in -1: variadic */
+/* An op's arity and compile-time inputs: its row of include/kiln/ops.def (the runtime's load-time
+ * check derives the lowered node's arity from the same row). */
+struct kiln_op_arity {
+    int min_in, max_in; /* max_in -1: variadic */
     int min_out, max_out;
-    uint32_t flags;
     /* Inputs (bit i = input i) read only at compile time; lowering does not pass them to the
      * kernel (it sees an omitted input instead). Example: Reshape's shape. */
     uint32_t compile_time_inputs;
+};
+
+/* What the compiler knows of an op besides its ops.def row, one per op in compiler/ops/<op>.c,
+ * written with designated initializers (fields left out are 0 / NULL). */
+struct kiln_op_info {
+    uint32_t flags;
     /* Checks inputs and attributes for g->opset, sets every output's dtype and shape, fills
      * n->params/params_size, n->scratch_size and n->kdtype. Constant inputs are in v->data.
      * May instead set output data directly (Shape, Constant) when the value is known. */
@@ -62,6 +69,8 @@ static inline int kiln_op_since(const struct kiln_op_info *i)
 }
 
 const struct kiln_op_info *kiln_op_info(enum kiln_op op);
+/* NULL for KILN_OP_UNKNOWN, as kiln_op_info. */
+const struct kiln_op_arity *kiln_op_arity(enum kiln_op op);
 
 /* Infers every node of g (the main graph or a subgraph whose formal inputs already have their
  * types), evaluating constant nodes; used by the control-flow ops for their bodies. */

@@ -85,5 +85,8 @@ static enum kiln_status infer_pad(struct kiln_infer_ctx *c, struct kiln_ir_node 
 }
 
 const struct kiln_op_info kiln_opi_pad = {
-    1, 4, 1, 1, 0, 0xa, infer_pad, NULL, "any",
-    "pads (and axes) must be constant; modes constant, reflect, edge, wrap", {1, 2, 11}};
+    .infer = infer_pad,
+    .dtypes = "any",
+    .notes = "pads (and axes) must be constant; modes constant, reflect, edge, wrap",
+    .opsets = {1, 2, 11},
+};

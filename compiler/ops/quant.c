@@ -318,25 +318,49 @@ static uint64_t macs_qlinear_conv(const struct kiln_ir_node *n)
 }
 
 const struct kiln_op_info kiln_opi_quantize_linear = {
-    2, 3, 1, 1, 0, 0, infer_quantize_linear, NULL,
-    "float32, int32 -> uint8, int8",
-    "per tensor; per axis from opset 13; round half to even, saturate", {10, 13}};
+    .infer = infer_quantize_linear,
+    .dtypes = "float32, int32 -> uint8, int8",
+    .notes = "per tensor; per axis from opset 13; round half to even, saturate",
+    .opsets = {10, 13},
+};
 const struct kiln_op_info kiln_opi_dequantize_linear = {
-    2, 3, 1, 1, 0, 0, infer_dequantize_linear, NULL,
-    "uint8, int8, int32 -> float32", "per tensor; per axis from opset 13", {10, 13}};
+    .infer = infer_dequantize_linear,
+    .dtypes = "uint8, int8, int32 -> float32",
+    .notes = "per tensor; per axis from opset 13",
+    .opsets = {10, 13},
+};
 const struct kiln_op_info kiln_opi_dynamic_quantize_linear = {
-    1, 1, 1, 3, 0, 0, infer_dynamic_quantize_linear, NULL, "float32 -> uint8",
-    "scale and zero point from the input's range (including 0)", {11}};
+    .infer = infer_dynamic_quantize_linear,
+    .dtypes = "float32 -> uint8",
+    .notes = "scale and zero point from the input's range (including 0)",
+    .opsets = {11},
+};
 const struct kiln_op_info kiln_opi_matmul_integer = {
-    2, 4, 1, 1, 0, 0, infer_matmul_integer, macs_matmul_integer, "uint8, int8 -> int32",
-    "zero points per tensor, per row of A, per column of B; batch broadcast; integer GEMM", {10}};
+    .infer = infer_matmul_integer,
+    .macs = macs_matmul_integer,
+    .dtypes = "uint8, int8 -> int32",
+    .notes = "zero points per tensor, per row of A, per column of B; batch broadcast; integer GEMM",
+    .opsets = {10},
+};
 const struct kiln_op_info kiln_opi_qlinear_matmul = {
-    8, 8, 1, 1, 0, 0, infer_qlinear_matmul, macs_qlinear_matmul, "uint8, int8",
-    "A per tensor or row, B per tensor or column; int32 GEMM, float requantization", {10}};
+    .infer = infer_qlinear_matmul,
+    .macs = macs_qlinear_matmul,
+    .dtypes = "uint8, int8",
+    .notes = "A per tensor or row, B per tensor or column; int32 GEMM, float requantization",
+    .opsets = {10},
+};
 const struct kiln_op_info kiln_opi_conv_integer = {
-    2, 4, 1, 1, 0, 0, infer_conv_integer, macs_conv_integer, "uint8, int8 -> int32",
-    "Conv geometry; weight zero point per tensor or output channel; im2col + integer GEMM", {10}};
+    .infer = infer_conv_integer,
+    .macs = macs_conv_integer,
+    .dtypes = "uint8, int8 -> int32",
+    .notes = "Conv geometry; weight zero point per tensor or output channel; im2col + integer GEMM",
+    .opsets = {10},
+};
 const struct kiln_op_info kiln_opi_qlinear_conv = {
-    8, 9, 1, 1, 0, 0, infer_qlinear_conv, macs_qlinear_conv, "uint8, int8",
-    "weights per tensor or output channel; int32 bias; im2col + integer GEMM, float "
-    "requantization", {10}};
+    .infer = infer_qlinear_conv,
+    .macs = macs_qlinear_conv,
+    .dtypes = "uint8, int8",
+    .notes = "weights per tensor or output channel; int32 bias; im2col + integer GEMM, float "
+             "requantization",
+    .opsets = {10},
+};

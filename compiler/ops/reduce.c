@@ -96,9 +96,9 @@ static enum kiln_status infer_arg(struct kiln_infer_ctx *c, struct kiln_ir_node 
 }
 
 /* the trailing arguments are the op's opsets (struct kiln_op_info) */
-#define REDUCE_INFO(lname, note, ...)                                                          \
-    const struct kiln_op_info kiln_opi_##lname = {1, 2, 1, 1, 0, 0x2, infer_reduce, NULL,     \
-                                                  RED_DTYPES_DOC, note, {__VA_ARGS__}}
+#define REDUCE_INFO(lname, note, ...)                                                              \
+    const struct kiln_op_info kiln_opi_##lname = {                                                 \
+        .infer = infer_reduce, .dtypes = RED_DTYPES_DOC, .notes = note, .opsets = {__VA_ARGS__}}
 #define AXES_NOTE "axes (attribute, or input from opset 18) must be constant"
 REDUCE_INFO(reduce_mean, AXES_NOTE, 1);
 REDUCE_INFO(reduce_sum, "axes (an input from opset 13) must be constant", 1, 13);
@@ -110,7 +110,15 @@ REDUCE_INFO(reduce_l2, AXES_NOTE, 1);
 REDUCE_INFO(reduce_log_sum, AXES_NOTE, 1);
 REDUCE_INFO(reduce_log_sum_exp, AXES_NOTE, 1);
 REDUCE_INFO(reduce_sum_square, AXES_NOTE, 1);
-const struct kiln_op_info kiln_opi_argmax = {1, 1, 1, 1, 0, 0, infer_arg, NULL, RED_DTYPES_DOC,
-                                             "output int64", {1, 12}};
-const struct kiln_op_info kiln_opi_argmin = {1, 1, 1, 1, 0, 0, infer_arg, NULL, RED_DTYPES_DOC,
-                                             "output int64", {1, 12}};
+const struct kiln_op_info kiln_opi_argmax = {
+    .infer = infer_arg,
+    .dtypes = RED_DTYPES_DOC,
+    .notes = "output int64",
+    .opsets = {1, 12},
+};
+const struct kiln_op_info kiln_opi_argmin = {
+    .infer = infer_arg,
+    .dtypes = RED_DTYPES_DOC,
+    .notes = "output int64",
+    .opsets = {1, 12},
+};

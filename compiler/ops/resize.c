@@ -208,12 +208,16 @@ static enum kiln_status infer_upsample(struct kiln_infer_ctx *c, struct kiln_ir_
 }
 
 const struct kiln_op_info kiln_opi_resize = {
-    1, 4, 1, 1, 0, 0xE, infer_resize, NULL,
-    "float32, float64, float16, bfloat16, uint8, int8, int32",
-    "modes nearest, linear, cubic; every coordinate_transformation_mode and nearest_mode; "
-    "roi, scales and sizes must be constant", {10, 11, 13}};
+    .infer = infer_resize,
+    .dtypes = "float32, float64, float16, bfloat16, uint8, int8, int32",
+    .notes = "modes nearest, linear, cubic; every coordinate_transformation_mode and "
+             "nearest_mode; roi, scales and sizes must be constant",
+    .opsets = {10, 11, 13},
+};
 const struct kiln_op_info kiln_opi_upsample = {
-    1, 2, 1, 1, 0, 0x2, infer_upsample, NULL,
-    "float32, float64, float16, bfloat16, uint8, int8, int32",
-    "nearest and linear, asymmetric coordinates; deprecated in opset 10 (kiln still accepts "
-    "it); opset 1's experimental form (height_scale, width_scale) is refused", {7, 9}};
+    .infer = infer_upsample,
+    .dtypes = "float32, float64, float16, bfloat16, uint8, int8, int32",
+    .notes = "nearest and linear, asymmetric coordinates; deprecated in opset 10 (kiln still "
+             "accepts it); opset 1's experimental form (height_scale, width_scale) is refused",
+    .opsets = {7, 9},
+};

@@ -42,5 +42,8 @@ static enum kiln_status infer_reverse_sequence(struct kiln_infer_ctx *c, struct 
 }
 
 const struct kiln_op_info kiln_opi_reverse_sequence = {
-    2, 2, 1, 1, 0, 0, infer_reverse_sequence, NULL, "any; sequence_lens int64",
-    "run-time lengths outside [0, time steps] are clamped", {10}};
+    .infer = infer_reverse_sequence,
+    .dtypes = "any; sequence_lens int64",
+    .notes = "run-time lengths outside [0, time steps] are clamped",
+    .opsets = {10},
+};

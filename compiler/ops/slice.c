@@ -99,5 +99,8 @@ static enum kiln_status infer_slice(struct kiln_infer_ctx *c, struct kiln_ir_nod
 }
 
 const struct kiln_op_info kiln_opi_slice = {
-    1, 5, 1, 1, 0, 0x1e, infer_slice, NULL, "any",
-    "starts, ends, axes and steps must be constant (opset >= 10 inputs)", {1, 10}};
+    .infer = infer_slice,
+    .dtypes = "any",
+    .notes = "starts, ends, axes and steps must be constant (opset >= 10 inputs)",
+    .opsets = {1, 10},
+};

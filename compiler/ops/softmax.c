@@ -41,11 +41,23 @@ static enum kiln_status infer_softmax(struct kiln_infer_ctx *c, struct kiln_ir_n
 /* In place: each [outer, :, inner] column is read in full before its first write, and the last
  * pass reads x[i] just before writing y[i]. */
 const struct kiln_op_info kiln_opi_softmax = {
-    1, 1, 1, 1, KILN_OPF_INPLACE, 0, infer_softmax, NULL, "float32, float64, float16",
-    "opset < 13: 2-D coercion at axis", {1, 13}};
+    .flags = KILN_OPF_INPLACE,
+    .infer = infer_softmax,
+    .dtypes = "float32, float64, float16",
+    .notes = "opset < 13: 2-D coercion at axis",
+    .opsets = {1, 13},
+};
 const struct kiln_op_info kiln_opi_log_softmax = {
-    1, 1, 1, 1, KILN_OPF_INPLACE, 0, infer_softmax, NULL, "float32, float64, float16",
-    "opset < 13: 2-D coercion at axis", {1, 13}};
+    .flags = KILN_OPF_INPLACE,
+    .infer = infer_softmax,
+    .dtypes = "float32, float64, float16",
+    .notes = "opset < 13: 2-D coercion at axis",
+    .opsets = {1, 13},
+};
 const struct kiln_op_info kiln_opi_hardmax = {
-    1, 1, 1, 1, KILN_OPF_INPLACE, 0, infer_softmax, NULL, "float32, float64, float16",
-    "opset < 13: 2-D coercion at axis; the first maximum wins", {1, 13}};
+    .flags = KILN_OPF_INPLACE,
+    .infer = infer_softmax,
+    .dtypes = "float32, float64, float16",
+    .notes = "opset < 13: 2-D coercion at axis; the first maximum wins",
+    .opsets = {1, 13},
+};

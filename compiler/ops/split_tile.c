@@ -104,9 +104,14 @@ static enum kiln_status infer_tile(struct kiln_infer_ctx *c, struct kiln_ir_node
 }
 
 const struct kiln_op_info kiln_opi_split = {
-    1, 2, 1, 64, 0, 0x2, infer_split, NULL, "any",
-    "split sizes (attribute in opsets 1-12, input in 1 and from 13) must be constant", {1, 2, 13}};
-/* max_in 3: opset 1's Tile reaches infer, which refuses it by name */
+    .infer = infer_split,
+    .dtypes = "any",
+    .notes = "split sizes (attribute in opsets 1-12, input in 1 and from 13) must be constant",
+    .opsets = {1, 2, 13},
+};
 const struct kiln_op_info kiln_opi_tile = {
-    2, 3, 1, 1, 0, 0x2, infer_tile, NULL, "any",
-    "repeats must be constant; opset 1's form (tiles and axis inputs) is refused", {6}};
+    .infer = infer_tile,
+    .dtypes = "any",
+    .notes = "repeats must be constant; opset 1's form (tiles and axis inputs) is refused",
+    .opsets = {6},
+};

@@ -51,5 +51,8 @@ static enum kiln_status infer_topk(struct kiln_infer_ctx *c, struct kiln_ir_node
 }
 
 const struct kiln_op_info kiln_opi_topk = {
-    1, 2, 1, 2, 0, 0x2, infer_topk, NULL, "numeric",
-    "k must be constant; ties keep the lower index first; output always sorted", {1, 10, 11}};
+    .infer = infer_topk,
+    .dtypes = "numeric",
+    .notes = "k must be constant; ties keep the lower index first; output always sorted",
+    .opsets = {1, 10, 11},
+};

@@ -32,5 +32,9 @@ static enum kiln_status infer_transpose(struct kiln_infer_ctx *c, struct kiln_ir
     return kiln_set_output(c, n, 0, x->dtype, x->rank, dims);
 }
 
-const struct kiln_op_info kiln_opi_transpose = {1, 1, 1, 1, 0, 0, infer_transpose, NULL, "any",
-                                                "perm defaults to reversing the axes", {1}};
+const struct kiln_op_info kiln_opi_transpose = {
+    .infer = infer_transpose,
+    .dtypes = "any",
+    .notes = "perm defaults to reversing the axes",
+    .opsets = {1},
+};

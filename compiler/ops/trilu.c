@@ -54,7 +54,15 @@ static enum kiln_status infer_eye_like(struct kiln_infer_ctx *c, struct kiln_ir_
     return kiln_set_output(c, n, 0, (int)dtype, 2, x->dims);
 }
 
-const struct kiln_op_info kiln_opi_trilu = {1, 2, 1, 1, 0, 0x2, infer_trilu, NULL, "any",
-                                            "k must be constant", {14}};
-const struct kiln_op_info kiln_opi_eye_like = {1, 1, 1, 1, 0, 0x1, infer_eye_like, NULL, "any",
-                                               "only the input's shape is read", {9}};
+const struct kiln_op_info kiln_opi_trilu = {
+    .infer = infer_trilu,
+    .dtypes = "any",
+    .notes = "k must be constant",
+    .opsets = {14},
+};
+const struct kiln_op_info kiln_opi_eye_like = {
+    .infer = infer_eye_like,
+    .dtypes = "any",
+    .notes = "only the input's shape is read",
+    .opsets = {9},
+};

@@ -213,9 +213,9 @@ static enum kiln_status infer_cast_like(struct kiln_infer_ctx *c, struct kiln_ir
 #define EW (KILN_OPF_ELEMENTWISE | KILN_OPF_INPLACE)
 #define FLOATS "float32, float64, float16, bfloat16"
 /* the trailing arguments are the op's opsets (struct kiln_op_info) */
-#define UN(lname, fn, types, notes, ...)                                                       \
-    const struct kiln_op_info kiln_opi_##lname = {1, 1, 1, 1, EW, 0, fn, NULL, types, notes,  \
-                                                  {__VA_ARGS__}};
+#define UN(lname, fn, types, notes_, ...)                                                          \
+    const struct kiln_op_info kiln_opi_##lname = {                                                 \
+        .flags = EW, .infer = fn, .dtypes = types, .notes = notes_, .opsets = {__VA_ARGS__}};
 UN(relu, infer_signed, "float types, signed ints", "", 1)
 UN(sigmoid, infer_float, FLOATS, "", 1)
 UN(tanh, infer_float, FLOATS, "", 1)
@@ -258,10 +258,17 @@ UN(gelu, infer_gelu, FLOATS, "kiln op (ONNX opset 20): approximate none/tanh; ki
    0)
 UN(cast, infer_cast, "every kiln type except string",
    "float to int truncates (NaN 0, saturating); float16/bfloat16 round to nearest even", 1, 6)
-const struct kiln_op_info kiln_opi_clip = {1, 3, 1, 1, EW, 0x6, infer_clip, NULL,
-                                           "all numeric types",
-                                           "min/max inputs (opset 11+) must be constant",
-                                           {1, 6, 11}};
-const struct kiln_op_info kiln_opi_cast_like = {2, 2, 1, 1, EW, 0x2, infer_cast_like, NULL,
-                                                "every kiln type except string",
-                                                "as Cast, to the type of input 2", {15}};
+const struct kiln_op_info kiln_opi_clip = {
+    .flags = EW,
+    .infer = infer_clip,
+    .dtypes = "all numeric types",
+    .notes = "min/max inputs (opset 11+) must be constant",
+    .opsets = {1, 6, 11},
+};
+const struct kiln_op_info kiln_opi_cast_like = {
+    .flags = EW,
+    .infer = infer_cast_like,
+    .dtypes = "every kiln type except string",
+    .notes = "as Cast, to the type of input 2",
+    .opsets = {15},
+};

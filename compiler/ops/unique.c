@@ -53,5 +53,8 @@ static enum kiln_status infer_unique(struct kiln_infer_ctx *c, struct kiln_ir_no
 }
 
 const struct kiln_op_info kiln_opi_unique = {
-    1, 1, 1, 4, 0, 0, infer_unique, NULL, "any numeric, bool",
-    "folded when the input is constant; else run-time extents (bound: every slice unique)", {11}};
+    .infer = infer_unique,
+    .dtypes = "any numeric, bool",
+    .notes = "folded when the input is constant; else run-time extents (bound: every slice unique)",
+    .opsets = {11},
+};

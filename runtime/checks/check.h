@@ -9,19 +9,13 @@
 #include <stdint.h>
 
 #include "kiln/bundle.h"
+#include "kiln/ops.h"
 #include "kiln/params.h"
 #include "kernels/kernels.h"
 
 #define MAX_NODE_IO 64        /* interp.c's KILN_MAX_NODE_IO */
 #define MAX_ELEMS (1LL << 60) /* elements per tensor: products of dims stay far from overflow */
 #define MAX_GEOM (1LL << 30)  /* window, stride, dilation and padding values */
-
-enum {
-#define KILN_OP(E, onnx, lname) OP_##E,
-#include "kiln/ops.def"
-#undef KILN_OP
-    OP_COUNT
-};
 
 typedef const struct kiln_tensor_desc desc;
 
@@ -50,14 +44,29 @@ struct kiln_op_check {
 #define ALL 0xffff  /* every given input is required (variadic ops) */
 #define PVAR 0x8000 /* variable-size params: at least the size, the op's check does the rest */
 
-/* Defines kiln_oc_<lname>, the check KILN_KERNELS(lname, ...) points to. KILN_CHECK: the first
- * `req` inputs are required; KILN_CHECK_MASK: a mask (inputs the compiler evaluates sit
- * between required ones as omitted tensors); KILN_CHECK_NONE: refused (compile time only). */
-#define KILN_CHECK_MASK(lname, fn, mask, max_in, req_out, max_out, params)                     \
-    const struct kiln_op_check kiln_oc_##lname = {fn, mask, max_in, req_out, max_out, params}
-#define KILN_CHECK(lname, fn, req, max_in, req_out, max_out, params)                           \
-    KILN_CHECK_MASK(lname, fn, (req) == ALL ? ALL : (1u << (req)) - 1, max_in, req_out,       \
-                    max_out, params)
+/* Each op's arity at run time, derived from its ops.def row as constants named by lname: the
+ * inputs below in_min are required except those read only at compile time (lowering omits
+ * them); a variadic op (in_max -1) requires every input it is given; a node holds at most
+ * MAX_NODE_IO tensors in all. */
+enum {
+#define KILN_OP(E, onnx, lname, in_min, in_max, out_min, out_max, const_in)                        \
+    KILN_CK_REQ_IN_##lname = (in_max) < 0 ? ALL : ((1 << (in_min)) - 1) & ~(const_in),             \
+    KILN_CK_MAX_IN_##lname = (in_max) < 0 ? MAX_NODE_IO - 1 : (in_max),                            \
+    KILN_CK_REQ_OUT_##lname = (out_min),                                                           \
+    KILN_CK_MAX_OUT_##lname = (out_max) < MAX_NODE_IO ? (out_max) : MAX_NODE_IO - 1,
+#include "kiln/ops.def"
+#undef KILN_OP
+};
+
+/* Defines kiln_oc_<lname>, the check KILN_KERNELS(lname, ...) points to. KILN_CHECK: the arity
+ * of the op's ops.def row; KILN_CHECK_LOWERED: an arity of its own, for an op whose lowered
+ * node differs from the ONNX one (say why where it is used); KILN_CHECK_NONE: refused (the op
+ * runs only at compile time). req_in: bit j, input j must be present (ALL: every given input). */
+#define KILN_CHECK_LOWERED(lname, fn, req_in, max_in, req_out, max_out, params)                    \
+    const struct kiln_op_check kiln_oc_##lname = {fn, req_in, max_in, req_out, max_out, params}
+#define KILN_CHECK(lname, fn, params)                                                              \
+    KILN_CHECK_LOWERED(lname, fn, KILN_CK_REQ_IN_##lname, KILN_CK_MAX_IN_##lname,                  \
+                       KILN_CK_REQ_OUT_##lname, KILN_CK_MAX_OUT_##lname, params)
 #define KILN_CHECK_NONE(lname) const struct kiln_op_check kiln_oc_##lname = {NULL, 0, 0, 0, 0, 0}
 
 /* The check op's kernel list points to; NULL when this runtime does not hold the op

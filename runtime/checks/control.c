@@ -150,6 +150,9 @@ static int check_scan(struct kiln_vctx *v)
 
 /* ---- the ops' checks (kiln_oc_<op>, reached through their kernel lists) ---- */
 
-KILN_CHECK(if, check_if, 1, MAX_NODE_IO - 1, 0, MAX_NODE_IO - 1, sizeof(struct kiln_p_if));
-KILN_CHECK(loop, check_loop, 0, MAX_NODE_IO - 1, 0, MAX_NODE_IO - 1, sizeof(struct kiln_p_loop));
-KILN_CHECK(scan, check_scan, 0, MAX_NODE_IO - 1, 0, MAX_NODE_IO - 1, sizeof(struct kiln_p_scan));
+/* Lowered control flow also takes the outer values its bodies read as inputs, and its outputs
+ * (and Loop's and Scan's optional inputs) may be omitted: the checks above count them. */
+#define ANY (MAX_NODE_IO - 1)
+KILN_CHECK_LOWERED(if, check_if, 1, ANY, 0, ANY, sizeof(struct kiln_p_if));
+KILN_CHECK_LOWERED(loop, check_loop, 0, ANY, 0, ANY, sizeof(struct kiln_p_loop));
+KILN_CHECK_LOWERED(scan, check_scan, 0, ANY, 0, ANY, sizeof(struct kiln_p_scan));

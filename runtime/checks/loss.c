@@ -11,7 +11,7 @@ static int check_loss(struct kiln_vctx *v)
 {
     const struct kiln_p_loss *p = v->params;
     desc *x = v->in[0], *t = v->in[1], *w = opt_in(v, 2), *y = v->out[0], *lp = opt_out(v, 1);
-    int sce = v->n->op == OP_SOFTMAX_CROSS_ENTROPY_LOSS;
+    int sce = v->n->op == KILN_OP_SOFTMAX_CROSS_ENTROPY_LOSS;
     if (p->n < 0 || p->c < 0 || p->d < 0 || p->reduction < KILN_LOSS_NONE ||
         p->reduction > KILN_LOSS_MEAN || (p->has_ignore & ~1))
         return BAD("[n %lld, c %lld, d %lld] or reduction %d", L(p->n), L(p->c), L(p->d),
@@ -39,5 +39,5 @@ static int check_loss(struct kiln_vctx *v)
 
 /* ---- the ops' checks (kiln_oc_<op>, reached through their kernel lists) ---- */
 
-KILN_CHECK(nll_loss, check_loss, 2, 3, 1, 1, sizeof(struct kiln_p_loss));
-KILN_CHECK(softmax_cross_entropy_loss, check_loss, 2, 3, 1, 2, sizeof(struct kiln_p_loss));
+KILN_CHECK(nll_loss, check_loss, sizeof(struct kiln_p_loss));
+KILN_CHECK(softmax_cross_entropy_loss, check_loss, sizeof(struct kiln_p_loss));

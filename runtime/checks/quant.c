@@ -27,7 +27,7 @@ static int check_quantize(struct kiln_vctx *v)
 {
     const struct kiln_p_quant_axis *p = v->params;
     desc *x = v->in[0], *y = v->out[0];
-    int q = v->n->op == OP_QUANTIZE_LINEAR;
+    int q = v->n->op == KILN_OP_QUANTIZE_LINEAR;
     int xdt = q ? (x->dtype == KILN_DTYPE_I32 ? KILN_DTYPE_I32 : KILN_DTYPE_F32) : v->kd;
     if (kiln_ck_dtypes(v, xdt, x, 0, 0) || kiln_ck_dtypes(v, q ? v->kd : KILN_DTYPE_F32, y, 0, 0) ||
         kiln_ck_oai(v, v->params, x) || qparam(v, 1, KILN_DTYPE_F32, p->axis_len, 1) ||
@@ -56,7 +56,7 @@ static int check_dynamic_quantize(struct kiln_vctx *v)
  * of B; QLinear scales per tensor or per row/column likewise. */
 static int check_qmatmul(struct kiln_vctx *v)
 {
-    int ql = v->n->op == OP_QLINEAR_MATMUL, bi = ql ? 3 : 1;
+    int ql = v->n->op == KILN_OP_QLINEAR_MATMUL, bi = ql ? 3 : 1;
     desc *a = v->in[0], *b = v->in[bi], *y = v->out[0];
     uint64_t mnk[3], rows;
     if (!present(b) || !is_q8(a) || !is_q8(b) || y->dtype != (ql ? v->kd : KILN_DTYPE_I32))
@@ -77,7 +77,7 @@ static int check_qmatmul(struct kiln_vctx *v)
 static int check_qconv(struct kiln_vctx *v)
 {
     const struct kiln_p_conv *p = v->params;
-    int ql = v->n->op == OP_QLINEAR_CONV, wi = ql ? 3 : 1;
+    int ql = v->n->op == KILN_OP_QLINEAR_CONV, wi = ql ? 3 : 1;
     desc *x = v->in[0], *w = v->in[wi], *y = v->out[0], *bias = opt_in(v, 8);
     uint64_t cg, k_size, out_size;
     if (!present(w) || !is_q8(x) || !is_q8(w) || y->dtype != (ql ? v->kd : KILN_DTYPE_I32))
@@ -99,11 +99,12 @@ static int check_qconv(struct kiln_vctx *v)
 
 /* ---- the ops' checks (kiln_oc_<op>, reached through their kernel lists) ---- */
 
-KILN_CHECK(quantize_linear, check_quantize, 2, 3, 1, 1, sizeof(struct kiln_p_quant_axis));
-KILN_CHECK(dequantize_linear, check_quantize, 2, 3, 1, 1, sizeof(struct kiln_p_quant_axis));
-KILN_CHECK(dynamic_quantize_linear, check_dynamic_quantize, 1, 1, 1, 3, 0);
-/* QLinear scales (inputs 1, 4, 6) and operands are required, zero points not */
-KILN_CHECK_MASK(qlinear_matmul, check_qmatmul, 0x5b, 8, 1, 1, 0);
-KILN_CHECK(matmul_integer, check_qmatmul, 2, 4, 1, 1, 0);
-KILN_CHECK_MASK(qlinear_conv, check_qconv, 0x5b, 9, 1, 1, sizeof(struct kiln_p_conv));
-KILN_CHECK(conv_integer, check_qconv, 2, 4, 1, 1, sizeof(struct kiln_p_conv));
+KILN_CHECK(quantize_linear, check_quantize, sizeof(struct kiln_p_quant_axis));
+KILN_CHECK(dequantize_linear, check_quantize, sizeof(struct kiln_p_quant_axis));
+KILN_CHECK(dynamic_quantize_linear, check_dynamic_quantize, 0);
+/* QLinear scales (inputs 1, 4, 6) and operands are required, zero points not (the kernels read
+ * an omitted one as 0) */
+KILN_CHECK_LOWERED(qlinear_matmul, check_qmatmul, 0x5b, 8, 1, 1, 0);
+KILN_CHECK(matmul_integer, check_qmatmul, 0);
+KILN_CHECK_LOWERED(qlinear_conv, check_qconv, 0x5b, 9, 1, 1, sizeof(struct kiln_p_conv));
+KILN_CHECK(conv_integer, check_qconv, sizeof(struct kiln_p_conv));

@@ -88,18 +88,20 @@ static int check_einsum(struct kiln_vctx *v)
 
 /* ---- the ops' checks (kiln_oc_<op>, reached through their kernel lists) ---- */
 
-KILN_CHECK(reduce_mean, check_reduce, 1, 2, 1, 1, sizeof(struct kiln_p_reduce));
-KILN_CHECK(reduce_sum, check_reduce, 1, 2, 1, 1, sizeof(struct kiln_p_reduce));
-KILN_CHECK(reduce_max, check_reduce, 1, 2, 1, 1, sizeof(struct kiln_p_reduce));
-KILN_CHECK(reduce_min, check_reduce, 1, 2, 1, 1, sizeof(struct kiln_p_reduce));
-KILN_CHECK(reduce_prod, check_reduce, 1, 2, 1, 1, sizeof(struct kiln_p_reduce));
-KILN_CHECK(reduce_l1, check_reduce, 1, 2, 1, 1, sizeof(struct kiln_p_reduce));
-KILN_CHECK(reduce_l2, check_reduce, 1, 2, 1, 1, sizeof(struct kiln_p_reduce));
-KILN_CHECK(reduce_log_sum, check_reduce, 1, 2, 1, 1, sizeof(struct kiln_p_reduce));
-KILN_CHECK(reduce_log_sum_exp, check_reduce, 1, 2, 1, 1, sizeof(struct kiln_p_reduce));
-KILN_CHECK(reduce_sum_square, check_reduce, 1, 2, 1, 1, sizeof(struct kiln_p_reduce));
-KILN_CHECK(argmax, check_arg, 1, 1, 1, 1, sizeof(struct kiln_p_reduce));
-KILN_CHECK(argmin, check_arg, 1, 1, 1, 1, sizeof(struct kiln_p_reduce));
-KILN_CHECK(cumsum, check_cumsum, 1, 2, 1, 1, sizeof(struct kiln_p_cumsum));
-KILN_CHECK(topk, check_topk, 1, 2, 1, 2, sizeof(struct kiln_p_topk));
-KILN_CHECK(einsum, check_einsum, ALL, KILN_EINSUM_MAX_IN, 1, 1, sizeof(struct kiln_p_einsum));
+KILN_CHECK(reduce_mean, check_reduce, sizeof(struct kiln_p_reduce));
+KILN_CHECK(reduce_sum, check_reduce, sizeof(struct kiln_p_reduce));
+KILN_CHECK(reduce_max, check_reduce, sizeof(struct kiln_p_reduce));
+KILN_CHECK(reduce_min, check_reduce, sizeof(struct kiln_p_reduce));
+KILN_CHECK(reduce_prod, check_reduce, sizeof(struct kiln_p_reduce));
+KILN_CHECK(reduce_l1, check_reduce, sizeof(struct kiln_p_reduce));
+KILN_CHECK(reduce_l2, check_reduce, sizeof(struct kiln_p_reduce));
+KILN_CHECK(reduce_log_sum, check_reduce, sizeof(struct kiln_p_reduce));
+KILN_CHECK(reduce_log_sum_exp, check_reduce, sizeof(struct kiln_p_reduce));
+KILN_CHECK(reduce_sum_square, check_reduce, sizeof(struct kiln_p_reduce));
+KILN_CHECK(argmax, check_arg, sizeof(struct kiln_p_reduce));
+KILN_CHECK(argmin, check_arg, sizeof(struct kiln_p_reduce));
+KILN_CHECK(cumsum, check_cumsum, sizeof(struct kiln_p_cumsum));
+KILN_CHECK(topk, check_topk, sizeof(struct kiln_p_topk));
+/* Einsum's operands are variadic (every one present) up to kiln's limit */
+KILN_CHECK_LOWERED(einsum, check_einsum, ALL, KILN_EINSUM_MAX_IN, 1, 1,
+                   sizeof(struct kiln_p_einsum));

@@ -10,9 +10,9 @@ static int check_rnn(struct kiln_vctx *v)
 {
     const struct kiln_p_rnn *p = v->params;
     desc *x = v->in[0];
-    int cell = v->n->op == OP_LSTM ? KILN_RNN_CELL_LSTM
-               : v->n->op == OP_GRU ? KILN_RNN_CELL_GRU
-                                    : KILN_RNN_CELL_RNN;
+    int cell = v->n->op == KILN_OP_LSTM  ? KILN_RNN_CELL_LSTM
+               : v->n->op == KILN_OP_GRU ? KILN_RNN_CELL_GRU
+                                         : KILN_RNN_CELL_RNN;
     if (p->cell != cell || p->direction < 0 || p->direction > KILN_RNN_BIDIRECTIONAL ||
         (p->layout & ~1) || p->hidden_size < 1 || (p->input_forget & ~1) ||
         (p->linear_before_reset & ~1) || p->reserved || !isfinite(p->clip) || x->rank != 3)
@@ -44,6 +44,6 @@ static int check_rnn(struct kiln_vctx *v)
 
 /* ---- the ops' checks (kiln_oc_<op>, reached through their kernel lists) ---- */
 
-KILN_CHECK(lstm, check_rnn, 3, 8, 0, 3, sizeof(struct kiln_p_rnn));
-KILN_CHECK(gru, check_rnn, 3, 6, 0, 2, sizeof(struct kiln_p_rnn));
-KILN_CHECK(rnn, check_rnn, 3, 6, 0, 2, sizeof(struct kiln_p_rnn));
+KILN_CHECK(lstm, check_rnn, sizeof(struct kiln_p_rnn));
+KILN_CHECK(gru, check_rnn, sizeof(struct kiln_p_rnn));
+KILN_CHECK(rnn, check_rnn, sizeof(struct kiln_p_rnn));

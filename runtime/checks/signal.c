@@ -55,5 +55,5 @@ static int check_stft(struct kiln_vctx *v)
 
 /* ---- the ops' checks (kiln_oc_<op>, reached through their kernel lists) ---- */
 
-KILN_CHECK(dft, check_dft, 1, 3, 1, 1, sizeof(struct kiln_p_dft));
-KILN_CHECK(stft, check_stft, 1, 4, 1, 1, sizeof(struct kiln_p_stft));
+KILN_CHECK(dft, check_dft, sizeof(struct kiln_p_dft));
+KILN_CHECK(stft, check_stft, sizeof(struct kiln_p_stft));

@@ -39,4 +39,4 @@ static int check_tfidf(struct kiln_vctx *v)
 
 /* ---- the ops' checks (kiln_oc_<op>, reached through their kernel lists) ---- */
 
-KILN_CHECK(tfidf_vectorizer, check_tfidf, 1, 1, 1, 1, PVAR | sizeof(struct kiln_p_tfidf));
+KILN_CHECK(tfidf_vectorizer, check_tfidf, PVAR | sizeof(struct kiln_p_tfidf));

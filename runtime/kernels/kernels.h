@@ -34,8 +34,8 @@ struct kiln_kernel_list {
 #define KILN_NO_KERNELS(lname)                                                                 \
     const struct kiln_kernel_list kiln_kl_##lname = {NULL, 0, __FILE__, &kiln_oc_##lname}
 
-#define KILN_OP(E, onnx, lname)                                                                \
-    extern const struct kiln_kernel_list kiln_kl_##lname;                                      \
+#define KILN_OP(E, onnx, lname, ...)                                                               \
+    extern const struct kiln_kernel_list kiln_kl_##lname;                                          \
     extern const struct kiln_op_check kiln_oc_##lname;
 #include "kiln/ops.def"
 #undef KILN_OP
