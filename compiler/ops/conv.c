@@ -15,54 +15,27 @@ static enum kiln_status infer_conv(struct kiln_infer_ctx *c, struct kiln_ir_node
         (st = kiln_check_dtype(c, n, 0, conv_dtypes)) || (st = kiln_check_same_dtype(c, n, 0, 1)) ||
         (st = kiln_check_same_dtype(c, n, 0, 2)))
         return st;
-    if (w->rank != x->rank)
-        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
-                             "weights '%s' have rank %d; expected %d like the input '%s'",
-                             w->name, w->rank, x->rank, x->name);
-    struct kiln_window win;
-    if ((st = kiln_window_infer(c, n, x, x->rank >= 3 ? w->dims + 2 : NULL, false, true, &win)))
+    struct kiln_conv_shape sh;
+    if ((st = kiln_conv_shape(c, n, x, w, &sh)))
         return st;
-    int64_t group;
-    if ((st = kiln_attr_int(c, n, "group", 1, &group)))
-        return st;
-    int64_t C = x->dims[1], M = w->dims[0];
-    if (group < 1 || C % group || M % group)
-        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
-                             "group %lld must be at least 1 and divide both the input channels "
-                             "(%lld) and the output channels (%lld)",
-                             (long long)group, (long long)C, (long long)M);
-    if (w->dims[1] != C / group)
-        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
-                             "channel mismatch: input '%s' has %lld channels in %lld group(s), "
-                             "so the weights need %lld input channels, but '%s' has %lld",
-                             x->name, (long long)C, (long long)group, (long long)(C / group),
-                             w->name, (long long)w->dims[1]);
+    int64_t M = sh.m;
     if (b && (b->rank != 1 || b->dims[0] != M))
         return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
                              "bias '%s' must be a vector of %lld values (one per output channel)",
                              b->name, (long long)M);
-    if (group > INT32_MAX)
-        return kiln_op_error(c, n, KILN_STATUS_UNSUPPORTED, "group %lld is too large",
-                             (long long)group);
     struct kiln_p_conv *p = kiln_node_params(c, n, sizeof *p);
     if (!p)
         return kiln_op_error(c, n, KILN_STATUS_NO_MEMORY, "out of memory");
-    p->nsp = win.nsp;
-    p->group = (int32_t)group;
-    int64_t dims[KILN_MAX_RANK] = {x->dims[0], M};
-    uint64_t k_size = 1, out_size = 1;
-    p->win = win.geom;
-    for (int i = 0; i < win.nsp; i++) {
-        dims[2 + i] = win.out[i];
-        k_size *= (uint64_t)win.geom.kernel[i];
-        out_size *= (uint64_t)win.out[i];
-    }
-    if ((st = kiln_fused_attrs(c, n, 3, x->rank, dims, &p->act)))
+    p->nsp = sh.win.nsp;
+    p->group = (int32_t)sh.group;
+    p->win = sh.win.geom;
+    if ((st = kiln_fused_attrs(c, n, 3, x->rank, sh.dims, &p->act)))
         return st;
-    uint64_t es = kiln_dtype_size(x->dtype), cg = (uint64_t)(C / group);
-    n->scratch_size = kiln_conv_col_bytes(p, cg, k_size, out_size, es) +
-                      kiln_gemm_scratch_bytes((uint64_t)(M / group), out_size, cg * k_size, es);
-    return kiln_set_output(c, n, 0, x->dtype, x->rank, dims);
+    uint64_t es = kiln_dtype_size(x->dtype);
+    n->scratch_size =
+        kiln_conv_col_bytes(p, sh.cg, sh.k_size, sh.out_size, es) +
+        kiln_gemm_scratch_bytes((uint64_t)(M / sh.group), sh.out_size, sh.cg * sh.k_size, es);
+    return kiln_set_output(c, n, 0, x->dtype, x->rank, sh.dims);
 }
 
 /* Every output element sums C/group * kernel products: numel(Y) * W[1] * prod(W[2:]). */

@@ -1,7 +1,9 @@
 /* gemm.c - Gemm (transA/transB, alpha, beta, optional C broadcast to [M, N]) and MatMul (numpy
- * semantics: 1-D operands promoted then squeezed, batch dims broadcast): shape inference, GEMM
- * scratch sizing and MAC counts. Kernels in runtime/kernels/gemm.c. */
+ * semantics: 1-D operands promoted then squeezed, batch dims broadcast): shape inference (MatMul's
+ * shared with its integer forms, nn.h), GEMM scratch sizing and MAC counts. Kernels in
+ * runtime/kernels/gemm.c. */
 #include "fused.h"
+#include "nn.h"
 #include "../../runtime/kernels/gemm_core.h"
 
 static const int gemm_dtypes[] = {KILN_DTYPE_F32, KILN_DTYPE_F64, 0};
@@ -69,17 +71,14 @@ static uint64_t macs_gemm(const struct kiln_ir_node *n)
     return (uint64_t)kiln_ir_value_numel(y) * (uint64_t)a->dims[p->trans_a ? 0 : 1];
 }
 
-static enum kiln_status infer_matmul(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+enum kiln_status kiln_matmul_shape(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,
+                                   const struct kiln_ir_value *a, const struct kiln_ir_value *b,
+                                   struct kiln_matmul_shape *s)
 {
-    struct kiln_ir_value *a, *b;
     enum kiln_status st;
-    if ((st = kiln_need_input(c, n, 0, &a)) || (st = kiln_need_input(c, n, 1, &b)) ||
-        (st = kiln_check_dtype(c, n, 0, gemm_dtypes)) || (st = kiln_check_same_dtype(c, n, 0, 1)))
-        return st;
     if (a->rank < 1 || b->rank < 1)
         return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
-                             "MatMul operands must have rank >= 1 (got %d and %d)", a->rank,
-                             b->rank);
+                             "operands must have rank >= 1 (got %d and %d)", a->rank, b->rank);
     int64_t M = a->rank >= 2 ? a->dims[a->rank - 2] : 1, K = a->dims[a->rank - 1];
     int64_t K2 = b->rank >= 2 ? b->dims[b->rank - 2] : b->dims[0];
     int64_t N = b->rank >= 2 ? b->dims[b->rank - 1] : 1;
@@ -88,26 +87,37 @@ static enum kiln_status infer_matmul(struct kiln_infer_ctx *c, struct kiln_ir_no
                              "inner dimensions differ: A is ...x%lldx%lld, B is ...x%lldx%lld",
                              (long long)M, (long long)K, (long long)K2, (long long)N);
     int rb_a = a->rank > 2 ? a->rank - 2 : 0, rb_b = b->rank > 2 ? b->rank - 2 : 0, r;
-    int64_t dims[KILN_MAX_RANK + 2];
-    if ((st = kiln_broadcast(c, n, rb_a, a->dims, rb_b, b->dims, &r, dims)))
+    if ((st = kiln_broadcast(c, n, rb_a, a->dims, rb_b, b->dims, &r, s->dims)))
         return st;
     int64_t batch = 1;
     for (int i = 0; i < r; i++)
-        batch *= dims[i];
+        batch *= s->dims[i];
     if (a->rank >= 2)
-        dims[r++] = M;
+        s->dims[r++] = M;
     if (b->rank >= 2)
-        dims[r++] = N;
+        s->dims[r++] = N;
+    s->m = M, s->n = N, s->k = K, s->rank = r;
+    s->rows = (uint64_t)M * (rb_b == 0 ? (uint64_t)batch : 1);
+    return KILN_STATUS_OK;
+}
+
+static enum kiln_status infer_matmul(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+{
+    struct kiln_ir_value *a, *b;
+    struct kiln_matmul_shape sh;
+    enum kiln_status st;
+    if ((st = kiln_need_input(c, n, 0, &a)) || (st = kiln_need_input(c, n, 1, &b)) ||
+        (st = kiln_check_dtype(c, n, 0, gemm_dtypes)) || (st = kiln_check_same_dtype(c, n, 0, 1)) ||
+        (st = kiln_matmul_shape(c, n, a, b, &sh)))
+        return st;
     struct kiln_p_matmul *p = kiln_node_params(c, n, sizeof *p);
     if (!p)
         return kiln_op_error(c, n, KILN_STATUS_NO_MEMORY, "out of memory");
-    if ((st = kiln_fused_attrs(c, n, 2, r, dims, &p->act)))
+    if ((st = kiln_fused_attrs(c, n, 2, sh.rank, sh.dims, &p->act)))
         return st;
-    /* the kernel folds an unbatched B's batch into M (rows of all of A at once) */
-    uint64_t rows = (uint64_t)M * (rb_b == 0 ? (uint64_t)batch : 1);
-    n->scratch_size = kiln_gemm_scratch_bytes(rows, (uint64_t)N, (uint64_t)K,
-                                              kiln_dtype_size(a->dtype));
-    return kiln_set_output(c, n, 0, a->dtype, r, dims);
+    n->scratch_size =
+        kiln_gemm_scratch_bytes(sh.rows, (uint64_t)sh.n, (uint64_t)sh.k, kiln_dtype_size(a->dtype));
+    return kiln_set_output(c, n, 0, a->dtype, sh.rank, sh.dims);
 }
 
 static uint64_t macs_matmul(const struct kiln_ir_node *n)

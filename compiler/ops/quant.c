@@ -171,32 +171,17 @@ static enum kiln_status infer_qmatmul(struct kiln_infer_ctx *c, struct kiln_ir_n
     if ((st = kiln_need_input(c, n, (uint32_t)r->a, &a)) ||
         (st = kiln_need_input(c, n, (uint32_t)r->b, &b)))
         return st;
-    if (a->rank < 1 || b->rank < 1)
-        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
-                             "operands must have rank >= 1 (got %d and %d)", a->rank, b->rank);
-    int64_t M = a->rank >= 2 ? a->dims[a->rank - 2] : 1, K = a->dims[a->rank - 1];
-    int64_t K2 = b->rank >= 2 ? b->dims[b->rank - 2] : b->dims[0];
-    int64_t N = b->rank >= 2 ? b->dims[b->rank - 1] : 1;
-    if (K != K2)
-        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
-                             "inner dimensions differ: A is ...x%lldx%lld, B is ...x%lldx%lld",
-                             (long long)M, (long long)K, (long long)K2, (long long)N);
+    struct kiln_matmul_shape sh;
+    if ((st = kiln_matmul_shape(c, n, a, b, &sh)))
+        return st;
     int qlinear = r->y_zp >= 0;
     n->kdtype = KILN_DTYPE_I32;
-    if ((st = check_qparams(c, n, r, M, N, M, "one per row of A", "one per column of B")))
+    if ((st = check_qparams(c, n, r, sh.m, sh.n, sh.m, "one per row of A", "one per column of B")))
         return st;
-    int rank;
-    int64_t dims[KILN_MAX_RANK + 2];
-    if ((st = kiln_broadcast(c, n, a->rank > 2 ? a->rank - 2 : 0, a->dims,
-                             b->rank > 2 ? b->rank - 2 : 0, b->dims, &rank, dims)))
-        return st;
-    if (a->rank >= 2)
-        dims[rank++] = M;
-    if (b->rank >= 2)
-        dims[rank++] = N;
-    n->scratch_size = kiln_qmatmul_scratch_bytes(qlinear, (uint64_t)M, (uint64_t)N, (uint64_t)K);
-    return kiln_set_output(c, n, 0, qlinear ? n->in[r->y_zp]->dtype : KILN_DTYPE_I32, rank,
-                           dims);
+    n->scratch_size =
+        kiln_qmatmul_scratch_bytes(qlinear, (uint64_t)sh.m, (uint64_t)sh.n, (uint64_t)sh.k);
+    return kiln_set_output(c, n, 0, qlinear ? n->in[r->y_zp]->dtype : KILN_DTYPE_I32, sh.rank,
+                           sh.dims);
 }
 
 static enum kiln_status infer_matmul_integer(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
@@ -239,12 +224,11 @@ static enum kiln_status infer_qconv(struct kiln_infer_ctx *c, struct kiln_ir_nod
     if ((st = kiln_need_input(c, n, (uint32_t)r->a, &x)) ||
         (st = kiln_need_input(c, n, (uint32_t)r->b, &w)))
         return st;
-    if (w->rank != x->rank)
-        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
-                             "weights '%s' have rank %d; expected %d like the input '%s'",
-                             w->name, w->rank, x->rank, x->name);
+    struct kiln_conv_shape sh;
+    if ((st = kiln_conv_shape(c, n, x, w, &sh)))
+        return st;
     int qlinear = r->y_zp >= 0;
-    int64_t C = x->rank >= 2 ? x->dims[1] : 0, M = w->dims[0];
+    int64_t M = sh.m;
     /* the GEMM's A is the weights and B the input columns: roles swap for the checks */
     struct qroles swapped = *r;
     swapped.a = r->b, swapped.a_scale = r->b_scale, swapped.a_zp = r->b_zp;
@@ -258,36 +242,17 @@ static enum kiln_status infer_qconv(struct kiln_infer_ctx *c, struct kiln_ir_nod
                              "bias '%s' must be an int32 vector of %lld values (one per output "
                              "channel)",
                              bias->name, (long long)M);
-    struct kiln_window win;
-    if ((st = kiln_window_infer(c, n, x, x->rank >= 3 ? w->dims + 2 : NULL, false, true, &win)))
-        return st;
-    int64_t group;
-    if ((st = kiln_attr_int(c, n, "group", 1, &group)))
-        return st;
-    if (group < 1 || group > INT32_MAX || C % group || M % group || w->dims[1] != C / group)
-        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
-                             "group %lld does not fit input channels %lld, output channels "
-                             "%lld and weights with %lld input channels",
-                             (long long)group, (long long)C, (long long)M,
-                             (long long)w->dims[1]);
     struct kiln_p_conv *p = kiln_node_params(c, n, sizeof *p);
     if (!p)
         return kiln_op_error(c, n, KILN_STATUS_NO_MEMORY, "out of memory");
-    p->nsp = win.nsp;
-    p->group = (int32_t)group;
-    p->win = win.geom;
+    p->nsp = sh.win.nsp;
+    p->group = (int32_t)sh.group;
+    p->win = sh.win.geom;
     p->act.kind = KILN_ACT_NONE;
-    int64_t dims[KILN_MAX_RANK] = {x->dims[0], M};
-    uint64_t k_size = 1, out_size = 1;
-    for (int i = 0; i < win.nsp; i++) {
-        dims[2 + i] = win.out[i];
-        k_size *= (uint64_t)win.geom.kernel[i];
-        out_size *= (uint64_t)win.out[i];
-    }
-    n->scratch_size = kiln_qconv_scratch_bytes(p, qlinear, (uint64_t)(M / group),
-                                               (uint64_t)(C / group), k_size, out_size);
+    n->scratch_size = kiln_qconv_scratch_bytes(p, qlinear, (uint64_t)(M / sh.group), sh.cg,
+                                               sh.k_size, sh.out_size);
     return kiln_set_output(c, n, 0, qlinear ? n->in[r->y_zp]->dtype : KILN_DTYPE_I32, x->rank,
-                           dims);
+                           sh.dims);
 }
 
 static enum kiln_status infer_conv_integer(struct kiln_infer_ctx *c, struct kiln_ir_node *n)

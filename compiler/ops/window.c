@@ -1,5 +1,6 @@
 /* window.c - the sliding-window geometry of Conv, MaxPool and AveragePool: attribute parsing
- * (explicit pads or auto_pad) and output extents, one implementation for all three. */
+ * (explicit pads or auto_pad) and output extents, one implementation for all three; and Conv's
+ * shape (channels, groups, weights) for Conv and its integer forms. */
 #include <string.h>
 
 #include "nn.h"
@@ -117,6 +118,46 @@ enum kiln_status kiln_window_infer(struct kiln_infer_ctx *c, const struct kiln_i
         if (ceil_mode && (out - 1) * s >= in + w->geom.pad_begin[i])
             out--;
         w->out[i] = out;
+    }
+    return KILN_STATUS_OK;
+}
+
+enum kiln_status kiln_conv_shape(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,
+                                 const struct kiln_ir_value *x, const struct kiln_ir_value *w,
+                                 struct kiln_conv_shape *s)
+{
+    enum kiln_status st;
+    if (w->rank != x->rank)
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                             "weights '%s' have rank %d; expected %d like the input '%s'", w->name,
+                             w->rank, x->rank, x->name);
+    if ((st =
+             kiln_window_infer(c, n, x, x->rank >= 3 ? w->dims + 2 : NULL, false, true, &s->win)) ||
+        (st = kiln_attr_int(c, n, "group", 1, &s->group)))
+        return st;
+    int64_t C = x->dims[1], M = w->dims[0], group = s->group;
+    if (group < 1 || C % group || M % group)
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                             "group %lld must be at least 1 and divide both the input channels "
+                             "(%lld) and the output channels (%lld)",
+                             (long long)group, (long long)C, (long long)M);
+    if (w->dims[1] != C / group)
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                             "channel mismatch: input '%s' has %lld channels in %lld group(s), "
+                             "so the weights need %lld input channels, but '%s' has %lld",
+                             x->name, (long long)C, (long long)group, (long long)(C / group),
+                             w->name, (long long)w->dims[1]);
+    if (group > INT32_MAX)
+        return kiln_op_error(c, n, KILN_STATUS_UNSUPPORTED, "group %lld is too large",
+                             (long long)group);
+    s->c = C, s->m = M;
+    s->cg = (uint64_t)(C / group);
+    s->k_size = s->out_size = 1;
+    s->dims[0] = x->dims[0], s->dims[1] = M;
+    for (int i = 0; i < s->win.nsp; i++) {
+        s->dims[2 + i] = s->win.out[i];
+        s->k_size *= (uint64_t)s->win.geom.kernel[i];
+        s->out_size *= (uint64_t)s->win.out[i];
     }
     return KILN_STATUS_OK;
 }
