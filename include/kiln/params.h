@@ -23,14 +23,14 @@ enum kiln_act_kind {
     KILN_ACT_HARD_SWISH,
     KILN_ACT_SILU,
     KILN_ACT_GELU,
-    /* appended for the recurrent ops' activations (ops3-rnn); also usable as epilogues */
+    /* appended for the recurrent ops' activations; also usable as epilogues */
     KILN_ACT_AFFINE,           /* alpha * x + beta */
     KILN_ACT_THRESHOLDED_RELU, /* x if x > alpha else 0 */
     KILN_ACT_SCALED_TANH,      /* alpha * tanh(beta * x) */
     KILN_ACT_ELU,              /* alpha */
     KILN_ACT_SOFTSIGN,
     KILN_ACT_SOFTPLUS,
-    /* appended for the fusion passes (passes-b): GELU's tanh form, and the -O3 approximations
+    /* appended for the fusion passes: GELU's tanh form, and the -O3 approximations
      * (runtime/kernels/fastmath.h; errors in docs/optimization.md) */
     KILN_ACT_GELU_TANH,
     KILN_ACT_FAST_SIGMOID,
@@ -213,7 +213,7 @@ struct kiln_p_scan {
     int32_t out_axis[KILN_MAX_SCAN_IO], out_reverse[KILN_MAX_SCAN_IO];
 };
 
-/* ---- ops3-rnn ---- */
+/* ---- recurrent: LSTM, GRU, RNN ---- */
 
 enum kiln_rnn_cell { KILN_RNN_CELL_RNN = 0, KILN_RNN_CELL_GRU, KILN_RNN_CELL_LSTM };
 enum kiln_rnn_dir { KILN_RNN_FORWARD = 0, KILN_RNN_REVERSE, KILN_RNN_BIDIRECTIONAL };
@@ -235,7 +235,7 @@ struct kiln_p_rnn {
     struct kiln_act act[6];
 };
 
-/* ---- ops3-quant ---- */
+/* ---- quantized ---- */
 
 /* QuantizeLinear, DequantizeLinear: the input viewed as [outer, axis_len, inner]; element
  * (o, a, i) uses scale and zero point number a (axis_len 1: one pair for the whole tensor).
@@ -244,7 +244,7 @@ struct kiln_p_quant_axis {
     int64_t outer, axis_len, inner;
 };
 
-/* ---- ops3-move: data movement, indexing and sorting ---- */
+/* ---- data movement, indexing and sorting ---- */
 
 /* Split and GatherElements take struct kiln_p_axis (axis non-negative); output i of Split
  * takes out[i].dims[axis] elements along the axis, in order. Tile, NonZero: no params. */
@@ -323,7 +323,7 @@ struct kiln_p_einsum {
     int64_t stride[KILN_EINSUM_MAX_IN][KILN_EINSUM_MAX_LABELS];
 };
 
-/* ---- ops3-nn: neural network, part 2 ---- */
+/* ---- neural network: ConvTranspose, normalisation, pooling, sampling, detection ---- */
 /* ConvTranspose reuses struct kiln_p_conv: win.pad_begin places the input grid on the output
  * (negative when output_shape asks for more than the natural extent); pad_end, output_padding
  * and output_shape only decide the output extent, which the output tensor carries. */
@@ -393,7 +393,7 @@ struct kiln_p_nms {
     int32_t reserved;
 };
 
-/* ---- ops3-extra: losses, TfIdfVectorizer, Unique, signal processing, Det ---- */
+/* ---- losses, TfIdfVectorizer, Unique, signal processing, Det ---- */
 enum kiln_loss_reduction { KILN_LOSS_NONE = 0, KILN_LOSS_SUM = 1, KILN_LOSS_MEAN = 2 };
 
 /* NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss: the input viewed as [n, c, d] (d: the
@@ -454,7 +454,7 @@ struct kiln_p_mel {
     double lower_hz, upper_hz;
 };
 
-/* ---- passes-b: kiln's own fused ops (docs/kiln-domain.md) ---- */
+/* ---- kiln's own fused ops (docs/kiln-domain.md) ---- */
 
 /* FusedElementwise: a straight-line program run once per element over float32 tensors of one
  * shape. Registers 0..n_in-1 hold the inputs' elements, the others temporaries; the result is
