@@ -1,8 +1,8 @@
 /* fuse_activation.c - an activation right after a Conv, ConvTranspose, Gemm or MatMul whose
  * output nothing else reads (and is not a graph output) moves into the producer's epilogue:
  * the kiln_act attributes (docs/kiln-domain.md), applied by the kernel while the output is in
- * cache. Relu, Clip with constant bounds (Relu6), LeakyRelu, Sigmoid, HardSigmoid, HardSwish,
- * Tanh, Gelu, and SiLU written as x * Sigmoid(x). float32 only: the epilogue computes in float,
+ * cache. The ops of kiln/acts.def's rows flagged KILN_ACTF_FUSE (Clip with constant bounds, so
+ * Relu6), and SiLU written as x * Sigmoid(x). float32 only: the epilogue computes in float,
  * which would round float64 results. */
 #include "fuse.h"
 
@@ -14,27 +14,23 @@ static bool is_producer(const struct kiln_ir_node *p)
            !kiln_ir_attr(p, "kiln_act") && p->out[0] && p->out[0]->dtype == KILN_DTYPE_F32;
 }
 
-/* The epilogue kind for activation node n (NONE: not fusable); alpha/beta from its params. */
+/* The epilogue kind for activation node n (NONE: not fusable): the acts.def row of its op when
+ * flagged KILN_ACTF_FUSE, alpha/beta from its params (struct kiln_p_unary a, b). */
 static int act_of(const struct kiln_ir_node *n, float *alpha, float *beta)
 {
     const struct kiln_p_unary *u = n->params;
-    *alpha = *beta = 0;
-    switch (n->op) {
-    case KILN_OP_RELU: return KILN_ACT_RELU;
-    case KILN_OP_SIGMOID: return KILN_ACT_SIGMOID;
-    case KILN_OP_TANH: return KILN_ACT_TANH;
-    case KILN_OP_HARD_SWISH: return KILN_ACT_HARD_SWISH;
-    case KILN_OP_CLIP: *alpha = (float)u->a, *beta = (float)u->b; return KILN_ACT_CLIP;
-    case KILN_OP_LEAKY_RELU: *alpha = (float)u->a; return KILN_ACT_LEAKY_RELU;
-    case KILN_OP_HARD_SIGMOID:
-        *alpha = (float)u->a, *beta = (float)u->b;
-        return KILN_ACT_HARD_SIGMOID;
-    case KILN_OP_GELU:
-        if (u->b != 0) /* -O3 already ran: only the Erf form has a fast epilogue */
+    int kind = kiln_act_of_op(n->op);
+    const struct kiln_act_info *a = kiln_act_info_of(kind);
+    if (!a || !(a->flags & KILN_ACTF_FUSE))
+        return KILN_ACT_NONE;
+    *alpha = a->alpha_name ? (float)u->a : 0;
+    *beta = a->beta_name ? (float)u->b : 0;
+    if (kind == KILN_ACT_GELU) { /* a: approximate, b: kiln_fast */
+        if (u->b != 0)           /* -O3 already ran: only the Erf form has a fast epilogue */
             return u->a != 0 ? KILN_ACT_NONE : KILN_ACT_FAST_GELU;
         return u->a != 0 ? KILN_ACT_GELU_TANH : KILN_ACT_GELU;
-    default: return KILN_ACT_NONE;
     }
+    return kind;
 }
 
 enum kiln_status kiln_pass_fuse_activation(struct kiln_pass_ctx *c)
@@ -61,13 +57,11 @@ enum kiln_status kiln_pass_fuse_activation(struct kiln_pass_ctx *c)
             continue;
         }
         struct kiln_ir_node *last = mul ? mul : n;
-        const char *name = kiln_fused_act_name(kind);
+        const struct kiln_act_info *a = kiln_act_info_of(kind);
+        const char *name = a->name;
         if (!kiln_fuse_set_string(g, p, "kiln_act", name) ||
-            ((kind == KILN_ACT_CLIP || kind == KILN_ACT_LEAKY_RELU ||
-              kind == KILN_ACT_HARD_SIGMOID) &&
-             !kiln_fuse_set_float(g, p, "kiln_act_alpha", alpha)) ||
-            ((kind == KILN_ACT_CLIP || kind == KILN_ACT_HARD_SIGMOID) &&
-             !kiln_fuse_set_float(g, p, "kiln_act_beta", beta)))
+            (a->alpha_name && !kiln_fuse_set_float(g, p, "kiln_act_alpha", alpha)) ||
+            (a->beta_name && !kiln_fuse_set_float(g, p, "kiln_act_beta", beta)))
             return kiln_diag_set(c->d, KILN_STATUS_NO_MEMORY, NULL, NULL, "out of memory");
         n->dead = true;
         if (mul)

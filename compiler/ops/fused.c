@@ -1,47 +1,42 @@
 /* fused.c - parsing of the fused-epilogue attributes shared by Conv, ConvTranspose, Gemm and
- * MatMul (fused.h), and the activation name table the fusion passes write them with. */
+ * MatMul (fused.h), and the activation table (expanded from kiln/acts.def) that the fusion
+ * passes, the recurrent ops and the reports read names and defaults from. */
 #include <math.h>
 #include <string.h>
 
 #include "fused.h"
 
-/* name, default alpha, default beta (what the ONNX activation defaults to) */
-static const struct {
-    const char *name;
-    float alpha, beta;
-} acts[] = {
-    [KILN_ACT_RELU] = {"relu", 0, 0},
-    [KILN_ACT_CLIP] = {"clip", -INFINITY, INFINITY},
-    [KILN_ACT_LEAKY_RELU] = {"leaky_relu", 0.01f, 0},
-    [KILN_ACT_SIGMOID] = {"sigmoid", 0, 0},
-    [KILN_ACT_TANH] = {"tanh", 0, 0},
-    [KILN_ACT_HARD_SIGMOID] = {"hard_sigmoid", 0.2f, 0.5f},
-    [KILN_ACT_HARD_SWISH] = {"hard_swish", 0, 0},
-    [KILN_ACT_SILU] = {"silu", 0, 0},
-    [KILN_ACT_GELU] = {"gelu", 0, 0},
-    [KILN_ACT_AFFINE] = {"affine", 1, 0},
-    [KILN_ACT_THRESHOLDED_RELU] = {"thresholded_relu", 1, 0},
-    [KILN_ACT_SCALED_TANH] = {"scaled_tanh", 1, 1},
-    [KILN_ACT_ELU] = {"elu", 1, 0},
-    [KILN_ACT_SOFTSIGN] = {"softsign", 0, 0},
-    [KILN_ACT_SOFTPLUS] = {"softplus", 0, 0},
-    [KILN_ACT_GELU_TANH] = {"gelu_tanh", 0, 0},
-    [KILN_ACT_FAST_SIGMOID] = {"fast_sigmoid", 0, 0},
-    [KILN_ACT_FAST_TANH] = {"fast_tanh", 0, 0},
-    [KILN_ACT_FAST_SILU] = {"fast_silu", 0, 0},
-    [KILN_ACT_FAST_GELU] = {"fast_gelu", 0, 0},
+static const struct kiln_act_info acts[KILN_ACT_COUNT] = {
+#define KILN_ACT(E, lname, onnx, an, ad, bn, bd, flags)                                            \
+    [KILN_ACT_##E] = {#lname, onnx, an, bn, ad, bd, flags},
+#include "kiln/acts.def"
+#undef KILN_ACT
 };
-#define N_ACTS (int)(sizeof acts / sizeof acts[0])
+
+const struct kiln_act_info *kiln_act_info_of(int kind)
+{
+    return kind > KILN_ACT_NONE && kind < KILN_ACT_COUNT ? &acts[kind] : NULL;
+}
+
+int kiln_act_of_op(enum kiln_op op)
+{
+    const char *name = op < KILN_OP_COUNT ? kiln_op_name(op) : NULL;
+    for (int k = 1; name && k < KILN_ACT_COUNT; k++)
+        if (acts[k].onnx && strcmp(acts[k].onnx, name) == 0)
+            return k;
+    return KILN_ACT_NONE;
+}
 
 const char *kiln_fused_act_name(int kind)
 {
-    return kind > 0 && kind < N_ACTS ? acts[kind].name : NULL;
+    const struct kiln_act_info *a = kiln_act_info_of(kind);
+    return a ? a->name : NULL;
 }
 
 int kiln_fused_act_kind(const char *name)
 {
-    for (int k = 1; k < N_ACTS; k++)
-        if (acts[k].name && strcmp(acts[k].name, name) == 0)
+    for (int k = 1; k < KILN_ACT_COUNT; k++)
+        if (strcmp(acts[k].name, name) == 0)
             return k;
     return KILN_ACT_NONE;
 }

@@ -7,6 +7,19 @@
 
 #include "ops.h"
 
+/* An activation's row of kiln/acts.def: lname, ONNX name (NULL: kiln's own form), the ONNX
+ * attribute names of alpha and beta (NULL: unused) and their defaults, KILN_ACTF_* flags. */
+enum { KILN_ACTF_FUSE = 1, KILN_ACTF_RNN = 2 };
+struct kiln_act_info {
+    const char *name, *onnx, *alpha_name, *beta_name;
+    float alpha, beta;
+    int flags;
+};
+/* The row of kind; NULL for NONE/unknown. */
+const struct kiln_act_info *kiln_act_info_of(int kind);
+/* The kind computing ONNX op `op` with its default form (Gelu: the Erf form); NONE if none. */
+int kiln_act_of_op(enum kiln_op op);
+
 /* Name of an activation kind for the kiln_act attribute ("relu", ...); NULL for NONE/unknown. */
 const char *kiln_fused_act_name(int kind);
 /* Kind for a kiln_act name; KILN_ACT_NONE when unknown. */

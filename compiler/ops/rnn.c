@@ -3,32 +3,14 @@
  * in the number of gates, the optional inputs and the default activations), checking every
  * weight shape against X and hidden_size, resolving the activation list with its alpha/beta
  * defaults, and sizing the kernel's scratch. Kernels in runtime/kernels/rnn.c. */
+#include <stdio.h>
 #include <string.h>
 
+#include "fused.h"
 #include "ops.h"
 #include "../../runtime/kernels/rnn.h"
 
 enum { IN_X, IN_W, IN_R, IN_B, IN_SEQ_LENS, IN_H0, IN_C0, IN_P };
-
-/* The activations the recurrent ops accept (ONNX spec list), with their default alpha/beta. */
-static const struct {
-    const char *name;
-    int32_t kind;
-    float alpha, beta;
-    bool uses_alpha, uses_beta;
-} acts[] = {
-    {"Relu", KILN_ACT_RELU, 0, 0, false, false},
-    {"Tanh", KILN_ACT_TANH, 0, 0, false, false},
-    {"Sigmoid", KILN_ACT_SIGMOID, 0, 0, false, false},
-    {"Affine", KILN_ACT_AFFINE, 1.0f, 0.0f, true, true},
-    {"LeakyRelu", KILN_ACT_LEAKY_RELU, 0.01f, 0, true, false},
-    {"ThresholdedRelu", KILN_ACT_THRESHOLDED_RELU, 1.0f, 0, true, false},
-    {"ScaledTanh", KILN_ACT_SCALED_TANH, 1.0f, 1.0f, true, true},
-    {"HardSigmoid", KILN_ACT_HARD_SIGMOID, 0.2f, 0.5f, true, true},
-    {"Elu", KILN_ACT_ELU, 1.0f, 0, true, false},
-    {"Softsign", KILN_ACT_SOFTSIGN, 0, 0, false, false},
-    {"Softplus", KILN_ACT_SOFTPLUS, 0, 0, false, false},
-};
 
 /* ONNX Runtime matches activation names case-insensitively; models in the wild rely on it. */
 static bool same_name(const char *a, const char *b)
@@ -75,19 +57,26 @@ static enum kiln_status parse_acts(struct kiln_infer_ctx *c, const struct kiln_i
         (st = kiln_attr_floats(c, n, "activation_beta", &beta, &n_beta)))
         return st;
     for (int k = 0; k < count; k++) {
-        size_t j = 0;
-        while (j < sizeof acts / sizeof acts[0] && !same_name(acts[j].name, names[k]))
+        /* the rows of kiln/acts.def the ONNX spec lists for the recurrent ops */
+        int j = 1;
+        const struct kiln_act_info *ai;
+        while ((ai = kiln_act_info_of(j)) &&
+               !((ai->flags & KILN_ACTF_RNN) && same_name(ai->onnx, names[k])))
             j++;
-        if (j == sizeof acts / sizeof acts[0])
+        if (!ai) {
+            char list[256] = "";
+            for (int i = 1; (ai = kiln_act_info_of(i)); i++)
+                if (ai->flags & KILN_ACTF_RNN)
+                    snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+                             *list ? ", " : "", ai->onnx);
             return kiln_op_error(c, n, KILN_STATUS_UNSUPPORTED,
-                                 "unknown activation '%s'; the recurrent ops accept Relu, Tanh, "
-                                 "Sigmoid, Affine, LeakyRelu, ThresholdedRelu, ScaledTanh, "
-                                 "HardSigmoid, Elu, Softsign, Softplus",
-                                 names[k]);
+                                 "unknown activation '%s'; the recurrent ops accept %s", names[k],
+                                 list);
+        }
         struct kiln_act *o = &p->act[(k / nper) * 3 + k % nper];
-        o->kind = acts[j].kind;
-        o->alpha = acts[j].uses_alpha && ia < n_alpha ? alpha[ia++] : acts[j].alpha;
-        o->beta = acts[j].uses_beta && ib < n_beta ? beta[ib++] : acts[j].beta;
+        o->kind = j;
+        o->alpha = ai->alpha_name && ia < n_alpha ? alpha[ia++] : ai->alpha;
+        o->beta = ai->beta_name && ib < n_beta ? beta[ib++] : ai->beta;
     }
     if (count < nper * ndir) /* one list for both directions */
         memcpy(&p->act[3], &p->act[0], 3 * sizeof p->act[0]);

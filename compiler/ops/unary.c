@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "fused.h"
 #include "ops.h"
 
 static const int dtypes_bool[] = {KILN_DTYPE_BOOL, 0};
@@ -75,25 +76,14 @@ static enum kiln_status float_attrs(struct kiln_infer_ctx *c, struct kiln_ir_nod
     return unary_common(c, n, types, 0, a, b);
 }
 
-static enum kiln_status infer_leaky_relu(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+/* LeakyRelu, Elu, Celu, ThresholdedRelu, HardSigmoid, Selu: the attributes and defaults of the
+ * op's row in kiln/acts.def, into a and b */
+static enum kiln_status infer_act(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
 {
-    return float_attrs(c, n, kiln_dtypes_float, "alpha", 0.01f, NULL, 0);
-}
-static enum kiln_status infer_alpha1(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
-{
-    /* Elu, Celu, ThresholdedRelu */
-    return float_attrs(c, n, kiln_dtypes_float, "alpha", 1.0f, NULL, 0);
-}
-static enum kiln_status infer_selu(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
-{
-    if (c->g->opset < 6) /* Selu-1's defaults had four decimals */
+    const struct kiln_act_info *a = kiln_act_info_of(kiln_act_of_op(n->op));
+    if (n->op == KILN_OP_SELU && c->g->opset < 6) /* Selu-1's defaults had four decimals */
         return float_attrs(c, n, kiln_dtypes_float, "alpha", 1.6732f, "gamma", 1.0507f);
-    return float_attrs(c, n, kiln_dtypes_float, "alpha", 1.67326319217681884765625f, "gamma",
-                       1.05070102214813232421875f);
-}
-static enum kiln_status infer_hard_sigmoid(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
-{
-    return float_attrs(c, n, kiln_dtypes_float, "alpha", 0.2f, "beta", 0.5f);
+    return float_attrs(c, n, kiln_dtypes_float, a->alpha_name, a->alpha, a->beta_name, a->beta);
 }
 static enum kiln_status infer_shrink(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
 {
@@ -219,7 +209,7 @@ static enum kiln_status infer_cast_like(struct kiln_infer_ctx *c, struct kiln_ir
 UN(relu, infer_signed, "float types, signed ints", "", 1)
 UN(sigmoid, infer_float, FLOATS, "", 1)
 UN(tanh, infer_float, FLOATS, "", 1)
-UN(leaky_relu, infer_leaky_relu, FLOATS, "alpha 0.01", 1)
+UN(leaky_relu, infer_act, FLOATS, "alpha 0.01", 1)
 UN(abs, infer_numeric, "all numeric types", "", 1)
 UN(neg, infer_signed, "float types, signed ints", "", 1)
 UN(exp, infer_float, FLOATS, "", 1)
@@ -243,14 +233,14 @@ UN(cosh, infer_float, FLOATS, "", 9)
 UN(asinh, infer_float, FLOATS, "", 9)
 UN(acosh, infer_float, FLOATS, "", 9)
 UN(atanh, infer_float, FLOATS, "", 9)
-UN(elu, infer_alpha1, FLOATS, "alpha 1", 1)
-UN(selu, infer_selu, FLOATS, "", 1, 6)
-UN(celu, infer_alpha1, FLOATS, "alpha 1", 12)
+UN(elu, infer_act, FLOATS, "alpha 1", 1)
+UN(selu, infer_act, FLOATS, "", 1, 6)
+UN(celu, infer_act, FLOATS, "alpha 1", 12)
 UN(softplus, infer_float, FLOATS, "", 1)
 UN(softsign, infer_float, FLOATS, "", 1)
-UN(hard_sigmoid, infer_hard_sigmoid, FLOATS, "alpha 0.2, beta 0.5", 1)
+UN(hard_sigmoid, infer_act, FLOATS, "alpha 0.2, beta 0.5", 1)
 UN(hard_swish, infer_float, FLOATS, "", 14)
-UN(thresholded_relu, infer_alpha1, FLOATS, "alpha 1", 10)
+UN(thresholded_relu, infer_act, FLOATS, "alpha 1", 10)
 UN(shrink, infer_shrink, "all numeric types", "", 9)
 UN(isnan, infer_isnan, FLOATS, "output bool", 9)
 UN(isinf, infer_isinf, FLOATS, "output bool", 10)

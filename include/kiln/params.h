@@ -11,32 +11,14 @@
 
 #define KILN_MAX_SPATIAL 3
 
-/* A fused activation, applied in a producer's epilogue (Conv, Gemm, MatMul). */
+/* A fused activation, applied in a producer's epilogue (Conv, Gemm, MatMul) or as a recurrent
+ * op's gate function: one kind per row of acts.def, which says what alpha and beta hold. */
 enum kiln_act_kind {
     KILN_ACT_NONE = 0,
-    KILN_ACT_RELU,
-    KILN_ACT_CLIP,         /* min(max(x, alpha), beta) */
-    KILN_ACT_LEAKY_RELU,   /* alpha */
-    KILN_ACT_SIGMOID,
-    KILN_ACT_TANH,
-    KILN_ACT_HARD_SIGMOID, /* alpha, beta */
-    KILN_ACT_HARD_SWISH,
-    KILN_ACT_SILU,
-    KILN_ACT_GELU,
-    /* appended for the recurrent ops' activations; also usable as epilogues */
-    KILN_ACT_AFFINE,           /* alpha * x + beta */
-    KILN_ACT_THRESHOLDED_RELU, /* x if x > alpha else 0 */
-    KILN_ACT_SCALED_TANH,      /* alpha * tanh(beta * x) */
-    KILN_ACT_ELU,              /* alpha */
-    KILN_ACT_SOFTSIGN,
-    KILN_ACT_SOFTPLUS,
-    /* appended for the fusion passes: GELU's tanh form, and the -O3 approximations
-     * (runtime/kernels/fastmath.h; errors in docs/optimization.md) */
-    KILN_ACT_GELU_TANH,
-    KILN_ACT_FAST_SIGMOID,
-    KILN_ACT_FAST_TANH,
-    KILN_ACT_FAST_SILU,
-    KILN_ACT_FAST_GELU,
+#define KILN_ACT(E, ...) KILN_ACT_##E,
+#include "kiln/acts.def"
+#undef KILN_ACT
+    KILN_ACT_COUNT
 };
 
 struct kiln_act {

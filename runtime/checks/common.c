@@ -70,7 +70,7 @@ int kiln_ck_scratch(struct kiln_vctx *v, uint64_t need)
 
 int kiln_ck_act(struct kiln_vctx *v, const struct kiln_act *a)
 {
-    if (a->kind < KILN_ACT_NONE || a->kind > KILN_ACT_FAST_GELU || a->reserved)
+    if (a->kind < KILN_ACT_NONE || a->kind >= KILN_ACT_COUNT || a->reserved)
         return BAD("unknown fused activation %d", a->kind);
     return 0;
 }

@@ -65,10 +65,4 @@ static inline float kiln_fast_gelu_tanhf(float x)
     return x * kiln_fast_sigmoidf(1.5957691216f * (x + 0.044715f * x * x * x));
 }
 
-/* GELU's tanh form with libm's tanh: what exporters write for approximate='tanh' */
-static inline float kiln_gelu_tanhf(float x)
-{
-    return 0.5f * x * (1.0f + tanhf(0.7978845608f * (x + 0.044715f * x * x * x)));
-}
-
 #endif

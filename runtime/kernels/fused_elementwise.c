@@ -1,11 +1,12 @@
 /* fused_elementwise.c - FusedElementwise: runs its bytecode program (params.h, validated by the
  * compiler) over blocks of elements: each instruction sweeps a block of registers, so the inner
  * loops are plain array loops and the intermediates of the fused chain never leave the stack.
- * Each op computes what its standalone kernel does for float32. */
+ * Each op computes what its standalone kernel does for float32: the activations with the
+ * standalone kernels' functions (actmath.h). */
 #include <math.h>
 
+#include "actmath.h"
 #include "kernels.h"
-#include "fastmath.h"
 
 #define FEW_BLOCK 64
 
@@ -19,24 +20,24 @@ static inline float few_apply(int op, float a, float b)
     case KILN_FEW_MAX: return a < b || isnan(b) ? b : a; /* Max/Min propagate NaN */
     case KILN_FEW_MIN: return a > b || isnan(b) ? b : a;
     case KILN_FEW_POW: return (float)pow((double)a, (double)b);
-    case KILN_FEW_LEAKY_RELU: return a < 0.0f ? b * a : a;
+    case KILN_FEW_LEAKY_RELU: return kiln_act_leaky_relu_f(a, b, 0);
     case KILN_FEW_NEG: return -a;
     case KILN_FEW_ABS: return fabsf(a);
     case KILN_FEW_EXP: return expf(a);
     case KILN_FEW_LOG: return logf(a);
     case KILN_FEW_SQRT: return sqrtf(a);
     case KILN_FEW_RECIP: return 1.0f / a;
-    case KILN_FEW_RELU: return a < 0.0f ? 0.0f : a;
-    case KILN_FEW_SIGMOID: return a >= 0.0f ? 1.0f / (1.0f + expf(-a)) : expf(a) / (1.0f + expf(a));
-    case KILN_FEW_TANH: return tanhf(a);
+    case KILN_FEW_RELU: return kiln_act_relu_f(a, 0, 0);
+    case KILN_FEW_SIGMOID: return kiln_act_sigmoid_f(a, 0, 0);
+    case KILN_FEW_TANH: return kiln_act_tanh_f(a, 0, 0);
     case KILN_FEW_ERF: return erff(a);
-    case KILN_FEW_GELU: return (float)(a / 2.0 * (1.0 + erf(a * 0.7071067811865476)));
+    case KILN_FEW_GELU: return kiln_act_gelu_f(a, 0, 0);
     case KILN_FEW_FLOOR: return floorf(a);
     case KILN_FEW_CEIL: return ceilf(a);
     case KILN_FEW_FAST_EXP: return kiln_fast_expf(a);
-    case KILN_FEW_FAST_SIGMOID: return kiln_fast_sigmoidf(a);
-    case KILN_FEW_FAST_TANH: return kiln_fast_tanhf(a);
-    case KILN_FEW_FAST_GELU: return kiln_fast_geluf(a);
+    case KILN_FEW_FAST_SIGMOID: return kiln_act_fast_sigmoid_f(a, 0, 0);
+    case KILN_FEW_FAST_TANH: return kiln_act_fast_tanh_f(a, 0, 0);
+    case KILN_FEW_FAST_GELU: return kiln_act_fast_gelu_f(a, 0, 0);
     default: return a;
     }
 }

@@ -4,8 +4,8 @@
  * float or double libm function from the compute type, so float32 stays in float. */
 #include <tgmath.h>
 
+#include "actmath.h"
 #include "elementwise.h"
-#include "fastmath.h"
 
 /* kiln_k_<op>_<s>: z[k] = EXPR, where EXPR reads the stored element xv and the attributes
  * pa, pb (struct kiln_p_unary a and b). */
@@ -40,10 +40,6 @@
         return expr;                                                                           \
     }
 
-FMATH(relu, v < zero ? zero : v)
-FMATH(sigmoid, v >= zero ? one / (one + exp(-v)) : exp(v) / (one + exp(v)))
-FMATH(tanh, tanh(v))
-FMATH(leaky_relu, v < zero ? ca * v : v)
 FMATH(exp, exp(v))
 FMATH(log, log(v))
 FMATH(sqrt, sqrt(v))
@@ -63,22 +59,47 @@ FMATH(cosh, cosh(v))
 FMATH(asinh, asinh(v))
 FMATH(acosh, acosh(v))
 FMATH(atanh, atanh(v))
-FMATH(elu, v < zero ? ca * (exp(v) - one) : v)
-FMATH(selu, v <= zero ? cb * (ca * exp(v) - ca) : cb * v)
-FMATH(celu, fmax(zero, v) + fmin(zero, ca * (exp(v / ca) - one)))
-FMATH(softplus, v > zero ? v + log1p(exp(-v)) : log1p(exp(v)))
-FMATH(softsign, v / (one + fabs(v)))
-FMATH(hard_sigmoid, fmax(zero, fmin(one, ca * v + cb)))
-FMATH(hard_swish, v * fmax(zero, fmin(one, v / 6 + one / 2)))
-FMATH(thresholded_relu, v > ca ? v : zero)
 FMATH(abs, fabs(v))
 FMATH(neg, -v)
 FMATH(sign, v > zero ? one : v < zero ? -one : v) /* NaN stays NaN, like numpy */
-/* Gelu (kiln's op, ONNX opset 20): ca approximate (0 "none": the Erf form, 1 "tanh"), cb kiln_fast
- * (the -O3 approximation of fastmath.h, computed in float) */
-FMATH(gelu, cb != zero ? (ca != zero ? kiln_fast_gelu_tanhf((float)v) : kiln_fast_geluf((float)v))
-            : ca != zero ? v / 2 * (one + tanh(0.7978845608028654 * (v + 0.044715 * v * v * v)))
-                         : v / 2 * (one + erf(v * 0.7071067811865476)))
+/* The activations: the functions of actmath.h, shared with the fused epilogue (act.h) and
+ * FusedElementwise; the attributes a, b are its alpha, beta (params.h) */
+#define AMATH(name)                                                                            \
+    static inline float name##_f(float v, double pa, double pb)                               \
+    {                                                                                          \
+        return kiln_act_##name##_f(v, (float)pa, (float)pb);                                   \
+    }                                                                                          \
+    static inline double name##_d(double v, double pa, double pb)                             \
+    {                                                                                          \
+        return kiln_act_##name##_d(v, pa, pb);                                                 \
+    }
+AMATH(relu)
+AMATH(sigmoid)
+AMATH(tanh)
+AMATH(leaky_relu)
+AMATH(elu)
+AMATH(selu)
+AMATH(celu)
+AMATH(softplus)
+AMATH(softsign)
+AMATH(hard_sigmoid)
+AMATH(hard_swish)
+AMATH(thresholded_relu)
+
+/* Gelu (kiln's op, ONNX opset 20): pa approximate (0 "none": the Erf form, 1 "tanh"), pb
+ * kiln_fast (the -O3 approximation of fastmath.h, computed in float) */
+static inline float gelu_f(float v, double pa, double pb)
+{
+    if (pb != 0)
+        return pa != 0 ? kiln_fast_gelu_tanhf(v) : kiln_act_fast_gelu_f(v, 0, 0);
+    return pa != 0 ? kiln_act_gelu_tanh_f(v, 0, 0) : kiln_act_gelu_f(v, 0, 0);
+}
+static inline double gelu_d(double v, double pa, double pb)
+{
+    if (pb != 0)
+        return gelu_f((float)v, pa, pb);
+    return pa != 0 ? kiln_act_gelu_tanh_d(v, 0, 0) : kiln_act_gelu_d(v, 0, 0);
+}
 
 /* float kernels of an FMATH op: the compute type C picks name_f or name_d (by size, not
  * _Generic, so that the file stays C99 for the C emitter; the test is a constant) */
