@@ -9,9 +9,9 @@
 #include "actmath.h"
 #include "kiln/params.h"
 
-/* One element; NONE (or an unknown kind) is the identity. A loop calling this with a loop-
- * invariant act is unswitched by the compiler; SIMD code may instead switch on a->kind once
- * and call the kind's kiln_act_<name>_f (actmath.h) per lane. */
+/* One element; NONE (or an unknown kind) is the identity. Code that wants the switch out of
+ * its loop (SIMD) may switch on a->kind once and call the kind's kiln_act_<name>_f(x, alpha,
+ * beta) of actmath.h per element: the same bits. */
 static inline float kiln_act_apply(const struct kiln_act *a, float x)
 {
     switch (a->kind) {

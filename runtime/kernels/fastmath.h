@@ -13,9 +13,11 @@
  * degree-6 polynomial (Taylor: truncation error below 2e-7 relative). Inputs are clamped so 2^n
  * stays a normal float: the result saturates near FLT_MAX and near 1e-38 instead of inf/denormals.
  */
-static inline float kiln_fast_expf(float x)
+static inline float kiln_fast_expf(float in)
 {
-    x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
+    /* NaN takes the lower bound here (converting it to int32_t is undefined) and comes back at
+     * the end */
+    float x = in > -87.0f ? (in < 88.0f ? in : 88.0f) : -87.0f;
     float t = x * 1.44269504f;
     float n = (float)(int32_t)(t + (t >= 0.0f ? 0.5f : -0.5f));
     float r = x - n * 0.693145752f - n * 1.42860677e-6f;
@@ -25,7 +27,7 @@ static inline float kiln_fast_expf(float x)
     int32_t bits = ((int32_t)n + 127) << 23;
     float s;
     memcpy(&s, &bits, sizeof s);
-    return p * s;
+    return in == in ? p * s : in;
 }
 
 static inline float kiln_fast_sigmoidf(float x)

@@ -165,6 +165,10 @@ static void test_edges_float(void **state)
     assert_true(kiln_act_gelu_f(inf, 0, 0) == inf && isnan(kiln_act_gelu_f(nan, 0, 0)));
     assert_float_equal(kiln_act_gelu_f(1, 0, 0), 0.8413447460685429, 1e-7);
     assert_float_equal(kiln_act_gelu_tanh_f(1, 0, 0), 0.8411919906082768, 1e-7);
+    /* the -O3 approximations propagate NaN too */
+    assert_true(isnan(kiln_fast_expf(nan)) && isnan(kiln_act_fast_sigmoid_f(nan, 0, 0)));
+    assert_true(isnan(kiln_act_fast_tanh_f(nan, 0, 0)) && isnan(kiln_act_fast_gelu_f(nan, 0, 0)));
+    assert_true(kiln_fast_expf(-inf) > 0 && kiln_fast_expf(inf) > 1e38f);
     /* the recurrent ops' own */
     assert_true(kiln_act_affine_f(1.5f, 2, 0.5f) == 3.5f);
     assert_float_equal(kiln_act_scaled_tanh_f(1, 2, 0.5f), 2 * tanh(0.5), 1e-7);
