@@ -1,7 +1,7 @@
 /* bench.h - `kiln bench` as a library: configurations ("O0,O2,O2+int8"), interleaved timing with
  * an injectable clock, latency statistics, output comparison (max abs error, SQNR, top-1),
  * per-op profiles, and the writers (text, Markdown, JSON, SVG, Chrome trace). The CLI in
- * compiler/cli/cmd_bench.c only parses options and calls kiln_bench_run + a writer; the tests
+ * tools/cli/cmd_bench.c only parses options and calls kiln_bench_run + a writer; the tests
  * call the pieces directly. */
 #ifndef KILN_BENCH_H
 #define KILN_BENCH_H

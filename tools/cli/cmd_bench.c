@@ -1,7 +1,7 @@
 /* cmd_bench.c - `kiln bench`: compares configurations of one model (-O levels now; int8, fp16
  * and pruning once they exist) side by side: latency, throughput per batch size, sizes, peak
  * memory and output difference from the first config, as a text or Markdown table, JSON, an
- * SVG plot and a Chrome trace. The measuring is in compiler/bench.c. */
+ * SVG plot and a Chrome trace. The measuring is in tools/bench.c. */
 #include <errno.h>
 #include <unistd.h>
 

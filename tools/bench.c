@@ -17,10 +17,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../passes/pass.h"
 #include "../runtime/kernels/gemm_core.h"
 #include "bench.h"
 #include "npy.h"
+#include "pass.h"
 
 /* ---- configurations ---- */
 
