@@ -38,6 +38,11 @@ enum kiln_status kiln_onnx_load_buffer(const void *buf, size_t len, const char *
                                        const struct kiln_import_options *opt,
                                        struct kiln_ir_graph **out, struct kiln_diag *d);
 
+/* Fixes the input shapes o->shapes names in a loaded graph, with the checks kiln_onnx_load
+ * makes (o's values are not applied). */
+enum kiln_status kiln_onnx_apply_shapes(struct kiln_ir_graph *g,
+                                        const struct kiln_import_options *o, struct kiln_diag *d);
+
 /* A dense tensor read from a file (.pb TensorProto or .npy); data is malloc'd. */
 struct kiln_host_tensor {
     int dtype;

@@ -825,8 +825,8 @@ static enum kiln_status build_graph(struct kiln_ir_graph *g, const Onnx__ModelPr
     return kiln_ir_verify(g, d);
 }
 
-static enum kiln_status apply_shapes(struct kiln_ir_graph *g, const struct kiln_import_options *o,
-                                     struct kiln_diag *d)
+enum kiln_status kiln_onnx_apply_shapes(struct kiln_ir_graph *g,
+                                        const struct kiln_import_options *o, struct kiln_diag *d)
 {
     for (size_t i = 0; o && i < o->n_shapes; i++) {
         const struct kiln_input_shape *s = &o->shapes[i];
@@ -930,7 +930,7 @@ enum kiln_status kiln_onnx_load_buffer(const void *buf, size_t len, const char *
     enum kiln_status st = build_graph(g, m, base_dir, d);
     onnx__model_proto__free_unpacked(m, NULL);
     if (!st)
-        st = apply_shapes(g, opt, d);
+        st = kiln_onnx_apply_shapes(g, opt, d);
     if (!st)
         st = apply_values(g, opt, d);
     if (st) {

@@ -7,7 +7,7 @@
 
 #include <stdio.h>
 
-#include "compiler.h"
+#include "driver.h"
 
 /* What one pass did: node counts and a line per rewrite ("fused Conv 'c1' + Relu 'r1'"). */
 struct kiln_pass_stats {
@@ -37,11 +37,7 @@ typedef enum kiln_status (*kiln_pass_fn)(struct kiln_pass_ctx *c);
 #include "passes.def"
 #undef KILN_PASS
 
-/* Runs every pass of the list whose level is <= level (0: none) on an inferred graph. report
- * may be NULL; otherwise free it with kiln_pass_report_free. */
-enum kiln_status kiln_optimize(struct kiln_ir_graph *g, int level, struct kiln_pass_report *report,
-                               struct kiln_diag *d);
-void kiln_pass_report_free(struct kiln_pass_report *r);
+/* kiln_optimize and kiln_pass_report_free are declared in driver.h */
 /* "pass      nodes  before -> after" and each logged rewrite, indented. */
 void kiln_pass_report_print(FILE *f, const struct kiln_pass_report *r);
 

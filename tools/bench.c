@@ -19,8 +19,8 @@
 
 #include "../runtime/kernels/gemm_core.h"
 #include "bench.h"
+#include "driver.h"
 #include "npy.h"
-#include "pass.h"
 
 /* ---- configurations ---- */
 
@@ -604,65 +604,31 @@ static int64_t numel(int rank, const int64_t *dims)
     return n;
 }
 
-/* Matches --input specs to the model's inputs (NAME= first, the rest by position), reads them
- * and checks them against the model; their shapes fix the model's symbolic dims. */
+/* Binds the --input files to the model's inputs (kiln_inputs_bind); their shapes fix the
+ * model's symbolic dims. Inputs without a file are drawn at random. */
 static enum kiln_status read_input_files(struct ctx *x, struct kiln_diag *d)
 {
     const struct kiln_bench_options *o = x->o;
-    bool *used = calloc(o->n_inputs + 1, sizeof *used);
-    const char **path = calloc(x->n_in + 1, sizeof *path);
-    enum kiln_status st = KILN_STATUS_OK;
-    if (!used || !path)
-        st = fail(d, KILN_STATUS_NO_MEMORY, "out of memory");
-    for (size_t k = 0; !st && k < o->n_inputs; k++) {
-        if (!o->inputs[k].name)
-            continue;
-        uint32_t i = 0;
-        while (i < x->n_in && strcmp(x->in[i].name, o->inputs[k].name) != 0)
-            i++;
-        if (i == x->n_in)
-            st = fail(d, KILN_STATUS_INVALID_ARG, "--input %s=%s: the model has no input named "
-                      "'%s'", o->inputs[k].name, o->inputs[k].path, o->inputs[k].name);
-        else if (path[i])
-            st = fail(d, KILN_STATUS_INVALID_ARG, "input '%s' is given twice", x->in[i].name);
-        else
-            path[i] = o->inputs[k].path;
-        used[k] = true;
-    }
-    uint32_t next = 0;
-    for (size_t k = 0; !st && k < o->n_inputs; k++) {
-        if (used[k])
-            continue;
-        while (next < x->n_in && path[next])
-            next++;
-        if (next == x->n_in)
-            st = fail(d, KILN_STATUS_INVALID_ARG, "--input %s: too many inputs; the model takes "
-                      "%u", o->inputs[k].path, x->n_in);
-        else
-            path[next++] = o->inputs[k].path;
-    }
-    for (uint32_t i = 0; !st && i < x->n_in; i++) {
+    struct kiln_input_desc *desc = calloc(x->n_in + 1, sizeof *desc);
+    if (!desc)
+        return fail(d, KILN_STATUS_NO_MEMORY, "out of memory");
+    for (uint32_t i = 0; i < x->n_in; i++)
+        kiln_input_desc_from_value(x->ref->inputs[i], &desc[i]);
+    struct kiln_bound_inputs b;
+    enum kiln_status st = kiln_inputs_bind(desc, x->n_in, o->inputs, o->n_inputs, false, &b, d);
+    free(desc);
+    if (st)
+        return st;
+    for (uint32_t i = 0; i < x->n_in; i++) {
         struct in_info *in = &x->in[i];
-        if (!path[i])
+        if (!b.tensors[i].data)
             continue;
-        if ((st = kiln_npy_read(path[i], &in->file, d)))
-            break;
-        char want[256], got[256];
-        host_type_str(in->dtype, in->rank, in->dims, want, sizeof want);
-        host_type_str(in->file.dtype, in->file.rank, in->file.dims, got, sizeof got);
-        bool ok = in->file.dtype == in->dtype && in->file.rank == in->rank;
-        for (int k = 0; ok && k < in->rank; k++)
-            ok = in->dims[k] < 0 || in->dims[k] == in->file.dims[k];
-        if (!ok) {
-            st = fail(d, KILN_STATUS_INVALID_ARG, "%s: input '%s': the model expects %s, the "
-                      "file holds %s", path[i], in->name, want, got);
-            break;
-        }
+        in->file = b.tensors[i]; /* taken over */
+        memset(&b.tensors[i], 0, sizeof b.tensors[i]);
         memcpy(in->dims, in->file.dims, sizeof in->dims);
     }
-    free(used);
-    free(path);
-    return st;
+    kiln_bound_inputs_free(&b);
+    return KILN_STATUS_OK;
 }
 
 static enum kiln_status ctx_init(struct ctx *x, const struct kiln_bench_options *o,
@@ -849,19 +815,15 @@ static enum kiln_status compile_at(const struct ctx *x, const struct kiln_bench_
             sh[i].dims[0] = b;
     }
     struct kiln_import_options io = {sh, x->n_in, NULL, 0};
-    struct kiln_ir_graph *g = NULL;
-    enum kiln_status st = kiln_onnx_load(x->o->model, &io, &g, d);
+    struct kiln_compile_options co = {.model = x->o->model, .level = cfg->opt_level};
+    enum kiln_status st = kiln_onnx_load(x->o->model, &io, &co.graph, d);
     free(sh);
     if (st)
         return st;
+    /* the import is not compile time: loaded first, then the driver takes the graph */
     uint64_t t0 = x->clock(x->o->clock_user);
-    st = kiln_infer(g, d);
-    if (!st)
-        st = kiln_optimize(g, cfg->opt_level, NULL, d);
-    if (!st)
-        st = kiln_lower(g, out, d);
+    st = kiln_compile_model(&co, NULL, out, d);
     uint64_t t1 = x->clock(x->o->clock_user);
-    kiln_ir_graph_free(g);
     if (ms)
         *ms = (double)(t1 - t0) / 1e6;
     return st;

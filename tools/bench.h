@@ -75,10 +75,6 @@ bool kiln_bench_to_f64(const void *data, int dtype, size_t n, double *out);
 
 /* ---- the benchmark ---- */
 
-struct kiln_bench_input_spec {
-    const char *name; /* NULL: by position */
-    const char *path; /* .npy */
-};
 /* --input-range [NAME=]LO,HI: random values of that input are drawn from [LO, HI). */
 struct kiln_bench_range {
     const char *name; /* NULL: every input */
@@ -89,7 +85,7 @@ struct kiln_bench_options {
     const char *model;
     const struct kiln_bench_config *configs; /* the first is the baseline */
     size_t n_configs;
-    const struct kiln_bench_input_spec *inputs;
+    const char *const *inputs; /* "[NAME=]FILE.npy", bound by kiln_inputs_bind (driver.h) */
     size_t n_inputs;
     const struct kiln_bench_range *ranges;
     size_t n_ranges;

@@ -126,14 +126,13 @@ static int verbose;
 static int prepare(const char *path, int level, struct side *s, int runs, struct kiln_diag *d)
 {
     memset(s, 0, sizeof *s);
-    struct kiln_pass_report r;
-    if (kiln_onnx_load(path, NULL, &s->g, d) || kiln_infer(s->g, d))
-        return 1;
-    enum kiln_status st = kiln_optimize(s->g, level, &r, d);
-    if (!st && verbose && level)
+    struct kiln_pass_report r = {0};
+    struct kiln_compile_options co = {.model = path, .level = level, .report = &r};
+    enum kiln_status st = kiln_compile_model(&co, &s->g, &s->c, d);
+    if (r.passes && verbose && level) /* also when lowering failed after the passes */
         kiln_pass_report_print(stderr, &r);
     kiln_pass_report_free(&r);
-    if (st || kiln_lower(s->g, &s->c, d))
+    if (st)
         return 1;
     const struct kiln_program *p = &s->c->prog;
     if (p->n_outputs > 64)

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "compiler.h"
+#include "driver.h"
 
 static void list_plan(const struct kiln_compiled *c)
 {
@@ -42,8 +42,8 @@ static int report(const char *path, int plan)
     struct kiln_ir_graph *g = NULL;
     struct kiln_compiled *c = NULL, *plain = NULL;
     static const struct kiln_lower_options off = {true, true, true};
-    if (kiln_onnx_load(path, NULL, &g, &d) || kiln_infer(g, &d) || kiln_lower(g, &c, &d) ||
-        kiln_lower_opts(g, &off, &plain, &d)) {
+    struct kiln_compile_options co = {.model = path}; /* -O0: the graph as the model has it */
+    if (kiln_compile_model(&co, &g, &c, &d) || kiln_lower_opts(g, &off, &plain, &d)) {
         fprintf(stderr, "kiln-plan-report: error: %s: %s%s%s\n", path, d.node[0] ? d.node : "",
                 d.node[0] ? ": " : "", d.message);
         kiln_compiled_free(c);

@@ -699,7 +699,7 @@ static void test_run_errors(void **state)
     assert_non_null(strstr(d.message, "--input-range names 'nope'"));
     kiln_bench_result_free(&r);
 
-    struct kiln_bench_input_spec in = {"input", ROOT "/models/digits_cnn.input.npy"};
+    const char *in = "input=" ROOT "/models/digits_cnn.input.npy";
     o.ranges = NULL;
     o.n_ranges = 0;
     o.inputs = &in;

@@ -55,7 +55,7 @@ const char kiln_help_bench[] =
 
 struct bench_args {
     const char *model, *configs, *format, *plot, *trace, *calib, *eval_x, *eval_y;
-    struct kiln_bench_input_spec *inputs;
+    const char **inputs; /* "[NAME=]FILE.npy" */
     size_t n_inputs;
     struct kiln_bench_range *ranges;
     size_t n_ranges;
@@ -140,14 +140,7 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
                 rc = cli_usage_error(u, "--input-range needs [NAME=]LO,HI with LO < HI, got",
                                      val);
         } else if (m == 0 && (m = cli_opt_value(argc, argv, &i, "--input", &val)) > 0) {
-            struct kiln_bench_input_spec *s = &a->inputs[a->n_inputs++];
-            const char *eq = strchr(val, '=');
-            s->path = val;
-            if (eq && access(val, F_OK) != 0) { /* not a file whose name has '=' in it */
-                ((char *)val)[eq - val] = '\0';
-                s->name = val;
-                s->path = eq + 1;
-            }
+            a->inputs[a->n_inputs++] = val;
         } else if (m == 0 && (m = cli_opt_value(argc, argv, &i, "--configs", &val)) > 0)
             a->configs = val;
         else if (m == 0 && (m = cli_opt_value(argc, argv, &i, "--calib", &val)) > 0)

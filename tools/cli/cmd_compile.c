@@ -143,11 +143,13 @@ static void default_name(const char *model, char *out, size_t size)
     out[n] = '\0';
 }
 
+/* g: the optimized graph (--emit onnx), c: the program (the other formats). */
 static enum kiln_status emit(const struct compile_args *a, struct kiln_ir_graph *g,
-                             const char *out_path, struct kiln_diag *d)
+                             const struct kiln_compiled *c, const char *out_path,
+                             struct kiln_diag *d)
 {
-    enum kiln_status st;
-    if (strcmp(a->emit, "onnx") == 0) {
+    enum kiln_status st = KILN_STATUS_OK;
+    if (g) {
         struct kiln_onnx_write_options wo = {.standard_only = a->level <= 1};
         if ((st = kiln_onnx_write(g, out_path, &wo, d)))
             return st;
@@ -155,9 +157,6 @@ static enum kiln_status emit(const struct compile_args *a, struct kiln_ir_graph 
                kiln_pass_live_nodes(g));
         return KILN_STATUS_OK;
     }
-    struct kiln_compiled *c = NULL;
-    if ((st = kiln_lower(g, &c, d)))
-        return st;
     if (strcmp(a->emit, "c") == 0) {
         char name[80];
         bool created = false;
@@ -184,7 +183,6 @@ static enum kiln_status emit(const struct compile_args *a, struct kiln_ir_graph 
             printf("wrote %s/%s.h and %s.c: weights %llu bytes, arena %llu bytes\n", out_path,
                    name, name, (unsigned long long)c->prog.weights_size,
                    (unsigned long long)c->prog.arena_size);
-        kiln_compiled_free(c);
         return st;
     }
     void *buf = NULL;
@@ -195,7 +193,6 @@ static enum kiln_status emit(const struct compile_args *a, struct kiln_ir_graph 
                (unsigned long long)c->prog.weights_size, c->prog.n_nodes,
                (unsigned long long)c->prog.arena_size);
     free(buf);
-    kiln_compiled_free(c);
     return st;
 }
 
@@ -210,24 +207,28 @@ int kiln_cmd_compile(int argc, char **argv)
     char *out_path = a.output ? strdup(a.output) : default_output(a.model);
     struct kiln_diag d;
     kiln_diag_clear(&d);
-    struct kiln_import_options opt = {a.shapes.v, a.shapes.n, a.values.v, a.values.n};
-    struct kiln_ir_graph *g = NULL;
     struct kiln_pass_report report;
     memset(&report, 0, sizeof report);
+    struct kiln_compile_options co = {.model = a.model, .level = a.level, .report = &report};
+    co.import = (struct kiln_import_options){a.shapes.v, a.shapes.n, a.values.v, a.values.n};
+    bool onnx = strcmp(a.emit, "onnx") == 0; /* the graph, not a program */
+    struct kiln_ir_graph *g = NULL;
+    struct kiln_compiled *c = NULL;
     if (!out_path) {
         fprintf(stderr, "kiln: error: out of memory\n");
         rc = CLI_ERROR;
-    } else if (kiln_onnx_load(a.model, &opt, &g, &d) || kiln_infer(g, &d) ||
-               kiln_optimize(g, a.level, &report, &d)) {
-        rc = cli_error(a.model, &d);
     } else {
-        if (a.report)
+        enum kiln_status st = kiln_compile_model(&co, onnx ? &g : NULL, onnx ? NULL : &c, &d);
+        if (a.report && report.passes) /* also when lowering failed after the passes */
             kiln_pass_report_print(stdout, &report);
-        if (emit(&a, g, out_path, &d))
+        if (st)
+            rc = cli_error(a.model, &d);
+        else if (emit(&a, g, c, out_path, &d))
             rc = cli_error(d.file[0] ? d.file : (d.status == KILN_STATUS_IO ? out_path : a.model),
                            &d);
     }
     kiln_pass_report_free(&report);
+    kiln_compiled_free(c);
     kiln_ir_graph_free(g);
     free(out_path);
     free(a.shapes.v), free(a.values.v);

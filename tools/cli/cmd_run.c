@@ -9,10 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bundle.h"
 #include "bench.h"
-#include "pass.h"
+#include "bundle.h"
 #include "cli.h"
+#include "driver.h"
 #include "npy.h"
 
 const char kiln_usage_run[] =
@@ -59,14 +59,6 @@ struct run_args {
     int level; /* -O level, default 2 */
 };
 
-/* A model input as the .npy files are checked against: dims -1 are symbolic (ONNX only). */
-struct in_desc {
-    const char *name;
-    int dtype, rank;
-    int64_t dims[KILN_MAX_RANK];
-    char type[256]; /* "float32[N,6]" for messages */
-};
-
 /* Everything that needs freeing, in one place so every exit path is the same. */
 struct run_state {
     struct kiln_ir_graph *g;    /* ONNX models */
@@ -75,10 +67,8 @@ struct run_state {
     struct kiln_model model;
     bool bundle;
     const struct kiln_program *prog; /* the program run: c->prog or model.prog */
-    struct in_desc *idesc;
-    struct kiln_host_tensor *ins;
-    uint32_t n_ins;
-    const char **in_files; /* per model input: its .npy path (argv) or NULL */
+    struct kiln_input_desc *idesc; /* what the .npy files are checked against */
+    struct kiln_bound_inputs in;
     void *arena;
     void **obufs;
     char **opaths, **otmps; /* per output: final path and temporary (malloc'd) */
@@ -171,137 +161,6 @@ static int run_fail(const char *file, const char *fmt, ...)
     return cli_error(file, &d);
 }
 
-/* "'a' float32[1,3], 'b' int64[N]" */
-static void list_inputs(const struct run_state *s, char *buf, size_t size)
-{
-    size_t o = 0;
-    buf[0] = '\0';
-    for (uint32_t i = 0; i < s->n_ins && o < size; i++)
-        o += (size_t)snprintf(buf + o, size - o, "%s'%s' %s", i ? ", " : "", s->idesc[i].name,
-                              s->idesc[i].type);
-    if (!s->n_ins)
-        snprintf(buf, size, "none");
-}
-
-static void type_str(int dtype, int rank, const int64_t *dims, char *buf, size_t size)
-{
-    size_t o = (size_t)snprintf(buf, size, "%s[", kiln_dtype_name(dtype));
-    for (int i = 0; i < rank && o < size; i++)
-        o += (size_t)snprintf(buf + o, size - o, "%s%lld", i ? "," : "", (long long)dims[i]);
-    if (o < size)
-        snprintf(buf + o, size - o, "]");
-}
-
-/* The inputs the .npy files must match, from the graph or the bundle. */
-static int describe_inputs(struct run_state *s)
-{
-    s->idesc = calloc(s->n_ins + 1, sizeof *s->idesc);
-    if (!s->idesc)
-        return CLI_ERROR;
-    for (uint32_t i = 0; i < s->n_ins; i++) {
-        struct in_desc *e = &s->idesc[i];
-        if (s->bundle) {
-            struct kiln_io_info io;
-            kiln_model_input(&s->model, i, &io);
-            e->name = io.name;
-            e->dtype = io.dtype;
-            e->rank = io.rank;
-            memcpy(e->dims, io.dims, (size_t)io.rank * sizeof *io.dims);
-            type_str(e->dtype, e->rank, e->dims, e->type, sizeof e->type);
-        } else {
-            const struct kiln_ir_value *v = s->g->inputs[i];
-            e->name = v->name;
-            e->dtype = v->dtype;
-            e->rank = v->rank;
-            memcpy(e->dims, v->dims, sizeof e->dims);
-            kiln_ir_value_type_str(v, e->type, sizeof e->type);
-        }
-    }
-    return CLI_OK;
-}
-
-/* Matches --input specs to model inputs: NAME= first, then the rest by position. */
-static int match_inputs(const struct run_args *r, struct run_state *s)
-{
-    char names[2048];
-    list_inputs(s, names, sizeof names);
-    bool *positional = calloc((size_t)r->n_inputs + 1, sizeof *positional);
-    if (!positional)
-        return run_fail(r->model, "out of memory");
-    int rc = CLI_OK;
-    for (int k = 0; k < r->n_inputs && rc == CLI_OK; k++) {
-        const char *spec = r->inputs[k], *eq = strchr(spec, '=');
-        positional[k] = true;
-        if (!eq)
-            continue;
-        char name[512];
-        snprintf(name, sizeof name, "%.*s", (int)(eq - spec), spec);
-        uint32_t idx = 0;
-        while (idx < s->n_ins && strcmp(s->idesc[idx].name, name) != 0)
-            idx++;
-        if (idx < s->n_ins) {
-            positional[k] = false;
-            if (s->in_files[idx])
-                rc = run_fail(r->model, "input '%s' is given twice (--input %s)", name, spec);
-            s->in_files[idx] = eq + 1;
-            continue;
-        }
-        if (access(spec, F_OK) != 0) /* not a file whose name has '=' in it */
-            rc = run_fail(r->model, "--input %s: the model has no input named '%s' (inputs: %s)",
-                          spec, name, names);
-    }
-    uint32_t next = 0;
-    for (int k = 0; k < r->n_inputs && rc == CLI_OK; k++) {
-        if (!positional[k])
-            continue;
-        while (next < s->n_ins && s->in_files[next])
-            next++;
-        if (next == s->n_ins)
-            rc = run_fail(r->model,
-                          "--input %s: too many inputs; the model takes %u (%s)", r->inputs[k],
-                          s->n_ins, names);
-        else
-            s->in_files[next++] = r->inputs[k];
-    }
-    for (uint32_t i = 0; i < s->n_ins && rc == CLI_OK; i++)
-        if (!s->in_files[i])
-            rc = run_fail(r->model,
-                          "input '%s' is missing; the model's inputs are: %s (give them with "
-                          "--input NAME=FILE.npy)",
-                          s->idesc[i].name, names);
-    free(positional);
-    return rc;
-}
-
-/* Reads the .npy files and checks them against the model; symbolic dims take their shape. */
-static int read_inputs(struct run_state *s)
-{
-    for (uint32_t i = 0; i < s->n_ins; i++) {
-        struct kiln_diag d;
-        kiln_diag_clear(&d);
-        const char *path = s->in_files[i];
-        if (kiln_npy_read(path, &s->ins[i], &d))
-            return cli_error(path, &d);
-        const struct in_desc *v = &s->idesc[i];
-        const struct kiln_host_tensor *t = &s->ins[i];
-        char got[256];
-        const char *want = v->type;
-        type_str(t->dtype, t->rank, t->dims, got, sizeof got);
-        if (t->dtype != v->dtype)
-            return run_fail(path, "input '%s' has the wrong element type: the model expects %s, "
-                            "the file holds %s", v->name, want, got);
-        bool ok = t->rank == v->rank;
-        for (int k = 0; ok && k < v->rank; k++)
-            ok = v->dims[k] < 0 || v->dims[k] == t->dims[k];
-        if (!ok)
-            return run_fail(path, "input '%s' has the wrong shape: the model expects %s, the "
-                            "file holds %s", v->name, want, got);
-        for (int k = 0; !s->bundle && k < v->rank; k++)
-            s->g->inputs[i]->dims[k] = t->dims[k];
-    }
-    return CLI_OK;
-}
-
 /* DIR/<name>.npy with every character outside [A-Za-z0-9._-] (and a leading '.') as '_'. */
 static char *output_path(const char *dir, const char *name, uint32_t k, char *const *prev,
                          uint32_t n_prev)
@@ -383,12 +242,6 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static void write_trace(FILE *f, const void *t)
 {
     kiln_bench_write_trace(f, t, 1);
@@ -454,11 +307,11 @@ static int execute(const struct run_args *r, struct run_state *s)
             return run_fail(r->model, "out of memory for output %u (%llu bytes)", k,
                             (unsigned long long)nb);
     }
-    const void **ibufs = calloc(s->n_ins + 1, sizeof *ibufs);
+    const void **ibufs = calloc(s->in.n + 1, sizeof *ibufs);
     if (!ibufs)
         return run_fail(r->model, "out of memory");
-    for (uint32_t i = 0; i < s->n_ins; i++)
-        ibufs[i] = s->ins[i].data;
+    for (uint32_t i = 0; i < s->in.n; i++)
+        ibufs[i] = s->in.tensors[i].data;
     long timed = r->repeat ? r->repeat : 1;
     if (r->repeat && !(s->times = malloc((size_t)timed * sizeof *s->times))) {
         free(ibufs);
@@ -481,12 +334,10 @@ static int execute(const struct run_args *r, struct run_state *s)
         rc = write_profile(r, p, s, ibufs);
     free(ibufs);
     if (rc == CLI_OK && s->times) {
-        qsort(s->times, (size_t)timed, sizeof *s->times, cmp_double);
-        size_t p90 = (size_t)((timed * 9 + 9) / 10) - 1; /* nearest rank */
-        double median = timed % 2 ? s->times[timed / 2]
-                                  : (s->times[timed / 2 - 1] + s->times[timed / 2]) / 2;
+        struct kiln_bench_stats st;
+        kiln_bench_stats_compute(s->times, (size_t)timed, &st);
         printf("latency over %ld run%s (%ld warmup): median %.4f ms, min %.4f ms, p90 %.4f ms\n",
-               timed, timed == 1 ? "" : "s", r->warmup, median, s->times[0], s->times[p90]);
+               timed, timed == 1 ? "" : "s", r->warmup, st.median, st.min, st.p90);
     }
     return rc;
 }
@@ -530,10 +381,7 @@ static int commit_outputs(struct run_state *s)
 
 static void state_free(struct run_state *s)
 {
-    for (uint32_t i = 0; s->ins && i < s->n_ins; i++)
-        kiln_host_tensor_free(&s->ins[i]);
-    free(s->ins);
-    free(s->in_files);
+    kiln_bound_inputs_free(&s->in);
     free(s->idesc);
     for (uint32_t k = 0; k < s->n_out; k++) {
         if (s->obufs)
@@ -576,30 +424,46 @@ int kiln_cmd_run(int argc, char **argv)
         rc = cli_error(r.model, &d);
         goto out;
     }
-    s.n_ins = s.bundle ? kiln_model_n_inputs(&s.model) : s.g->n_inputs;
-    s.ins = calloc(s.n_ins + 1, sizeof *s.ins);
-    s.in_files = calloc(s.n_ins + 1, sizeof *s.in_files);
-    if (!s.ins || !s.in_files || describe_inputs(&s)) {
+    uint32_t n_ins = s.bundle ? kiln_model_n_inputs(&s.model) : s.g->n_inputs;
+    if (!(s.idesc = calloc(n_ins + 1, sizeof *s.idesc))) {
         rc = run_fail(r.model, "out of memory");
         goto out;
     }
-    if ((rc = match_inputs(&r, &s)) || (rc = read_inputs(&s)))
-        goto out;
-    if (!s.bundle && (kiln_infer(s.g, &d) || kiln_optimize(s.g, r.level, NULL, &d) ||
-                      kiln_lower(s.g, &s.c, &d))) {
+    for (uint32_t i = 0; i < n_ins; i++) {
+        struct kiln_io_info io;
+        if (!s.bundle)
+            kiln_input_desc_from_value(s.g->inputs[i], &s.idesc[i]);
+        else if (kiln_model_input(&s.model, i, &io) == KILN_STATUS_OK)
+            kiln_input_desc_from_io(&io, &s.idesc[i]);
+        else {
+            rc = run_fail(r.model, "internal error: no description of input %u", i);
+            goto out;
+        }
+    }
+    if (kiln_inputs_bind(s.idesc, n_ins, r.inputs, (size_t)r.n_inputs, true, &s.in, &d)) {
         rc = cli_error(r.model, &d);
         goto out;
     }
+    if (!s.bundle) { /* the files' shapes fix the symbolic dims, then the one pipeline */
+        struct kiln_compile_options co = {.model = r.model, .graph = s.g, .level = r.level};
+        co.import.shapes = s.in.shapes;
+        co.import.n_shapes = s.in.n_shapes;
+        s.g = NULL; /* taken over */
+        if (kiln_compile_model(&co, NULL, &s.c, &d)) {
+            rc = cli_error(r.model, &d);
+            goto out;
+        }
+    }
     s.prog = s.bundle ? &s.model.prog : &s.c->prog;
     const struct kiln_program *p = s.prog;
-    if (p->n_inputs != s.n_ins) {
+    if (p->n_inputs != n_ins) {
         rc = run_fail(r.model, "internal error: %u program inputs for %u model inputs",
-                      p->n_inputs, s.n_ins);
+                      p->n_inputs, n_ins);
         goto out;
     }
-    for (uint32_t i = 0; i < s.n_ins; i++)
-        if (p->tensors[p->inputs[i]].nbytes != s.ins[i].nbytes) {
-            rc = run_fail(s.in_files[i], "internal error: input size mismatch");
+    for (uint32_t i = 0; i < n_ins; i++)
+        if (p->tensors[p->inputs[i]].nbytes != s.in.tensors[i].nbytes) {
+            rc = run_fail(s.in.paths[i], "internal error: input size mismatch");
             goto out;
         }
     if ((rc = plan_outputs(&r, &s)) || (rc = execute(&r, &s)) || (rc = commit_outputs(&s)))
