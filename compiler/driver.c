@@ -53,8 +53,7 @@ void kiln_input_desc_from_value(const struct kiln_ir_value *v, struct kiln_input
     kiln_ir_value_type_str(v, e->type, sizeof e->type);
 }
 
-/* "float32[2,6]" */
-static void type_str(int dtype, int rank, const int64_t *dims, char *buf, size_t size)
+void kiln_tensor_type_str(int dtype, int rank, const int64_t *dims, char *buf, size_t size)
 {
     size_t o = (size_t)snprintf(buf, size, "%s[", kiln_dtype_name(dtype));
     for (int i = 0; i < rank && o < size; i++)
@@ -70,7 +69,7 @@ void kiln_input_desc_from_io(const struct kiln_io_info *io, struct kiln_input_de
     e->dtype = io->dtype;
     e->rank = io->rank;
     memcpy(e->dims, io->dims, (size_t)io->rank * sizeof *io->dims);
-    type_str(e->dtype, e->rank, e->dims, e->type, sizeof e->type);
+    kiln_tensor_type_str(e->dtype, e->rank, e->dims, e->type, sizeof e->type);
 }
 
 void kiln_bound_inputs_free(struct kiln_bound_inputs *b)
@@ -164,7 +163,7 @@ static enum kiln_status read_one(const struct kiln_input_desc *e, const char *pa
         return st;
     }
     char got[256];
-    type_str(t->dtype, t->rank, t->dims, got, sizeof got);
+    kiln_tensor_type_str(t->dtype, t->rank, t->dims, got, sizeof got);
     if (t->dtype != e->dtype)
         st = kiln_diag_set(d, KILN_STATUS_INVALID_ARG, NULL, NULL,
                            "input '%s' has the wrong element type: the model expects %s, the "

@@ -46,6 +46,8 @@ struct kiln_input_desc {
     int64_t dims[KILN_MAX_RANK];
     char type[256]; /* "float32[N,6]", as messages show it */
 };
+/* "float32[2,6]": a tensor's element type and shape as messages show them. */
+void kiln_tensor_type_str(int dtype, int rank, const int64_t *dims, char *buf, size_t size);
 void kiln_input_desc_from_value(const struct kiln_ir_value *v, struct kiln_input_desc *e);
 void kiln_input_desc_from_io(const struct kiln_io_info *io, struct kiln_input_desc *e);
 

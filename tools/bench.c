@@ -587,15 +587,6 @@ static enum kiln_status fail(struct kiln_diag *d, enum kiln_status st, const cha
     return st;
 }
 
-static void host_type_str(int dtype, int rank, const int64_t *dims, char *buf, size_t size)
-{
-    size_t o = (size_t)snprintf(buf, size, "%s[", kiln_dtype_name(dtype));
-    for (int i = 0; i < rank && o < size; i++)
-        o += (size_t)snprintf(buf + o, size - o, "%s%lld", i ? "," : "", (long long)dims[i]);
-    if (o < size)
-        snprintf(buf + o, size - o, "]");
-}
-
 static int64_t numel(int rank, const int64_t *dims)
 {
     int64_t n = 1;
@@ -1057,8 +1048,8 @@ static enum kiln_status evaluate(struct ctx *x, struct kiln_bench_result *r, str
         shape_ok = X.dims[k] == mi->dims[k];
     if (!shape_ok) {
         char want[256], got[256];
-        host_type_str(mi->dtype, mi->rank, mi->dims, want, sizeof want);
-        host_type_str(X.dtype, X.rank, X.dims, got, sizeof got);
+        kiln_tensor_type_str(mi->dtype, mi->rank, mi->dims, want, sizeof want);
+        kiln_tensor_type_str(X.dtype, X.rank, X.dims, got, sizeof got);
         st = fail(d, KILN_STATUS_INVALID_ARG, "%s: --eval images must be the model's input "
                   "stacked along dim 0 (input '%s' %s), the file holds %s", o->eval_x,
                   mi->name, want, got);
@@ -1068,7 +1059,7 @@ static enum kiln_status evaluate(struct ctx *x, struct kiln_bench_result *r, str
     if (Y.rank != 1 || Y.dims[0] != m || kiln_dtype_is_float(Y.dtype) ||
         Y.dtype == KILN_DTYPE_BOOL) {
         char got[256];
-        host_type_str(Y.dtype, Y.rank, Y.dims, got, sizeof got);
+        kiln_tensor_type_str(Y.dtype, Y.rank, Y.dims, got, sizeof got);
         st = fail(d, KILN_STATUS_INVALID_ARG, "%s: --eval labels must be integers [%lld], "
                   "one per image; the file holds %s", o->eval_y, (long long)m, got);
         goto out;
@@ -1221,7 +1212,7 @@ static enum kiln_status compile_all(struct ctx *x, struct kiln_bench_result *r,
             br->batch = b;
             if (!x->resizable && b != x->base_batch) {
                 char t[256];
-                host_type_str(x->in[0].dtype, x->in[0].rank, x->in[0].dims, t, sizeof t);
+                kiln_tensor_type_str(x->in[0].dtype, x->in[0].rank, x->in[0].dims, t, sizeof t);
                 snprintf(br->note, sizeof br->note, "the model fixes the batch at %lld (input "
                          "'%s' %s)", (long long)x->base_batch, x->in[0].name, t);
                 continue;
@@ -1370,7 +1361,7 @@ enum kiln_status kiln_bench_run(const struct kiln_bench_options *o, struct kiln_
         memcpy(dims, in->dims, sizeof dims);
         if (in->rank > 0 && x.resizable)
             dims[0] = r->batches[0];
-        host_type_str(in->dtype, in->rank, dims, t, sizeof t);
+        kiln_tensor_type_str(in->dtype, in->rank, dims, t, sizeof t);
         if (in->file.data)
             snprintf(how, sizeof how, "from file");
         else if (in->dtype == KILN_DTYPE_BOOL)
