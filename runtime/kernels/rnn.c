@@ -1,8 +1,9 @@
 /* rnn.c - LSTM, GRU and RNN kernels (float32): one recurrence driver per direction (input
  * projection of all timesteps with one GEMM, biases folded in, then per step H.R^T with the
- * GEMM and a per-op cell function over the batch), honouring layout, sequence_lens (steps past a
+ * GEMM on R transposed once per direction, and a per-op cell function over the batch whose
+ * gate passes are loops the compiler vectorises), honouring layout, sequence_lens (steps past a
  * batch entry's length leave its state alone and write zeros to Y) and the optional outputs.
- * Scratch layout in rnn.h; gate activations from act.h. */
+ * Scratch layout and the vectorisable Sigmoid/Tanh in rnn.h; other gate activations from act.h. */
 #include <math.h>
 
 #include "kernels.h"
@@ -10,11 +11,63 @@
 #include "gemm_core.h"
 #include "rnn.h"
 
+/* ---- gate passes over contiguous vectors ----
+ * v[j] = act(clip(v[j])) for the kinds rnn.h computes without libm (the default activations),
+ * one instance per SIMD variant (target attributes, chosen with the GEMM's variant, so
+ * KILN_SIMD picks both) in libkilnrt; plain C in emitted C. Elementwise and without fused
+ * multiply-adds, so every instance gives the same bits. lim is the clip (INFINITY: none). */
+#if defined(__x86_64__) && !defined(KILN_EMITTED) && defined(__GNUC__)
+#define RNN_DISPATCH 1
+#endif
+
+static inline float rnn_clip(float v, float lim)
+{
+    return v < -lim ? -lim : v > lim ? lim : v;
+}
+
+#define RNN_GATE_FNS(sfx, ATTR)                                                                \
+    static ATTR void sigmoid_n_##sfx(float *restrict v, int64_t n, float lim)                  \
+    {                                                                                          \
+        for (int64_t j = 0; j < n; j++)                                                        \
+            v[j] = kiln_rnn_sigmoidf(rnn_clip(v[j], lim));                                     \
+    }                                                                                          \
+    static ATTR void tanh_n_##sfx(float *restrict v, int64_t n, float lim)                     \
+    {                                                                                          \
+        for (int64_t j = 0; j < n; j++)                                                        \
+            v[j] = kiln_rnn_tanhf(rnn_clip(v[j], lim));                                        \
+    }
+RNN_GATE_FNS(portable, )
+#ifdef RNN_DISPATCH
+RNN_GATE_FNS(avx2, __attribute__((target("avx2"))))
+RNN_GATE_FNS(avx512, __attribute__((target("avx512f"))))
+#endif
+
+/* v[0..n) = act(clip(v)) for activation a (clipped when clip > 0 and gate is set: the cell
+ * activation h(Ct) is not clipped). */
+static void rnn_act_n(const struct kiln_act *a, float *v, int64_t n, float clip, int gate)
+{
+    float lim = gate && clip > 0.0f ? clip : INFINITY;
+    if (a->kind == KILN_ACT_SIGMOID || a->kind == KILN_ACT_TANH) {
+        int s = a->kind == KILN_ACT_SIGMOID;
+#ifdef RNN_DISPATCH
+        switch (kiln_gemm_isa_active()) {
+        case KILN_GEMM_ISA_AVX512: (s ? sigmoid_n_avx512 : tanh_n_avx512)(v, n, lim); return;
+        case KILN_GEMM_ISA_AVX2: (s ? sigmoid_n_avx2 : tanh_n_avx2)(v, n, lim); return;
+        default: break;
+        }
+#endif
+        (s ? sigmoid_n_portable : tanh_n_portable)(v, n, lim);
+        return;
+    }
+    for (int64_t j = 0; j < n; j++)
+        v[j] = kiln_act_apply(a, rnn_clip(v[j], lim));
+}
+
 /* One direction of one run: weights, the running state and the step being computed. */
 struct rnn_dir {
     const struct kiln_p_rnn *p;
     const struct kiln_act *act; /* f, g, h of this direction */
-    const float *r;             /* R [G*H, H] */
+    const float *rt;            /* R^T [H, G*H] */
     const float *rb_h;          /* GRU linear_before_reset: Rb of the h gate (else unused) */
     const float *peep;          /* LSTM P [3H] (i, o, f) or NULL */
     const int32_t *lens;        /* [batch] or NULL: every entry has seq steps */
@@ -35,21 +88,20 @@ static const float *rnn_xw(const struct rnn_dir *d, int64_t b)
     return d->xw + row * d->gh;
 }
 
-/* hr[:, g0 : g0 + n] = src . R[g0 : g0 + n]^T for every batch entry (src is [batch, H]). */
+/* hr[:, g0 : g0 + n] = src . R[g0 : g0 + n]^T for every batch entry (src is [batch, H]); B is
+ * R^T, whose rows the GEMM packs by contiguous copies. */
 static void rnn_hproj(const struct rnn_dir *d, const float *src, int64_t g0, int64_t n)
 {
     int64_t H = d->hidden;
-    kiln_gemm_f32(d->batch, n, H, 1.0f, src, H, 1, d->r + g0 * H, 1, H, d->hr + g0, d->gh, 0,
+    kiln_gemm_f32(d->batch, n, H, 1.0f, src, H, 1, d->rt + g0, d->gh, 1, d->hr + g0, d->gh, 0,
                   d->gemm);
 }
 
-/* A gate: clip the pre-activation (when clip is set), then the activation. */
-static float rnn_gate(const struct rnn_dir *d, int k, float v)
+/* g[j] = x[j] + g[j]: the input projection meets the recurrent one */
+static void rnn_add(float *restrict g, const float *restrict x, int64_t n)
 {
-    float clip = d->p->clip;
-    if (clip > 0.0f)
-        v = v < -clip ? -clip : v > clip ? clip : v;
-    return kiln_act_apply(&d->act[k], v);
+    for (int64_t j = 0; j < n; j++)
+        g[j] = x[j] + g[j];
 }
 
 /* Ht = f(Xt.W^T + Ht-1.R^T + Wb + Rb) */
@@ -60,10 +112,11 @@ static void rnn_step_rnn(struct rnn_dir *d)
     for (int64_t b = 0; b < d->batch; b++) {
         if (!rnn_active(d, b))
             continue;
-        const float *x = rnn_xw(d, b), *r = d->hr + b * d->gh;
-        float *h = d->h + b * H;
+        float *g = d->hr + b * d->gh, *h = d->h + b * H;
+        rnn_add(g, rnn_xw(d, b), H);
+        rnn_act_n(&d->act[0], g, H, d->p->clip, 1);
         for (int64_t j = 0; j < H; j++)
-            h[j] = rnn_gate(d, 0, x[j] + r[j]);
+            h[j] = g[j];
     }
 }
 
@@ -79,55 +132,79 @@ static void rnn_step_gru(struct rnn_dir *d)
     for (int64_t b = 0; b < d->batch; b++) {
         if (!rnn_active(d, b))
             continue;
-        const float *x = rnn_xw(d, b), *h = d->h + b * H;
-        float *r = d->hr + b * d->gh, *rh = d->tmp + b * H;
-        for (int64_t j = 0; j < H; j++) {
-            r[j] = rnn_gate(d, 0, x[j] + r[j]);                 /* z, kept in place */
-            r[H + j] = rnn_gate(d, 0, x[H + j] + r[H + j]);     /* r */
-            rh[j] = r[H + j] * h[j];
-        }
+        const float *h = d->h + b * H;
+        float *g = d->hr + b * d->gh, *rh = d->tmp + b * H;
+        rnn_add(g, rnn_xw(d, b), 2 * H);
+        rnn_act_n(&d->act[0], g, 2 * H, d->p->clip, 1); /* z, r, kept in place */
+        for (int64_t j = 0; j < H; j++)
+            rh[j] = g[H + j] * h[j];
     }
     if (!lbr)
         rnn_hproj(d, d->tmp, 2 * H, H);
     for (int64_t b = 0; b < d->batch; b++) {
         if (!rnn_active(d, b))
             continue;
-        const float *x = rnn_xw(d, b), *r = d->hr + b * d->gh;
-        float *h = d->h + b * H;
-        for (int64_t j = 0; j < H; j++) {
-            float z = r[j], rr = r[H + j], pre = x[2 * H + j];
-            pre += lbr ? rr * (r[2 * H + j] + (d->rb_h ? d->rb_h[j] : 0.0f)) : r[2 * H + j];
-            float hh = rnn_gate(d, 1, pre);
-            h[j] = (1.0f - z) * hh + z * h[j];
-        }
+        const float *x = rnn_xw(d, b) + 2 * H, *rb = d->rb_h;
+        float *g = d->hr + b * d->gh, *h = d->h + b * H, *hh = d->tmp + b * H;
+        const float *z = g, *r = g + H, *gr = g + 2 * H;
+        if (!lbr)
+            for (int64_t j = 0; j < H; j++)
+                hh[j] = x[j] + gr[j];
+        else if (rb)
+            for (int64_t j = 0; j < H; j++)
+                hh[j] = x[j] + r[j] * (gr[j] + rb[j]);
+        else
+            for (int64_t j = 0; j < H; j++)
+                hh[j] = x[j] + r[j] * (gr[j] + 0.0f);
+        rnn_act_n(&d->act[1], hh, H, d->p->clip, 1);
+        for (int64_t j = 0; j < H; j++)
+            h[j] = (1.0f - z[j]) * hh[j] + z[j] * h[j];
     }
 }
 
 /* Gates i, o, f, c (in that order in W and R; peepholes P in the order i, o, f):
  *   i = f(.. + Pi (.) Ct-1), f = f(.. + Pf (.) Ct-1) or 1 - i with input_forget, c~ = g(..),
- *   Ct = f (.) Ct-1 + i (.) c~, o = f(.. + Po (.) Ct), Ht = o (.) h(Ct). */
+ *   Ct = f (.) Ct-1 + i (.) c~, o = f(.. + Po (.) Ct), Ht = o (.) h(Ct).
+ * Without peepholes o does not wait for Ct: one pass of f over i, o, f. */
 static void rnn_step_lstm(struct rnn_dir *d)
 {
     int64_t H = d->hidden;
+    float clip = d->p->clip;
+    int ifg = d->p->input_forget;
     rnn_hproj(d, d->h, 0, 4 * H);
     const float *pi = d->peep, *po = pi ? pi + H : NULL, *pf = pi ? pi + 2 * H : NULL;
     for (int64_t b = 0; b < d->batch; b++) {
         if (!rnn_active(d, b))
             continue;
-        const float *x = rnn_xw(d, b), *r = d->hr + b * d->gh;
-        float *h = d->h + b * H, *c = d->c + b * H;
-        for (int64_t j = 0; j < H; j++) {
-            float cp = c[j];
-            float ig = rnn_gate(d, 0, x[j] + r[j] + (pi ? pi[j] * cp : 0.0f));
-            float fg = d->p->input_forget
-                           ? 1.0f - ig
-                           : rnn_gate(d, 0, x[2 * H + j] + r[2 * H + j] + (pf ? pf[j] * cp : 0.0f));
-            float cc = rnn_gate(d, 1, x[3 * H + j] + r[3 * H + j]);
-            float cn = fg * cp + ig * cc;
-            float og = rnn_gate(d, 0, x[H + j] + r[H + j] + (po ? po[j] * cn : 0.0f));
-            c[j] = cn;
-            h[j] = og * kiln_act_apply(&d->act[2], cn);
+        float *g = d->hr + b * d->gh, *h = d->h + b * H, *c = d->c + b * H;
+        float *gi = g, *go = g + H, *gf = g + 2 * H, *gc = g + 3 * H, *hc = d->tmp + b * H;
+        rnn_add(g, rnn_xw(d, b), 4 * H);
+        if (pi) {
+            for (int64_t j = 0; j < H; j++) {
+                gi[j] += pi[j] * c[j];
+                gf[j] += pf[j] * c[j];
+            }
+            rnn_act_n(&d->act[0], gi, H, clip, 1);
+            if (!ifg)
+                rnn_act_n(&d->act[0], gf, H, clip, 1);
+        } else {
+            rnn_act_n(&d->act[0], gi, ifg ? H : 3 * H, clip, 1);
         }
+        rnn_act_n(&d->act[1], gc, H, clip, 1);
+        if (ifg)
+            for (int64_t j = 0; j < H; j++)
+                gf[j] = 1.0f - gi[j];
+        for (int64_t j = 0; j < H; j++)
+            hc[j] = c[j] = gf[j] * c[j] + gi[j] * gc[j];
+        if (pi) {
+            for (int64_t j = 0; j < H; j++)
+                go[j] += po[j] * c[j];
+        }
+        if (pi || ifg)
+            rnn_act_n(&d->act[0], go, H, clip, 1);
+        rnn_act_n(&d->act[2], hc, H, clip, 0);
+        for (int64_t j = 0; j < H; j++)
+            h[j] = go[j] * hc[j];
     }
 }
 
@@ -163,15 +240,21 @@ static void kiln_k_rnn_f32(const struct kiln_kernel_args *a)
                                                          (uint64_t)in, (uint64_t)H,
                                                          (uint64_t)gates, sizeof(float));
     char *s = a->scratch;
+    float *rt = (float *)(s + sl.rt);
     struct rnn_dir d = {.p = p, .lens = a->n_in > 4 ? a->in[4].data : NULL,
                         .xw = (float *)(s + sl.xw), .hr = (float *)(s + sl.hr),
                         .h = (float *)(s + sl.h), .c = (float *)(s + sl.c),
-                        .tmp = (float *)(s + sl.tmp), .gemm = s + sl.gemm, .seq = seq,
+                        .tmp = (float *)(s + sl.tmp), .rt = rt,
+                        .gemm = s + sl.gemm, .seq = seq,
                         .batch = batch, .hidden = H, .gh = gh};
     for (int64_t dir = 0; dir < ndir; dir++) {
         int reverse = p->direction == KILN_RNN_REVERSE || dir == 1;
         d.act = &p->act[dir * 3];
-        d.r = R + dir * gh * H;
+        /* R^T once per direction: every step's GEMM then packs contiguous rows */
+        const float *r = R + dir * gh * H;
+        for (int64_t k = 0; k < H; k++)
+            for (int64_t j = 0; j < gh; j++)
+                rt[k * gh + j] = r[j * H + k];
         d.peep = P ? P + dir * 3 * H : NULL;
         kiln_gemm_f32(seq * batch, gh, in, 1.0f, X->data, in, 1, W + dir * gh * in, 1, in, d.xw,
                       gh, 0, d.gemm);
