@@ -74,7 +74,7 @@ static inline float kiln_rnn_sigmoidf(float x)
     u = u < -87.0f ? -87.0f : u;
     float p = kiln_rnn_expm1_parts(u, &s);
     float e = s + s * p;
-    return x >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
+    return (x >= 0.0f ? 1.0f : e) / (1.0f + e); /* one division, selected operand: no branch */
 }
 
 /* tanh|x| = m / (m + 2) with m = expm1(2|x|), which keeps small |x| accurate; tanh(10) is 1 in

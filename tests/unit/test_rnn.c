@@ -16,6 +16,7 @@
 
 #include "compiler.h"
 #include "kernels/act.h"
+#include "kernels/rnn.h"
 
 /* ---- a recurrent-op case ---- */
 
@@ -128,7 +129,7 @@ static void reference(const struct rcase *rc, const float *x, const float *w, co
     int64_t D = bidi ? 2 : 1;
     struct ref_act_set as;
     ref_acts(rc, &as);
-    double pre[64], hv[16], cv[16], hn[16], gate[64];
+    double pre[4 * 72], hv[72], cv[72], hn[72], gate[4 * 72]; /* hidden up to 72 */
     memset(y, 0, (size_t)(S * D * N * H) * sizeof *y);
     for (int64_t d = 0; d < D; d++) {
         int rev = rev_only || d == 1;
@@ -476,6 +477,69 @@ static void test_lstm_cases(void **state)
                                .batch = 3, .in = 2, .hidden = 2, .lens = lens3, .out_mask = 6});
 }
 
+/* Awkward sizes around the GEMM's register tiles and the vector widths of the gate passes:
+ * hidden and input 1-67, seq 1-20, batch 1-5, every direction, with and without
+ * sequence_lens, each cell. The SIMD variant is the process's (KILN_SIMD: CTest runs this file
+ * once per variant). */
+static void test_awkward_sizes(void **state)
+{
+    (void)state;
+    static const int64_t sizes[] = {1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 64, 67};
+    static const char *const dirs[] = {NULL, "reverse", "bidirectional"};
+    const int ns = (int)(sizeof sizes / sizeof sizes[0]);
+    unsigned seed = 12345u;
+    for (int k = 0; k < 48; k++) {
+        seed = seed * 1103515245u + 12345u;
+        unsigned r = seed >> 4;
+        int32_t lens[5];
+        struct rcase rc = {.cell = k % 3, .opset = 14, .direction = dirs[(k / 3) % 3],
+                           .seq = 1 + (int64_t)(r % 20), .batch = 1 + (int64_t)((r >> 5) % 5),
+                           .in = sizes[(r >> 8) % (unsigned)ns],
+                           .hidden = sizes[(k * 7 + (int)(r >> 12)) % ns], .has_b = k % 4 != 0,
+                           .has_h0 = k % 2, .layout = (k / 9) % 2};
+        if (rc.cell == LSTM) {
+            rc.has_c0 = k % 5 != 0;
+            rc.has_p = k % 4 == 2;
+        }
+        rc.lbr = rc.cell == GRU && (k / 2) % 2;
+        if (k % 4 == 1) { /* sequence_lens in 1..seq, the first entry full */
+            for (int64_t b = 0; b < rc.batch; b++)
+                lens[b] = b ? 1 + (int32_t)((r >> (b + 16)) % (unsigned)rc.seq)
+                            : (int32_t)rc.seq;
+            rc.lens = lens;
+        }
+        check_case(&rc);
+    }
+}
+
+/* The vectorisable Sigmoid and Tanh of the gate passes (rnn.h) against double precision: the
+ * maximum relative error over a dense sweep, and the edge values. */
+static void test_gate_math(void **state)
+{
+    (void)state;
+    double worst_s = 0, worst_t = 0;
+    for (double v = -120; v <= 120; v += 1.0 / 1024) {
+        float x = (float)v;
+        double s = 1 / (1 + exp(-(double)x)), t = tanh((double)x);
+        double es = fabs(kiln_rnn_sigmoidf(x) - s) / s;
+        double et = t == 0 ? fabs(kiln_rnn_tanhf(x)) : fabs(kiln_rnn_tanhf(x) - t) / fabs(t);
+        if (s > 1e-37 && es > worst_s) /* below ~1e-38 the exponent is clamped */
+            worst_s = es;
+        worst_t = et > worst_t ? et : worst_t;
+    }
+    for (float x = 1e-30f; x < 1.0f; x *= 1.37f) { /* small |x|: no cancellation */
+        double et = fabs(kiln_rnn_tanhf(-x) - tanh(-(double)x)) / tanh((double)x);
+        worst_t = et > worst_t ? et : worst_t;
+    }
+    if (worst_s > 4e-7 || worst_t > 4e-7)
+        fail_msg("max relative error: sigmoid %.3g, tanh %.3g", worst_s, worst_t);
+    assert_true(kiln_rnn_sigmoidf(0.0f) == 0.5f && kiln_rnn_tanhf(0.0f) == 0.0f);
+    assert_true(signbit(kiln_rnn_tanhf(-0.0f)));
+    assert_true(kiln_rnn_sigmoidf(INFINITY) == 1.0f && kiln_rnn_sigmoidf(-INFINITY) < 1e-37f);
+    assert_true(kiln_rnn_tanhf(INFINITY) == 1.0f && kiln_rnn_tanhf(-INFINITY) == -1.0f);
+    assert_true(isnan(kiln_rnn_sigmoidf(NAN)) && isnan(kiln_rnn_tanhf(NAN)));
+}
+
 /* The activations act.h gained for these ops, including those no case above reaches. */
 static void test_new_activations(void **state)
 {
@@ -532,6 +596,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rnn_by_hand), cmocka_unit_test(test_rnn_cases),
         cmocka_unit_test(test_gru_cases),   cmocka_unit_test(test_lstm_cases),
+        cmocka_unit_test(test_awkward_sizes), cmocka_unit_test(test_gate_math),
         cmocka_unit_test(test_new_activations), cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
