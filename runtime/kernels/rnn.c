@@ -25,7 +25,7 @@ static inline float rnn_clip(float v, float lim)
     return v < -lim ? -lim : v > lim ? lim : v;
 }
 
-#define RNN_GATE_FNS(sfx, ATTR)                                                                \
+#define RNN_GATE_ACTS(sfx, ATTR)                                                               \
     static ATTR void sigmoid_n_##sfx(float *restrict v, int64_t n, float lim)                  \
     {                                                                                          \
         for (int64_t j = 0; j < n; j++)                                                        \
@@ -35,6 +35,37 @@ static inline float rnn_clip(float v, float lim)
     {                                                                                          \
         for (int64_t j = 0; j < n; j++)                                                        \
             v[j] = kiln_rnn_tanhf(rnn_clip(v[j], lim));                                        \
+    }
+/* c[0..n) = a[0..K) . B, B(k, j) = B[k*ldb + j]: the recurrent product of one batch entry.
+ * With one row the GEMM's register tile computes rows it then drops and packs B every step, so
+ * small batches take this: 32 columns at a time accumulated in registers over k in order,
+ * without fused multiply-adds (the portable GEMM's sums, for K <= KILN_GEMM_KC). */
+#define RNN_VECMAT_COLS(w)                                                                     \
+    {                                                                                          \
+        float acc[w];                                                                          \
+        for (int64_t jj = 0; jj < (w); jj++)                                                   \
+            acc[jj] = 0.0f;                                                                    \
+        for (int64_t k = 0; k < K; k++) {                                                      \
+            const float *b = B + k * ldb + j0;                                                 \
+            float ak = a[k];                                                                   \
+            for (int64_t jj = 0; jj < (w); jj++)                                               \
+                acc[jj] += ak * b[jj];                                                         \
+        }                                                                                      \
+        for (int64_t jj = 0; jj < (w); jj++)                                                   \
+            c[j0 + jj] = acc[jj];                                                              \
+    }
+#define RNN_GATE_FNS(sfx, ATTR)                                                                \
+    RNN_GATE_ACTS(sfx, ATTR)                                                                   \
+    static ATTR void vecmat_##sfx(const float *restrict a, int64_t K, const float *restrict B, \
+                                  int64_t ldb, int64_t n, float *restrict c)                   \
+    {                                                                                          \
+        int64_t j0 = 0;                                                                        \
+        for (; j0 + 32 <= n; j0 += 32)                                                         \
+            RNN_VECMAT_COLS(32)                                                                \
+        for (; j0 + 8 <= n; j0 += 8)                                                           \
+            RNN_VECMAT_COLS(8)                                                                 \
+        for (; j0 < n; j0++)                                                                   \
+            RNN_VECMAT_COLS(1)                                                                 \
     }
 RNN_GATE_FNS(portable, )
 #ifdef RNN_DISPATCH
@@ -88,11 +119,30 @@ static const float *rnn_xw(const struct rnn_dir *d, int64_t b)
     return d->xw + row * d->gh;
 }
 
+/* Batches up to this take vecmat_*() per entry instead of the GEMM: per k and 32 columns it
+ * spends 2 loads, 1 broadcast and 2 multiply-adds on a row, the GEMM's AVX-512 tile 2, 8 and 16
+ * on 8 rows whatever the batch (AVX2: 6 rows), plus packing R^T every step (lstm_op17, batch 1:
+ * 51 -> 22 us a run) */
+#define RNN_VECMAT_BATCH 4
+
 /* hr[:, g0 : g0 + n] = src . R[g0 : g0 + n]^T for every batch entry (src is [batch, H]); B is
  * R^T, whose rows the GEMM packs by contiguous copies. */
 static void rnn_hproj(const struct rnn_dir *d, const float *src, int64_t g0, int64_t n)
 {
     int64_t H = d->hidden;
+    if (d->batch <= RNN_VECMAT_BATCH && H <= KILN_GEMM_KC) {
+        void (*vm)(const float *, int64_t, const float *, int64_t, int64_t, float *) =
+            vecmat_portable;
+#ifdef RNN_DISPATCH
+        enum kiln_gemm_isa isa = kiln_gemm_isa_active();
+        vm = isa == KILN_GEMM_ISA_AVX512 ? vecmat_avx512
+             : isa == KILN_GEMM_ISA_AVX2 ? vecmat_avx2
+                                         : vm;
+#endif
+        for (int64_t b = 0; b < d->batch; b++)
+            vm(src + b * H, H, d->rt + g0, d->gh, n, d->hr + b * d->gh + g0);
+        return;
+    }
     kiln_gemm_f32(d->batch, n, H, 1.0f, src, H, 1, d->rt + g0, d->gh, 1, d->hr + g0, d->gh, 0,
                   d->gemm);
 }
