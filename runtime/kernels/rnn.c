@@ -300,11 +300,15 @@ static void kiln_k_rnn_f32(const struct kiln_kernel_args *a)
     for (int64_t dir = 0; dir < ndir; dir++) {
         int reverse = p->direction == KILN_RNN_REVERSE || dir == 1;
         d.act = &p->act[dir * 3];
-        /* R^T once per direction: every step's GEMM then packs contiguous rows */
+        /* R^T once per direction, so that the steps read (and the GEMM packs) contiguous
+         * rows; by blocks of 16 rows of R walked side by side, each read and write sequential */
         const float *r = R + dir * gh * H;
-        for (int64_t k = 0; k < H; k++)
-            for (int64_t j = 0; j < gh; j++)
-                rt[k * gh + j] = r[j * H + k];
+        for (int64_t j0 = 0; j0 < gh; j0 += 16) {
+            int64_t nj = gh - j0 < 16 ? gh - j0 : 16;
+            for (int64_t k = 0; k < H; k++)
+                for (int64_t j = 0; j < nj; j++)
+                    rt[k * gh + j0 + j] = r[(j0 + j) * H + k];
+        }
         d.peep = P ? P + dir * 3 * H : NULL;
         kiln_gemm_f32(seq * batch, gh, in, 1.0f, X->data, in, 1, W + dir * gh * in, 1, in, d.xw,
                       gh, 0, d.gemm);
@@ -318,9 +322,11 @@ static void kiln_k_rnn_f32(const struct kiln_kernel_args *a)
                 d.rb_h = rb + 2 * H;
                 rb_end = 2 * H;
             }
+            float *bsum = d.hr; /* Wb + Rb once, in the step buffer not yet in use */
+            for (int64_t j = 0; j < gh; j++)
+                bsum[j] = wb[j] + (j < rb_end ? rb[j] : 0.0f);
             for (int64_t row = 0; row < seq * batch; row++)
-                for (int64_t j = 0; j < gh; j++)
-                    d.xw[row * gh + j] += wb[j] + (j < rb_end ? rb[j] : 0.0f);
+                rnn_add(d.xw + row * gh, bsum, gh);
         }
         /* initial state; [ndir, batch, H] or batch-first [batch, ndir, H] */
         for (int64_t b = 0; b < batch; b++) {
