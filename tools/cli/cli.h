@@ -10,8 +10,6 @@
 
 #include "compiler.h"
 
-#define KILN_VERSION_STRING "0.1.0"
-
 enum { CLI_OK = 0, CLI_ERROR = 1, CLI_USAGE = 2 };
 
 /* Prints "kiln: error: FILE: node 'NAME' (OP): message" (FILE from d->file, else file; the

@@ -37,7 +37,8 @@ const char kiln_help_compile[] =
     "                                bundle: MODEL with .onnx replaced by .kiln\n"
     "  -O0 .. -O3                    optimization level (default -O2; docs/optimization.md)\n"
     "  --report                      print what every optimization pass changed\n"
-    "  --name NAME                   C identifier prefixing the emitted C (default: model)\n"
+    "  --name NAME                   C identifier prefixing the emitted C (default: the\n"
+    "                                model file's name, made a C identifier)\n"
     "  --weights c|bin               emitted weights as C arrays (default) or NAME.weights.bin\n"
     "  --with-main                   also emit NAME_main.c, a .npy command-line program\n"
     "  --input-shape NAME=D0,D1,...  fix the shape of input NAME (symbolic dims); repeatable\n"
@@ -127,20 +128,29 @@ static int parse_compile(int argc, char **argv, struct compile_args *a)
     return rc;
 }
 
-/* The model's file name without folder and extension, made a C identifier. */
+/* The model's file name without folder and extension, made a C identifier (the default
+ * --name). Says so on stderr when that meant changing the name, so the user knows the prefix
+ * the emitted symbols carry and how to choose another. */
 static void default_name(const char *model, char *out, size_t size)
 {
     const char *base = strrchr(model, '/');
     base = base ? base + 1 : model;
+    const char *dot = strrchr(base, '.');
+    size_t stem = dot && dot != base ? (size_t)(dot - base) : strlen(base);
     size_t n = 0;
     if (!((*base >= 'a' && *base <= 'z') || (*base >= 'A' && *base <= 'Z')))
         out[n++] = 'm';
-    for (; *base && *base != '.' && n + 1 < size; base++)
-        out[n++] = (char)((*base >= 'a' && *base <= 'z') || (*base >= 'A' && *base <= 'Z') ||
-                                  (*base >= '0' && *base <= '9')
-                              ? *base
+    for (const char *c = base; *c && *c != '.' && n + 1 < size; c++)
+        out[n++] = (char)((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                                  (*c >= '0' && *c <= '9')
+                              ? *c
                               : '_');
     out[n] = '\0';
+    if (strlen(out) != stem || strncmp(out, base, stem) != 0)
+        fprintf(stderr,
+                "kiln: note: '%.*s' is not a C identifier: the emitted C uses the prefix '%s' "
+                "(choose one with --name NAME)\n",
+                (int)stem, base, out);
 }
 
 /* g: the optimized graph (--emit onnx), c: the program (the other formats). */
