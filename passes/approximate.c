@@ -6,7 +6,8 @@
  * test_passes.c. */
 #include <string.h>
 
-#include "fuse.h"
+#include "edit.h"
+#include "ops/fused.h"
 
 static int fast_act(int kind)
 {
@@ -42,12 +43,12 @@ enum kiln_status kiln_pass_approximate(struct kiln_pass_ctx *c)
         if (n->op == KILN_OP_GELU) {
             const struct kiln_ir_attr *f = kiln_ir_attr(n, "kiln_fast");
             if (!f || !f->i)
-                changed = true, ok = kiln_fuse_set_int(g, n, "kiln_fast", 1);
+                changed = true, ok = kiln_edit_set_int(g, n, "kiln_fast", 1);
         } else if (a && a->type == KILN_ATTR_STRING) {
             int fast = fast_act(kiln_fused_act_kind(a->s));
             if (fast)
                 changed = true,
-                ok = kiln_fuse_set_string(g, n, "kiln_act", kiln_fused_act_name(fast));
+                ok = kiln_edit_set_string(g, n, "kiln_act", kiln_fused_act_name(fast));
         } else if (n->op == KILN_OP_FUSED_ELEMENTWISE) {
             const struct kiln_ir_attr *p = kiln_ir_attr(n, "kiln_program");
             int64_t code[KILN_FEW_MAX_CODE * 4];
@@ -59,13 +60,13 @@ enum kiln_status kiln_pass_approximate(struct kiln_pass_ctx *c)
                 code[k] = fast_op(code[k]);
             }
             if (changed)
-                ok = kiln_fuse_set_ints(g, n, "kiln_program", code, p->n);
+                ok = kiln_edit_set_ints(g, n, "kiln_program", code, p->n);
         }
         if (!ok)
             return kiln_diag_set(c->d, KILN_STATUS_NO_MEMORY, NULL, NULL, "out of memory");
         if (!changed)
             continue;
-        enum kiln_status st = kiln_pass_reinfer(c, n);
+        enum kiln_status st = kiln_edit_reinfer(c, n);
         if (st)
             return st;
         kiln_pass_log(c, "%s '%s': fast approximation", n->op_type, n->name);

@@ -4,8 +4,7 @@
  * thing from the same inputs (common subexpressions), and deletes nodes nothing reads. */
 #include <string.h>
 
-#include "ops/ops.h"
-#include "pass.h"
+#include "edit.h"
 
 static bool all_outputs_constant(const struct kiln_ir_node *n)
 {
@@ -68,10 +67,8 @@ static void rewire_copies(struct kiln_pass_ctx *c)
             continue;
         if (n->op == KILN_OP_DROPOUT && n->n_out > 1 && n->out[1] && n->out[1]->n_uses)
             continue; /* the mask is read: keep the node that makes it */
-        struct kiln_ir_value *x = n->in[0], *y = n->out[0];
-        if (!y || !kiln_pass_replace_uses(g, y, x))
+        if (!kiln_edit_bypass(g, n))
             continue; /* a graph output keeps its producer */
-        n->dead = true;
         kiln_pass_log(c, "removed %s '%s'", n->op_type, n->name);
     }
 }
@@ -94,7 +91,7 @@ static void merge_duplicates(struct kiln_pass_ctx *c)
                 continue;
             for (uint32_t o = 0; o < b->n_out; o++)
                 if (b->out[o])
-                    kiln_pass_replace_uses(g, b->out[o], a->out[o]);
+                    kiln_edit_replace_uses(g, b->out[o], a->out[o]);
             b->dead = true;
             kiln_pass_log(c, "merged %s '%s' into '%s' (same inputs and attributes)",
                           b->op_type, b->name, a->name);

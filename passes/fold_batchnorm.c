@@ -6,8 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "ops/ops.h"
-#include "rewrite.h"
+#include "edit.h"
 
 /* Output channels of P and whether P is a foldable producer: float constant weights, constant
  * or absent bias, no fused activation (that would sit between P and the affine map). */
@@ -15,7 +14,7 @@ static int64_t channels_of(const struct kiln_ir_node *p)
 {
     int dt = p->out[0]->dtype;
     struct kiln_ir_value *w = p->in[1], *b = kiln_in(p, 2);
-    if (!kiln_rw_is_float_const(w, dt) || (b && !kiln_rw_is_float_const(b, dt)) || !p->params)
+    if (!kiln_edit_is_float_const(w, dt) || (b && !kiln_edit_is_float_const(b, dt)) || !p->params)
         return 0;
     if (p->op == KILN_OP_CONV || p->op == KILN_OP_CONV_TRANSPOSE) {
         const struct kiln_p_conv *pc = p->params;
@@ -44,7 +43,7 @@ static bool per_channel(const struct kiln_ir_value *k, int r, int64_t M)
 
 static double chan(const struct kiln_ir_value *k, int64_t m)
 {
-    return kiln_ir_value_numel(k) == 1 ? kiln_rw_get(k, 0) : kiln_rw_get(k, m);
+    return kiln_ir_value_numel(k) == 1 ? kiln_edit_get(k, 0) : kiln_edit_get(k, m);
 }
 
 /* Rewrites P so that it computes s * P(x) + t (s NULL: 1; t NULL: 0); M values each. */
@@ -58,12 +57,12 @@ static enum kiln_status fold(struct kiln_pass_ctx *c, struct kiln_ir_node *p, in
     struct kiln_ir_value *nw = w;
     if (s) {
         snprintf(base, sizeof base, "%s_folded", w->name);
-        nw = kiln_rw_new_const(g, base, dt, w->rank, w->dims);
+        nw = kiln_edit_new_const(g, base, dt, w->rank, w->dims);
         if (!nw)
             goto oom;
         int64_t n = kiln_ir_value_numel(w);
-        bool trans_b = p->op == KILN_OP_GEMM && kiln_rw_attr_int(p, "transB", 0);
-        int64_t group = kiln_rw_attr_int(p, "group", 1);
+        bool trans_b = p->op == KILN_OP_GEMM && kiln_edit_attr_int(p, "transB", 0);
+        int64_t group = kiln_edit_attr_int(p, "group", 1);
         int64_t row = n / w->dims[0], cols = w->dims[w->rank - 1];
         for (int64_t i = 0; i < n; i++) {
             int64_t m;
@@ -75,7 +74,7 @@ static enum kiln_status fold(struct kiln_pass_ctx *c, struct kiln_ir_node *p, in
                 m = ci / (w->dims[0] / group) * mg + j;
             } else
                 m = trans_b ? i / cols : i % cols; /* op(B) is [K, N]: scale column n */
-            kiln_rw_set(nw, i, kiln_rw_get(w, i) * s[m]);
+            kiln_edit_set(nw, i, kiln_edit_get(w, i) * s[m]);
         }
     }
     struct kiln_ir_value *nb = b;
@@ -90,39 +89,42 @@ static enum kiln_status fold(struct kiln_pass_ctx *c, struct kiln_ir_node *p, in
             int64_t bcols = b && b->rank ? b->dims[b->rank - 1] : 1;
             int64_t dims[2] = {rows, M};
             snprintf(base, sizeof base, "%s_folded_bias", p->name);
-            nb = kiln_rw_new_const(g, base, dt, rows > 1 ? 2 : 1, rows > 1 ? dims : dims + 1);
+            nb = kiln_edit_new_const(g, base, dt, rows > 1 ? 2 : 1, rows > 1 ? dims : dims + 1);
             if (!nb)
                 goto oom;
             for (int64_t r = 0; r < rows; r++)
                 for (int64_t m = 0; m < M; m++) {
-                    double v = b ? beta * kiln_rw_get(b, r * bcols + (bcols > 1 ? m : 0)) : 0;
-                    kiln_rw_set(nb, r * M + m, v * (s ? s[m] : 1) + (t ? t[m] : 0));
+                    double v = b ? beta * kiln_edit_get(b, r * bcols + (bcols > 1 ? m : 0)) : 0;
+                    kiln_edit_set(nb, r * M + m, v * (s ? s[m] : 1) + (t ? t[m] : 0));
                 }
-            if (!kiln_rw_set_float(g, p, "beta", 1.0f))
+            if (!kiln_edit_set_float(g, p, "beta", 1.0f))
                 goto oom;
         }
     } else if (b || t) {
         snprintf(base, sizeof base, "%s_folded_bias", p->name);
-        nb = kiln_rw_new_const(g, base, dt, 1, &M);
+        nb = kiln_edit_new_const(g, base, dt, 1, &M);
         if (!nb)
             goto oom;
         for (int64_t m = 0; m < M; m++)
-            kiln_rw_set(nb, m, (b ? kiln_rw_get(b, m) : 0) * (s ? s[m] : 1) + (t ? t[m] : 0));
+            kiln_edit_set(nb, m, (b ? kiln_edit_get(b, m) : 0) * (s ? s[m] : 1) + (t ? t[m] : 0));
     }
-    if (nb && p->n_in < 3 && !kiln_rw_resize_inputs(g, p, 3))
+    if (nb && p->n_in < 3 && !kiln_edit_resize_inputs(g, p, 3))
         goto oom;
     p->in[1] = nw;
     if (nb)
         p->in[2] = nb;
-    return kiln_pass_reinfer(c, p);
+    return kiln_edit_reinfer(c, p);
 oom:
     return kiln_diag_set(c->d, KILN_STATUS_NO_MEMORY, p->name, p->op_type, "out of memory");
 }
 
-static bool foldable_producer(const struct kiln_ir_node *p)
+/* The Conv, ConvTranspose or Gemm computing x, or NULL. */
+static struct kiln_ir_node *foldable_producer(const struct kiln_ir_value *x)
 {
-    return p && !p->dead &&
-           (p->op == KILN_OP_CONV || p->op == KILN_OP_CONV_TRANSPOSE || p->op == KILN_OP_GEMM);
+    struct kiln_ir_node *p = kiln_edit_producer(x);
+    return p && (p->op == KILN_OP_CONV || p->op == KILN_OP_CONV_TRANSPOSE || p->op == KILN_OP_GEMM)
+               ? p
+               : NULL;
 }
 
 /* n is BatchNormalization, Mul or Add reading P's output; on success n is gone. */
@@ -130,13 +132,12 @@ static enum kiln_status try_fold(struct kiln_pass_ctx *c, struct kiln_ir_node *n
 {
     *done = false;
     uint32_t xi = 0;
-    if (n->op != KILN_OP_BATCH_NORMALIZATION && n->n_in == 2 &&
-        !foldable_producer(n->in[0] ? n->in[0]->producer : NULL))
+    if (n->op != KILN_OP_BATCH_NORMALIZATION && n->n_in == 2 && !foldable_producer(n->in[0]))
         xi = 1;
     struct kiln_ir_value *x = n->in[xi];
-    struct kiln_ir_node *p = x ? x->producer : NULL;
-    if (!foldable_producer(p) || p->out[0] != x || kiln_pass_sole_user(c->g, x) != n ||
-        !n->out[0] || x->dtype != n->out[0]->dtype)
+    struct kiln_ir_node *p = foldable_producer(x);
+    if (!p || p->out[0] != x || kiln_edit_sole_user(c->g, x) != n || !n->out[0] ||
+        x->dtype != n->out[0]->dtype)
         return KILN_STATUS_OK;
     int64_t M = channels_of(p);
     if (M <= 0)
@@ -145,7 +146,7 @@ static enum kiln_status try_fold(struct kiln_pass_ctx *c, struct kiln_ir_node *n
     double *s = NULL, *t = NULL;
     if (n->op == KILN_OP_BATCH_NORMALIZATION) {
         for (uint32_t i = 1; i < 5; i++)
-            if (!kiln_rw_is_float_const(n->in[i], dt))
+            if (!kiln_edit_is_float_const(n->in[i], dt))
                 return KILN_STATUS_OK;
         const struct kiln_p_batch_norm *pb = n->params;
         s = malloc(2 * (size_t)M * sizeof *s);
@@ -154,13 +155,13 @@ static enum kiln_status try_fold(struct kiln_pass_ctx *c, struct kiln_ir_node *n
                                  "out of memory");
         t = s + M;
         for (int64_t m = 0; m < M; m++) {
-            s[m] = kiln_rw_get(n->in[1], m) / sqrt(kiln_rw_get(n->in[4], m) + pb->epsilon);
-            t[m] = kiln_rw_get(n->in[2], m) - kiln_rw_get(n->in[3], m) * s[m];
+            s[m] = kiln_edit_get(n->in[1], m) / sqrt(kiln_edit_get(n->in[4], m) + pb->epsilon);
+            t[m] = kiln_edit_get(n->in[2], m) - kiln_edit_get(n->in[3], m) * s[m];
         }
     } else {
         struct kiln_ir_value *k = n->in[1 - xi];
-        if (!kiln_rw_is_float_const(k, dt) || !per_channel(k, x->rank, M) ||
-            !kiln_rw_same_shape(x, n->out[0]))
+        if (!kiln_edit_is_float_const(k, dt) || !per_channel(k, x->rank, M) ||
+            !kiln_edit_same_shape(x, n->out[0]))
             return KILN_STATUS_OK;
         double *v = malloc((size_t)M * sizeof *v);
         if (!v)
@@ -175,7 +176,8 @@ static enum kiln_status try_fold(struct kiln_pass_ctx *c, struct kiln_ir_node *n
     if (st)
         return st;
     kiln_pass_log(c, "folded %s '%s' into %s '%s'", n->op_type, n->name, p->op_type, p->name);
-    kiln_rw_take_output(p, n);
+    kiln_edit_take_output(p, n->out[0]);
+    n->dead = true;
     *done = true;
     return KILN_STATUS_OK;
 }

@@ -5,8 +5,7 @@
  * AveragePool that excludes its own padding or uses ceil_mode, a Pad output read elsewhere. */
 #include <string.h>
 
-#include "ops/ops.h"
-#include "rewrite.h"
+#include "edit.h"
 
 /* Pad's constant is 0: the attribute (opset < 11, in params) or the constant_value input. */
 static bool pads_with_zero(const struct kiln_ir_node *pad)
@@ -17,7 +16,7 @@ static bool pads_with_zero(const struct kiln_ir_node *pad)
     struct kiln_ir_value *cv = kiln_in(pad, 2);
     if (!cv)
         return true;
-    return kiln_rw_is_float_const(cv, cv->dtype) && kiln_rw_get(cv, 0) == 0;
+    return kiln_edit_is_float_const(cv, cv->dtype) && kiln_edit_get(cv, 0) == 0;
 }
 
 static bool explicit_pads(const struct kiln_ir_node *n)
@@ -33,9 +32,9 @@ static bool reader_ok(const struct kiln_ir_node *u, int nsp)
         return false;
     if (u->op == KILN_OP_CONV)
         return true;
-    if (u->op != KILN_OP_AVERAGE_POOL || kiln_rw_attr_int(u, "ceil_mode", 0))
+    if (u->op != KILN_OP_AVERAGE_POOL || kiln_edit_attr_int(u, "ceil_mode", 0))
         return false;
-    if (kiln_rw_attr_int(u, "count_include_pad", 0))
+    if (kiln_edit_attr_int(u, "count_include_pad", 0))
         return true;
     /* a pool that excludes its own padding can still take the Pad's if it has none itself */
     const struct kiln_ir_attr *a = kiln_ir_attr(u, "pads");
@@ -54,7 +53,7 @@ enum kiln_status kiln_pass_fold_pad(struct kiln_pass_ctx *c)
             continue;
         const struct kiln_p_pad *pp = pad->params;
         struct kiln_ir_value *x = pad->in[0], *y = pad->out[0];
-        struct kiln_ir_node *u = kiln_pass_sole_user(g, y);
+        struct kiln_ir_node *u = kiln_edit_sole_user(g, y);
         int nsp = x->rank - 2;
         if (!u || u->in[0] != y || nsp < 1 || nsp > KILN_MAX_SPATIAL || !reader_ok(u, nsp) ||
             pp->begin[0] || pp->end[0] || pp->begin[1] || pp->end[1])
@@ -70,13 +69,13 @@ enum kiln_status kiln_pass_fold_pad(struct kiln_pass_ctx *c)
             pads[k] = (a ? a->ints[k] : 0) + pp->begin[2 + k];
             pads[nsp + k] = (a ? a->ints[nsp + k] : 0) + pp->end[2 + k];
         }
-        if (!kiln_rw_set_ints(g, u, "pads", pads, (size_t)(2 * nsp)) ||
-            (u->op == KILN_OP_AVERAGE_POOL && !kiln_rw_set_int(g, u, "count_include_pad", 1)))
+        if (!kiln_edit_set_ints(g, u, "pads", pads, (size_t)(2 * nsp)) ||
+            (u->op == KILN_OP_AVERAGE_POOL && !kiln_edit_set_int(g, u, "count_include_pad", 1)))
             return kiln_diag_set(c->d, KILN_STATUS_NO_MEMORY, u->name, u->op_type,
                                  "out of memory");
         u->in[0] = x;
         pad->dead = true;
-        enum kiln_status st = kiln_pass_reinfer(c, u);
+        enum kiln_status st = kiln_edit_reinfer(c, u);
         if (st)
             return st;
         kiln_pass_log(c, "folded Pad '%s' into the pads of %s '%s'", pad->name, u->op_type,

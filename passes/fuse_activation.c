@@ -4,7 +4,8 @@
  * cache. The ops of kiln/acts.def's rows flagged KILN_ACTF_FUSE (Clip with constant bounds, so
  * Relu6), and SiLU written as x * Sigmoid(x). float32 only: the epilogue computes in float,
  * which would round float64 results. */
-#include "fuse.h"
+#include "edit.h"
+#include "ops/fused.h"
 
 static bool is_producer(const struct kiln_ir_node *p)
 {
@@ -44,30 +45,30 @@ enum kiln_status kiln_pass_fuse_activation(struct kiln_pass_ctx *c)
         float alpha, beta;
         int kind = act_of(n, &alpha, &beta);
         struct kiln_ir_value *v = n->in[0];
-        struct kiln_ir_node *p = kiln_fuse_producer(v), *mul = NULL;
+        struct kiln_ir_node *p = kiln_edit_producer(v), *mul = NULL;
         if (!kind || !is_producer(p))
             continue;
         if (kind == KILN_ACT_SIGMOID && v->n_uses == 2 && !v->is_output) {
             /* SiLU: Mul(v, Sigmoid(v)) and no other reader of v */
-            mul = kiln_fuse_sole_user_op(g, n->out[0], KILN_OP_MUL);
-            if (!mul || kiln_fuse_other(mul, n->out[0]) != v)
+            mul = kiln_edit_sole_user_op(g, n->out[0], KILN_OP_MUL);
+            if (!mul || kiln_edit_other(mul, n->out[0]) != v)
                 continue;
             kind = KILN_ACT_SILU;
-        } else if (kiln_pass_sole_user(g, v) != n) {
+        } else if (kiln_edit_sole_user(g, v) != n) {
             continue;
         }
         struct kiln_ir_node *last = mul ? mul : n;
         const struct kiln_act_info *a = kiln_act_info_of(kind);
         const char *name = a->name;
-        if (!kiln_fuse_set_string(g, p, "kiln_act", name) ||
-            (a->alpha_name && !kiln_fuse_set_float(g, p, "kiln_act_alpha", alpha)) ||
-            (a->beta_name && !kiln_fuse_set_float(g, p, "kiln_act_beta", beta)))
+        if (!kiln_edit_set_string(g, p, "kiln_act", name) ||
+            (a->alpha_name && !kiln_edit_set_float(g, p, "kiln_act_alpha", alpha)) ||
+            (a->beta_name && !kiln_edit_set_float(g, p, "kiln_act_beta", beta)))
             return kiln_diag_set(c->d, KILN_STATUS_NO_MEMORY, NULL, NULL, "out of memory");
         n->dead = true;
         if (mul)
             mul->dead = true;
-        kiln_fuse_take_output(p, last->out[0]);
-        enum kiln_status st = kiln_pass_reinfer(c, p);
+        kiln_edit_take_output(p, last->out[0]);
+        enum kiln_status st = kiln_edit_reinfer(c, p);
         if (st)
             return st;
         kiln_pass_log(c, "fused %s '%s'%s%s%s into %s '%s' (kiln_act=%s)", n->op_type, n->name,

@@ -7,7 +7,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "fuse.h"
+#include "edit.h"
 
 #define MAX_GROUP KILN_FEW_MAX_CODE
 
@@ -45,7 +45,7 @@ static int opcode(const struct kiln_ir_node *n)
 /* A one-element float32 constant: inlined in the program rather than read as an input. */
 static bool const_operand(const struct kiln_ir_value *v, float *f)
 {
-    return v->dtype == KILN_DTYPE_F32 && kiln_fuse_scalar(v, f);
+    return v->dtype == KILN_DTYPE_F32 && kiln_edit_scalar(v, f);
 }
 
 static int n_instr(const struct kiln_ir_node *n)
@@ -64,12 +64,12 @@ static uint32_t data_inputs(const struct kiln_ir_node *n)
 static bool fusable(const struct kiln_ir_node *n, const struct kiln_ir_value *s)
 {
     if (n->dead || !n->params || n->n_out != 1 || !n->out[0] ||
-        (n->op != KILN_OP_CLIP && opcode(n) < 0) || !kiln_fuse_same_type(n->out[0], s))
+        (n->op != KILN_OP_CLIP && opcode(n) < 0) || !kiln_edit_same_type(n->out[0], s))
         return false;
     for (uint32_t j = 0; j < data_inputs(n); j++) {
         const struct kiln_ir_value *v = n->in[j];
         float f;
-        if (!v || (!kiln_fuse_same_type(v, s) && !const_operand(v, &f)))
+        if (!v || (!kiln_edit_same_type(v, s) && !const_operand(v, &f)))
             return false;
     }
     return true;
@@ -115,7 +115,7 @@ static bool build(struct group *gr, int n, const struct kiln_ir_graph *g)
     for (int k = 0; k < n; k++)
         for (uint32_t j = 0; j < data_inputs(gr->node[k]); j++) {
             struct kiln_ir_value *v = gr->node[k]->in[j];
-            struct kiln_ir_node *p = kiln_fuse_producer(v);
+            struct kiln_ir_node *p = kiln_edit_producer(v);
             float f;
             if ((p && member(gr, p) >= 0 && member(gr, p) < n) || const_operand(v, &f))
                 continue;
@@ -141,7 +141,7 @@ static bool build(struct group *gr, int n, const struct kiln_ir_graph *g)
         int ops[2] = {0, 0};
         for (uint32_t j = 0; j < data_inputs(m); j++) {
             struct kiln_ir_value *v = m->in[j];
-            struct kiln_ir_node *p = kiln_fuse_producer(v);
+            struct kiln_ir_node *p = kiln_edit_producer(v);
             int pk = p ? member(gr, p) : -1;
             float f;
             if (pk >= 0 && pk < n) {
@@ -197,9 +197,9 @@ enum kiln_status kiln_pass_fuse_elementwise(struct kiln_pass_ctx *c)
         for (int k = 0; k < gr.n; k++) {
             struct kiln_ir_node *m = gr.node[k];
             for (uint32_t j = 0; j < data_inputs(m) && gr.n < MAX_GROUP; j++) {
-                struct kiln_ir_node *p = kiln_fuse_producer(m->in[j]);
+                struct kiln_ir_node *p = kiln_edit_producer(m->in[j]);
                 if (!p || member(&gr, p) >= 0 || !fusable(p, root->out[0]) ||
-                    kiln_pass_sole_user(g, m->in[j]) != m ||
+                    kiln_edit_sole_user(g, m->in[j]) != m ||
                     gr.n_code + n_instr(p) > KILN_FEW_MAX_CODE)
                     continue;
                 gr.node[gr.n++] = p;
@@ -213,10 +213,10 @@ enum kiln_status kiln_pass_fuse_elementwise(struct kiln_pass_ctx *c)
         if (n < 2)
             continue;
         struct kiln_ir_node *f =
-            kiln_fuse_new_node(g, root->name, "FusedElementwise", KILN_OP_FUSED_ELEMENTWISE,
+            kiln_edit_new_node(g, root->name, "FusedElementwise", KILN_OP_FUSED_ELEMENTWISE,
                                "FusedElementwise", "kiln", (uint32_t)gr.n_in);
-        if (!f || !kiln_fuse_set_ints(g, f, "kiln_program", gr.code, (size_t)gr.len) ||
-            !kiln_fuse_set_floats(g, f, "kiln_constants", gr.consts, (size_t)gr.n_consts))
+        if (!f || !kiln_edit_set_ints(g, f, "kiln_program", gr.code, (size_t)gr.len) ||
+            !kiln_edit_set_floats(g, f, "kiln_constants", gr.consts, (size_t)gr.n_consts))
             return kiln_diag_set(c->d, KILN_STATUS_NO_MEMORY, NULL, NULL, "out of memory");
         for (int k = 0; k < gr.n_in; k++)
             f->in[k] = gr.in[k];
@@ -227,8 +227,8 @@ enum kiln_status kiln_pass_fuse_elementwise(struct kiln_pass_ctx *c)
             snprintf(names + l, sizeof names - l, "%s%s '%s'", k == n - 1 ? "" : ", ",
                      gr.node[k]->op_type, gr.node[k]->name);
         }
-        kiln_fuse_take_output(f, root->out[0]);
-        enum kiln_status st = kiln_pass_reinfer(c, f);
+        kiln_edit_take_output(f, root->out[0]);
+        enum kiln_status st = kiln_edit_reinfer(c, f);
         if (st)
             return st;
         kiln_pass_log(c,

@@ -3,7 +3,7 @@
  * input: kiln_residual=1 and r as its last input, added in the kernel's epilogue before any
  * activation (runtime/kernels/epilogue.h). A Relu after the Add then fuses into the same
  * epilogue through fuse_activation, which runs next. */
-#include "fuse.h"
+#include "edit.h"
 
 /* Index of the residual input for an op that has one in its kernel; 0 for none. */
 static uint32_t residual_index(enum kiln_op op)
@@ -26,24 +26,22 @@ enum kiln_status kiln_pass_fuse_residual(struct kiln_pass_ctx *c)
             continue;
         for (int k = 0; k < 2; k++) {
             struct kiln_ir_value *y = add->in[k], *r = add->in[1 - k];
-            struct kiln_ir_node *p = kiln_fuse_producer(y);
+            struct kiln_ir_node *p = kiln_edit_producer(y);
             uint32_t ri = p ? residual_index(p->op) : 0;
             if (!ri || kiln_ir_attr(p, "kiln_residual") || kiln_ir_attr(p, "kiln_act") ||
-                kiln_pass_sole_user(g, y) != add || r == y ||
+                kiln_edit_sole_user(g, y) != add || r == y ||
                 (y->dtype != KILN_DTYPE_F32 && y->dtype != KILN_DTYPE_F64) ||
-                !kiln_fuse_same_type(r, y) || !kiln_fuse_same_type(add->out[0], y))
+                !kiln_edit_same_type(r, y) || !kiln_edit_same_type(add->out[0], y))
                 continue;
-            /* y's only reader is the Add, so r cannot depend on p: no cycle */
-            struct kiln_ir_value *in[4] = {NULL, NULL, NULL, NULL};
-            for (uint32_t j = 0; j < p->n_in && j < ri; j++)
-                in[j] = p->in[j];
-            in[ri] = r;
-            if (!kiln_fuse_set_inputs(g, p, in, ri + 1) ||
-                !kiln_fuse_set_int(g, p, "kiln_residual", 1))
+            /* y's only reader is the Add, so r cannot depend on p: no cycle. Absent optional
+             * inputs before the residual one (a Conv's bias) stay NULL. */
+            if (!kiln_edit_resize_inputs(g, p, ri + 1) ||
+                !kiln_edit_set_int(g, p, "kiln_residual", 1))
                 return kiln_diag_set(c->d, KILN_STATUS_NO_MEMORY, NULL, NULL, "out of memory");
+            p->in[ri] = r;
             add->dead = true;
-            kiln_fuse_take_output(p, add->out[0]);
-            enum kiln_status st = kiln_pass_reinfer(c, p);
+            kiln_edit_take_output(p, add->out[0]);
+            enum kiln_status st = kiln_edit_reinfer(c, p);
             if (st)
                 return st;
             kiln_pass_log(c, "fused Add '%s' into %s '%s' as its residual input '%s'", add->name,

@@ -5,7 +5,7 @@
  * The 0.5 may multiply x first, the (1 + ...) factor first, or the product last (the orders
  * torch writes); x / sqrt(2) may be x * (1/sqrt(2)); x^3 may be Pow(x, 3) or x * x * x. Every
  * intermediate must have a single reader, so nothing else sees the removed values. */
-#include "fuse.h"
+#include "edit.h"
 
 #define MAX_DEAD 12
 
@@ -24,56 +24,56 @@ static void kill(struct match *m, struct kiln_ir_node *n)
 /* Mul(a, b) with one operand v: the other one */
 static struct kiln_ir_value *mul_other(const struct kiln_ir_node *n, const struct kiln_ir_value *v)
 {
-    return n && n->op == KILN_OP_MUL ? kiln_fuse_other(n, v) : NULL;
+    return n && n->op == KILN_OP_MUL ? kiln_edit_other(n, v) : NULL;
 }
 
 /* From t (the Erf or Tanh output): (1 + t), times x and 0.5 in any of the three orders. */
 static bool match_tail(const struct kiln_ir_graph *g, struct kiln_ir_value *t, struct match *m)
 {
-    struct kiln_ir_node *add = kiln_fuse_sole_user_op(g, t, KILN_OP_ADD);
-    if (!add || !kiln_fuse_scalar_is(kiln_fuse_other(add, t), 1.0f))
+    struct kiln_ir_node *add = kiln_edit_sole_user_op(g, t, KILN_OP_ADD);
+    if (!add || !kiln_edit_scalar_is(kiln_edit_other(add, t), 1.0f))
         return false;
     struct kiln_ir_value *a = add->out[0];
-    struct kiln_ir_node *u = kiln_fuse_sole_user_op(g, a, KILN_OP_MUL);
+    struct kiln_ir_node *u = kiln_edit_sole_user_op(g, a, KILN_OP_MUL);
     struct kiln_ir_value *o = mul_other(u, a);
     if (!o)
         return false;
     kill(m, add);
     kill(m, u);
-    struct kiln_ir_node *h = kiln_fuse_producer_op(o, KILN_OP_MUL);
+    struct kiln_ir_node *h = kiln_edit_producer_op(o, KILN_OP_MUL);
     if (o == m->x) { /* (x * (1 + t)) * 0.5 */
-        struct kiln_ir_node *m2 = kiln_fuse_sole_user_op(g, u->out[0], KILN_OP_MUL);
-        if (!m2 || !kiln_fuse_scalar_is(kiln_fuse_other(m2, u->out[0]), 0.5f))
+        struct kiln_ir_node *m2 = kiln_edit_sole_user_op(g, u->out[0], KILN_OP_MUL);
+        if (!m2 || !kiln_edit_scalar_is(kiln_edit_other(m2, u->out[0]), 0.5f))
             return false;
         kill(m, m2);
         m->y = m2->out[0];
-    } else if (kiln_fuse_scalar_is(o, 0.5f)) { /* x * ((1 + t) * 0.5) */
-        struct kiln_ir_node *m2 = kiln_fuse_sole_user_op(g, u->out[0], KILN_OP_MUL);
-        if (!m2 || kiln_fuse_other(m2, u->out[0]) != m->x)
+    } else if (kiln_edit_scalar_is(o, 0.5f)) { /* x * ((1 + t) * 0.5) */
+        struct kiln_ir_node *m2 = kiln_edit_sole_user_op(g, u->out[0], KILN_OP_MUL);
+        if (!m2 || kiln_edit_other(m2, u->out[0]) != m->x)
             return false;
         kill(m, m2);
         m->y = m2->out[0];
-    } else if (h && kiln_pass_sole_user(g, o) == u && /* (x * 0.5) * (1 + t) */
-               kiln_fuse_scalar_is(mul_other(h, m->x), 0.5f)) {
+    } else if (h && kiln_edit_sole_user(g, o) == u && /* (x * 0.5) * (1 + t) */
+               kiln_edit_scalar_is(mul_other(h, m->x), 0.5f)) {
         kill(m, h);
         m->y = u->out[0];
     } else {
         return false;
     }
-    return kiln_fuse_same_type(m->y, m->x);
+    return kiln_edit_same_type(m->y, m->x);
 }
 
 /* Erf(x / sqrt(2)) or Erf(x * 1/sqrt(2)) */
 static bool match_erf(const struct kiln_ir_graph *g, struct kiln_ir_node *erf, struct match *m)
 {
-    struct kiln_ir_node *d = kiln_fuse_producer(erf->in[0]);
-    if (!d || kiln_pass_sole_user(g, erf->in[0]) != erf || d->n_in != 2)
+    struct kiln_ir_node *d = kiln_edit_producer(erf->in[0]);
+    if (!d || kiln_edit_sole_user(g, erf->in[0]) != erf || d->n_in != 2)
         return false;
-    if (d->op == KILN_OP_DIV && kiln_fuse_scalar_is(d->in[1], 1.41421356f))
+    if (d->op == KILN_OP_DIV && kiln_edit_scalar_is(d->in[1], 1.41421356f))
         m->x = d->in[0];
-    else if (d->op == KILN_OP_MUL && kiln_fuse_scalar_is(d->in[1], 0.70710678f))
+    else if (d->op == KILN_OP_MUL && kiln_edit_scalar_is(d->in[1], 0.70710678f))
         m->x = d->in[0];
-    else if (d->op == KILN_OP_MUL && kiln_fuse_scalar_is(d->in[0], 0.70710678f))
+    else if (d->op == KILN_OP_MUL && kiln_edit_scalar_is(d->in[0], 0.70710678f))
         m->x = d->in[1];
     else
         return false;
@@ -87,10 +87,10 @@ static bool match_cube(const struct kiln_ir_graph *g, struct kiln_ir_value *p,
                        const struct kiln_ir_node *user, struct match *m,
                        struct kiln_ir_value **x_out)
 {
-    struct kiln_ir_node *n = kiln_fuse_producer(p);
-    if (!n || kiln_pass_sole_user(g, p) != user || n->n_in != 2)
+    struct kiln_ir_node *n = kiln_edit_producer(p);
+    if (!n || kiln_edit_sole_user(g, p) != user || n->n_in != 2)
         return false;
-    if (n->op == KILN_OP_POW && kiln_fuse_scalar_is(n->in[1], 3.0f)) {
+    if (n->op == KILN_OP_POW && kiln_edit_scalar_is(n->in[1], 3.0f)) {
         *x_out = n->in[0];
         kill(m, n);
         return true;
@@ -98,9 +98,9 @@ static bool match_cube(const struct kiln_ir_graph *g, struct kiln_ir_value *p,
     if (n->op != KILN_OP_MUL)
         return false;
     for (int k = 0; k < 2; k++) {
-        struct kiln_ir_node *sq = kiln_fuse_producer_op(n->in[k], KILN_OP_MUL);
+        struct kiln_ir_node *sq = kiln_edit_producer_op(n->in[k], KILN_OP_MUL);
         struct kiln_ir_value *x = n->in[1 - k];
-        if (sq && sq->in[0] == x && sq->in[1] == x && kiln_pass_sole_user(g, n->in[k]) == n) {
+        if (sq && sq->in[0] == x && sq->in[1] == x && kiln_edit_sole_user(g, n->in[k]) == n) {
             *x_out = x;
             kill(m, n);
             kill(m, sq);
@@ -114,25 +114,25 @@ static bool match_cube(const struct kiln_ir_graph *g, struct kiln_ir_value *p,
 static bool match_tanh(const struct kiln_ir_graph *g, struct kiln_ir_node *tanh_n, struct match *m)
 {
     struct kiln_ir_value *u = tanh_n->in[0];
-    struct kiln_ir_node *mu = kiln_fuse_producer_op(u, KILN_OP_MUL);
-    if (!mu || kiln_pass_sole_user(g, u) != tanh_n)
+    struct kiln_ir_node *mu = kiln_edit_producer_op(u, KILN_OP_MUL);
+    if (!mu || kiln_edit_sole_user(g, u) != tanh_n)
         return false;
-    struct kiln_ir_value *v = kiln_fuse_scalar_is(mu->in[0], 0.79788456f)   ? mu->in[1]
-                              : kiln_fuse_scalar_is(mu->in[1], 0.79788456f) ? mu->in[0]
+    struct kiln_ir_value *v = kiln_edit_scalar_is(mu->in[0], 0.79788456f)   ? mu->in[1]
+                              : kiln_edit_scalar_is(mu->in[1], 0.79788456f) ? mu->in[0]
                                                                             : NULL;
-    struct kiln_ir_node *av = kiln_fuse_producer_op(v, KILN_OP_ADD);
-    if (!av || kiln_pass_sole_user(g, v) != mu)
+    struct kiln_ir_node *av = kiln_edit_producer_op(v, KILN_OP_ADD);
+    if (!av || kiln_edit_sole_user(g, v) != mu)
         return false;
     kill(m, tanh_n);
     kill(m, mu);
     kill(m, av);
     for (int k = 0; k < 2; k++) {
         struct kiln_ir_value *w = av->in[k], *x = av->in[1 - k], *cube_x = NULL;
-        struct kiln_ir_node *mw = kiln_fuse_producer_op(w, KILN_OP_MUL);
-        if (!mw || kiln_pass_sole_user(g, w) != av)
+        struct kiln_ir_node *mw = kiln_edit_producer_op(w, KILN_OP_MUL);
+        if (!mw || kiln_edit_sole_user(g, w) != av)
             continue;
-        struct kiln_ir_value *p = kiln_fuse_scalar_is(mw->in[0], 0.044715f)   ? mw->in[1]
-                                  : kiln_fuse_scalar_is(mw->in[1], 0.044715f) ? mw->in[0]
+        struct kiln_ir_value *p = kiln_edit_scalar_is(mw->in[0], 0.044715f)   ? mw->in[1]
+                                  : kiln_edit_scalar_is(mw->in[1], 0.044715f) ? mw->in[0]
                                                                               : NULL;
         int keep = m->n_dead;
         if (p && match_cube(g, p, mw, m, &cube_x) && cube_x == x) {
@@ -159,14 +159,14 @@ enum kiln_status kiln_pass_gelu_pattern(struct kiln_pass_ctx *c)
         if (!(tanh_form ? match_tanh(g, n, &m) : match_erf(g, n, &m)) || m.n_dead >= MAX_DEAD)
             continue;
         struct kiln_ir_node *gelu =
-            kiln_fuse_new_node(g, n->name, "Gelu", KILN_OP_GELU, "Gelu", "kiln", 1);
-        if (!gelu || (tanh_form && !kiln_fuse_set_string(g, gelu, "approximate", "tanh")))
+            kiln_edit_new_node(g, n->name, "Gelu", KILN_OP_GELU, "Gelu", "kiln", 1);
+        if (!gelu || (tanh_form && !kiln_edit_set_string(g, gelu, "approximate", "tanh")))
             return kiln_diag_set(c->d, KILN_STATUS_NO_MEMORY, NULL, NULL, "out of memory");
         gelu->in[0] = m.x;
         for (int k = 0; k < m.n_dead; k++)
             m.dead[k]->dead = true;
-        kiln_fuse_take_output(gelu, m.y);
-        enum kiln_status st = kiln_pass_reinfer(c, gelu);
+        kiln_edit_take_output(gelu, m.y);
+        enum kiln_status st = kiln_edit_reinfer(c, gelu);
         if (st)
             return st;
         kiln_pass_log(c, "replaced %d nodes around %s '%s' by Gelu '%s'%s", m.n_dead, n->op_type,

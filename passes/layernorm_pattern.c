@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fuse.h"
+#include "edit.h"
 
 /* Axes of a ReduceMean with keepdims: as a bit mask over x's rank; 0 when not constant/known. */
 static uint32_t reduce_axes(const struct kiln_ir_node *n, int rank)
@@ -53,21 +53,6 @@ static bool affine_ok(const struct kiln_ir_value *p, const struct kiln_ir_value 
     return true;
 }
 
-/* The single live node other than `not` reading v through a given op, counting slots. */
-static struct kiln_ir_node *reader(const struct kiln_ir_graph *g, const struct kiln_ir_value *v,
-                                   const struct kiln_ir_node * not )
-{
-    for (uint32_t i = 0; i < g->n_nodes; i++) {
-        struct kiln_ir_node *n = g->nodes[i];
-        if (n->dead || n == not )
-            continue;
-        for (uint32_t j = 0; j < n->n_in; j++)
-            if (n->in[j] == v)
-                return n;
-    }
-    return NULL;
-}
-
 enum kiln_status kiln_pass_layernorm_pattern(struct kiln_pass_ctx *c)
 {
     struct kiln_ir_graph *g = c->g;
@@ -86,80 +71,67 @@ enum kiln_status kiln_pass_layernorm_pattern(struct kiln_pass_ctx *c)
             axis--;
         if (!mask || mask != (((1u << rank) - 1) & ~((1u << axis) - 1)))
             continue; /* not exactly the last k axes */
-        struct kiln_ir_node *sub = kiln_fuse_sole_user_op(g, r1->out[0], KILN_OP_SUB);
+        struct kiln_ir_node *sub = kiln_edit_sole_user_op(g, r1->out[0], KILN_OP_SUB);
         if (!sub || sub->in[0] != x || sub->in[1] != r1->out[0])
             continue;
         struct kiln_ir_value *d = sub->out[0];
-        if (!kiln_fuse_same_type(d, x) || d->is_output)
+        if (!kiln_edit_same_type(d, x) || d->is_output)
             continue;
         /* d is read by the square and by the Div, nothing else */
-        struct kiln_ir_node *sq = reader(g, d, NULL), *div = NULL;
+        struct kiln_ir_node *sq = kiln_edit_reader(g, d, NULL), *div = NULL;
         if (sq && sq->op == KILN_OP_DIV) {
             div = sq;
-            sq = reader(g, d, div);
+            sq = kiln_edit_reader(g, d, div);
         } else if (sq) {
-            div = reader(g, d, sq);
+            div = kiln_edit_reader(g, d, sq);
         }
         if (!sq || !div || div->op != KILN_OP_DIV || div->in[0] != d)
             continue;
-        bool is_pow = sq->op == KILN_OP_POW && sq->in[0] == d && kiln_fuse_scalar_is(sq->in[1], 2);
+        bool is_pow = sq->op == KILN_OP_POW && sq->in[0] == d && kiln_edit_scalar_is(sq->in[1], 2);
         bool is_mul = sq->op == KILN_OP_MUL && sq->in[0] == d && sq->in[1] == d;
         if ((!is_pow && !is_mul) || d->n_uses != (is_pow ? 2u : 3u))
             continue;
-        struct kiln_ir_node *r2 = kiln_fuse_sole_user_op(g, sq->out[0], KILN_OP_REDUCE_MEAN);
+        struct kiln_ir_node *r2 = kiln_edit_sole_user_op(g, sq->out[0], KILN_OP_REDUCE_MEAN);
         if (!r2 || reduce_axes(r2, rank) != mask)
             continue;
-        struct kiln_ir_node *add = kiln_fuse_sole_user_op(g, r2->out[0], KILN_OP_ADD);
+        struct kiln_ir_node *add = kiln_edit_sole_user_op(g, r2->out[0], KILN_OP_ADD);
         float eps;
-        if (!add || !kiln_fuse_scalar(kiln_fuse_other(add, r2->out[0]), &eps))
+        if (!add || !kiln_edit_scalar(kiln_edit_other(add, r2->out[0]), &eps))
             continue;
-        struct kiln_ir_node *sqrt_n = kiln_fuse_sole_user_op(g, add->out[0], KILN_OP_SQRT);
-        if (!sqrt_n || kiln_pass_sole_user(g, sqrt_n->out[0]) != div ||
+        struct kiln_ir_node *sqrt_n = kiln_edit_sole_user_op(g, add->out[0], KILN_OP_SQRT);
+        if (!sqrt_n || kiln_edit_sole_user(g, sqrt_n->out[0]) != div ||
             div->in[1] != sqrt_n->out[0])
             continue;
         struct kiln_ir_node *dead[10] = {r1, sub, sq, r2, add, sqrt_n, div};
         int n_dead = 7;
         struct kiln_ir_value *y = div->out[0], *gamma = NULL, *beta = NULL;
-        struct kiln_ir_node *mg = kiln_fuse_sole_user_op(g, y, KILN_OP_MUL);
-        if (mg && affine_ok(kiln_fuse_other(mg, y), x, axis) &&
-            kiln_fuse_same_type(mg->out[0], x)) {
-            gamma = kiln_fuse_other(mg, y);
+        struct kiln_ir_node *mg = kiln_edit_sole_user_op(g, y, KILN_OP_MUL);
+        if (mg && affine_ok(kiln_edit_other(mg, y), x, axis) &&
+            kiln_edit_same_type(mg->out[0], x)) {
+            gamma = kiln_edit_other(mg, y);
             dead[n_dead++] = mg;
             y = mg->out[0];
-            struct kiln_ir_node *ab = kiln_fuse_sole_user_op(g, y, KILN_OP_ADD);
-            if (ab && affine_ok(kiln_fuse_other(ab, y), x, axis) &&
-                kiln_fuse_same_type(ab->out[0], x)) {
-                beta = kiln_fuse_other(ab, y);
+            struct kiln_ir_node *ab = kiln_edit_sole_user_op(g, y, KILN_OP_ADD);
+            if (ab && affine_ok(kiln_edit_other(ab, y), x, axis) &&
+                kiln_edit_same_type(ab->out[0], x)) {
+                beta = kiln_edit_other(ab, y);
                 dead[n_dead++] = ab;
                 y = ab->out[0];
             }
         }
         if (!gamma) { /* Scale is required: ones over the normalised axes */
-            gamma = kiln_pass_new_value(g, "kiln_ln_ones");
-            int64_t inner = 1;
-            for (int k = axis; k < rank; k++)
-                inner *= x->dims[k];
-            void *ones = gamma ? kiln_arena_alloc_aligned(&g->arena, (size_t)inner * 8, 64) : NULL;
-            if (!ones)
+            gamma = kiln_edit_new_const(g, "kiln_ln_ones", x->dtype, rank - axis, x->dims + axis);
+            if (!gamma)
                 return kiln_diag_set(c->d, KILN_STATUS_NO_MEMORY, NULL, NULL, "out of memory");
-            for (int64_t k = 0; k < inner; k++) {
-                if (x->dtype == KILN_DTYPE_F32)
-                    ((float *)ones)[k] = 1.0f;
-                else
-                    ((double *)ones)[k] = 1.0;
-            }
-            gamma->dtype = x->dtype;
-            gamma->rank = rank - axis;
-            for (int k = axis; k < rank; k++)
-                gamma->dims[k - axis] = x->dims[k];
-            gamma->data = ones;
-            gamma->is_initializer = true;
+            int64_t inner = kiln_ir_value_numel(gamma);
+            for (int64_t k = 0; k < inner; k++)
+                kiln_edit_set(gamma, k, 1.0);
         }
         struct kiln_ir_node *ln =
-            kiln_fuse_new_node(g, r1->name, "LayerNormalization", KILN_OP_LAYER_NORMALIZATION,
+            kiln_edit_new_node(g, r1->name, "LayerNormalization", KILN_OP_LAYER_NORMALIZATION,
                                "LayerNormalization", "", beta ? 3 : 2);
-        if (!ln || !kiln_fuse_set_int(g, ln, "axis", axis - rank) ||
-            !kiln_fuse_set_float(g, ln, "epsilon", eps))
+        if (!ln || !kiln_edit_set_int(g, ln, "axis", axis - rank) ||
+            !kiln_edit_set_float(g, ln, "epsilon", eps))
             return kiln_diag_set(c->d, KILN_STATUS_NO_MEMORY, NULL, NULL, "out of memory");
         ln->in[0] = x;
         ln->in[1] = gamma;
@@ -167,8 +139,8 @@ enum kiln_status kiln_pass_layernorm_pattern(struct kiln_pass_ctx *c)
             ln->in[2] = beta;
         for (int k = 0; k < n_dead; k++)
             dead[k]->dead = true;
-        kiln_fuse_take_output(ln, y);
-        enum kiln_status st = kiln_pass_reinfer(c, ln);
+        kiln_edit_take_output(ln, y);
+        enum kiln_status st = kiln_edit_reinfer(c, ln);
         if (st)
             return st;
         kiln_pass_log(c,

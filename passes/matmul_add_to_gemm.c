@@ -6,14 +6,13 @@
  * along another axis or widens the output, integer types, a MatMul output read elsewhere. */
 #include <string.h>
 
-#include "ops/ops.h"
-#include "rewrite.h"
+#include "edit.h"
 
 /* k is constant, dtype dt, broadcasts to y's shape without widening it, and varies along the
  * last axis only. */
 static bool row_bias(const struct kiln_ir_value *k, const struct kiln_ir_value *y, int dt)
 {
-    if (!kiln_rw_is_float_const(k, dt) || k->rank > y->rank)
+    if (!kiln_edit_is_float_const(k, dt) || k->rank > y->rank)
         return false;
     for (int i = 0; i < k->rank; i++) {
         bool last = i == k->rank - 1;
@@ -31,7 +30,7 @@ static enum kiln_status rewrite(struct kiln_pass_ctx *c, struct kiln_ir_node *mm
     int64_t nk = kiln_ir_value_numel(k);
     char base[300];
     snprintf(base, sizeof base, "%s_bias", mm->name);
-    struct kiln_ir_value *bias = kiln_rw_new_const(g, base, k->dtype, 1, &nk);
+    struct kiln_ir_value *bias = kiln_edit_new_const(g, base, k->dtype, 1, &nk);
     if (!bias)
         goto oom;
     memcpy((void *)bias->data, k->data, kiln_ir_value_nbytes(k)); /* [N] or [1] */
@@ -40,7 +39,7 @@ static enum kiln_status rewrite(struct kiln_pass_ctx *c, struct kiln_ir_node *mm
     if (a->rank > 2) {
         /* [b..., M, K] -> [b*M, K]: the rows are contiguous, so this is exact */
         snprintf(base, sizeof base, "%s_2d", a->name);
-        a2 = kiln_pass_new_value(g, base);
+        a2 = kiln_edit_new_value(g, base);
         if (!a2)
             goto oom;
         a2->dtype = a->dtype;
@@ -48,23 +47,23 @@ static enum kiln_status rewrite(struct kiln_pass_ctx *c, struct kiln_ir_node *mm
         a2->dims[0] = kiln_ir_value_numel(a) / a->dims[a->rank - 1];
         a2->dims[1] = a->dims[a->rank - 1];
         snprintf(base, sizeof base, "%s_flatten", mm->name);
-        r1 = kiln_rw_new_reshape(g, base, a, a2);
+        r1 = kiln_edit_new_reshape(g, base, a, a2);
         snprintf(base, sizeof base, "%s_unflatten", mm->name);
-        r2 = r1 ? kiln_rw_new_reshape(g, base, y2, y) : NULL;
+        r2 = r1 ? kiln_edit_new_reshape(g, base, y2, y) : NULL;
         if (!r2)
             goto oom;
-        add->dead = true;
     }
-    if (!kiln_rw_become(g, mm, KILN_OP_GEMM, "Gemm", 3))
+    if (!kiln_edit_become(g, mm, KILN_OP_GEMM, "Gemm", 3))
         goto oom;
     mm->in[0] = a2;
     mm->in[1] = w;
     mm->in[2] = bias;
-    if (!r2)
-        kiln_rw_take_output(mm, add);
+    add->dead = true;
+    if (!r2) /* no reshape back: the Gemm makes the Add's output itself */
+        kiln_edit_take_output(mm, y);
     enum kiln_status st;
-    if ((r1 && (st = kiln_pass_reinfer(c, r1))) || (st = kiln_pass_reinfer(c, mm)) ||
-        (r2 && (st = kiln_pass_reinfer(c, r2))))
+    if ((r1 && (st = kiln_edit_reinfer(c, r1))) || (st = kiln_edit_reinfer(c, mm)) ||
+        (r2 && (st = kiln_edit_reinfer(c, r2))))
         return st;
     kiln_pass_log(c, "MatMul '%s' + Add '%s' became Gemm '%s'%s", mm->name, add->name, mm->name,
                   r1 ? " (batch flattened by two Reshapes)" : "");
@@ -83,12 +82,12 @@ enum kiln_status kiln_pass_matmul_add_to_gemm(struct kiln_pass_ctx *c)
             continue;
         struct kiln_ir_value *a = mm->in[0], *w = mm->in[1], *y = mm->out[0];
         int dt = y->dtype;
-        if (!kiln_rw_is_float_const(w, dt) || w->rank != 2 || a->rank < 2 ||
+        if (!kiln_edit_is_float_const(w, dt) || w->rank != 2 || a->rank < 2 ||
             kiln_ir_value_numel(a) <= 0 || w->dims[1] <= 0)
             continue;
-        struct kiln_ir_node *add = kiln_pass_sole_user(g, y);
+        struct kiln_ir_node *add = kiln_edit_sole_user(g, y);
         if (!add || add->op != KILN_OP_ADD || !add->out[0] ||
-            !kiln_rw_same_shape(y, add->out[0]))
+            !kiln_edit_same_shape(y, add->out[0]))
             continue;
         struct kiln_ir_value *k = add->in[0] == y ? add->in[1] : add->in[0];
         if (k == y || !row_bias(k, y, dt))

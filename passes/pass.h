@@ -1,6 +1,6 @@
-/* pass.h - the optimization pipeline: what a pass receives, how it reports what it changed,
- * and the graph-editing helpers passes share. Passes run on an inferred graph (every value
- * typed and shaped) and must leave it inferred, topologically sorted and verifiable: the
+/* pass.h - the optimization pipeline: what a pass receives and how it reports what it changed
+ * (passes edit the graph through edit.h). Passes run on an inferred graph (every value typed
+ * and shaped) and must leave it inferred, topologically sorted and verifiable: the
  * pipeline checks that after every pass in debug builds. The list is passes/passes.def. */
 #ifndef KILN_PASS_H
 #define KILN_PASS_H
@@ -48,22 +48,10 @@ void kiln_pass_log(struct kiln_pass_ctx *c, const char *fmt, ...)
 #endif
     ;
 
-/* ---- graph editing ---- */
 /* Live (not dead) nodes of g. */
 uint32_t kiln_pass_live_nodes(const struct kiln_ir_graph *g);
-/* Makes every reader of `from` (node inputs in every scope, subgraph outputs) read `to`.
- * Graph outputs of the main graph keep their value (their names are the model's API): returns
- * false, changing nothing, when `from` is one. */
-bool kiln_pass_replace_uses(struct kiln_ir_graph *g, struct kiln_ir_value *from,
-                            struct kiln_ir_value *to);
-/* Re-runs the op's inference on a rewritten node (inputs changed, attributes edited). */
-enum kiln_status kiln_pass_reinfer(struct kiln_pass_ctx *c, struct kiln_ir_node *n);
-/* Removes dead nodes from g->nodes, re-sorts, recounts uses. */
+/* Removes dead nodes from g->nodes, re-sorts, recounts uses: the pipeline's step after every
+ * pass. */
 enum kiln_status kiln_pass_compact(struct kiln_pass_ctx *c);
-/* A new value with a name not used in g ("base", "base_1", ...). */
-struct kiln_ir_value *kiln_pass_new_value(struct kiln_ir_graph *g, const char *base);
-/* The only node reading v, or NULL when v has several readers or is a graph output. */
-struct kiln_ir_node *kiln_pass_sole_user(const struct kiln_ir_graph *g,
-                                         const struct kiln_ir_value *v);
 
 #endif

@@ -1,11 +1,10 @@
 /* pipeline.c - runs the passes of passes.def in order at a -O level, records what each did,
- * checks the graph after every pass in debug builds, and holds the editing helpers that passes
- * share (replacing uses, re-inference, compaction). */
+ * checks the graph after every pass in debug builds, and compacts the graph after each (the
+ * editing API the passes use is edit.h). */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops/ops.h"
 #include "pass.h"
 
 static const struct {
@@ -56,39 +55,6 @@ void kiln_pass_log(struct kiln_pass_ctx *c, const char *fmt, ...)
     s->n_lines++;
 }
 
-static void replace_in(struct kiln_ir_graph *g, struct kiln_ir_value *from,
-                       struct kiln_ir_value *to)
-{
-    for (uint32_t i = 0; i < g->n_nodes; i++) {
-        struct kiln_ir_node *n = g->nodes[i];
-        for (uint32_t j = 0; j < n->n_in; j++)
-            if (n->in[j] == from)
-                n->in[j] = to;
-    }
-    if (g->parent)
-        for (uint32_t i = 0; i < g->n_outputs; i++)
-            if (g->outputs[i] == from)
-                g->outputs[i] = to;
-    for (uint32_t i = 0; i < g->n_subs; i++)
-        replace_in(g->subs[i], from, to);
-}
-
-bool kiln_pass_replace_uses(struct kiln_ir_graph *g, struct kiln_ir_value *from,
-                            struct kiln_ir_value *to)
-{
-    if (from->is_output)
-        return false;
-    replace_in(g, from, to);
-    return true;
-}
-
-enum kiln_status kiln_pass_reinfer(struct kiln_pass_ctx *c, struct kiln_ir_node *n)
-{
-    struct kiln_infer_ctx ic = {.g = c->g, .diag = c->d};
-    n->kdtype = n->n_in && n->in[0] ? n->in[0]->dtype : 0;
-    return kiln_op_info(n->op)->infer(&ic, n);
-}
-
 enum kiln_status kiln_pass_compact(struct kiln_pass_ctx *c)
 {
     struct kiln_ir_graph *g = c->g;
@@ -101,31 +67,6 @@ enum kiln_status kiln_pass_compact(struct kiln_pass_ctx *c)
     if (!st)
         kiln_ir_count_uses(g);
     return st;
-}
-
-struct kiln_ir_value *kiln_pass_new_value(struct kiln_ir_graph *g, const char *base)
-{
-    char name[300];
-    snprintf(name, sizeof name, "%s", base);
-    for (int k = 1; kiln_ir_find(g, name) && k < 1000000; k++)
-        snprintf(name, sizeof name, "%s_%d", base, k);
-    return kiln_ir_value_new(g, name);
-}
-
-struct kiln_ir_node *kiln_pass_sole_user(const struct kiln_ir_graph *g,
-                                         const struct kiln_ir_value *v)
-{
-    if (v->is_output || v->n_uses != 1)
-        return NULL;
-    for (uint32_t i = 0; i < g->n_nodes; i++) {
-        struct kiln_ir_node *n = g->nodes[i];
-        if (n->dead)
-            continue;
-        for (uint32_t j = 0; j < n->n_in; j++)
-            if (n->in[j] == v)
-                return n;
-    }
-    return NULL; /* read from a subgraph only */
 }
 
 void kiln_pass_report_free(struct kiln_pass_report *r)

@@ -2,8 +2,7 @@
  * Reshape whose constant shape is the chain's final (static) shape, and removes such a node
  * when its output has its input's shape. Views cost no copy, but each is a node to schedule,
  * and exporters write long chains around attention heads and classifier flattening. */
-#include "ops/ops.h"
-#include "rewrite.h"
+#include "edit.h"
 
 static bool is_view(const struct kiln_ir_node *n)
 {
@@ -23,10 +22,10 @@ static enum kiln_status to_reshape(struct kiln_pass_ctx *c, struct kiln_ir_node 
         zero = zero || y->dims[k] == 0;
     if (zero && g->opset < 14)
         return KILN_STATUS_OK; /* a 0 in the shape would copy the input dim (no allowzero) */
-    if (!kiln_rw_become(g, n, KILN_OP_RESHAPE, "Reshape", 0) || !kiln_rw_reshape_to(g, n, x, y) ||
-        (zero && !kiln_rw_set_int(g, n, "allowzero", 1)))
+    if (!kiln_edit_become(g, n, KILN_OP_RESHAPE, "Reshape", 0) ||
+        !kiln_edit_reshape_to(g, n, x, y) || (zero && !kiln_edit_set_int(g, n, "allowzero", 1)))
         return kiln_diag_set(c->d, KILN_STATUS_NO_MEMORY, n->name, n->op_type, "out of memory");
-    return kiln_pass_reinfer(c, n);
+    return kiln_edit_reinfer(c, n);
 }
 
 enum kiln_status kiln_pass_reshape_chain(struct kiln_pass_ctx *c)
@@ -37,8 +36,8 @@ enum kiln_status kiln_pass_reshape_chain(struct kiln_pass_ctx *c)
         if (!is_view(n) || !n->out[0])
             continue;
         /* nodes are in topological order: an earlier chain has already become one node */
-        struct kiln_ir_node *p = n->in[0]->producer;
-        if (is_view(p) && kiln_pass_sole_user(g, p->out[0]) == n) {
+        struct kiln_ir_node *p = kiln_edit_producer(n->in[0]);
+        if (is_view(p) && kiln_edit_sole_user(g, p->out[0]) == n) {
             const char *was = n->op_type;
             enum kiln_status st = to_reshape(c, n, p->in[0]);
             if (st)
@@ -49,9 +48,7 @@ enum kiln_status kiln_pass_reshape_chain(struct kiln_pass_ctx *c)
                               p->name, was, n->name);
             }
         }
-        if (kiln_rw_same_shape(n->in[0], n->out[0]) &&
-            kiln_pass_replace_uses(g, n->out[0], n->in[0])) {
-            n->dead = true;
+        if (kiln_edit_same_shape(n->in[0], n->out[0]) && kiln_edit_bypass(g, n)) {
             kiln_pass_log(c, "removed %s '%s' (output shape equals input shape)", n->op_type,
                           n->name);
         }

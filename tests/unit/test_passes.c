@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "compiler.h"
-#include "pass.h"
+#include "edit.h"
 
 #ifndef KILN_TEST_DATA
 #error "KILN_TEST_DATA must name tests/data"
@@ -458,7 +458,7 @@ static void test_fused_elementwise_invalid(void **state)
     struct kiln_diag d;
     kiln_diag_clear(&d);
     struct kiln_pass_ctx c = {.g = g, .d = &d, .level = 2};
-    assert_int_equal(kiln_pass_reinfer(&c, f), KILN_STATUS_INVALID_MODEL);
+    assert_int_equal(kiln_edit_reinfer(&c, f), KILN_STATUS_INVALID_MODEL);
     assert_non_null(strstr(d.message, "instruction 0"));
     kiln_ir_graph_free(g);
 }
