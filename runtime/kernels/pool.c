@@ -21,7 +21,8 @@
                 int64_t oidx = (o0 * (g).out[1] + o1) * (g).out[2] + o2;                       \
                 body                                                                           \
             }
-#define POOL_TAPS(g, body)                                                                     \
+/* The window's input rows (i0, i1) that lie inside the input. */
+#define POOL_TAP_ROWS(g, body)                                                                 \
     for (int64_t k0 = 0; k0 < (g).k[0]; k0++) {                                                \
         int64_t i0 = b0 + k0 * (g).d[0];                                                       \
         if (i0 < 0 || i0 >= (g).in[0])                                                         \
@@ -30,15 +31,19 @@
             int64_t i1 = b1 + k1 * (g).d[1];                                                   \
             if (i1 < 0 || i1 >= (g).in[1])                                                     \
                 continue;                                                                      \
-            for (int64_t k2 = 0; k2 < (g).k[2]; k2++) {                                        \
-                int64_t i2 = b2 + k2 * (g).d[2];                                               \
-                if (i2 < 0 || i2 >= (g).in[2])                                                 \
-                    continue;                                                                  \
-                int64_t idx = (i0 * (g).in[1] + i1) * (g).in[2] + i2;                          \
-                body                                                                           \
-            }                                                                                  \
+            body                                                                               \
         }                                                                                      \
     }
+#define POOL_TAPS(g, body)                                                                     \
+    POOL_TAP_ROWS(g, {                                                                         \
+        for (int64_t k2 = 0; k2 < (g).k[2]; k2++) {                                            \
+            int64_t i2 = b2 + k2 * (g).d[2];                                                   \
+            if (i2 < 0 || i2 >= (g).in[2])                                                     \
+                continue;                                                                      \
+            int64_t idx = (i0 * (g).in[1] + i1) * (g).in[2] + i2;                              \
+            body                                                                               \
+        }                                                                                      \
+    })
 
 /* The frame of both window pools: declares p and g, then runs body (under POOL_OUTPUTS) for
  * every [n, c] plane nc with x and y pointing at that plane's input and output. */
@@ -111,22 +116,6 @@ static int64_t max_index(const struct kiln_nn_geom *g, int storage_order, int64_
                 ROW                                                                            \
             }                                                                                  \
         }
-
-/* The interior of a window row: for each of its input rows (i0, i1) inside the input, xr
- * points at the first interior output's first tap on that row; nrows counts them. */
-#define POOL_WINDOW_ROWS(g, body)                                                              \
-    for (int64_t k0 = 0; k0 < (g).k[0]; k0++) {                                                \
-        int64_t i0 = b0 + k0 * (g).d[0];                                                       \
-        if (i0 < 0 || i0 >= (g).in[0])                                                         \
-            continue;                                                                          \
-        for (int64_t k1 = 0; k1 < (g).k[1]; k1++) {                                            \
-            int64_t i1 = b1 + k1 * (g).d[1];                                                   \
-            if (i1 < 0 || i1 >= (g).in[1])                                                     \
-                continue;                                                                      \
-            nrows++;                                                                           \
-            body                                                                               \
-        }                                                                                      \
-    }
 
 /* Row primitives of the interior, one set per dtype: y[o] = x[o*s] (init), y[o] = max(y[o],
  * x[o*s]) in the general path's tap order and NaN behaviour (a tap replaces the best only
@@ -212,7 +201,8 @@ static void interior_cols(const struct kiln_nn_geom *g, int same_acc, int64_t *l
         }, {                                                                                   \
             T *yr = y + row0 + lo;                                                             \
             int64_t nrows = 0;                                                                 \
-            POOL_WINDOW_ROWS(g, {                                                              \
+            POOL_TAP_ROWS(g, {                                                                 \
+                nrows++;                                                                       \
                 const T *xr = x + (i0 * g.in[1] + i1) * g.in[2] + b2;                          \
                 for (int64_t k2 = 0; k2 < g.k[2]; k2++) {                                      \
                     if (nrows == 1 && k2 == 0)                                                 \
@@ -243,7 +233,8 @@ static void interior_cols(const struct kiln_nn_geom *g, int same_acc, int64_t *l
             T *yr = y + row0 + lo;                                                             \
             int64_t nrows = 0;                                                                 \
             memset(yr, 0, (size_t)n * sizeof *yr);                                             \
-            POOL_WINDOW_ROWS(g, {                                                              \
+            POOL_TAP_ROWS(g, {                                                                 \
+                nrows++;                                                                       \
                 const T *xr = x + (i0 * g.in[1] + i1) * g.in[2] + b2;                          \
                 for (int64_t k2 = 0; k2 < g.k[2]; k2++)                                        \
                     row_add_##sfx(yr, xr + k2 * g.d[2], g.s[2], n);                            \
