@@ -247,9 +247,5 @@ VAR(min, NUM)
 VAR(sum, NUM)
 VAR(mean, "float types")
 const struct kiln_op_info kiln_opi_where = {
-    .flags = EW,
-    .infer = infer_where,
-    .dtypes = "condition bool; X, Y any type",
-    .notes = "numpy broadcasting of all three",
-    .opsets = {9},
-};
+    .flags = EW, .infer = infer_where, .dtypes = "condition bool; X, Y any type",
+    .notes = "numpy broadcasting of all three", .opsets = {9}};

@@ -55,14 +55,10 @@ static enum kiln_status infer_non_zero(struct kiln_infer_ctx *c, struct kiln_ir_
 }
 
 const struct kiln_op_info kiln_opi_compress = {
-    .infer = infer_compress,
-    .dtypes = "any; condition bool",
+    .infer = infer_compress, .dtypes = "any; condition bool",
     .notes = "a run-time condition gives a run-time extent (bound: the axis length)",
-    .opsets = {9},
-};
+    .opsets = {9}};
 const struct kiln_op_info kiln_opi_non_zero = {
-    .infer = infer_non_zero,
-    .dtypes = "any",
+    .infer = infer_non_zero, .dtypes = "any",
     .notes = "folded when the input is constant; else a run-time extent (bound: the element count)",
-    .opsets = {9},
-};
+    .opsets = {9}};

@@ -46,8 +46,4 @@ static enum kiln_status infer_concat(struct kiln_infer_ctx *c, struct kiln_ir_no
 }
 
 const struct kiln_op_info kiln_opi_concat = {
-    .infer = infer_concat,
-    .dtypes = "any",
-    .notes = "",
-    .opsets = {1, 4},
-};
+    .infer = infer_concat, .dtypes = "any", .notes = "", .opsets = {1, 4}};

@@ -364,25 +364,16 @@ static enum kiln_status infer_scan(struct kiln_infer_ctx *c, struct kiln_ir_node
 }
 
 const struct kiln_op_info kiln_opi_if = {
-    .flags = KILN_OPF_NO_FOLD,
-    .infer = infer_if,
-    .dtypes = "any",
+    .flags = KILN_OPF_NO_FOLD, .infer = infer_if, .dtypes = "any",
     .notes = "a constant condition compiles only the taken branch; otherwise both branches must "
              "produce the same types and shapes",
-    .opsets = {1},
-};
+    .opsets = {1}};
 const struct kiln_op_info kiln_opi_loop = {
-    .flags = KILN_OPF_NO_FOLD,
-    .infer = infer_loop,
-    .dtypes = "any",
+    .flags = KILN_OPF_NO_FOLD, .infer = infer_loop, .dtypes = "any",
     .notes = "loop-carried values keep their shape; scan outputs need a compile-time trip count "
              "and a condition that cannot end the loop early",
-    .opsets = {1, 11},
-};
+    .opsets = {1, 11}};
 const struct kiln_op_info kiln_opi_scan = {
-    .flags = KILN_OPF_NO_FOLD,
-    .infer = infer_scan,
-    .dtypes = "any",
+    .flags = KILN_OPF_NO_FOLD, .infer = infer_scan, .dtypes = "any",
     .notes = "opset 8 (batch axis, without sequence_lens) and 9+; states keep their shape",
-    .opsets = {8, 9},
-};
+    .opsets = {8, 9}};

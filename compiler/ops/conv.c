@@ -48,10 +48,7 @@ static uint64_t macs_conv(const struct kiln_ir_node *n)
 }
 
 const struct kiln_op_info kiln_opi_conv = {
-    .infer = infer_conv,
-    .macs = macs_conv,
-    .dtypes = "float32, float64",
+    .infer = infer_conv, .macs = macs_conv, .dtypes = "float32, float64",
     .notes = "1-3 spatial dims; groups, dilations, auto_pad; im2col + blocked GEMM; fused "
              "activation and residual (kiln_act, kiln_residual)",
-    .opsets = {1},
-};
+    .opsets = {1}};

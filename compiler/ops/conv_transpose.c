@@ -158,10 +158,7 @@ static uint64_t macs_conv_transpose(const struct kiln_ir_node *n)
 }
 
 const struct kiln_op_info kiln_opi_conv_transpose = {
-    .infer = infer_conv_transpose,
-    .macs = macs_conv_transpose,
-    .dtypes = "float32, float64",
+    .infer = infer_conv_transpose, .macs = macs_conv_transpose, .dtypes = "float32, float64",
     .notes = "1-3 spatial dims; groups, dilations, output_padding, output_shape, auto_pad; GEMM + "
              "col2im; fused activation (kiln_act)",
-    .opsets = {1},
-};
+    .opsets = {1}};

@@ -27,8 +27,4 @@ static enum kiln_status infer_cumsum(struct kiln_infer_ctx *c, struct kiln_ir_no
 }
 
 const struct kiln_op_info kiln_opi_cumsum = {
-    .infer = infer_cumsum,
-    .dtypes = "numeric",
-    .notes = "axis must be constant",
-    .opsets = {11},
-};
+    .infer = infer_cumsum, .dtypes = "numeric", .notes = "axis must be constant", .opsets = {11}};

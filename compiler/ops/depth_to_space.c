@@ -69,14 +69,6 @@ static enum kiln_status infer_depth_space(struct kiln_infer_ctx *c, struct kiln_
 }
 
 const struct kiln_op_info kiln_opi_depth_to_space = {
-    .infer = infer_depth_space,
-    .dtypes = "any",
-    .notes = "modes DCR and CRD",
-    .opsets = {1, 11},
-};
+    .infer = infer_depth_space, .dtypes = "any", .notes = "modes DCR and CRD", .opsets = {1, 11}};
 const struct kiln_op_info kiln_opi_space_to_depth = {
-    .infer = infer_depth_space,
-    .dtypes = "any",
-    .notes = "",
-    .opsets = {1},
-};
+    .infer = infer_depth_space, .dtypes = "any", .notes = "", .opsets = {1}};

@@ -27,9 +27,5 @@ static uint64_t macs_det(const struct kiln_ir_node *n)
 }
 
 const struct kiln_op_info kiln_opi_det = {
-    .infer = infer_det,
-    .macs = macs_det,
-    .dtypes = "float32, float64, float16",
-    .notes = "LU with partial pivoting in double",
-    .opsets = {11},
-};
+    .infer = infer_det, .macs = macs_det, .dtypes = "float32, float64, float16",
+    .notes = "LU with partial pivoting in double", .opsets = {11}};

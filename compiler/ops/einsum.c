@@ -189,9 +189,6 @@ static uint64_t einsum_macs(const struct kiln_ir_node *n)
 }
 
 const struct kiln_op_info kiln_opi_einsum = {
-    .infer = infer_einsum,
-    .macs = einsum_macs,
-    .dtypes = "numeric",
+    .infer = infer_einsum, .macs = einsum_macs, .dtypes = "numeric",
     .notes = "reference loop over the index space (no GEMM); up to 4 inputs and 16 subscripts",
-    .opsets = {12},
-};
+    .opsets = {12}};

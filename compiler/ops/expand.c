@@ -26,8 +26,5 @@ static enum kiln_status infer_expand(struct kiln_infer_ctx *c, struct kiln_ir_no
 }
 
 const struct kiln_op_info kiln_opi_expand = {
-    .infer = infer_expand,
-    .dtypes = "any",
-    .notes = "the shape input must be constant",
-    .opsets = {8},
-};
+    .infer = infer_expand, .dtypes = "any", .notes = "the shape input must be constant",
+    .opsets = {8}};

@@ -111,14 +111,8 @@ static enum kiln_status infer_range(struct kiln_infer_ctx *c, struct kiln_ir_nod
 }
 
 const struct kiln_op_info kiln_opi_constant_of_shape = {
-    .infer = infer_constant_of_shape,
-    .dtypes = "any",
-    .notes = "the shape input must be constant; evaluated at compile time",
-    .opsets = {9},
-};
+    .infer = infer_constant_of_shape, .dtypes = "any",
+    .notes = "the shape input must be constant; evaluated at compile time", .opsets = {9}};
 const struct kiln_op_info kiln_opi_range = {
-    .infer = infer_range,
-    .dtypes = "float32, float64, int16, int32, int64",
-    .notes = "start, limit and delta must be constant; evaluated at compile time",
-    .opsets = {11},
-};
+    .infer = infer_range, .dtypes = "float32, float64, int16, int32, int64",
+    .notes = "start, limit and delta must be constant; evaluated at compile time", .opsets = {11}};

@@ -68,10 +68,7 @@ static enum kiln_status infer_fused_ew(struct kiln_infer_ctx *c, struct kiln_ir_
 }
 
 const struct kiln_op_info kiln_opi_fused_elementwise = {
-    .flags = KILN_OPF_INPLACE,
-    .infer = infer_fused_ew,
-    .dtypes = "float32",
+    .flags = KILN_OPF_INPLACE, .infer = infer_fused_ew, .dtypes = "float32",
     .notes = "kiln op made by fuse_elementwise: a bytecode program per element "
              "(docs/kiln-domain.md)",
-    .opsets = {0},
-};
+    .opsets = {0}};

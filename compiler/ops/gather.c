@@ -48,8 +48,6 @@ static enum kiln_status infer_gather(struct kiln_infer_ctx *c, struct kiln_ir_no
 }
 
 const struct kiln_op_info kiln_opi_gather = {
-    .infer = infer_gather,
-    .dtypes = "any; indices int32, int64",
+    .infer = infer_gather, .dtypes = "any; indices int32, int64",
     .notes = "constant indices are range-checked; run-time out-of-range indices are clamped",
-    .opsets = {1},
-};
+    .opsets = {1}};

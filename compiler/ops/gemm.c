@@ -129,17 +129,11 @@ static uint64_t macs_matmul(const struct kiln_ir_node *n)
 }
 
 const struct kiln_op_info kiln_opi_gemm = {
-    .infer = infer_gemm,
-    .macs = macs_gemm,
-    .dtypes = "float32, float64",
+    .infer = infer_gemm, .macs = macs_gemm, .dtypes = "float32, float64",
     .notes = "C optional and broadcast; fused activation and residual (kiln_act, kiln_residual)",
-    .opsets = {1, 7, 11},
-};
+    .opsets = {1, 7, 11}};
 const struct kiln_op_info kiln_opi_matmul = {
-    .infer = infer_matmul,
-    .macs = macs_matmul,
-    .dtypes = "float32, float64",
+    .infer = infer_matmul, .macs = macs_matmul, .dtypes = "float32, float64",
     .notes = "numpy semantics, batch broadcast; fused activation and residual (kiln_act, "
              "kiln_residual)",
-    .opsets = {1},
-};
+    .opsets = {1}};

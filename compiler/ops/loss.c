@@ -88,15 +88,11 @@ static enum kiln_status infer_sce(struct kiln_infer_ctx *c, struct kiln_ir_node 
 }
 
 const struct kiln_op_info kiln_opi_nll_loss = {
-    .infer = infer_nll,
-    .dtypes = "float32, float64, float16; target int32, int64",
+    .infer = infer_nll, .dtypes = "float32, float64, float16; target int32, int64",
     .notes = "a run-time target outside [0, C) other than ignore_index counts as ignored (a "
              "constant one is an error); mean over fully ignored targets is NaN",
-    .opsets = {12},
-};
+    .opsets = {12}};
 const struct kiln_op_info kiln_opi_softmax_cross_entropy_loss = {
-    .infer = infer_sce,
-    .dtypes = "float32, float64, float16; labels int32, int64",
+    .infer = infer_sce, .dtypes = "float32, float64, float16; labels int32, int64",
     .notes = "log-softmax along C, then NegativeLogLikelihoodLoss's reduction; targets as there",
-    .opsets = {12},
-};
+    .opsets = {12}};

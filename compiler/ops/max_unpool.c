@@ -62,8 +62,5 @@ static enum kiln_status infer_max_unpool(struct kiln_infer_ctx *c, struct kiln_i
 }
 
 const struct kiln_op_info kiln_opi_max_unpool = {
-    .infer = infer_max_unpool,
-    .dtypes = "float32, float64, float16",
-    .notes = "output_shape must be constant",
-    .opsets = {9},
-};
+    .infer = infer_max_unpool, .dtypes = "float32, float64, float16",
+    .notes = "output_shape must be constant", .opsets = {9}};

@@ -74,9 +74,7 @@ static enum kiln_status infer_nms(struct kiln_infer_ctx *c, struct kiln_ir_node 
 }
 
 const struct kiln_op_info kiln_opi_non_max_suppression = {
-    .infer = infer_nms,
-    .dtypes = "float32",
+    .infer = infer_nms, .dtypes = "float32",
     .notes = "folded when every input is constant; else a run-time extent (bound: batches x "
              "classes x min(boxes, max_output_boxes_per_class)); center_point_box 0/1",
-    .opsets = {10},
-};
+    .opsets = {10}};

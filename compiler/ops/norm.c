@@ -58,9 +58,5 @@ static enum kiln_status infer_batch_norm(struct kiln_infer_ctx *c, struct kiln_i
 }
 
 const struct kiln_op_info kiln_opi_batch_normalization = {
-    .flags = KILN_OPF_INPLACE,
-    .infer = infer_batch_norm,
-    .dtypes = "float32, float64, float16",
-    .notes = "inference only (training_mode=0, one output); spatial=1",
-    .opsets = {1, 7, 9, 14},
-};
+    .flags = KILN_OPF_INPLACE, .infer = infer_batch_norm, .dtypes = "float32, float64, float16",
+    .notes = "inference only (training_mode=0, one output); spatial=1", .opsets = {1, 7, 9, 14}};

@@ -195,33 +195,19 @@ static enum kiln_status infer_lp_norm(struct kiln_infer_ctx *c, struct kiln_ir_n
 }
 
 const struct kiln_op_info kiln_opi_instance_normalization = {
-    .infer = infer_instance_norm,
-    .dtypes = "float32, float64, float16",
-    .notes = "statistics accumulated in double (two passes)",
-    .opsets = {1},
-};
+    .infer = infer_instance_norm, .dtypes = "float32, float64, float16",
+    .notes = "statistics accumulated in double (two passes)", .opsets = {1}};
 const struct kiln_op_info kiln_opi_layer_normalization = {
-    .infer = infer_layer_norm,
-    .dtypes = "float32, float64, float16",
+    .infer = infer_layer_norm, .dtypes = "float32, float64, float16",
     .notes = "opset 17 (kiln: any opset); optional Mean/InvStdDev outputs (stash_type 1 or 11); "
              "statistics in double",
-    .opsets = {17},
-};
+    .opsets = {17}};
 const struct kiln_op_info kiln_opi_mean_variance_normalization = {
-    .infer = infer_mvn,
-    .dtypes = "float32, float64, float16",
-    .notes = "any axes; (x - mean) / (std + 1e-9) as the ONNX function",
-    .opsets = {9},
-};
+    .infer = infer_mvn, .dtypes = "float32, float64, float16",
+    .notes = "any axes; (x - mean) / (std + 1e-9) as the ONNX function", .opsets = {9}};
 const struct kiln_op_info kiln_opi_lrn = {
-    .infer = infer_lrn,
-    .dtypes = "float32, float64, float16",
-    .notes = "across channels",
-    .opsets = {1},
-};
+    .infer = infer_lrn, .dtypes = "float32, float64, float16", .notes = "across channels",
+    .opsets = {1}};
 const struct kiln_op_info kiln_opi_lp_normalization = {
-    .infer = infer_lp_norm,
-    .dtypes = "float32, float64, float16",
-    .notes = "p = 1 or 2",
-    .opsets = {1},
-};
+    .infer = infer_lp_norm, .dtypes = "float32, float64, float16", .notes = "p = 1 or 2",
+    .opsets = {1}};

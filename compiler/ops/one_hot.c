@@ -36,8 +36,5 @@ static enum kiln_status infer_one_hot(struct kiln_infer_ctx *c, struct kiln_ir_n
 }
 
 const struct kiln_op_info kiln_opi_one_hot = {
-    .infer = infer_one_hot,
-    .dtypes = "indices and depth numeric; values any",
-    .notes = "depth must be constant; out-of-range indices give all-off rows",
-    .opsets = {9},
-};
+    .infer = infer_one_hot, .dtypes = "indices and depth numeric; values any",
+    .notes = "depth must be constant; out-of-range indices give all-off rows", .opsets = {9}};

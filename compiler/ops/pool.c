@@ -117,38 +117,22 @@ static enum kiln_status infer_global_pool(struct kiln_infer_ctx *c, struct kiln_
 }
 
 const struct kiln_op_info kiln_opi_max_pool = {
-    .infer = infer_max_pool,
-    .dtypes = "float32, float64, float16, int8, uint8",
+    .infer = infer_max_pool, .dtypes = "float32, float64, float16, int8, uint8",
     .notes = "1-3 spatial dims; dilations, ceil_mode, auto_pad, storage_order, Indices output",
-    .opsets = {1, 8, 10},
-};
+    .opsets = {1, 8, 10}};
 const struct kiln_op_info kiln_opi_average_pool = {
-    .infer = infer_average_pool,
-    .dtypes = "float32, float64, float16",
-    .notes = "1-3 spatial dims; count_include_pad, ceil_mode, auto_pad",
-    .opsets = {1, 7, 10},
-};
+    .infer = infer_average_pool, .dtypes = "float32, float64, float16",
+    .notes = "1-3 spatial dims; count_include_pad, ceil_mode, auto_pad", .opsets = {1, 7, 10}};
 const struct kiln_op_info kiln_opi_global_average_pool = {
-    .infer = infer_global_pool,
-    .dtypes = "float32, float64, float16",
-    .notes = "any spatial rank",
-    .opsets = {1},
-};
+    .infer = infer_global_pool, .dtypes = "float32, float64, float16", .notes = "any spatial rank",
+    .opsets = {1}};
 const struct kiln_op_info kiln_opi_global_max_pool = {
-    .infer = infer_global_pool,
-    .dtypes = "float32, float64, float16",
-    .notes = "any spatial rank",
-    .opsets = {1},
-};
+    .infer = infer_global_pool, .dtypes = "float32, float64, float16", .notes = "any spatial rank",
+    .opsets = {1}};
 const struct kiln_op_info kiln_opi_lp_pool = {
-    .infer = infer_lp_pool,
-    .dtypes = "float32, float64, float16",
+    .infer = infer_lp_pool, .dtypes = "float32, float64, float16",
     .notes = "1-3 spatial dims; auto_pad (dilations and ceil_mode of opset 18 accepted)",
-    .opsets = {1, 2},
-};
+    .opsets = {1, 2}};
 const struct kiln_op_info kiln_opi_global_lp_pool = {
-    .infer = infer_global_pool,
-    .dtypes = "float32, float64, float16",
-    .notes = "any spatial rank",
-    .opsets = {1, 2},
-};
+    .infer = infer_global_pool, .dtypes = "float32, float64, float16", .notes = "any spatial rank",
+    .opsets = {1, 2}};

@@ -283,49 +283,29 @@ static uint64_t macs_qlinear_conv(const struct kiln_ir_node *n)
 }
 
 const struct kiln_op_info kiln_opi_quantize_linear = {
-    .infer = infer_quantize_linear,
-    .dtypes = "float32, int32 -> uint8, int8",
+    .infer = infer_quantize_linear, .dtypes = "float32, int32 -> uint8, int8",
     .notes = "per tensor; per axis from opset 13; round half to even, saturate",
-    .opsets = {10, 13},
-};
+    .opsets = {10, 13}};
 const struct kiln_op_info kiln_opi_dequantize_linear = {
-    .infer = infer_dequantize_linear,
-    .dtypes = "uint8, int8, int32 -> float32",
-    .notes = "per tensor; per axis from opset 13",
-    .opsets = {10, 13},
-};
+    .infer = infer_dequantize_linear, .dtypes = "uint8, int8, int32 -> float32",
+    .notes = "per tensor; per axis from opset 13", .opsets = {10, 13}};
 const struct kiln_op_info kiln_opi_dynamic_quantize_linear = {
-    .infer = infer_dynamic_quantize_linear,
-    .dtypes = "float32 -> uint8",
-    .notes = "scale and zero point from the input's range (including 0)",
-    .opsets = {11},
-};
+    .infer = infer_dynamic_quantize_linear, .dtypes = "float32 -> uint8",
+    .notes = "scale and zero point from the input's range (including 0)", .opsets = {11}};
 const struct kiln_op_info kiln_opi_matmul_integer = {
-    .infer = infer_matmul_integer,
-    .macs = macs_matmul_integer,
-    .dtypes = "uint8, int8 -> int32",
+    .infer = infer_matmul_integer, .macs = macs_matmul_integer, .dtypes = "uint8, int8 -> int32",
     .notes = "zero points per tensor, per row of A, per column of B; batch broadcast; integer GEMM",
-    .opsets = {10},
-};
+    .opsets = {10}};
 const struct kiln_op_info kiln_opi_qlinear_matmul = {
-    .infer = infer_qlinear_matmul,
-    .macs = macs_qlinear_matmul,
-    .dtypes = "uint8, int8",
+    .infer = infer_qlinear_matmul, .macs = macs_qlinear_matmul, .dtypes = "uint8, int8",
     .notes = "A per tensor or row, B per tensor or column; int32 GEMM, float requantization",
-    .opsets = {10},
-};
+    .opsets = {10}};
 const struct kiln_op_info kiln_opi_conv_integer = {
-    .infer = infer_conv_integer,
-    .macs = macs_conv_integer,
-    .dtypes = "uint8, int8 -> int32",
+    .infer = infer_conv_integer, .macs = macs_conv_integer, .dtypes = "uint8, int8 -> int32",
     .notes = "Conv geometry; weight zero point per tensor or output channel; im2col + integer GEMM",
-    .opsets = {10},
-};
+    .opsets = {10}};
 const struct kiln_op_info kiln_opi_qlinear_conv = {
-    .infer = infer_qlinear_conv,
-    .macs = macs_qlinear_conv,
-    .dtypes = "uint8, int8",
+    .infer = infer_qlinear_conv, .macs = macs_qlinear_conv, .dtypes = "uint8, int8",
     .notes = "weights per tensor or output channel; int32 bias; im2col + integer GEMM, float "
              "requantization",
-    .opsets = {10},
-};
+    .opsets = {10}};

@@ -111,14 +111,6 @@ REDUCE_INFO(reduce_log_sum, AXES_NOTE, 1);
 REDUCE_INFO(reduce_log_sum_exp, AXES_NOTE, 1);
 REDUCE_INFO(reduce_sum_square, AXES_NOTE, 1);
 const struct kiln_op_info kiln_opi_argmax = {
-    .infer = infer_arg,
-    .dtypes = RED_DTYPES_DOC,
-    .notes = "output int64",
-    .opsets = {1, 12},
-};
+    .infer = infer_arg, .dtypes = RED_DTYPES_DOC, .notes = "output int64", .opsets = {1, 12}};
 const struct kiln_op_info kiln_opi_argmin = {
-    .infer = infer_arg,
-    .dtypes = RED_DTYPES_DOC,
-    .notes = "output int64",
-    .opsets = {1, 12},
-};
+    .infer = infer_arg, .dtypes = RED_DTYPES_DOC, .notes = "output int64", .opsets = {1, 12}};

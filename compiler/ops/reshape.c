@@ -290,63 +290,28 @@ static enum kiln_status infer_size(struct kiln_infer_ctx *c, struct kiln_ir_node
 
 #define ANY "any"
 const struct kiln_op_info kiln_opi_identity = {
-    .flags = KILN_OPF_VIEW,
-    .infer = infer_identity,
-    .dtypes = ANY,
-    .notes = "",
-    .opsets = {1},
-};
+    .flags = KILN_OPF_VIEW, .infer = infer_identity, .dtypes = ANY, .notes = "", .opsets = {1}};
 const struct kiln_op_info kiln_opi_dropout = {
-    .flags = KILN_OPF_VIEW,
-    .infer = infer_dropout,
-    .dtypes = "float types",
+    .flags = KILN_OPF_VIEW, .infer = infer_dropout, .dtypes = "float types",
     .notes = "inference only: training_mode must be a constant false (is_test 1 before opset 7); "
              "before opset 10 the mask has X's type and is refused when read",
-    .opsets = {1, 7, 10, 12},
-};
+    .opsets = {1, 7, 10, 12}};
 const struct kiln_op_info kiln_opi_flatten = {
-    .flags = KILN_OPF_VIEW,
-    .infer = infer_flatten,
-    .dtypes = ANY,
-    .notes = "",
-    .opsets = {1},
-};
+    .flags = KILN_OPF_VIEW, .infer = infer_flatten, .dtypes = ANY, .notes = "", .opsets = {1}};
 const struct kiln_op_info kiln_opi_reshape = {
-    .flags = KILN_OPF_VIEW,
-    .infer = infer_reshape,
-    .dtypes = ANY,
-    .notes = "the shape input must be constant",
-    .opsets = {1, 5, 14},
-};
+    .flags = KILN_OPF_VIEW, .infer = infer_reshape, .dtypes = ANY,
+    .notes = "the shape input must be constant", .opsets = {1, 5, 14}};
 const struct kiln_op_info kiln_opi_squeeze = {
-    .flags = KILN_OPF_VIEW,
-    .infer = infer_squeeze,
-    .dtypes = ANY,
-    .notes = "axes must be constant",
-    .opsets = {1, 13},
-};
+    .flags = KILN_OPF_VIEW, .infer = infer_squeeze, .dtypes = ANY, .notes = "axes must be constant",
+    .opsets = {1, 13}};
 const struct kiln_op_info kiln_opi_unsqueeze = {
-    .flags = KILN_OPF_VIEW,
-    .infer = infer_unsqueeze,
-    .dtypes = ANY,
-    .notes = "axes must be constant",
-    .opsets = {1, 13},
-};
+    .flags = KILN_OPF_VIEW, .infer = infer_unsqueeze, .dtypes = ANY,
+    .notes = "axes must be constant", .opsets = {1, 13}};
 const struct kiln_op_info kiln_opi_constant = {
-    .infer = infer_constant,
-    .dtypes = ANY,
+    .infer = infer_constant, .dtypes = ANY,
     .notes = "evaluated at compile time; string and sparse values are not supported",
-    .opsets = {1, 11, 12},
-};
+    .opsets = {1, 11, 12}};
 const struct kiln_op_info kiln_opi_shape = {
-    .infer = infer_shape,
-    .dtypes = ANY,
-    .notes = "evaluated at compile time",
-    .opsets = {1, 15},
-};
+    .infer = infer_shape, .dtypes = ANY, .notes = "evaluated at compile time", .opsets = {1, 15}};
 const struct kiln_op_info kiln_opi_size = {
-    .infer = infer_size,
-    .dtypes = ANY,
-    .notes = "evaluated at compile time",
-    .opsets = {1},
-};
+    .infer = infer_size, .dtypes = ANY, .notes = "evaluated at compile time", .opsets = {1}};

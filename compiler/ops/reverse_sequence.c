@@ -42,8 +42,5 @@ static enum kiln_status infer_reverse_sequence(struct kiln_infer_ctx *c, struct 
 }
 
 const struct kiln_op_info kiln_opi_reverse_sequence = {
-    .infer = infer_reverse_sequence,
-    .dtypes = "any; sequence_lens int64",
-    .notes = "run-time lengths outside [0, time steps] are clamped",
-    .opsets = {10},
-};
+    .infer = infer_reverse_sequence, .dtypes = "any; sequence_lens int64",
+    .notes = "run-time lengths outside [0, time steps] are clamped", .opsets = {10}};

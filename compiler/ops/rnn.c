@@ -227,23 +227,11 @@ static uint64_t macs_rnn(const struct kiln_ir_node *n)
 
 #define RNN_NOTES "float32; directions, layout, sequence_lens (runtime), clip, all spec activations"
 const struct kiln_op_info kiln_opi_lstm = {
-    .infer = infer_rnn,
-    .macs = macs_rnn,
-    .dtypes = "float32",
-    .notes = RNN_NOTES "; peepholes, input_forget",
-    .opsets = {1, 7, 14},
-};
+    .infer = infer_rnn, .macs = macs_rnn, .dtypes = "float32",
+    .notes = RNN_NOTES "; peepholes, input_forget", .opsets = {1, 7, 14}};
 const struct kiln_op_info kiln_opi_gru = {
-    .infer = infer_rnn,
-    .macs = macs_rnn,
-    .dtypes = "float32",
-    .notes = RNN_NOTES "; linear_before_reset 0 and 1",
-    .opsets = {1, 3, 7, 14},
-};
+    .infer = infer_rnn, .macs = macs_rnn, .dtypes = "float32",
+    .notes = RNN_NOTES "; linear_before_reset 0 and 1", .opsets = {1, 3, 7, 14}};
 const struct kiln_op_info kiln_opi_rnn = {
-    .infer = infer_rnn,
-    .macs = macs_rnn,
-    .dtypes = "float32",
-    .notes = RNN_NOTES,
-    .opsets = {1, 7, 14},
-};
+    .infer = infer_rnn, .macs = macs_rnn, .dtypes = "float32", .notes = RNN_NOTES,
+    .opsets = {1, 7, 14}};

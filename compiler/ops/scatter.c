@@ -192,32 +192,14 @@ static enum kiln_status infer_scatter_nd(struct kiln_infer_ctx *c, struct kiln_i
 #define IDX "; indices int32, int64"
 #define NOTE "constant indices are range-checked; at run time out-of-range indices are "
 const struct kiln_op_info kiln_opi_gather_elements = {
-    .infer = infer_gather_elements,
-    .dtypes = "any" IDX,
-    .notes = NOTE "clamped",
-    .opsets = {11},
-};
+    .infer = infer_gather_elements, .dtypes = "any" IDX, .notes = NOTE "clamped", .opsets = {11}};
 const struct kiln_op_info kiln_opi_gather_nd = {
-    .infer = infer_gather_nd,
-    .dtypes = "any" IDX,
-    .notes = NOTE "clamped",
-    .opsets = {11, 12},
-};
+    .infer = infer_gather_nd, .dtypes = "any" IDX, .notes = NOTE "clamped", .opsets = {11, 12}};
 const struct kiln_op_info kiln_opi_scatter = {
-    .infer = infer_scatter_elements,
-    .dtypes = "any" IDX,
-    .notes = NOTE "skipped",
-    .opsets = {9},
-};
+    .infer = infer_scatter_elements, .dtypes = "any" IDX, .notes = NOTE "skipped", .opsets = {9}};
 const struct kiln_op_info kiln_opi_scatter_elements = {
-    .infer = infer_scatter_elements,
-    .dtypes = "any" IDX,
-    .notes = "reduction none, add, mul (max/min unsupported); " NOTE "skipped",
-    .opsets = {11, 16},
-};
+    .infer = infer_scatter_elements, .dtypes = "any" IDX,
+    .notes = "reduction none, add, mul (max/min unsupported); " NOTE "skipped", .opsets = {11, 16}};
 const struct kiln_op_info kiln_opi_scatter_nd = {
-    .infer = infer_scatter_nd,
-    .dtypes = "any" IDX,
-    .notes = "reduction none, add, mul (max/min unsupported); " NOTE "skipped",
-    .opsets = {11, 16},
-};
+    .infer = infer_scatter_nd, .dtypes = "any" IDX,
+    .notes = "reduction none, add, mul (max/min unsupported); " NOTE "skipped", .opsets = {11, 16}};

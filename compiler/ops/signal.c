@@ -201,39 +201,22 @@ static enum kiln_status infer_mel(struct kiln_infer_ctx *c, struct kiln_ir_node 
 }
 
 const struct kiln_op_info kiln_opi_dft = {
-    .infer = infer_dft,
-    .dtypes = "float32, float64, float16, bfloat16",
+    .infer = infer_dft, .dtypes = "float32, float64, float16, bfloat16",
     .notes = "dft_length (and opset 20's axis) must be constant; direct DFT in double; inverse "
              "with onesided unsupported",
-    .opsets = {17},
-};
+    .opsets = {17}};
 const struct kiln_op_info kiln_opi_stft = {
-    .infer = infer_stft,
-    .dtypes = "float32, float64, float16, bfloat16",
-    .notes = "frame_step and frame_length must be constant",
-    .opsets = {17},
-};
+    .infer = infer_stft, .dtypes = "float32, float64, float16, bfloat16",
+    .notes = "frame_step and frame_length must be constant", .opsets = {17}};
 const struct kiln_op_info kiln_opi_hann_window = {
-    .infer = infer_window,
-    .dtypes = "size int32, int64; output any numeric",
-    .notes = "size must be constant; always folded",
-    .opsets = {17},
-};
+    .infer = infer_window, .dtypes = "size int32, int64; output any numeric",
+    .notes = "size must be constant; always folded", .opsets = {17}};
 const struct kiln_op_info kiln_opi_hamming_window = {
-    .infer = infer_window,
-    .dtypes = "size int32, int64; output any numeric",
-    .notes = "size must be constant; always folded (alpha 25/46, beta 21/46)",
-    .opsets = {17},
-};
+    .infer = infer_window, .dtypes = "size int32, int64; output any numeric",
+    .notes = "size must be constant; always folded (alpha 25/46, beta 21/46)", .opsets = {17}};
 const struct kiln_op_info kiln_opi_blackman_window = {
-    .infer = infer_window,
-    .dtypes = "size int32, int64; output any numeric",
-    .notes = "size must be constant; always folded",
-    .opsets = {17},
-};
+    .infer = infer_window, .dtypes = "size int32, int64; output any numeric",
+    .notes = "size must be constant; always folded", .opsets = {17}};
 const struct kiln_op_info kiln_opi_mel_weight_matrix = {
-    .infer = infer_mel,
-    .dtypes = "int32/int64 and float inputs; output any numeric",
-    .notes = "all inputs must be constant; always folded",
-    .opsets = {17},
-};
+    .infer = infer_mel, .dtypes = "int32/int64 and float inputs; output any numeric",
+    .notes = "all inputs must be constant; always folded", .opsets = {17}};

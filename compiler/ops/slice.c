@@ -99,8 +99,6 @@ static enum kiln_status infer_slice(struct kiln_infer_ctx *c, struct kiln_ir_nod
 }
 
 const struct kiln_op_info kiln_opi_slice = {
-    .infer = infer_slice,
-    .dtypes = "any",
+    .infer = infer_slice, .dtypes = "any",
     .notes = "starts, ends, axes and steps must be constant (opset >= 10 inputs)",
-    .opsets = {1, 10},
-};
+    .opsets = {1, 10}};

@@ -41,23 +41,11 @@ static enum kiln_status infer_softmax(struct kiln_infer_ctx *c, struct kiln_ir_n
 /* In place: each [outer, :, inner] column is read in full before its first write, and the last
  * pass reads x[i] just before writing y[i]. */
 const struct kiln_op_info kiln_opi_softmax = {
-    .flags = KILN_OPF_INPLACE,
-    .infer = infer_softmax,
-    .dtypes = "float32, float64, float16",
-    .notes = "opset < 13: 2-D coercion at axis",
-    .opsets = {1, 13},
-};
+    .flags = KILN_OPF_INPLACE, .infer = infer_softmax, .dtypes = "float32, float64, float16",
+    .notes = "opset < 13: 2-D coercion at axis", .opsets = {1, 13}};
 const struct kiln_op_info kiln_opi_log_softmax = {
-    .flags = KILN_OPF_INPLACE,
-    .infer = infer_softmax,
-    .dtypes = "float32, float64, float16",
-    .notes = "opset < 13: 2-D coercion at axis",
-    .opsets = {1, 13},
-};
+    .flags = KILN_OPF_INPLACE, .infer = infer_softmax, .dtypes = "float32, float64, float16",
+    .notes = "opset < 13: 2-D coercion at axis", .opsets = {1, 13}};
 const struct kiln_op_info kiln_opi_hardmax = {
-    .flags = KILN_OPF_INPLACE,
-    .infer = infer_softmax,
-    .dtypes = "float32, float64, float16",
-    .notes = "opset < 13: 2-D coercion at axis; the first maximum wins",
-    .opsets = {1, 13},
-};
+    .flags = KILN_OPF_INPLACE, .infer = infer_softmax, .dtypes = "float32, float64, float16",
+    .notes = "opset < 13: 2-D coercion at axis; the first maximum wins", .opsets = {1, 13}};

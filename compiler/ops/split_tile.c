@@ -104,14 +104,10 @@ static enum kiln_status infer_tile(struct kiln_infer_ctx *c, struct kiln_ir_node
 }
 
 const struct kiln_op_info kiln_opi_split = {
-    .infer = infer_split,
-    .dtypes = "any",
+    .infer = infer_split, .dtypes = "any",
     .notes = "split sizes (attribute in opsets 1-12, input in 1 and from 13) must be constant",
-    .opsets = {1, 2, 13},
-};
+    .opsets = {1, 2, 13}};
 const struct kiln_op_info kiln_opi_tile = {
-    .infer = infer_tile,
-    .dtypes = "any",
+    .infer = infer_tile, .dtypes = "any",
     .notes = "repeats must be constant; opset 1's form (tiles and axis inputs) is refused",
-    .opsets = {6},
-};
+    .opsets = {6}};

@@ -96,8 +96,5 @@ static enum kiln_status infer_tfidf(struct kiln_infer_ctx *c, struct kiln_ir_nod
 }
 
 const struct kiln_op_info kiln_opi_tfidf_vectorizer = {
-    .infer = infer_tfidf,
-    .dtypes = "int32, int64 (string unsupported); output float32",
-    .notes = "n-grams matched directly against the pool",
-    .opsets = {9},
-};
+    .infer = infer_tfidf, .dtypes = "int32, int64 (string unsupported); output float32",
+    .notes = "n-grams matched directly against the pool", .opsets = {9}};

@@ -51,8 +51,6 @@ static enum kiln_status infer_topk(struct kiln_infer_ctx *c, struct kiln_ir_node
 }
 
 const struct kiln_op_info kiln_opi_topk = {
-    .infer = infer_topk,
-    .dtypes = "numeric",
+    .infer = infer_topk, .dtypes = "numeric",
     .notes = "k must be constant; ties keep the lower index first; output always sorted",
-    .opsets = {1, 10, 11},
-};
+    .opsets = {1, 10, 11}};

@@ -33,8 +33,5 @@ static enum kiln_status infer_transpose(struct kiln_infer_ctx *c, struct kiln_ir
 }
 
 const struct kiln_op_info kiln_opi_transpose = {
-    .infer = infer_transpose,
-    .dtypes = "any",
-    .notes = "perm defaults to reversing the axes",
-    .opsets = {1},
-};
+    .infer = infer_transpose, .dtypes = "any", .notes = "perm defaults to reversing the axes",
+    .opsets = {1}};

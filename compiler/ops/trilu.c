@@ -55,14 +55,7 @@ static enum kiln_status infer_eye_like(struct kiln_infer_ctx *c, struct kiln_ir_
 }
 
 const struct kiln_op_info kiln_opi_trilu = {
-    .infer = infer_trilu,
-    .dtypes = "any",
-    .notes = "k must be constant",
-    .opsets = {14},
-};
+    .infer = infer_trilu, .dtypes = "any", .notes = "k must be constant", .opsets = {14}};
 const struct kiln_op_info kiln_opi_eye_like = {
-    .infer = infer_eye_like,
-    .dtypes = "any",
-    .notes = "only the input's shape is read",
-    .opsets = {9},
-};
+    .infer = infer_eye_like, .dtypes = "any", .notes = "only the input's shape is read",
+    .opsets = {9}};

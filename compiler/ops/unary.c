@@ -249,16 +249,8 @@ UN(gelu, infer_gelu, FLOATS, "kiln op (ONNX opset 20): approximate none/tanh; ki
 UN(cast, infer_cast, "every kiln type except string",
    "float to int truncates (NaN 0, saturating); float16/bfloat16 round to nearest even", 1, 6)
 const struct kiln_op_info kiln_opi_clip = {
-    .flags = EW,
-    .infer = infer_clip,
-    .dtypes = "all numeric types",
-    .notes = "min/max inputs (opset 11+) must be constant",
-    .opsets = {1, 6, 11},
-};
+    .flags = EW, .infer = infer_clip, .dtypes = "all numeric types",
+    .notes = "min/max inputs (opset 11+) must be constant", .opsets = {1, 6, 11}};
 const struct kiln_op_info kiln_opi_cast_like = {
-    .flags = EW,
-    .infer = infer_cast_like,
-    .dtypes = "every kiln type except string",
-    .notes = "as Cast, to the type of input 2",
-    .opsets = {15},
-};
+    .flags = EW, .infer = infer_cast_like, .dtypes = "every kiln type except string",
+    .notes = "as Cast, to the type of input 2", .opsets = {15}};

@@ -53,8 +53,6 @@ static enum kiln_status infer_unique(struct kiln_infer_ctx *c, struct kiln_ir_no
 }
 
 const struct kiln_op_info kiln_opi_unique = {
-    .infer = infer_unique,
-    .dtypes = "any numeric, bool",
+    .infer = infer_unique, .dtypes = "any numeric, bool",
     .notes = "folded when the input is constant; else run-time extents (bound: every slice unique)",
-    .opsets = {11},
-};
+    .opsets = {11}};

@@ -594,10 +594,14 @@ static void test_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rnn_by_hand), cmocka_unit_test(test_rnn_cases),
-        cmocka_unit_test(test_gru_cases),   cmocka_unit_test(test_lstm_cases),
-        cmocka_unit_test(test_awkward_sizes), cmocka_unit_test(test_gate_math),
-        cmocka_unit_test(test_new_activations), cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_rnn_by_hand),
+        cmocka_unit_test(test_rnn_cases),
+        cmocka_unit_test(test_gru_cases),
+        cmocka_unit_test(test_lstm_cases),
+        cmocka_unit_test(test_awkward_sizes),
+        cmocka_unit_test(test_gate_math),
+        cmocka_unit_test(test_new_activations),
+        cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
