@@ -188,24 +188,23 @@ static double run_case(int isa, const struct dcase *c)
     return worst;
 }
 
+static void print_dims(const char *name, const int64_t *v, int n)
+{
+    fprintf(stderr, " %s", name);
+    for (int i = 0; i < n; i++)
+        fprintf(stderr, " %lld", (long long)v[i]);
+}
+
 static void describe(const struct dcase *c, int isa, double e)
 {
-    fprintf(stderr, "FAIL isa %d: nsp %d nb %lld C %lld group %lld mg %lld in", isa, c->nsp,
+    fprintf(stderr, "FAIL isa %d: nsp %d nb %lld C %lld group %lld mg %lld", isa, c->nsp,
             (long long)c->nb, (long long)c->C, (long long)c->group, (long long)c->mg);
-    for (int i = 0; i < c->nsp; i++)
-        fprintf(stderr, " %lld", (long long)c->in[i]);
-    fprintf(stderr, " k");
-    for (int i = 0; i < c->nsp; i++)
-        fprintf(stderr, " %lld", (long long)c->k[i]);
-    fprintf(stderr, " s");
-    for (int i = 0; i < c->nsp; i++)
-        fprintf(stderr, " %lld", (long long)c->s[i]);
-    fprintf(stderr, " d");
-    for (int i = 0; i < c->nsp; i++)
-        fprintf(stderr, " %lld", (long long)c->d[i]);
-    fprintf(stderr, " pads");
-    for (int i = 0; i < c->nsp; i++)
-        fprintf(stderr, " %lld/%lld", (long long)c->pb[i], (long long)c->pe[i]);
+    print_dims("in", c->in, c->nsp);
+    print_dims("k", c->k, c->nsp);
+    print_dims("s", c->s, c->nsp);
+    print_dims("d", c->d, c->nsp);
+    print_dims("pads begin", c->pb, c->nsp);
+    print_dims("end", c->pe, c->nsp);
     fprintf(stderr, " bias %d res %d act %d: error %g of the bound\n", c->bias, c->res,
             c->act.kind, e);
 }
