@@ -161,8 +161,8 @@ DW_INLINE DW_A512 __m512 avx512_loads(const float *p, int64_t s, int64_t n)
 DW_INLINE DW_A512 __m512 avx512_shift(__m512 v, int64_t a, int64_t b)
 {
     __mmask16 m = (__mmask16)(avx512_first(b) & ~avx512_first(a));
-    return _mm512_maskz_permutexvar_ps(m, _mm512_sub_epi32(avx512_iota(), _mm512_set1_epi32((int)a)),
-                                       v);
+    __m512i from = _mm512_sub_epi32(avx512_iota(), _mm512_set1_epi32((int)a));
+    return _mm512_maskz_permutexvar_ps(m, from, v);
 }
 DW_INLINE DW_A512 void avx512_store(float *p, __m512 v, int64_t n)
 {
@@ -345,6 +345,19 @@ DW_INLINE DW_A2 __m256 avx2_clamp(__m256 x, __m256 lo, __m256 hi)
         }                                                                                      \
         return o;                                                                              \
     }                                                                                          \
+    /* interior columns o .. o+n-1 for n < VW: loads under a lane mask */                     \
+    DW_INLINE ATTR void ISA##_part(const struct dw_plane *pl, const struct dw_row *r,          \
+                                   int64_t o, int64_t n, int64_t S)                            \
+    {                                                                                          \
+        const struct kiln_nn_geom *g = pl->g;                                                  \
+        int64_t x0 = o * S - g->pb[2];                                                         \
+        V acc = ISA##_start(r, o, n);                                                          \
+        for (int64_t i = 0; i < r->n; i++)                                                     \
+            for (int64_t kx = 0; kx < g->k[2]; kx++)                                           \
+                acc = P##_fmadd_ps(P##_set1_ps(r->w[i][kx]),                                   \
+                                   ISA##_load(r->x[i] + x0 + kx * g->d[2], S, n), acc);        \
+        ISA##_finish(pl, r, o, n, acc);                                                        \
+    }                                                                                          \
     /* columns [b, e) with a bounds check per tap: lanes [ja, jb) of the block read inside    \
      * the input */                                                                            \
     DW_INLINE ATTR void ISA##_edges(const struct dw_plane *pl, const struct dw_row *r,         \
@@ -354,17 +367,20 @@ DW_INLINE DW_A2 __m256 avx2_clamp(__m256 x, __m256 lo, __m256 hi)
         for (int64_t o = b; o < e; o += VW) {                                                  \
             int64_t n = e - o < VW ? e - o : VW;                                               \
             V acc = ISA##_start(r, o, n);                                                      \
-            for (int64_t i = 0; i < r->n; i++)                                                 \
-                for (int64_t kx = 0; kx < g->k[2]; kx++) {                                     \
-                    int64_t base = o * S + kx * g->d[2] - g->pb[2], ja, jb;                    \
-                    kiln_nn_valid_range(base, S, g->in[2], n, &ja, &jb);                       \
-                    if (ja == jb)                                                              \
-                        continue;                                                              \
-                    V xv = ISA##_load(r->x[i] + base + ja * S, S, jb - ja);                    \
+            /* kernel columns outer: the lanes inside the input depend on the column only */     \
+            for (int64_t kx = 0; kx < g->k[2]; kx++) {                                         \
+                int64_t base = o * S + kx * g->d[2] - g->pb[2], ja, jb;                        \
+                kiln_nn_valid_range(base, S, g->in[2], n, &ja, &jb);                           \
+                if (ja == jb)                                                                  \
+                    continue;                                                                  \
+                int64_t at = base + ja * S;                                                    \
+                for (int64_t i = 0; i < r->n; i++) {                                           \
+                    V xv = ISA##_load(r->x[i] + at, S, jb - ja);                               \
                     if (ja)                                                                    \
                         xv = ISA##_shift(xv, ja, jb);                                          \
                     acc = P##_fmadd_ps(P##_set1_ps(r->w[i][kx]), xv, acc);                     \
                 }                                                                              \
+            }                                                                                  \
             ISA##_finish(pl, r, o, n, acc);                                                    \
         }                                                                                      \
     }                                                                                          \
@@ -386,7 +402,9 @@ DW_INLINE DW_A2 __m256 avx2_clamp(__m256 x, __m256 lo, __m256 hi)
             o = ISA##_interior(pl, r, S, 5, 5);                                                \
         else                                                                                   \
             o = ISA##_interior(pl, r, S, 0, 0);                                                \
-        ISA##_edges(pl, r, o, ow, S);                                                          \
+        if (o < pl->hi)                                                                        \
+            ISA##_part(pl, r, o, pl->hi - o, S);                                               \
+        ISA##_edges(pl, r, pl->hi, ow, S);                                                     \
     }                                                                                          \
     static ATTR void dw_row_##ISA(const struct dw_plane *pl, const struct dw_row *r)           \
     {                                                                                          \
@@ -448,15 +466,19 @@ static void dw_row(const struct dw_plane *pl, int64_t o0, int64_t o1, struct dw_
     dw_range(i0, g->d[0], g->in[0], g->k[0], &k0lo, &k0hi);
     dw_range(i1, g->d[1], g->in[1], g->k[1], &k1lo, &k1hi);
     int64_t left = pl->cg * (k0hi - k0lo) * (k1hi - k1lo);
+    int64_t in2 = g->in[2], k2 = g->k[2], xstep = g->d[1] * in2;
     r->first = 1;
     r->last = left == 0;
     r->n = 0;
-    for (int64_t ci = 0; ci < pl->cg; ci++)
-        for (int64_t k0 = k0lo; k0 < k0hi; k0++)
-            for (int64_t k1 = k1lo; k1 < k1hi; k1++) {
-                r->x[r->n] = pl->x + ((ci * g->in[0] + i0 + k0 * g->d[0]) * g->in[1] + i1 +
-                                      k1 * g->d[1]) * g->in[2];
-                r->w[r->n] = pl->w + ((ci * g->k[0] + k0) * g->k[1] + k1) * g->k[2];
+    for (int64_t ci = 0; left && ci < pl->cg; ci++)
+        for (int64_t k0 = k0lo; k0 < k0hi; k0++) {
+            /* offsets, not pointers: no pointer is formed past the rows inside the input */
+            int64_t xo = ((ci * g->in[0] + i0 + k0 * g->d[0]) * g->in[1] + i1 +
+                          k1lo * g->d[1]) * in2;
+            int64_t wo = ((ci * g->k[0] + k0) * g->k[1] + k1lo) * k2;
+            for (int64_t k1 = k1lo; k1 < k1hi; k1++, xo += xstep, wo += k2) {
+                r->x[r->n] = pl->x + xo;
+                r->w[r->n] = pl->w + wo;
                 r->n++;
                 left--;
                 if (r->n == DW_MAX_TAP_ROWS || left == 0) {
@@ -466,6 +488,7 @@ static void dw_row(const struct dw_plane *pl, int64_t o0, int64_t o1, struct dw_
                     r->n = 0;
                 }
             }
+        }
     if (r->first) /* no kernel row inside the input: the epilogue of 0 */
         fn(pl, r);
 }
