@@ -119,9 +119,10 @@ static void dw_row_portable(const struct dw_plane *pl, const struct dw_row *r)
  *   shift(v, a, b)       lane j = v[j - a] for j in [a, b), else 0
  *   store(p, v, n)       p[j] = v[j]
  *   gt_or0(x, t)         x > t ? x : 0
- *   ge0_or(x, y)         x >= 0 ? x : y
+ *   lt0_or(x, y)         x < 0 ? y : x
  *   clamp(x, lo, hi)     x < lo ? lo : x > hi ? hi : x
- * the three selects exactly as act.h writes them, so NaN and signed zeros come out the same. */
+ *   clip(x, lo, hi)      t = x < lo ? lo : x, then t > hi ? hi : t
+ * the selects exactly as actmath.h writes them, so NaN and signed zeros come out the same. */
 
 #ifdef DW_HAVE_AVX512
 #define DW_A512 DW_TARGET("avx512f")
@@ -175,9 +176,14 @@ DW_INLINE DW_A512 __m512 avx512_gt_or0(__m512 x, __m512 t)
 {
     return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, t, _CMP_GT_OQ), x);
 }
-DW_INLINE DW_A512 __m512 avx512_ge0_or(__m512 x, __m512 y)
+DW_INLINE DW_A512 __m512 avx512_lt0_or(__m512 x, __m512 y)
 {
-    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GE_OQ), y, x);
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ), x, y);
+}
+DW_INLINE DW_A512 __m512 avx512_clip(__m512 x, __m512 lo, __m512 hi)
+{
+    __m512 t = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ), x, lo);
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(t, hi, _CMP_GT_OQ), t, hi);
 }
 DW_INLINE DW_A512 __m512 avx512_clamp(__m512 x, __m512 lo, __m512 hi)
 {
@@ -240,9 +246,14 @@ DW_INLINE DW_A2 __m256 avx2_gt_or0(__m256 x, __m256 t)
 {
     return _mm256_and_ps(x, _mm256_cmp_ps(x, t, _CMP_GT_OQ));
 }
-DW_INLINE DW_A2 __m256 avx2_ge0_or(__m256 x, __m256 y)
+DW_INLINE DW_A2 __m256 avx2_lt0_or(__m256 x, __m256 y)
 {
-    return _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_GE_OQ));
+    return _mm256_blendv_ps(x, y, _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ));
+}
+DW_INLINE DW_A2 __m256 avx2_clip(__m256 x, __m256 lo, __m256 hi)
+{
+    __m256 t = _mm256_blendv_ps(x, lo, _mm256_cmp_ps(x, lo, _CMP_LT_OQ));
+    return _mm256_blendv_ps(t, hi, _mm256_cmp_ps(t, hi, _CMP_GT_OQ));
 }
 DW_INLINE DW_A2 __m256 avx2_clamp(__m256 x, __m256 lo, __m256 hi)
 {
@@ -255,7 +266,7 @@ DW_INLINE DW_A2 __m256 avx2_clamp(__m256 x, __m256 lo, __m256 hi)
  * lanes, P the intrinsics' prefix. Every block of columns starts from 0 (or the partial sum in
  * y), adds its taps in the order of dw_row and ends in ISA##_finish. */
 #define DW_SIMD(ISA, ATTR, V, VW, P)                                                           \
-    /* act(v + bias + res) as act.h computes it; kinds without a vector form go through       \
+    /* act(v + bias + res) as actmath.h computes it; kinds without a vector form go through   \
      * kiln_act_apply lane by lane */                                                          \
     DW_INLINE ATTR V ISA##_epilogue(const struct dw_plane *pl, V v, const float *res, int64_t n) \
     {                                                                                          \
@@ -267,9 +278,9 @@ DW_INLINE DW_A2 __m256 avx2_clamp(__m256 x, __m256 lo, __m256 hi)
             v = P##_add_ps(v, ISA##_load1(res, n));                                            \
         switch (a->kind) {                                                                     \
         case KILN_ACT_NONE: return v;                                                          \
-        case KILN_ACT_RELU: return ISA##_gt_or0(v, zero);                                      \
-        case KILN_ACT_CLIP: return ISA##_clamp(v, P##_set1_ps(a->alpha), P##_set1_ps(a->beta)); \
-        case KILN_ACT_LEAKY_RELU: return ISA##_ge0_or(v, P##_mul_ps(P##_set1_ps(a->alpha), v)); \
+        case KILN_ACT_RELU: return ISA##_lt0_or(v, zero);                                      \
+        case KILN_ACT_CLIP: return ISA##_clip(v, P##_set1_ps(a->alpha), P##_set1_ps(a->beta));  \
+        case KILN_ACT_LEAKY_RELU: return ISA##_lt0_or(v, P##_mul_ps(P##_set1_ps(a->alpha), v)); \
         case KILN_ACT_THRESHOLDED_RELU: return ISA##_gt_or0(v, P##_set1_ps(a->alpha));          \
         case KILN_ACT_AFFINE:                                                                  \
             return P##_add_ps(P##_mul_ps(P##_set1_ps(a->alpha), v), P##_set1_ps(a->beta));     \
