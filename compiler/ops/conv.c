@@ -1,6 +1,7 @@
 /* conv.c - Conv: type and shape inference for 1-3 spatial dims with groups (including
  * depthwise), dilations, strides, explicit pads or auto_pad, kernel_shape from the weights when
- * absent; sizes the im2col + GEMM scratch the kernel uses (runtime/kernels/conv.c). */
+ * absent; sizes the scratch the kernel uses (runtime/kernels/conv.c: im2col + GEMM, none for
+ * the direct depthwise kernel). */
 #include "fused.h"
 #include "nn.h"
 #include "../../runtime/kernels/nn.h"
@@ -32,9 +33,8 @@ static enum kiln_status infer_conv(struct kiln_infer_ctx *c, struct kiln_ir_node
     if ((st = kiln_fused_attrs(c, n, 3, x->rank, sh.dims, &p->act)))
         return st;
     uint64_t es = kiln_dtype_size(x->dtype);
-    n->scratch_size =
-        kiln_conv_col_bytes(p, sh.cg, sh.k_size, sh.out_size, es) +
-        kiln_gemm_scratch_bytes((uint64_t)(M / sh.group), sh.out_size, sh.cg * sh.k_size, es);
+    n->scratch_size = kiln_conv_scratch_bytes(p, sh.cg, (uint64_t)(M / sh.group), sh.k_size,
+                                              sh.out_size, es);
     return kiln_set_output(c, n, 0, x->dtype, x->rank, sh.dims);
 }
 
@@ -49,6 +49,6 @@ static uint64_t macs_conv(const struct kiln_ir_node *n)
 
 const struct kiln_op_info kiln_opi_conv = {
     .infer = infer_conv, .macs = macs_conv, .dtypes = "float32, float64",
-    .notes = "1-3 spatial dims; groups, dilations, auto_pad; im2col + blocked GEMM; fused "
-             "activation and residual (kiln_act, kiln_residual)",
+    .notes = "1-3 spatial dims; groups, dilations, auto_pad; im2col + blocked GEMM, float32 "
+             "depthwise direct; fused activation and residual (kiln_act, kiln_residual)",
     .opsets = {1}};

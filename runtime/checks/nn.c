@@ -84,8 +84,7 @@ static int check_conv(struct kiln_vctx *v)
     uint64_t M = (uint64_t)w->dims[0], mg = M / (uint64_t)p->group;
     if (b && !is_vec(b, M))
         return BAD("bias must be a vector of %llu values", U(M));
-    return kiln_ck_scratch(v, kiln_conv_col_bytes(p, cg, k_size, out_size, es) +
-                                  kiln_gemm_scratch_bytes(mg, out_size, cg * k_size, es));
+    return kiln_ck_scratch(v, kiln_conv_scratch_bytes(p, cg, mg, k_size, out_size, es));
 }
 
 static int check_pool(struct kiln_vctx *v)

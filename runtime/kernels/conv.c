@@ -2,8 +2,10 @@
  * group, im2col into scratch, then one GEMM (weights [M/group, C/group*k] x columns
  * [C/group*k, out]) straight into the output; pointwise convs feed the input to the GEMM as is.
  * Bias, the fused residual input (kiln_residual: input 3) and the fused activation are applied
- * in one pass over each output row (epilogue.h). */
+ * in one pass over each output row (epilogue.h). Float32 depthwise convs (kiln_conv_direct)
+ * go to the direct kernel of conv_dw.c instead. */
 #include "kernels.h"
+#include "conv_dw.h"
 #include "epilogue.h"
 #include "im2col.h"
 #include "nn.h"
@@ -11,6 +13,24 @@
 static inline int has_bias(const struct kiln_kernel_args *a)
 {
     return a->n_in > 2 && a->in[2].data != NULL;
+}
+
+/* The float32 direct path (the node has no scratch for im2col: see kiln_conv_scratch_bytes). */
+static void conv_direct_f32(const struct kiln_kernel_args *a, const struct kiln_nn_geom *g)
+{
+    const struct kiln_p_conv *p = a->params;
+    struct kiln_conv_dw c = {g,
+                             a->in[0].dims[0],
+                             a->in[0].dims[1],
+                             a->in[1].dims[0],
+                             p->group,
+                             a->in[0].data,
+                             a->in[1].data,
+                             has_bias(a) ? a->in[2].data : NULL,
+                             a->n_in > 3 ? a->in[3].data : NULL,
+                             a->out[0].data,
+                             &p->act};
+    kiln_conv_dw_f32(&c);
 }
 
 #define CONV_DEFINE(sfx, DT, T)                                                                \
@@ -26,6 +46,10 @@ static inline int has_bias(const struct kiln_kernel_args *a)
         kiln_nn_geom(&g, p->nsp, &p->win, x, y);                                               \
         int64_t nb = x->dims[0], C = x->dims[1], M = w->dims[0];                               \
         int64_t cg = C / p->group, mg = M / p->group, kdim = cg * g.k_size;                    \
+        if (sizeof(T) == 4 && kiln_conv_direct(p, (uint64_t)cg, (uint64_t)mg, sizeof(T))) {    \
+            conv_direct_f32(a, &g);                                                            \
+            return;                                                                            \
+        }                                                                                      \
         uint64_t col_bytes = kiln_conv_col_bytes(p, (uint64_t)cg, (uint64_t)g.k_size,          \
                                                  (uint64_t)g.out_size, sizeof(T));             \
         T *col = a->scratch;                                                                   \

@@ -82,6 +82,32 @@ static inline uint64_t kiln_conv_col_bytes(const struct kiln_p_conv *p, uint64_t
     return kiln_conv_pointwise(p) ? 0 : kiln_gemm_round_up(cg * k_size * out_size * esize, 64);
 }
 
+/* Float32 Convs with one input channel per group (depthwise, any channel multiplier mg) run the
+ * direct kernel (conv_dw.c) instead of im2col + GEMM, except when one input channel feeds many
+ * outputs (a first layer on a one-channel image), where the GEMM reuses each input load across
+ * its register tile: measured even at 4 and 8 outputs per channel, slower for 8 on narrow rows,
+ * 2.5x faster for 2. */
+#define KILN_CONV_DIRECT_MAX_MG 4
+static inline int kiln_conv_direct(const struct kiln_p_conv *p, uint64_t cg, uint64_t mg,
+                                   uint64_t esize)
+{
+    (void)p;
+    return esize == 4 && cg == 1 && mg <= KILN_CONV_DIRECT_MAX_MG;
+}
+
+/* The scratch a Conv node needs (the compiler sizes it, the loader checks it): none on the
+ * direct path, else the im2col matrix and the GEMM's buffers. mg, cg: output and input channels
+ * per group. */
+static inline uint64_t kiln_conv_scratch_bytes(const struct kiln_p_conv *p, uint64_t cg,
+                                               uint64_t mg, uint64_t k_size, uint64_t out_size,
+                                               uint64_t esize)
+{
+    if (kiln_conv_direct(p, cg, mg, esize))
+        return 0;
+    return kiln_conv_col_bytes(p, cg, k_size, out_size, esize) +
+           kiln_gemm_scratch_bytes(mg, out_size, cg * k_size, esize);
+}
+
 /* ConvTranspose scratch: the column matrix of one group ([M/group * kernel size] x input
  * size, the GEMM W^T x X), then the GEMM's packing buffers. */
 static inline uint64_t kiln_conv_transpose_col_bytes(uint64_t mg, uint64_t k_size,

@@ -1,6 +1,7 @@
 #!/bin/sh
-# test_emitc_simd.sh - emitted C chooses its float32 GEMM micro-kernel by compiler macros
-# (runtime/kernels/gemm_core.c). For each model and each variant this CPU runs: emit C with
+# test_emitc_simd.sh - emitted C chooses its float32 GEMM micro-kernel and depthwise conv rows
+# by compiler macros (runtime/kernels/gemm_core.c, conv_dw.c; kws_cnn has depthwise convs).
+# For each model and each variant this CPU runs: emit C with
 # `kiln compile --emit c --with-main`, build it with gcc and clang -std=c99 -Wall -Wextra -pedantic
 # -Werror -O2 plus the variant's flags (portable: none; avx2: -mavx2 -mfma; avx512: also
 # -mavx512f), check from the object code that the variant's registers are used (ymm/zmm), run it
@@ -11,7 +12,7 @@ set -u
 kiln=$1
 models=$2
 shift 2
-list=${*:-digits_cnn tiny_resnet transformer_encoder}
+list=${*:-digits_cnn tiny_resnet transformer_encoder kws_cnn}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/kiln-emitc-simd.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM
