@@ -2,9 +2,9 @@
  * group, im2col into scratch, then one GEMM (weights [M/group, C/group*k] x columns
  * [C/group*k, out]) straight into the output; pointwise convs feed the input to the GEMM as is.
  * Bias, the fused residual input (kiln_residual: input 3) and the fused activation are applied
- * in one pass over each output row (epilogue.h). */
+ * by the GEMM as it stores each tile (epilogue.h, gemm_core.h). */
 #include "kernels.h"
-#include "epilogue.h"
+#include "gemm_core.h"
 #include "im2col.h"
 #include "nn.h"
 
@@ -14,7 +14,6 @@ static inline int has_bias(const struct kiln_kernel_args *a)
 }
 
 #define CONV_DEFINE(sfx, DT, T)                                                                \
-    KILN_EPILOGUE_DEFINE(sfx, T)                                                               \
     /* col[(c*k_size + kpos) * out_size + opos] = x at that tap, 0 in the padding */           \
     KILN_IM2COL_DEFINE(im2col_##sfx, T)                                                        \
     static void kiln_k_conv_##sfx(const struct kiln_kernel_args *a)                            \
@@ -33,6 +32,7 @@ static inline int has_bias(const struct kiln_kernel_args *a)
         const T *X = x->data, *W = w->data, *B = has_bias(a) ? bias->data : NULL;              \
         const T *R = a->n_in > 3 ? a->in[3].data : NULL;                                       \
         T *Y = y->data;                                                                        \
+        struct kiln_gemm_epi epi = {&p->act, NULL, NULL, g.out_size};                          \
         for (int64_t n = 0; n < nb; n++)                                                       \
             for (int64_t gi = 0; gi < p->group; gi++) {                                        \
                 const T *xg = X + (n * C + gi * cg) * g.in_size;                               \
@@ -42,10 +42,10 @@ static inline int has_bias(const struct kiln_kernel_args *a)
                     cols = col;                                                                \
                 }                                                                              \
                 T *yg = Y + (n * M + gi * mg) * g.out_size;                                    \
-                kiln_gemm_##sfx(mg, g.out_size, kdim, 1, W + gi * mg * kdim, kdim, 1, cols,    \
-                                g.out_size, 1, yg, g.out_size, 0, gemm_scratch);               \
-                kiln_epilogue_##sfx(&p->act, B ? B + gi * mg : NULL,                           \
-                                    R ? R + (yg - Y) : NULL, mg, g.out_size, yg);              \
+                epi.bias = B ? B + gi * mg : NULL;                                             \
+                epi.res = R ? R + (yg - Y) : NULL;                                             \
+                kiln_gemm_ex_##sfx(mg, g.out_size, kdim, 1, W + gi * mg * kdim, kdim, 1, cols, \
+                                   g.out_size, 1, yg, g.out_size, 0, &epi, gemm_scratch);      \
             }                                                                                  \
     }
 

@@ -1,12 +1,10 @@
 /* gemm.c - Gemm and MatMul kernels: both reduce to the shared blocked GEMM (gemm_core.c) with
- * strides expressing transposes and batch broadcasting, then the epilogue (epilogue.h): the
- * fused residual input (kiln_residual: Gemm input 3, MatMul input 2) and activation. */
+ * strides expressing transposes and batch broadcasting, and its fused epilogue (epilogue.h):
+ * the residual input (kiln_residual: Gemm input 3, MatMul input 2) and activation. */
 #include "kernels.h"
-#include "epilogue.h"
 #include "gemm_core.h"
 
 #define GEMM_DEFINE(sfx, DT, T)                                                                \
-    KILN_EPILOGUE_DEFINE(sfx, T)                                                               \
     /* Y = alpha * op(A) op(B) + beta * C, C broadcast from rank 0, 1 or 2. */                  \
     static void kiln_k_gemm_##sfx(const struct kiln_kernel_args *a)                            \
     {                                                                                          \
@@ -32,10 +30,9 @@
                 for (int64_t j = 0; j < N; j++)                                                \
                     Y[i * N + j] = (T)p->beta * c[i * c_rs + j * c_cs];                        \
         }                                                                                      \
-        kiln_gemm_##sfx(M, N, K, (T)p->alpha, A->data, a_rs, a_cs, B->data, b_rs, b_cs, Y, N,  \
-                        accumulate, a->scratch);                                               \
-        kiln_epilogue_##sfx(&p->act, NULL, a->n_in > 3 ? (const T *)a->in[3].data : NULL, 1,   \
-                            M * N, Y);                                                         \
+        struct kiln_gemm_epi epi = {&p->act, NULL, a->n_in > 3 ? a->in[3].data : NULL, N};     \
+        kiln_gemm_ex_##sfx(M, N, K, (T)p->alpha, A->data, a_rs, a_cs, B->data, b_rs, b_cs, Y,  \
+                           N, accumulate, &epi, a->scratch);                                   \
     }                                                                                          \
     /* numpy matmul: 1-D operands act as a row (A) or column (B); batch dims broadcast. */      \
     static void kiln_k_matmul_##sfx(const struct kiln_kernel_args *a)                          \
@@ -50,8 +47,11 @@
         int64_t batch = kiln_numel(Yt->dims, nbo);                                             \
         const T *Ad = A->data, *Bd = B->data;                                                  \
         T *Y = Yt->data;                                                                       \
+        const T *R = a->n_in > 2 ? a->in[2].data : NULL;                                       \
+        struct kiln_gemm_epi epi = {&p->act, NULL, R, N};                                      \
         if (nbb == 0) { /* B shared by every batch: one product over all rows of A */          \
-            kiln_gemm_##sfx(batch * M, N, K, 1, Ad, K, 1, Bd, N, 1, Y, N, 0, a->scratch);      \
+            kiln_gemm_ex_##sfx(batch * M, N, K, 1, Ad, K, 1, Bd, N, 1, Y, N, 0, &epi,          \
+                               a->scratch);                                                    \
         } else {                                                                               \
             int64_t sa[KILN_MAX_RANK], sb[KILN_MAX_RANK], own_a = M * K, own_b = K * N;        \
             for (int i = nbo - 1; i >= 0; i--) {                                               \
@@ -71,12 +71,11 @@
                     oa += idx * sa[i];                                                         \
                     ob += idx * sb[i];                                                         \
                 }                                                                              \
-                kiln_gemm_##sfx(M, N, K, 1, Ad + oa, K, 1, Bd + ob, N, 1, Y + bi * M * N, N,   \
-                                0, a->scratch);                                                \
+                epi.res = R ? R + bi * M * N : NULL;                                           \
+                kiln_gemm_ex_##sfx(M, N, K, 1, Ad + oa, K, 1, Bd + ob, N, 1, Y + bi * M * N,   \
+                                   N, 0, &epi, a->scratch);                                    \
             }                                                                                  \
         }                                                                                      \
-        kiln_epilogue_##sfx(&p->act, NULL, a->n_in > 2 ? (const T *)a->in[2].data : NULL, 1,   \
-                            batch * M * N, Y);                                                 \
     }
 
 KILN_FOR_NATIVE_FLOATS(GEMM_DEFINE)
