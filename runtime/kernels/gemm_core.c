@@ -230,13 +230,16 @@ KILN_GEMM_BLOCKED(portable_f64, double, MR, NR, micro_portable_f64, , 1, epi_til
 #define SIMD_SCALE(i, V, VW, P)                                                                \
     c##i##0 = P##_mul_ps(va, c##i##0);                                                         \
     c##i##1 = P##_mul_ps(va, c##i##1);
+/* c = c_old + c when accumulating (C's row i at c_) */
+#define SIMD_ACC_ROW(i, V, VW, P)                                                              \
+    float *c_ = C + i * ldc;                                                                   \
+    if (accumulate) {                                                                          \
+        c##i##0 = P##_add_ps(P##_loadu_ps(c_), c##i##0);                                       \
+        c##i##1 = P##_add_ps(P##_loadu_ps(c_ + VW), c##i##1);                                  \
+    }
 #define SIMD_STORE_ROW(i, V, VW, P)                                                            \
     {                                                                                          \
-        float *c_ = C + i * ldc;                                                               \
-        if (accumulate) {                                                                      \
-            c##i##0 = P##_add_ps(P##_loadu_ps(c_), c##i##0);                                   \
-            c##i##1 = P##_add_ps(P##_loadu_ps(c_ + VW), c##i##1);                              \
-        }                                                                                      \
+        SIMD_ACC_ROW(i, V, VW, P)                                                              \
         P##_storeu_ps(c_, c##i##0);                                                            \
         P##_storeu_ps(c_ + VW, c##i##1);                                                       \
     }
@@ -248,11 +251,7 @@ KILN_GEMM_BLOCKED(portable_f64, double, MR, NR, micro_portable_f64, , 1, epi_til
  * NaN and -0 the results of kiln_act_apply()). */
 #define SIMD_EPI_ROW(i, V, VW, P)                                                              \
     {                                                                                          \
-        float *c_ = C + i * ldc;                                                               \
-        if (accumulate) {                                                                      \
-            c##i##0 = P##_add_ps(P##_loadu_ps(c_), c##i##0);                                   \
-            c##i##1 = P##_add_ps(P##_loadu_ps(c_ + VW), c##i##1);                              \
-        }                                                                                      \
+        SIMD_ACC_ROW(i, V, VW, P)                                                              \
         if (bias) {                                                                            \
             V b_ = P##_set1_ps(bias[i]);                                                       \
             c##i##0 = P##_add_ps(c##i##0, b_);                                                 \
