@@ -94,6 +94,11 @@ KILN_GEMM_DECLARE(f64, double)
  * rows (columns) past M (N) zero-filled to a whole panel. */
 #define KILN_GEMM_PANEL_A 24
 #define KILN_GEMM_PANEL_B 32
+/* Conv, Gemm and MatMul list their kernels plain first (f32, f64), then the same that read the
+ * constant weight (input 1) packed: plain variant v has its packed twin at v + this. Packed:
+ * Conv's weight per group as A ([group, panels, C/group*kernel, PANEL_A]); Gemm's op(B) and
+ * MatMul's 2-D B as B ([panels, K, PANEL_B]). */
+#define KILN_GEMM_VARIANT_PACKED 2
 
 static inline uint64_t kiln_gemm_packed_a_elems(uint64_t m, uint64_t k)
 {
