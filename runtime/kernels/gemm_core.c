@@ -212,10 +212,14 @@ KILN_GEMM_BLOCKED(portable_f64, double, MR, NR, micro_portable_f64, , 1, epi_til
  * mirrors the portable one (c = alpha*acc, or c + alpha*acc) so only the summation order and
  * the fused multiply-adds differ from it. One template for both ISAs: V is the vector type, VW
  * its float lanes, P the intrinsics' prefix (_mm256, _mm512: P##_fmadd_ps). ROWS(X, ...)
- * expands X(i, ...) for each row i. */
-#define SIMD_ROWS6(X, ...)                                                                     \
-    X(0, __VA_ARGS__) X(1, __VA_ARGS__) X(2, __VA_ARGS__) X(3, __VA_ARGS__) X(4, __VA_ARGS__)  \
-    X(5, __VA_ARGS__)
+ * expands X(i, ...) for each row i. Tiles of 1, 2 and 4 rows serve the last rows of A (a
+ * matrix-vector product has only one: the full tile would compute 8 rows for it); each element
+ * is the same chain of fused multiply-adds in every tile height, so results do not depend on
+ * which tile computed them. */
+#define SIMD_ROWS1(X, ...) X(0, __VA_ARGS__)
+#define SIMD_ROWS2(X, ...) X(0, __VA_ARGS__) X(1, __VA_ARGS__)
+#define SIMD_ROWS4(X, ...) SIMD_ROWS2(X, __VA_ARGS__) X(2, __VA_ARGS__) X(3, __VA_ARGS__)
+#define SIMD_ROWS6(X, ...) SIMD_ROWS4(X, __VA_ARGS__) X(4, __VA_ARGS__) X(5, __VA_ARGS__)
 #define SIMD_ROWS8(X, ...) SIMD_ROWS6(X, __VA_ARGS__) X(6, __VA_ARGS__) X(7, __VA_ARGS__)
 /* row i of A; rows past mr read row 0 again (valid memory; their results are not stored) */
 #define SIMD_DECL(i, V, VW, P)                                                                 \
@@ -329,14 +333,29 @@ KILN_GEMM_BLOCKED(portable_f64, double, MR, NR, micro_portable_f64, , 1, epi_til
     KILN_GEMM_AVX512_NR != 32
 #error "gemm_core.h's SIMD tiles do not match the micro-kernels"
 #endif
+/* A variant's micro-kernels for tiles of 1, 2, 4 and tm rows, and micro_<isa>_any, which
+ * runs the smallest one that covers mr rows. */
+#define SIMD_MICROS(isa, target, tm, ROWS, V, VW, P)                                           \
+    SIMD_MICRO(isa##_r1, target, 1, SIMD_ROWS1, V, VW, P)                                      \
+    SIMD_MICRO(isa##_r2, target, 2, SIMD_ROWS2, V, VW, P)                                      \
+    SIMD_MICRO(isa##_r4, target, 4, SIMD_ROWS4, V, VW, P)                                      \
+    SIMD_MICRO(isa, target, tm, ROWS, V, VW, P)                                                \
+    static KILN_GEMM_TARGET(target) void micro_##isa##_any(KILN_GEMM_MICRO_ARGS(float))        \
+    {                                                                                          \
+        void (*f)(KILN_GEMM_MICRO_ARGS(float)) = mr == 1   ? micro_##isa##_r1                  \
+                                                 : mr == 2 ? micro_##isa##_r2                  \
+                                                 : mr <= 4 ? micro_##isa##_r4                  \
+                                                           : micro_##isa;                      \
+        f(kc, A, ars, acs, Bp, bks, alpha, C, ldc, mr, nr, accumulate, epi, i0, j0);           \
+    }
 #ifdef KILN_GEMM_HAVE_AVX2
-SIMD_MICRO(avx2, "avx2,fma", KILN_GEMM_AVX2_MR, SIMD_ROWS6, __m256, 8, _mm256)
-KILN_GEMM_BLOCKED(avx2_f32, float, KILN_GEMM_AVX2_MR, KILN_GEMM_AVX2_NR, micro_avx2,
+SIMD_MICROS(avx2, "avx2,fma", KILN_GEMM_AVX2_MR, SIMD_ROWS6, __m256, 8, _mm256)
+KILN_GEMM_BLOCKED(avx2_f32, float, KILN_GEMM_AVX2_MR, KILN_GEMM_AVX2_NR, micro_avx2_any,
                   KILN_GEMM_TARGET("avx2,fma"), 0, epi_tile_f32)
 #endif
 #ifdef KILN_GEMM_HAVE_AVX512
-SIMD_MICRO(avx512, "avx512f", KILN_GEMM_AVX512_MR, SIMD_ROWS8, __m512, 16, _mm512)
-KILN_GEMM_BLOCKED(avx512_f32, float, KILN_GEMM_AVX512_MR, KILN_GEMM_AVX512_NR, micro_avx512,
+SIMD_MICROS(avx512, "avx512f", KILN_GEMM_AVX512_MR, SIMD_ROWS8, __m512, 16, _mm512)
+KILN_GEMM_BLOCKED(avx512_f32, float, KILN_GEMM_AVX512_MR, KILN_GEMM_AVX512_NR, micro_avx512_any,
                   KILN_GEMM_TARGET("avx512f"), 0, epi_tile_f32)
 #endif
 
