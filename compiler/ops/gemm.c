@@ -161,23 +161,22 @@ static void pack_all(int dtype, bool as_a, int64_t groups, int64_t mn, int64_t k
 {
     uint64_t each = as_a ? kiln_gemm_packed_a_elems((uint64_t)mn, (uint64_t)k)
                          : kiln_gemm_packed_b_elems((uint64_t)k, (uint64_t)mn);
+#define PACK_ONE(sfx, T)                                                                       \
+    do {                                                                                       \
+        const T *src = (const T *)w + gi * step;                                               \
+        T *dst = (T *)out + gi * (int64_t)each;                                                \
+        if (as_a)                                                                              \
+            kiln_gemm_pack_a_##sfx(mn, k, src, k, 1, dst);                                     \
+        else                                                                                   \
+            kiln_gemm_pack_b_##sfx(k, mn, src, b_rs, b_cs, dst);                               \
+    } while (0)
     for (int64_t gi = 0; gi < groups; gi++) {
-        if (dtype == KILN_DTYPE_F32) {
-            const float *src = (const float *)w + gi * step;
-            float *dst = (float *)out + gi * (int64_t)each;
-            if (as_a)
-                kiln_gemm_pack_a_f32(mn, k, src, k, 1, dst);
-            else
-                kiln_gemm_pack_b_f32(k, mn, src, b_rs, b_cs, dst);
-        } else {
-            const double *src = (const double *)w + gi * step;
-            double *dst = (double *)out + gi * (int64_t)each;
-            if (as_a)
-                kiln_gemm_pack_a_f64(mn, k, src, k, 1, dst);
-            else
-                kiln_gemm_pack_b_f64(k, mn, src, b_rs, b_cs, dst);
-        }
+        if (dtype == KILN_DTYPE_F32)
+            PACK_ONE(f32, float);
+        else
+            PACK_ONE(f64, double);
     }
+#undef PACK_ONE
 }
 
 /* Conv: the weight as A per group ([group, panels, C/group * kernel, PANEL_A]), except when a
