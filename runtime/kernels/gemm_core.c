@@ -342,11 +342,18 @@ KILN_GEMM_BLOCKED(portable_f64, double, MR, NR, micro_portable_f64, , 1, epi_til
     SIMD_MICRO(isa, target, tm, ROWS, V, VW, P)                                                \
     static KILN_GEMM_TARGET(target) void micro_##isa##_any(KILN_GEMM_MICRO_ARGS(float))        \
     {                                                                                          \
-        void (*f)(KILN_GEMM_MICRO_ARGS(float)) = mr == 1   ? micro_##isa##_r1                  \
-                                                 : mr == 2 ? micro_##isa##_r2                  \
-                                                 : mr <= 4 ? micro_##isa##_r4                  \
-                                                           : micro_##isa;                      \
-        f(kc, A, ars, acs, Bp, bks, alpha, C, ldc, mr, nr, accumulate, epi, i0, j0);           \
+        if (mr > 4)                                                                            \
+            micro_##isa(kc, A, ars, acs, Bp, bks, alpha, C, ldc, mr, nr, accumulate, epi, i0,  \
+                        j0);                                                                   \
+        else if (mr > 2)                                                                       \
+            micro_##isa##_r4(kc, A, ars, acs, Bp, bks, alpha, C, ldc, mr, nr, accumulate, epi, \
+                             i0, j0);                                                          \
+        else if (mr == 2)                                                                      \
+            micro_##isa##_r2(kc, A, ars, acs, Bp, bks, alpha, C, ldc, mr, nr, accumulate, epi, \
+                             i0, j0);                                                          \
+        else                                                                                   \
+            micro_##isa##_r1(kc, A, ars, acs, Bp, bks, alpha, C, ldc, mr, nr, accumulate, epi, \
+                             i0, j0);                                                          \
     }
 #ifdef KILN_GEMM_HAVE_AVX2
 SIMD_MICROS(avx2, "avx2,fma", KILN_GEMM_AVX2_MR, SIMD_ROWS6, __m256, 8, _mm256)
