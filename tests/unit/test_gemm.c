@@ -33,7 +33,7 @@ struct gcase {
 };
 #define EPI_BIAS 1
 #define EPI_RES 2
-/* Relu, Clip, LeakyRelu: computed in registers by the SIMD write-back; the others in memory */
+/* Relu and Clip (lo <= hi): computed in registers by the SIMD write-back; the others in memory */
 static const struct kiln_act acts[] = {
     {KILN_ACT_NONE, 0, 0, 0},         {KILN_ACT_RELU, 0, 0, 0},
     {KILN_ACT_CLIP, -0.3f, 0.4f, 0},  {KILN_ACT_LEAKY_RELU, 0.1f, 0, 0},
