@@ -34,7 +34,7 @@
                     y[j] += rr[j];                                                                 \
             if (kind == KILN_ACT_RELU && sizeof(T) == sizeof(float))                               \
                 for (int64_t j = 0; j < len; j++)                                                  \
-                    y[j] = y[j] > (T)0 ? y[j] : (T)0;                                              \
+                    y[j] = y[j] < (T)0 ? (T)0 : y[j];                                              \
             else if (kind != KILN_ACT_NONE)                                                        \
                 for (int64_t j = 0; j < len; j++)                                                  \
                     y[j] = (T)kiln_act_apply(act, (float)y[j]);                                    \

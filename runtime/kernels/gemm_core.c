@@ -251,8 +251,8 @@ KILN_GEMM_BLOCKED(portable_f64, double, MR, NR, micro_portable_f64, , 1, epi_til
     P##_storeu_ps(t + i * 2 * VW, c##i##0);                                                    \
     P##_storeu_ps(t + i * 2 * VW + VW, c##i##1);
 /* The fused write-back of a full tile: what epi_tile() does in memory, in registers ((c + bias)
- * + residual, then Relu as max(c, 0) or Clip as max(lo, min(hi, c)), whose operand order gives
- * NaN and -0 the results of kiln_act_apply()). */
+ * + residual, then Relu as max(0, c) or Clip as min(hi, max(lo, c)): max(a, b) is a > b ? a : b,
+ * so NaN and -0 pass and hi wins over lo, the bits of actmath.h's relu and clip). */
 #define SIMD_EPI_ROW(i, V, VW, P)                                                              \
     {                                                                                          \
         SIMD_ACC_ROW(i, V, VW, P)                                                              \
@@ -266,11 +266,11 @@ KILN_GEMM_BLOCKED(portable_f64, double, MR, NR, micro_portable_f64, , 1, epi_til
             c##i##1 = P##_add_ps(c##i##1, P##_loadu_ps(res + i * ldr + VW));                   \
         }                                                                                      \
         if (vact == KILN_ACT_RELU) {                                                           \
-            c##i##0 = P##_max_ps(c##i##0, vlo);                                                \
-            c##i##1 = P##_max_ps(c##i##1, vlo);                                                \
+            c##i##0 = P##_max_ps(vlo, c##i##0);                                                \
+            c##i##1 = P##_max_ps(vlo, c##i##1);                                                \
         } else if (vact == KILN_ACT_CLIP) {                                                    \
-            c##i##0 = P##_max_ps(vlo, P##_min_ps(vhi, c##i##0));                               \
-            c##i##1 = P##_max_ps(vlo, P##_min_ps(vhi, c##i##1));                               \
+            c##i##0 = P##_min_ps(vhi, P##_max_ps(vlo, c##i##0));                               \
+            c##i##1 = P##_min_ps(vhi, P##_max_ps(vlo, c##i##1));                               \
         }                                                                                      \
         P##_storeu_ps(c_, c##i##0);                                                            \
         P##_storeu_ps(c_ + VW, c##i##1);                                                       \
@@ -293,8 +293,7 @@ KILN_GEMM_BLOCKED(portable_f64, double, MR, NR, micro_portable_f64, , 1, epi_til
             /* activations other than Relu and Clip: the tile's epilogue in memory */          \
             const struct kiln_act *act_ = epi->act;                                            \
             int kind = act_ ? act_->kind : KILN_ACT_NONE;                                      \
-            int vact = kind == KILN_ACT_NONE || kind == KILN_ACT_RELU ||                       \
-                               (kind == KILN_ACT_CLIP && act_->alpha <= act_->beta)            \
+            int vact = kind == KILN_ACT_NONE || kind == KILN_ACT_RELU || kind == KILN_ACT_CLIP  \
                            ? kind                                                              \
                            : -1;                                                               \
             const float *bias = epi->bias ? (const float *)epi->bias + i0 : NULL;              \

@@ -33,7 +33,7 @@ struct gcase {
 };
 #define EPI_BIAS 1
 #define EPI_RES 2
-/* Relu and Clip (lo <= hi): computed in registers by the SIMD write-back; the others in memory */
+/* Relu and Clip: computed in registers by the SIMD write-back; the others in memory */
 static const struct kiln_act acts[] = {
     {KILN_ACT_NONE, 0, 0, 0},         {KILN_ACT_RELU, 0, 0, 0},
     {KILN_ACT_CLIP, -0.3f, 0.4f, 0},  {KILN_ACT_LEAKY_RELU, 0.1f, 0, 0},
@@ -46,9 +46,9 @@ KILN_EPILOGUE_DEFINE(f64, double)
 static double act_ref(const struct kiln_act *a, double x)
 {
     switch (a->kind) {
-    case KILN_ACT_RELU: return x > 0 ? x : 0;
-    case KILN_ACT_CLIP: return x < a->alpha ? a->alpha : x > a->beta ? a->beta : x;
-    case KILN_ACT_LEAKY_RELU: return x >= 0 ? x : a->alpha * x;
+    case KILN_ACT_RELU: return x < 0 ? 0 : x;
+    case KILN_ACT_CLIP: x = x < a->alpha ? a->alpha : x; return x > a->beta ? a->beta : x;
+    case KILN_ACT_LEAKY_RELU: return x < 0 ? a->alpha * x : x;
     case KILN_ACT_SIGMOID: return 1 / (1 + exp(-x));
     case KILN_ACT_TANH: return tanh(x);
     default: return x;
