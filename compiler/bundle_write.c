@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "../runtime/kernels/gemm_core.h"
 
 #define ALIGN_UP(x, a) (((x) + (a)-1) / (a) * (a))
 #define SECTION_ALIGN 16
@@ -113,6 +114,12 @@ enum kiln_status kiln_bundle_build(const struct kiln_program *p, const struct ki
     for (uint32_t t = 0; t < p->n_tensors; t++)
         if (p->tensors[t].flags & KILN_TENSOR_RUNTIME_DIMS)
             h.flags |= KILN_BUNDLE_FEATURE_RUNTIME_DIMS; /* older readers refuse the bundle */
+    for (uint32_t i = 0; i < p->n_nodes + p->n_block_nodes; i++) {
+        const struct kiln_node_desc *nd = &p->nodes[i];
+        if ((nd->op == KILN_OP_CONV || nd->op == KILN_OP_GEMM || nd->op == KILN_OP_MATMUL) &&
+            nd->variant >= KILN_GEMM_VARIANT_PACKED)
+            h.flags |= KILN_BUNDLE_FEATURE_PACKED_WEIGHTS;
+    }
     memcpy(h.magic, KILN_BUNDLE_MAGIC, 8);
     memcpy(b, &h, sizeof h);
     memcpy(b + sizeof h, sec, N * sizeof sec[0]);

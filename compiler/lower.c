@@ -7,6 +7,7 @@
 
 #include "compiler.h"
 #include "ops/ops.h"
+#include "../runtime/kernels/gemm_core.h"
 
 #define ALIGN_UP(x, a) (((x) + (a)-1) / (a) * (a))
 
@@ -132,6 +133,35 @@ static enum kiln_status tensor_for(struct builder *b, const struct kiln_ir_value
     }
     if (v->id != UINT32_MAX)
         b->tensor_of[v->id] = t + 1;
+    *out = t;
+    return KILN_STATUS_OK;
+}
+
+/* A weight tensor holding node n's input 1 packed for its GEMM (kiln_gemm_packed_weight, which
+ * gave its rank and dims): a tensor of its own, as other consumers of the value read it
+ * unpacked. */
+static enum kiln_status packed_weight(struct builder *b, const struct kiln_ir_node *n, int rank,
+                                      const int64_t *dims, uint32_t *out)
+{
+    uint32_t t = new_tensor(b, n->in[1], KILN_STORAGE_WEIGHT);
+    if (t == UINT32_MAX)
+        return oom(b);
+    struct kiln_tensor_desc *td = &b->tensors[t];
+    td->rank = (uint8_t)rank;
+    td->nbytes = kiln_dtype_size(td->dtype);
+    for (int i = 0; i < KILN_MAX_RANK; i++) {
+        td->dims[i] = i < rank ? dims[i] : 0;
+        td->nbytes *= (uint64_t)(i < rank ? dims[i] : 1);
+    }
+    uint64_t off = ALIGN_UP(b->n_weights, KILN_ARENA_ALIGN);
+    if (!grow((void **)&b->weights, &b->cap_weights, off + td->nbytes + KILN_ARENA_ALIGN, 1))
+        return oom(b);
+    memset(b->weights + b->n_weights, 0, off - b->n_weights);
+    int r;
+    int64_t d[KILN_MAX_RANK];
+    kiln_gemm_packed_weight(n, &r, d, b->weights + off);
+    td->offset = off;
+    b->n_weights = off + td->nbytes;
     *out = t;
     return KILN_STATUS_OK;
 }
@@ -453,11 +483,18 @@ static enum kiln_status lower_nodes(struct builder *b, const struct kiln_ir_grap
             break;
         }
         uint32_t compile_time = kiln_op_arity(n->op)->compile_time_inputs;
+        int prank;
+        int64_t pdims[KILN_MAX_RANK];
+        bool packed = kiln_gemm_packed_weight(n, &prank, pdims, NULL);
         for (uint32_t j = 0; j < n->n_in && !st; j++) {
             ins[j] = 0;
-            if (n->in[j] && !((compile_time >> j) & 1))
+            if (j == 1 && packed)
+                st = packed_weight(b, n, prank, pdims, &ins[j]);
+            else if (n->in[j] && !((compile_time >> j) & 1))
                 st = tensor_for(b, n->in[j], &ins[j]);
         }
+        if (packed)
+            variant += KILN_GEMM_VARIANT_PACKED;
         for (uint32_t j = 0; j < n->n_out && !st; j++) {
             outs[j] = 0;
             if (n->out[j])

@@ -14,7 +14,8 @@ static const char *const onnx_names[] = {
 #undef KILN_OP
 };
 
-/* "float32, int64" from the kernel variants; "compile time only" when there is none. */
+/* "float32, int64" from the kernel variants, each type once (Conv, Gemm and MatMul have a
+ * packed variant per type too); "compile time only" when there is none. */
 static void kernels(uint32_t op, char *buf, size_t size)
 {
     uint32_t n = kiln_rt_kernel_count(op);
@@ -25,7 +26,11 @@ static void kernels(uint32_t op, char *buf, size_t size)
         return;
     }
     for (uint32_t v = 0; v < n && off < size; v++) {
-        int dt = kiln_rt_kernel(op, v)->dtype;
+        int dt = kiln_rt_kernel(op, v)->dtype, seen = 0;
+        for (uint32_t u = 0; u < v; u++)
+            seen |= kiln_rt_kernel(op, u)->dtype == dt;
+        if (seen)
+            continue;
         off += (size_t)snprintf(buf + off, size - off, "%s%s", v ? ", " : "",
                                 dt ? kiln_dtype_name(dt) : "any (moves bytes)");
     }

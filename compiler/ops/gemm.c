@@ -1,10 +1,12 @@
 /* gemm.c - Gemm (transA/transB, alpha, beta, optional C broadcast to [M, N]) and MatMul (numpy
  * semantics: 1-D operands promoted then squeezed, batch dims broadcast): shape inference (MatMul's
  * shared with its integer forms, nn.h), GEMM scratch sizing and MAC counts. Kernels in
- * runtime/kernels/gemm.c. */
+ * runtime/kernels/gemm.c. Also the compile-time packing of the constant weights of Gemm, MatMul
+ * and Conv that lowering stores. */
 #include "fused.h"
 #include "nn.h"
 #include "../../runtime/kernels/gemm_core.h"
+#include "../../runtime/kernels/nn.h"
 
 static const int gemm_dtypes[] = {KILN_DTYPE_F32, KILN_DTYPE_F64, 0};
 
@@ -137,3 +139,86 @@ const struct kiln_op_info kiln_opi_matmul = {
     .notes = "numpy semantics, batch broadcast; fused activation and residual (kiln_act, "
              "kiln_residual)",
     .opsets = {1}};
+
+/* ---- weights packed at compile time ---- */
+
+/* Packs only when a panel's zero padding costs at most as much as the weight itself, or
+ * little: a 1-row or 1-column weight would grow 24 or 32 times. */
+static bool packing_pays(uint64_t plain, uint64_t packed, uint64_t esize)
+{
+    return packed <= 2 * plain || (packed - plain) * esize <= 16384;
+}
+
+/* out, when not NULL: groups matrices of rows x k (A) or k x cols (B, strides b_rs, b_cs),
+ * `step` elements apart in w, each packed after the previous one. */
+static void pack_all(int dtype, bool as_a, int64_t groups, int64_t mn, int64_t k, const void *w,
+                     int64_t step, int64_t b_rs, int64_t b_cs, void *out)
+{
+    uint64_t each = as_a ? kiln_gemm_packed_a_elems((uint64_t)mn, (uint64_t)k)
+                         : kiln_gemm_packed_b_elems((uint64_t)k, (uint64_t)mn);
+#define PACK_ONE(sfx, T)                                                                       \
+    do {                                                                                       \
+        const T *src = (const T *)w + gi * step;                                               \
+        T *dst = (T *)out + gi * (int64_t)each;                                                \
+        if (as_a)                                                                              \
+            kiln_gemm_pack_a_##sfx(mn, k, src, k, 1, dst);                                     \
+        else                                                                                   \
+            kiln_gemm_pack_b_##sfx(k, mn, src, b_rs, b_cs, dst);                               \
+    } while (0)
+    for (int64_t gi = 0; gi < groups; gi++) {
+        if (dtype == KILN_DTYPE_F32)
+            PACK_ONE(f32, float);
+        else
+            PACK_ONE(f64, double);
+    }
+#undef PACK_ONE
+}
+
+/* Conv: the weight as A per group ([group, panels, C/group * kernel, PANEL_A]), except when a
+ * group has one input channel (depthwise: not a GEMM worth the name). Gemm: op(B) as B
+ * ([panels, K, PANEL_B]). MatMul: a 2-D B as B. */
+bool kiln_gemm_packed_weight(const struct kiln_ir_node *n, int *rank, int64_t *dims, void *out)
+{
+    const struct kiln_ir_value *w = n->n_in > 1 ? n->in[1] : NULL;
+    if (!w || !w->data || w->is_input || !n->params ||
+        (w->dtype != KILN_DTYPE_F32 && w->dtype != KILN_DTYPE_F64) || w->rank < 1)
+        return false;
+    uint64_t es = kiln_dtype_size(w->dtype), plain = (uint64_t)kiln_ir_value_numel(w);
+    if (n->op == KILN_OP_CONV) {
+        const struct kiln_p_conv *p = n->params;
+        int64_t g = p->group, mg = w->dims[0] / g, kdim = w->dims[1];
+        for (int i = 2; i < w->rank; i++)
+            kdim *= w->dims[i];
+        uint64_t each = kiln_gemm_packed_a_elems((uint64_t)mg, (uint64_t)kdim);
+        /* the direct kernel (conv_dw.c) reads the plain [M, 1, kh, kw] layout */
+        if ((w->dims[1] == 1 && g > 1) ||
+            kiln_conv_direct(p, (uint64_t)w->dims[1], (uint64_t)mg, es) ||
+            !packing_pays(plain, each * (uint64_t)g, es))
+            return false;
+        *rank = 4;
+        dims[0] = g;
+        dims[1] = (int64_t)kiln_gemm_round_up((uint64_t)mg, KILN_GEMM_PANEL_A) / KILN_GEMM_PANEL_A;
+        dims[2] = kdim;
+        dims[3] = KILN_GEMM_PANEL_A;
+        if (out)
+            pack_all(w->dtype, true, g, mg, kdim, w->data, mg * kdim, 0, 0, out);
+        return true;
+    }
+    int trans = 0;
+    if (n->op == KILN_OP_GEMM)
+        trans = ((const struct kiln_p_gemm *)n->params)->trans_b;
+    else if (n->op != KILN_OP_MATMUL)
+        return false;
+    if (w->rank != 2)
+        return false;
+    int64_t K = w->dims[trans ? 1 : 0], N = w->dims[trans ? 0 : 1];
+    if (!packing_pays(plain, kiln_gemm_packed_b_elems((uint64_t)K, (uint64_t)N), es))
+        return false;
+    *rank = 3;
+    dims[0] = (int64_t)kiln_gemm_round_up((uint64_t)N, KILN_GEMM_PANEL_B) / KILN_GEMM_PANEL_B;
+    dims[1] = K;
+    dims[2] = KILN_GEMM_PANEL_B;
+    if (out)
+        pack_all(w->dtype, false, 1, N, K, w->data, 0, trans ? 1 : N, trans ? K : 1, out);
+    return true;
+}

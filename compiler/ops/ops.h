@@ -72,6 +72,12 @@ const struct kiln_op_info *kiln_op_info(enum kiln_op op);
 /* NULL for KILN_OP_UNKNOWN, as kiln_op_info. */
 const struct kiln_op_arity *kiln_op_arity(enum kiln_op op);
 
+/* The weight (input 1) of a Conv, Gemm or MatMul node packed for its GEMM at compile time
+ * (compiler/ops/gemm.c; the kernels' packed variants read it, runtime/kernels/gemm_core.h):
+ * sets the packed array's rank and dims and, when out is not NULL, writes its elements there.
+ * False when the node keeps its weight as it is. */
+bool kiln_gemm_packed_weight(const struct kiln_ir_node *n, int *rank, int64_t *dims, void *out);
+
 /* Infers every node of g (the main graph or a subgraph whose formal inputs already have their
  * types), evaluating constant nodes; used by the control-flow ops for their bodies. */
 enum kiln_status kiln_infer_graph(struct kiln_infer_ctx *c, struct kiln_ir_graph *g);

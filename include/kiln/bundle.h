@@ -13,8 +13,9 @@ extern "C" {
 
 #define KILN_BUNDLE_MAGIC "\x89KILN\r\n\x1a" /* 8 bytes, compared without the NUL */
 #define KILN_BUNDLE_VERSION_MAJOR 1
-/* 1.1: the BLOCKS section (control flow). 1.2: run-time extents (the RUNTIME_DIMS feature) */
-#define KILN_BUNDLE_VERSION_MINOR 2
+/* 1.1: the BLOCKS section (control flow). 1.2: run-time extents (the RUNTIME_DIMS feature).
+ * 1.3: weights pre-packed for the GEMM (the PACKED_WEIGHTS feature) */
+#define KILN_BUNDLE_VERSION_MINOR 3
 #define KILN_BUNDLE_ALIGN 64 /* buffer, weights section and arena alignment */
 
 /* ---- on-disk structures (little-endian; a bundle is laid out exactly like these) ---- */
@@ -36,6 +37,9 @@ struct kiln_bundle_header { /* at offset 0, 64 bytes */
 enum kiln_bundle_features {
     /* 1.2: tensors with KILN_TENSOR_RUNTIME_DIMS (their flags and dims_slot fields are set) */
     KILN_BUNDLE_FEATURE_RUNTIME_DIMS = 1u << 0,
+    /* 1.3: Conv, Gemm or MatMul nodes of a packed kernel variant, whose weight tensor is stored
+     * in the GEMM's panel layout (docs/bundle-format.md) */
+    KILN_BUNDLE_FEATURE_PACKED_WEIGHTS = 1u << 1,
 };
 
 enum kiln_section_flags {

@@ -4,8 +4,10 @@
  * sizes it with. Also the Conv and MatMul shape checks the quantized ops reuse. */
 #define KILN_CK_FILE "checks/nn.c"
 #include <math.h>
+#include <string.h>
 
 #include "check.h"
+#include "kernels/gemm_core.h"
 #include "kernels/nn.h"
 #include "kernels/nms.h"
 
@@ -73,17 +75,73 @@ static int check_residual(struct kiln_vctx *v, uint32_t idx)
     return 0;
 }
 
+/* The packed variants of Conv, Gemm and MatMul (KILN_GEMM_VARIANT_PACKED): their weight is
+ * checked as the logical tensor *logical (its descriptor with the dims the plain kernel would
+ * get, which the caller fills), and its stored dims must be those of that matrix packed. */
+static int is_packed(struct kiln_vctx *v)
+{
+    return v->n->variant >= KILN_GEMM_VARIANT_PACKED;
+}
+
+static int packed_dims(struct kiln_vctx *v, desc *w, int rank, const int64_t *want)
+{
+    if (w->rank != rank)
+        return BAD("packed weights of rank %d; expected %d", w->rank, rank);
+    for (int i = 0; i < rank; i++)
+        if (w->dims[i] != want[i])
+            return BAD("packed weights: dimension %d is %lld; expected %lld", i, L(w->dims[i]),
+                       L(want[i]));
+    return 0;
+}
+
+/* B packed: [panels, K, PANEL_B] for the K x N op(B); *bl gets the dims of B as stored
+ * unpacked ([K, N], or [N, K] when trans). */
+static int packed_b(struct kiln_vctx *v, desc *b, int64_t K, int64_t N, int trans,
+                    struct kiln_tensor_desc *bl)
+{
+    int64_t want[3] = {(N + KILN_GEMM_PANEL_B - 1) / KILN_GEMM_PANEL_B, K, KILN_GEMM_PANEL_B};
+    if (packed_dims(v, b, 3, want))
+        return 1;
+    *bl = *b;
+    bl->rank = 2;
+    bl->dims[0] = trans ? N : K;
+    bl->dims[1] = trans ? K : N;
+    bl->dims[2] = 0;
+    return 0;
+}
+
 static int check_conv(struct kiln_vctx *v)
 {
     const struct kiln_p_conv *p = v->params;
     desc *x = v->in[0], *w = v->in[1], *y = v->out[0], *b = opt_in(v, 2);
     uint64_t cg, k_size, out_size, es = kiln_dtype_size(v->kd);
+    struct kiln_tensor_desc wl;
+    if (is_packed(v)) {
+        if (p->group < 1 || p->nsp < 1 || p->nsp > KILN_MAX_SPATIAL || x->rank != p->nsp + 2 ||
+            y->rank != x->rank)
+            return BAD("group %d, %d spatial axes or ranks do not fit", p->group, p->nsp);
+        wl = *w;
+        memset(wl.dims, 0, sizeof wl.dims);
+        wl.rank = x->rank;
+        wl.dims[0] = y->dims[1];
+        wl.dims[1] = x->dims[1] / p->group;
+        for (int i = 0; i < p->nsp; i++)
+            wl.dims[2 + i] = p->win.kernel[i];
+        w = &wl;
+    }
     if (kiln_ck_dtypes(v, v->kd, x, w, y) || kiln_ck_dtypes(v, v->kd, b, 0, 0) ||
         kiln_ck_conv_shape(v, p, x, w, y, &cg, &k_size, &out_size) || check_residual(v, 3))
         return 1;
     uint64_t M = (uint64_t)w->dims[0], mg = M / (uint64_t)p->group;
     if (b && !is_vec(b, M))
         return BAD("bias must be a vector of %llu values", U(M));
+    int64_t want[4] = {p->group,
+                       (int64_t)((mg + KILN_GEMM_PANEL_A - 1) / KILN_GEMM_PANEL_A),
+                       (int64_t)(cg * k_size), KILN_GEMM_PANEL_A};
+    if (is_packed(v) && kiln_conv_direct(p, cg, mg, es))
+        return BAD("a depthwise convolution's weights are read unpacked");
+    if (is_packed(v) && packed_dims(v, v->in[1], 4, want))
+        return 1;
     return kiln_ck_scratch(v, kiln_conv_scratch_bytes(p, cg, mg, k_size, out_size, es));
 }
 
@@ -131,6 +189,13 @@ static int check_gemm(struct kiln_vctx *v)
     const struct kiln_p_gemm *p = v->params;
     desc *a = v->in[0], *b = v->in[1], *y = v->out[0];
     desc *c = v->n->n_in > 2 && present(v->in[2]) ? v->in[2] : NULL;
+    struct kiln_tensor_desc bl;
+    if (is_packed(v)) {
+        if (a->rank != 2 || y->rank != 2 ||
+            packed_b(v, b, p->trans_a ? a->dims[0] : a->dims[1], y->dims[1], p->trans_b, &bl))
+            return BAD("A and Y must be matrices, B packed for them");
+        b = &bl;
+    }
     if (kiln_ck_dtypes(v, v->kd, a, b, y) || kiln_ck_dtypes(v, v->kd, c, 0, 0) ||
         kiln_ck_act(v, &p->act) || check_residual(v, 3))
         return 1;
@@ -179,8 +244,16 @@ static int check_matmul(struct kiln_vctx *v)
 {
     const struct kiln_p_matmul *p = v->params;
     uint64_t mnk[3], rows;
-    if (kiln_ck_dtypes(v, v->kd, v->in[0], v->in[1], v->out[0]) || kiln_ck_act(v, &p->act) ||
-        check_residual(v, 2) || kiln_ck_matmul_shape(v, v->in[0], v->in[1], v->out[0], mnk, &rows))
+    desc *a = v->in[0], *b = v->in[1], *y = v->out[0];
+    struct kiln_tensor_desc bl;
+    if (is_packed(v)) { /* a 2-D B only */
+        if (a->rank < 1 || y->rank < 1 ||
+            packed_b(v, b, a->dims[a->rank - 1], y->dims[y->rank - 1], 0, &bl))
+            return BAD("A and Y must have rank 1 or more, B packed for them");
+        b = &bl;
+    }
+    if (kiln_ck_dtypes(v, v->kd, a, b, y) || kiln_ck_act(v, &p->act) || check_residual(v, 2) ||
+        kiln_ck_matmul_shape(v, a, b, y, mnk, &rows))
         return 1;
     return kiln_ck_scratch(v,
                            kiln_gemm_scratch_bytes(rows, mnk[1], mnk[2], kiln_dtype_size(v->kd)));

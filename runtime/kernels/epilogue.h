@@ -2,31 +2,48 @@
  * over rows of an output while they are still in cache. bias is one value per row (Conv's
  * per-channel bias; NULL for none), residual a tensor of the output's layout (NULL for none:
  * the kiln_residual input the fuse_residual pass adds). The sums run in the order the unfused
- * graph used ((y + bias) + residual), so fusing without an activation changes no bit. */
+ * graph used ((y + bias) + residual), so fusing without an activation changes no bit. The GEMM
+ * applies it to each tile as it stores it (gemm_core.c); its SIMD write-back does the same
+ * arithmetic in registers. */
 #ifndef KILN_RT_EPILOGUE_H
 #define KILN_RT_EPILOGUE_H
 
 #include "act.h"
 
+/* kiln_epilogue_strided_<sfx>(act, bias, res, ldr, rows, len, y, ldy): rows of len elements,
+ * row r of y at y + r*ldy, of the residual at res + r*ldr; kiln_epilogue_<sfx>(act, bias, res,
+ * rows, len, y): contiguous rows. Relu is spelled out for float so that the
+ * compiler vectorises it (the activation is computed in float for every dtype: a double Relu
+ * through float would round, so doubles take the general path). */
 #define KILN_EPILOGUE_DEFINE(sfx, T)                                                               \
-    static inline void kiln_epilogue_##sfx(const struct kiln_act *act, const T *bias,              \
-                                           const T *res, int64_t rows, int64_t len, T *y)          \
+    static inline void kiln_epilogue_strided_##sfx(const struct kiln_act *act, const T *bias,      \
+                                                   const T *res, int64_t ldr, int64_t rows,        \
+                                                   int64_t len, T *y, int64_t ldy)                 \
     {                                                                                              \
-        if (!bias && !res && act->kind == KILN_ACT_NONE)                                           \
+        int kind = act ? act->kind : KILN_ACT_NONE;                                                \
+        if (!bias && !res && kind == KILN_ACT_NONE)                                                \
             return;                                                                                \
-        for (int64_t r = 0; r < rows; r++, y += len) {                                             \
+        for (int64_t r = 0; r < rows; r++, y += ldy) {                                             \
             T b = bias ? bias[r] : (T)0;                                                           \
-            const T *rr = res ? res + r * len : NULL;                                              \
+            const T *rr = res ? res + r * ldr : NULL;                                              \
             if (bias)                                                                              \
                 for (int64_t j = 0; j < len; j++)                                                  \
                     y[j] += b;                                                                     \
             if (rr)                                                                                \
                 for (int64_t j = 0; j < len; j++)                                                  \
                     y[j] += rr[j];                                                                 \
-            if (act->kind != KILN_ACT_NONE)                                                        \
+            if (kind == KILN_ACT_RELU && sizeof(T) == sizeof(float))                               \
+                for (int64_t j = 0; j < len; j++)                                                  \
+                    y[j] = y[j] < (T)0 ? (T)0 : y[j];                                              \
+            else if (kind != KILN_ACT_NONE)                                                        \
                 for (int64_t j = 0; j < len; j++)                                                  \
                     y[j] = (T)kiln_act_apply(act, (float)y[j]);                                    \
         }                                                                                          \
+    }                                                                                              \
+    static inline void kiln_epilogue_##sfx(const struct kiln_act *act, const T *bias,              \
+                                           const T *res, int64_t rows, int64_t len, T *y)          \
+    {                                                                                              \
+        kiln_epilogue_strided_##sfx(act, bias, res, len, rows, len, y, len);                       \
     }
 
 #endif

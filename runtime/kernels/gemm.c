@@ -1,14 +1,14 @@
 /* gemm.c - Gemm and MatMul kernels: both reduce to the shared blocked GEMM (gemm_core.c) with
- * strides expressing transposes and batch broadcasting, then the epilogue (epilogue.h): the
- * fused residual input (kiln_residual: Gemm input 3, MatMul input 2) and activation. */
+ * strides expressing transposes and batch broadcasting, and its fused epilogue (epilogue.h):
+ * the residual input (kiln_residual: Gemm input 3, MatMul input 2) and activation. The _packed
+ * variants read B (op(B) for Gemm, a 2-D B for MatMul) packed by the compiler into the GEMM's
+ * panels ([panels, K, KILN_GEMM_PANEL_B], gemm_core.h). */
 #include "kernels.h"
-#include "epilogue.h"
 #include "gemm_core.h"
 
 #define GEMM_DEFINE(sfx, DT, T)                                                                \
-    KILN_EPILOGUE_DEFINE(sfx, T)                                                               \
     /* Y = alpha * op(A) op(B) + beta * C, C broadcast from rank 0, 1 or 2. */                  \
-    static void kiln_k_gemm_##sfx(const struct kiln_kernel_args *a)                            \
+    static void gemm_##sfx(const struct kiln_kernel_args *a, int packed)                       \
     {                                                                                          \
         const struct kiln_p_gemm *p = a->params;                                               \
         const struct kiln_tensor *A = &a->in[0], *B = &a->in[1];                               \
@@ -16,8 +16,9 @@
         T *Y = a->out[0].data;                                                                 \
         int64_t M = a->out[0].dims[0], N = a->out[0].dims[1];                                  \
         int64_t K = p->trans_a ? A->dims[0] : A->dims[1];                                      \
+        int flags = packed ? KILN_GEMM_B_PACKED : 0;                                           \
         int64_t a_rs = p->trans_a ? 1 : A->dims[1], a_cs = p->trans_a ? A->dims[1] : 1;        \
-        int64_t b_rs = p->trans_b ? 1 : B->dims[1], b_cs = p->trans_b ? B->dims[1] : 1;        \
+        int64_t b_rs = p->trans_b ? 1 : N, b_cs = p->trans_b ? K : 1;                          \
         int accumulate = C && p->beta != 0.0f;                                                 \
         if (accumulate) {                                                                      \
             const T *c = C->data;                                                              \
@@ -32,10 +33,30 @@
                 for (int64_t j = 0; j < N; j++)                                                \
                     Y[i * N + j] = (T)p->beta * c[i * c_rs + j * c_cs];                        \
         }                                                                                      \
-        kiln_gemm_##sfx(M, N, K, (T)p->alpha, A->data, a_rs, a_cs, B->data, b_rs, b_cs, Y, N,  \
-                        accumulate, a->scratch);                                               \
-        kiln_epilogue_##sfx(&p->act, NULL, a->n_in > 3 ? (const T *)a->in[3].data : NULL, 1,   \
-                            M * N, Y);                                                         \
+        struct kiln_gemm_epi epi = {&p->act, NULL, a->n_in > 3 ? a->in[3].data : NULL, N};     \
+        kiln_gemm_ex_##sfx(M, N, K, (T)p->alpha, A->data, a_rs, a_cs, B->data, b_rs, b_cs, Y,  \
+                           N, flags | accumulate, &epi, a->scratch);                           \
+    }                                                                                          \
+    static void kiln_k_gemm_##sfx(const struct kiln_kernel_args *a)                            \
+    {                                                                                          \
+        gemm_##sfx(a, 0);                                                                      \
+    }                                                                                          \
+    static void kiln_k_gemm_packed_##sfx(const struct kiln_kernel_args *a)                     \
+    {                                                                                          \
+        gemm_##sfx(a, 1);                                                                      \
+    }                                                                                          \
+    /* a 2-D B (packed): one product over all rows of A */                                     \
+    static void kiln_k_matmul_packed_##sfx(const struct kiln_kernel_args *a)                   \
+    {                                                                                          \
+        const struct kiln_p_matmul *p = a->params;                                             \
+        const struct kiln_tensor *A = &a->in[0], *Yt = &a->out[0];                             \
+        int64_t K = A->dims[A->rank - 1], N = Yt->dims[Yt->rank - 1];                          \
+        if (N == 0)                                                                            \
+            return;                                                                            \
+        struct kiln_gemm_epi epi = {&p->act, NULL, a->n_in > 2 ? a->in[2].data : NULL, N};     \
+        kiln_gemm_ex_##sfx(kiln_numel(Yt->dims, Yt->rank) / N, N, K, 1, A->data, K, 1,         \
+                           a->in[1].data, 0, 0, Yt->data, N, KILN_GEMM_B_PACKED, &epi,         \
+                           a->scratch);                                                        \
     }                                                                                          \
     /* numpy matmul: 1-D operands act as a row (A) or column (B); batch dims broadcast. */      \
     static void kiln_k_matmul_##sfx(const struct kiln_kernel_args *a)                          \
@@ -50,8 +71,11 @@
         int64_t batch = kiln_numel(Yt->dims, nbo);                                             \
         const T *Ad = A->data, *Bd = B->data;                                                  \
         T *Y = Yt->data;                                                                       \
+        const T *R = a->n_in > 2 ? a->in[2].data : NULL;                                       \
+        struct kiln_gemm_epi epi = {&p->act, NULL, R, N};                                      \
         if (nbb == 0) { /* B shared by every batch: one product over all rows of A */          \
-            kiln_gemm_##sfx(batch * M, N, K, 1, Ad, K, 1, Bd, N, 1, Y, N, 0, a->scratch);      \
+            kiln_gemm_ex_##sfx(batch * M, N, K, 1, Ad, K, 1, Bd, N, 1, Y, N, 0, &epi,          \
+                               a->scratch);                                                    \
         } else {                                                                               \
             int64_t sa[KILN_MAX_RANK], sb[KILN_MAX_RANK], own_a = M * K, own_b = K * N;        \
             for (int i = nbo - 1; i >= 0; i--) {                                               \
@@ -71,15 +95,17 @@
                     oa += idx * sa[i];                                                         \
                     ob += idx * sb[i];                                                         \
                 }                                                                              \
-                kiln_gemm_##sfx(M, N, K, 1, Ad + oa, K, 1, Bd + ob, N, 1, Y + bi * M * N, N,   \
-                                0, a->scratch);                                                \
+                epi.res = R ? R + bi * M * N : NULL;                                           \
+                kiln_gemm_ex_##sfx(M, N, K, 1, Ad + oa, K, 1, Bd + ob, N, 1, Y + bi * M * N,   \
+                                   N, 0, &epi, a->scratch);                                    \
             }                                                                                  \
         }                                                                                      \
-        kiln_epilogue_##sfx(&p->act, NULL, a->n_in > 2 ? (const T *)a->in[2].data : NULL, 1,   \
-                            batch * M * N, Y);                                                 \
     }
 
 KILN_FOR_NATIVE_FLOATS(GEMM_DEFINE)
 
-KILN_KERNELS(gemm, KILN_K(kiln_k_gemm_f32, F32), KILN_K(kiln_k_gemm_f64, F64));
-KILN_KERNELS(matmul, KILN_K(kiln_k_matmul_f32, F32), KILN_K(kiln_k_matmul_f64, F64));
+/* packed variants at KILN_GEMM_VARIANT_PACKED + the plain one's index */
+KILN_KERNELS(gemm, KILN_K(kiln_k_gemm_f32, F32), KILN_K(kiln_k_gemm_f64, F64),
+             KILN_K(kiln_k_gemm_packed_f32, F32), KILN_K(kiln_k_gemm_packed_f64, F64));
+KILN_KERNELS(matmul, KILN_K(kiln_k_matmul_f32, F32), KILN_K(kiln_k_matmul_f64, F64),
+             KILN_K(kiln_k_matmul_packed_f32, F32), KILN_K(kiln_k_matmul_packed_f64, F64));

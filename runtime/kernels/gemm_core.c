@@ -3,9 +3,13 @@
  * that the micro-kernel streams it contiguously; the SIMD kernels read A in place. One loop
  * nest and one packer, a template instantiated per variant; only the micro-kernel and its tile
  * differ: plain C with constant trip counts, which GCC and Clang vectorise, or AVX2/AVX-512
- * intrinsics. Edge tiles are zero-padded when packing and clipped when storing. */
+ * intrinsics. Edge tiles are zero-padded when packing and clipped when storing. The fused
+ * epilogue (bias, residual, activation) is applied as the last K block of a tile is stored, and
+ * constant weights come pre-packed (kiln_gemm_pack_a/b at compile time) so that no run packs
+ * them. */
 #include <string.h>
 
+#include "epilogue.h"
 #include "gemm_core.h"
 
 /* Which SIMD micro-kernels this file compiles, and how one is chosen:
@@ -39,22 +43,39 @@
 #define MR KILN_GEMM_MR
 #define NR KILN_GEMM_NR
 
+/* The epilogue of one stored tile (rows x cols of C at row i0, column j0 of the product), in
+ * memory: the portable kernel, the SIMD edge tiles and the activations the SIMD write-back does
+ * not compute in registers. */
+#define KILN_GEMM_EPI_TILE(sfx, T)                                                             \
+    KILN_EPILOGUE_DEFINE(sfx, T)                                                               \
+    static void epi_tile_##sfx(const struct kiln_gemm_epi *e, int64_t i0, int64_t j0, T *C,    \
+                               int64_t ldc, int64_t rows, int64_t cols)                        \
+    {                                                                                          \
+        kiln_epilogue_strided_##sfx(e->act, e->bias ? (const T *)e->bias + i0 : NULL,          \
+                                    e->res ? (const T *)e->res + i0 * e->ldr + j0 : NULL,      \
+                                    e->ldr, rows, cols, C, ldc);                               \
+    }
+
 /* Every micro-kernel computes one tile of C over kc steps from A(i, k) = A[i*ars + k*acs] (a
- * packed block: ars 1, acs the tile height; or A in place) and a packed panel of B, and stores
- * the top-left mr x nr part as c = alpha*acc, or c = c + alpha*acc when accumulating. The
- * portable MR x NR one is plain C the compiler vectorises over the columns of B; it gets a
- * packed A, whose rows past mr are zeros. */
+ * packed block: ars 1, acs the panel height; or A in place) and a panel of B whose k-th row of
+ * the tile's columns starts at Bp + k*bks (bks: the panel width, the tile's for B packed per
+ * run, KILN_GEMM_PANEL_B for B packed at compile time), and stores the top-left mr x nr part
+ * as c = alpha*acc, or c = c + alpha*acc when accumulating, then the epilogue epi (NULL but on
+ * the last K block) of the tile at (i0, j0). The portable MR x NR one is plain C the compiler
+ * vectorises over the columns of B; it gets a packed A, whose rows past mr are zeros. */
+#define KILN_GEMM_MICRO_ARGS(T)                                                                \
+    int64_t kc, const T *restrict A, int64_t ars, int64_t acs, const T *restrict Bp,           \
+        int64_t bks, T alpha, T *C, int64_t ldc, int64_t mr, int64_t nr, int accumulate,       \
+        const struct kiln_gemm_epi *epi, int64_t i0, int64_t j0
 #define KILN_GEMM_MICRO_PORTABLE(sfx, T)                                                       \
-    static void micro_portable_##sfx(int64_t kc, const T *restrict A, int64_t ars, int64_t acs, \
-                                     const T *restrict Bp, T alpha, T *C, int64_t ldc,         \
-                                     int64_t mr, int64_t nr, int accumulate)                   \
+    static void micro_portable_##sfx(KILN_GEMM_MICRO_ARGS(T))                                  \
     {                                                                                          \
         T acc[MR][NR];                                                                         \
         for (int i = 0; i < MR; i++)                                                           \
             for (int j = 0; j < NR; j++)                                                       \
                 acc[i][j] = 0;                                                                 \
         for (int64_t k = 0; k < kc; k++) {                                                     \
-            const T *a = A + k * acs, *b = Bp + k * NR;                                        \
+            const T *a = A + k * acs, *b = Bp + k * bks;                                       \
             for (int i = 0; i < MR; i++)                                                       \
                 for (int j = 0; j < NR; j++)                                                   \
                     acc[i][j] += a[i * ars] * b[j];                                            \
@@ -68,14 +89,20 @@
                 for (int64_t j = 0; j < nr; j++)                                               \
                     c[j] = alpha * acc[i][j];                                                  \
         }                                                                                      \
+        if (epi)                                                                               \
+            epi_tile_##sfx(epi, i0, j0, C, ldc, mr, nr);                                       \
     }
 
 /* The blocked loop nest, instantiated per variant (name) with its element type, tile TM x TN,
  * micro-kernel, target attribute and PACK_A, so the tile sizes stay compile-time constants. B
- * is always packed: its KC x TN micro-panels are reused from L1 by every row tile and
- * zero-padded past n. A is packed for the portable kernel (its plain C is about 20 % slower on
- * A in place) and read in place by the SIMD kernels, which broadcast one element per row and
- * step: packing A, the weights of a convolution, cost them up to a third of the GEMM's time. */
+ * is packed per run unless it comes packed: its KC x TN micro-panels are reused from L1 by
+ * every row tile and zero-padded past n. A is packed for the portable kernel (its plain C is
+ * about 20 % slower on A in place) and read in place by the SIMD kernels, which broadcast one
+ * element per row and step: packing A, the weights of a convolution, cost them up to a third
+ * of the GEMM's time; weights packed at compile time cost nothing and every kernel reads them.
+ * The packed layouts of A and B fit every variant: a tile of TM rows never straddles a panel of
+ * KILN_GEMM_PANEL_A rows (TM divides it, and MC is a multiple of it), nor one of TN columns a
+ * panel of KILN_GEMM_PANEL_B. */
 /* Packs n lines of a KC-deep block in micro-panels of TILE lines:
  * P[(l/TILE)*kc*TILE + k*TILE + l%TILE] = X(l, k) = X[l*ls + k*ks] (rows of A: ls = a_rs,
  * ks = a_cs; columns of B: ls = b_cs, ks = b_rs), lines past n zero-padded to a whole tile. */
@@ -98,18 +125,24 @@
             P += kc * TILE;                                                                    \
         }                                                                                      \
     }
-#define KILN_GEMM_BLOCKED(name, T, TM, TN, MICRO, ATTR, PACK_A)                                \
+#define PA KILN_GEMM_PANEL_A
+#define PB KILN_GEMM_PANEL_B
+#define KILN_GEMM_BLOCKED(name, T, TM, TN, MICRO, ATTR, PACK_A, EPI_TILE)                      \
     KILN_GEMM_PACK(pack_a_##name, T, TM, ATTR)                                                 \
     KILN_GEMM_PACK(pack_b_##name, T, TN, ATTR)                                                 \
     static ATTR void gemm_##name(int64_t M, int64_t N, int64_t K, T alpha, const T *A,         \
                                  int64_t a_rs, int64_t a_cs, const T *B, int64_t b_rs,         \
-                                 int64_t b_cs, T *C, int64_t ldc, int accumulate,              \
-                                 void *scratch)                                                \
+                                 int64_t b_cs, T *C, int64_t ldc, int flags,                   \
+                                 const struct kiln_gemm_epi *epi, void *scratch)               \
     {                                                                                          \
+        int accumulate = flags & KILN_GEMM_ACCUMULATE;                                         \
+        int a_packed = flags & KILN_GEMM_A_PACKED, b_packed = flags & KILN_GEMM_B_PACKED;      \
         if (K == 0) {                                                                          \
             for (int64_t i = 0; !accumulate && i < M; i++)                                     \
                 for (int64_t j = 0; j < N; j++)                                                \
                     C[i * ldc + j] = 0;                                                        \
+            if (epi)                                                                           \
+                EPI_TILE(epi, 0, 0, C, ldc, M, N);                                             \
             return;                                                                            \
         }                                                                                      \
         /* scratch (kiln_gemm_scratch_bytes, 64-aligned arena memory): [ A block | B panel ],  \
@@ -124,28 +157,54 @@
             for (int64_t pc = 0; pc < K; pc += KILN_GEMM_KC) {                                 \
                 int64_t kc = K - pc < KILN_GEMM_KC ? K - pc : KILN_GEMM_KC;                    \
                 int acc = accumulate || pc > 0;                                                \
-                pack_b_##name(nc, kc, B + pc * b_rs + jc * b_cs, b_cs, b_rs, Bp);              \
+                const struct kiln_gemm_epi *e = pc + kc == K ? epi : NULL;                     \
+                /* B's panels: pw columns wide, pstride apart, row k of a panel at k*pw */     \
+                const T *Bb = Bp;                                                              \
+                int64_t pw = TN, pstride = kc * TN;                                            \
+                if (b_packed)                                                                  \
+                    Bb = B + jc * K + pc * PB, pw = PB, pstride = K * PB;                      \
+                else                                                                           \
+                    pack_b_##name(nc, kc, B + pc * b_rs + jc * b_cs, b_cs, b_rs, Bp);          \
                 for (int64_t ic = 0; ic < M; ic += KILN_GEMM_MC) {                             \
                     int64_t mc = M - ic < KILN_GEMM_MC ? M - ic : KILN_GEMM_MC;                \
+                    /* row ir of this block: at Ab + ir*ars, or in panels of ppanel rows      \
+                     * pstep apart when packed; its step k at + k*acs */                        \
                     const T *Ab = A + ic * a_rs + pc * a_cs;                                   \
-                    if (PACK_A)                                                                \
+                    int64_t ars = a_rs, acs = a_cs, ppanel = 0, pstep = 0;                     \
+                    if (a_packed) {                                                            \
+                        Ab = A + ic * K + pc * PA, ars = 1, acs = PA;                          \
+                        ppanel = PA, pstep = K * PA;                                           \
+                    } else if (PACK_A) {                                                       \
                         pack_a_##name(mc, kc, Ab, a_rs, a_cs, Ap);                             \
+                        Ab = Ap, ars = 1, acs = TM, ppanel = TM, pstep = kc * TM;              \
+                    }                                                                          \
                     for (int64_t jr = 0; jr < nc; jr += TN)                                    \
-                        for (int64_t ir = 0; ir < mc; ir += TM)                                \
-                            MICRO(kc, PACK_A ? Ap + ir * kc : Ab + ir * a_rs,                  \
-                                  PACK_A ? 1 : a_rs, PACK_A ? TM : a_cs, Bp + jr * kc, alpha,  \
-                                  C + (ic + ir) * ldc + jc + jr, ldc,                          \
+                        for (int64_t ir = 0; ir < mc; ir += TM) {                              \
+                            const T *At = ppanel ? Ab + ir / ppanel * pstep + ir % ppanel      \
+                                                 : Ab + ir * ars;                              \
+                            MICRO(kc, At, ars, acs, Bb + jr / pw * pstride + jr % pw, pw,      \
+                                  alpha, C + (ic + ir) * ldc + jc + jr, ldc,                   \
                                   mc - ir < TM ? mc - ir : TM, nc - jr < TN ? nc - jr : TN,    \
-                                  acc);                                                        \
+                                  acc, e, ic + ir, jc + jr);                                   \
+                        }                                                                      \
                 }                                                                              \
             }                                                                                  \
         }                                                                                      \
     }
 
+#if KILN_GEMM_MC % KILN_GEMM_PANEL_A || KILN_GEMM_PANEL_A % KILN_GEMM_MR ||                   \
+    KILN_GEMM_PANEL_A % KILN_GEMM_AVX2_MR || KILN_GEMM_PANEL_A % KILN_GEMM_AVX512_MR ||       \
+    KILN_GEMM_NC % KILN_GEMM_PANEL_B || KILN_GEMM_PANEL_B % KILN_GEMM_NR ||                   \
+    KILN_GEMM_PANEL_B % KILN_GEMM_AVX2_NR || KILN_GEMM_PANEL_B % KILN_GEMM_AVX512_NR
+#error "gemm_core.h's packed panels do not fit every variant's tile"
+#endif
+
+KILN_GEMM_EPI_TILE(f32, float)
+KILN_GEMM_EPI_TILE(f64, double)
 KILN_GEMM_MICRO_PORTABLE(f32, float)
 KILN_GEMM_MICRO_PORTABLE(f64, double)
-KILN_GEMM_BLOCKED(portable_f32, float, MR, NR, micro_portable_f32, , 1)
-KILN_GEMM_BLOCKED(portable_f64, double, MR, NR, micro_portable_f64, , 1)
+KILN_GEMM_BLOCKED(portable_f32, float, MR, NR, micro_portable_f32, , 1, epi_tile_f32)
+KILN_GEMM_BLOCKED(portable_f64, double, MR, NR, micro_portable_f64, , 1, epi_tile_f64)
 
 /* ---- SIMD micro-kernels: a tile of ROWS rows x 2 vectors of VW float lanes. Per k step: two
  * vector loads of packed B, one broadcast of A per row, 2 * rows FMAs into accumulators held in
@@ -153,10 +212,14 @@ KILN_GEMM_BLOCKED(portable_f64, double, MR, NR, micro_portable_f64, , 1)
  * mirrors the portable one (c = alpha*acc, or c + alpha*acc) so only the summation order and
  * the fused multiply-adds differ from it. One template for both ISAs: V is the vector type, VW
  * its float lanes, P the intrinsics' prefix (_mm256, _mm512: P##_fmadd_ps). ROWS(X, ...)
- * expands X(i, ...) for each row i. */
-#define SIMD_ROWS6(X, ...)                                                                     \
-    X(0, __VA_ARGS__) X(1, __VA_ARGS__) X(2, __VA_ARGS__) X(3, __VA_ARGS__) X(4, __VA_ARGS__)  \
-    X(5, __VA_ARGS__)
+ * expands X(i, ...) for each row i. Tiles of 1, 2 and 4 rows serve the last rows of A (a
+ * matrix-vector product has only one: the full tile would compute 8 rows for it); each element
+ * is the same chain of fused multiply-adds in every tile height, so results do not depend on
+ * which tile computed them. */
+#define SIMD_ROWS1(X, ...) X(0, __VA_ARGS__)
+#define SIMD_ROWS2(X, ...) X(0, __VA_ARGS__) X(1, __VA_ARGS__)
+#define SIMD_ROWS4(X, ...) SIMD_ROWS2(X, __VA_ARGS__) X(2, __VA_ARGS__) X(3, __VA_ARGS__)
+#define SIMD_ROWS6(X, ...) SIMD_ROWS4(X, __VA_ARGS__) X(4, __VA_ARGS__) X(5, __VA_ARGS__)
 #define SIMD_ROWS8(X, ...) SIMD_ROWS6(X, __VA_ARGS__) X(6, __VA_ARGS__) X(7, __VA_ARGS__)
 /* row i of A; rows past mr read row 0 again (valid memory; their results are not stored) */
 #define SIMD_DECL(i, V, VW, P)                                                                 \
@@ -171,34 +234,81 @@ KILN_GEMM_BLOCKED(portable_f64, double, MR, NR, micro_portable_f64, , 1)
 #define SIMD_SCALE(i, V, VW, P)                                                                \
     c##i##0 = P##_mul_ps(va, c##i##0);                                                         \
     c##i##1 = P##_mul_ps(va, c##i##1);
+/* c = c_old + c when accumulating (C's row i at c_) */
+#define SIMD_ACC_ROW(i, V, VW, P)                                                              \
+    float *c_ = C + i * ldc;                                                                   \
+    if (accumulate) {                                                                          \
+        c##i##0 = P##_add_ps(P##_loadu_ps(c_), c##i##0);                                       \
+        c##i##1 = P##_add_ps(P##_loadu_ps(c_ + VW), c##i##1);                                  \
+    }
 #define SIMD_STORE_ROW(i, V, VW, P)                                                            \
     {                                                                                          \
-        float *c_ = C + i * ldc;                                                               \
-        if (accumulate) {                                                                      \
-            c##i##0 = P##_add_ps(P##_loadu_ps(c_), c##i##0);                                   \
-            c##i##1 = P##_add_ps(P##_loadu_ps(c_ + VW), c##i##1);                              \
-        }                                                                                      \
+        SIMD_ACC_ROW(i, V, VW, P)                                                              \
         P##_storeu_ps(c_, c##i##0);                                                            \
         P##_storeu_ps(c_ + VW, c##i##1);                                                       \
     }
 #define SIMD_SPILL_ROW(i, V, VW, P)                                                            \
     P##_storeu_ps(t + i * 2 * VW, c##i##0);                                                    \
     P##_storeu_ps(t + i * 2 * VW + VW, c##i##1);
+/* The fused write-back of a full tile: what epi_tile() does in memory, in registers ((c + bias)
+ * + residual, then Relu as max(0, c) or Clip as min(hi, max(lo, c)): max(a, b) is a > b ? a : b,
+ * so NaN and -0 pass and hi wins over lo, the bits of actmath.h's relu and clip). */
+#define SIMD_EPI_ROW(i, V, VW, P)                                                              \
+    {                                                                                          \
+        SIMD_ACC_ROW(i, V, VW, P)                                                              \
+        if (bias) {                                                                            \
+            V b_ = P##_set1_ps(bias[i]);                                                       \
+            c##i##0 = P##_add_ps(c##i##0, b_);                                                 \
+            c##i##1 = P##_add_ps(c##i##1, b_);                                                 \
+        }                                                                                      \
+        if (res) {                                                                             \
+            c##i##0 = P##_add_ps(c##i##0, P##_loadu_ps(res + i * ldr));                        \
+            c##i##1 = P##_add_ps(c##i##1, P##_loadu_ps(res + i * ldr + VW));                   \
+        }                                                                                      \
+        if (vact == KILN_ACT_RELU) {                                                           \
+            c##i##0 = P##_max_ps(vlo, c##i##0);                                                \
+            c##i##1 = P##_max_ps(vlo, c##i##1);                                                \
+        } else if (vact == KILN_ACT_CLIP) {                                                    \
+            c##i##0 = P##_min_ps(vhi, P##_max_ps(vlo, c##i##0));                               \
+            c##i##1 = P##_min_ps(vhi, P##_max_ps(vlo, c##i##1));                               \
+        }                                                                                      \
+        P##_storeu_ps(c_, c##i##0);                                                            \
+        P##_storeu_ps(c_ + VW, c##i##1);                                                       \
+    }
 #define SIMD_MICRO(isa, target, tm, ROWS, V, VW, P)                                            \
-    static KILN_GEMM_TARGET(target) void micro_##isa(                                          \
-        int64_t kc, const float *restrict A, int64_t ars, int64_t acs,                         \
-        const float *restrict Bp, float alpha, float *C, int64_t ldc, int64_t mr, int64_t nr,  \
-        int accumulate)                                                                        \
+    static KILN_GEMM_TARGET(target) void micro_##isa(KILN_GEMM_MICRO_ARGS(float))              \
     {                                                                                          \
         ROWS(SIMD_DECL, V, VW, P)                                                              \
-        for (int64_t k = 0, o = 0; k < kc; k++, o += acs, Bp += 2 * VW) {                      \
+        for (int64_t k = 0, o = 0; k < kc; k++, o += acs, Bp += bks) {                         \
             V b0 = P##_loadu_ps(Bp), b1 = P##_loadu_ps(Bp + VW);                               \
             ROWS(SIMD_STEP, V, VW, P)                                                          \
         }                                                                                      \
         V va = P##_set1_ps(alpha);                                                             \
         ROWS(SIMD_SCALE, V, VW, P)                                                             \
         if (mr == (tm) && nr == 2 * VW) {                                                      \
-            ROWS(SIMD_STORE_ROW, V, VW, P)                                                     \
+            if (!epi) {                                                                        \
+                ROWS(SIMD_STORE_ROW, V, VW, P)                                                 \
+                return;                                                                        \
+            }                                                                                  \
+            /* activations other than Relu and Clip: the tile's epilogue in memory */          \
+            const struct kiln_act *act_ = epi->act;                                            \
+            int kind = act_ ? act_->kind : KILN_ACT_NONE;                                      \
+            int vact = kind == KILN_ACT_NONE || kind == KILN_ACT_RELU || kind == KILN_ACT_CLIP  \
+                           ? kind                                                              \
+                           : -1;                                                               \
+            const float *bias = epi->bias ? (const float *)epi->bias + i0 : NULL;              \
+            const float *res = NULL;                                                           \
+            int64_t ldr = epi->ldr;                                                            \
+            V vlo = P##_setzero_ps(), vhi = vlo;                                               \
+            if (vact == KILN_ACT_CLIP)                                                         \
+                vlo = P##_set1_ps(act_->alpha), vhi = P##_set1_ps(act_->beta);                 \
+            if (vact >= 0 && epi->res)                                                         \
+                res = (const float *)epi->res + i0 * ldr + j0;                                 \
+            if (vact < 0)                                                                      \
+                bias = NULL;                                                                   \
+            ROWS(SIMD_EPI_ROW, V, VW, P)                                                       \
+            if (vact < 0)                                                                      \
+                epi_tile_f32(epi, i0, j0, C, ldc, mr, nr);                                     \
             return;                                                                            \
         }                                                                                      \
         /* edge tile: through a buffer, clipped to mr x nr */                                  \
@@ -214,53 +324,91 @@ KILN_GEMM_BLOCKED(portable_f64, double, MR, NR, micro_portable_f64, , 1)
                 for (int64_t j = 0; j < nr; j++)                                               \
                     c_[j] = r_[j];                                                             \
         }                                                                                      \
+        if (epi)                                                                               \
+            epi_tile_f32(epi, i0, j0, C, ldc, mr, nr);                                         \
     }
 
 #if KILN_GEMM_AVX2_MR != 6 || KILN_GEMM_AVX2_NR != 16 || KILN_GEMM_AVX512_MR != 8 ||          \
     KILN_GEMM_AVX512_NR != 32
 #error "gemm_core.h's SIMD tiles do not match the micro-kernels"
 #endif
+/* A variant's micro-kernels for tiles of 1, 2, 4 and tm rows, and micro_<isa>_any, which
+ * runs the smallest one that covers mr rows. */
+#define SIMD_MICROS(isa, target, tm, ROWS, V, VW, P)                                           \
+    SIMD_MICRO(isa##_r1, target, 1, SIMD_ROWS1, V, VW, P)                                      \
+    SIMD_MICRO(isa##_r2, target, 2, SIMD_ROWS2, V, VW, P)                                      \
+    SIMD_MICRO(isa##_r4, target, 4, SIMD_ROWS4, V, VW, P)                                      \
+    SIMD_MICRO(isa, target, tm, ROWS, V, VW, P)                                                \
+    static KILN_GEMM_TARGET(target) void micro_##isa##_any(KILN_GEMM_MICRO_ARGS(float))        \
+    {                                                                                          \
+        if (mr > 4)                                                                            \
+            micro_##isa(kc, A, ars, acs, Bp, bks, alpha, C, ldc, mr, nr, accumulate, epi, i0,  \
+                        j0);                                                                   \
+        else if (mr > 2)                                                                       \
+            micro_##isa##_r4(kc, A, ars, acs, Bp, bks, alpha, C, ldc, mr, nr, accumulate, epi, \
+                             i0, j0);                                                          \
+        else if (mr == 2)                                                                      \
+            micro_##isa##_r2(kc, A, ars, acs, Bp, bks, alpha, C, ldc, mr, nr, accumulate, epi, \
+                             i0, j0);                                                          \
+        else                                                                                   \
+            micro_##isa##_r1(kc, A, ars, acs, Bp, bks, alpha, C, ldc, mr, nr, accumulate, epi, \
+                             i0, j0);                                                          \
+    }
 #ifdef KILN_GEMM_HAVE_AVX2
-SIMD_MICRO(avx2, "avx2,fma", KILN_GEMM_AVX2_MR, SIMD_ROWS6, __m256, 8, _mm256)
-KILN_GEMM_BLOCKED(avx2_f32, float, KILN_GEMM_AVX2_MR, KILN_GEMM_AVX2_NR, micro_avx2,
-                  KILN_GEMM_TARGET("avx2,fma"), 0)
+SIMD_MICROS(avx2, "avx2,fma", KILN_GEMM_AVX2_MR, SIMD_ROWS6, __m256, 8, _mm256)
+KILN_GEMM_BLOCKED(avx2_f32, float, KILN_GEMM_AVX2_MR, KILN_GEMM_AVX2_NR, micro_avx2_any,
+                  KILN_GEMM_TARGET("avx2,fma"), 0, epi_tile_f32)
 #endif
 #ifdef KILN_GEMM_HAVE_AVX512
-SIMD_MICRO(avx512, "avx512f", KILN_GEMM_AVX512_MR, SIMD_ROWS8, __m512, 16, _mm512)
-KILN_GEMM_BLOCKED(avx512_f32, float, KILN_GEMM_AVX512_MR, KILN_GEMM_AVX512_NR, micro_avx512,
-                  KILN_GEMM_TARGET("avx512f"), 0)
+SIMD_MICROS(avx512, "avx512f", KILN_GEMM_AVX512_MR, SIMD_ROWS8, __m512, 16, _mm512)
+KILN_GEMM_BLOCKED(avx512_f32, float, KILN_GEMM_AVX512_MR, KILN_GEMM_AVX512_NR, micro_avx512_any,
+                  KILN_GEMM_TARGET("avx512f"), 0, epi_tile_f32)
 #endif
 
 /* ---- the entry points ---- */
 
-void kiln_gemm_f64(int64_t M, int64_t N, int64_t K, double alpha, const double *A, int64_t a_rs,
-                   int64_t a_cs, const double *B, int64_t b_rs, int64_t b_cs, double *C,
-                   int64_t ldc, int accumulate, void *scratch)
+#define ARGS_DECL(T)                                                                           \
+    int64_t M, int64_t N, int64_t K, T alpha, const T *A, int64_t a_rs, int64_t a_cs,          \
+        const T *B, int64_t b_rs, int64_t b_cs, T *C, int64_t ldc
+#define ARGS M, N, K, alpha, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc
+
+/* An epilogue that does nothing is none (the kernels then store as they compute). */
+static const struct kiln_gemm_epi *epi_or_null(const struct kiln_gemm_epi *e)
 {
-    gemm_portable_f64(M, N, K, alpha, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate, scratch);
+    return e && (e->bias || e->res || (e->act && e->act->kind != KILN_ACT_NONE)) ? e : NULL;
+}
+
+void kiln_gemm_ex_f64(ARGS_DECL(double), int flags, const struct kiln_gemm_epi *epi,
+                      void *scratch)
+{
+    gemm_portable_f64(ARGS, flags, epi_or_null(epi), scratch);
+}
+
+void kiln_gemm_f64(ARGS_DECL(double), int accumulate, void *scratch)
+{
+    gemm_portable_f64(ARGS, accumulate ? KILN_GEMM_ACCUMULATE : 0, NULL, scratch);
 }
 
 /* The float32 GEMM on variant isa: 0 portable, 1 AVX2, 2 AVX-512 (the order of enum
  * kiln_gemm_isa); a variant not compiled in runs the best one below it. */
-static void gemm_f32_on(int isa, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
-                        int64_t a_rs, int64_t a_cs, const float *B, int64_t b_rs, int64_t b_cs,
-                        float *C, int64_t ldc, int accumulate, void *scratch)
+static void gemm_f32_on(int isa, ARGS_DECL(float), int flags, const struct kiln_gemm_epi *epi,
+                        void *scratch)
 {
+    epi = epi_or_null(epi);
 #ifdef KILN_GEMM_HAVE_AVX512
     if (isa >= 2) {
-        gemm_avx512_f32(M, N, K, alpha, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate,
-                        scratch);
+        gemm_avx512_f32(ARGS, flags, epi, scratch);
         return;
     }
 #endif
 #ifdef KILN_GEMM_HAVE_AVX2
     if (isa >= 1) {
-        gemm_avx2_f32(M, N, K, alpha, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate, scratch);
+        gemm_avx2_f32(ARGS, flags, epi, scratch);
         return;
     }
 #endif
     (void)isa;
-    gemm_portable_f32(M, N, K, alpha, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate, scratch);
+    gemm_portable_f32(ARGS, flags, epi, scratch);
 }
 
 #ifndef KILN_EMITTED
@@ -340,27 +488,47 @@ enum kiln_gemm_isa kiln_gemm_isa_select(enum kiln_gemm_isa want)
     return isa;
 }
 
-void kiln_gemm_f32_isa(enum kiln_gemm_isa isa, int64_t M, int64_t N, int64_t K, float alpha,
-                       const float *A, int64_t a_rs, int64_t a_cs, const float *B, int64_t b_rs,
-                       int64_t b_cs, float *C, int64_t ldc, int accumulate, void *scratch)
+void kiln_gemm_f32_isa(enum kiln_gemm_isa isa, ARGS_DECL(float), int flags,
+                       const struct kiln_gemm_epi *epi, void *scratch)
 {
-    gemm_f32_on(kiln_gemm_isa_fallback(isa), M, N, K, alpha, A, a_rs, a_cs, B, b_rs, b_cs, C,
-                ldc, accumulate, scratch);
+    gemm_f32_on(kiln_gemm_isa_fallback(isa), ARGS, flags, epi, scratch);
 }
 
-void kiln_gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t a_rs,
-                   int64_t a_cs, const float *B, int64_t b_rs, int64_t b_cs, float *C,
-                   int64_t ldc, int accumulate, void *scratch)
+static int active_or_best(void)
 {
-    gemm_f32_on(kiln_gemm_isa_active(), M, N, K, alpha, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc,
-                accumulate, scratch);
+    return kiln_gemm_isa_active();
 }
+
+#define KILN_GEMM_PACK_DEFINE(sfx, T)                                                          \
+    KILN_GEMM_PACK(panels_a_##sfx, T, PA, )                                                    \
+    KILN_GEMM_PACK(panels_b_##sfx, T, PB, )                                                    \
+    void kiln_gemm_pack_a_##sfx(int64_t M, int64_t K, const T *A, int64_t a_rs, int64_t a_cs,  \
+                                T *P)                                                          \
+    {                                                                                          \
+        panels_a_##sfx(M, K, A, a_rs, a_cs, P);                                                \
+    }                                                                                          \
+    void kiln_gemm_pack_b_##sfx(int64_t K, int64_t N, const T *B, int64_t b_rs, int64_t b_cs,  \
+                                T *P)                                                          \
+    {                                                                                          \
+        panels_b_##sfx(N, K, B, b_cs, b_rs, P);                                                \
+    }
+KILN_GEMM_PACK_DEFINE(f32, float)
+KILN_GEMM_PACK_DEFINE(f64, double)
 #else
 /* Emitted C: the best micro-kernel the compiler flags enabled (gemm_f32_on clamps). */
-void kiln_gemm_f32(int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t a_rs,
-                   int64_t a_cs, const float *B, int64_t b_rs, int64_t b_cs, float *C,
-                   int64_t ldc, int accumulate, void *scratch)
+static int active_or_best(void)
 {
-    gemm_f32_on(2, M, N, K, alpha, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, accumulate, scratch);
+    return 2;
 }
 #endif
+
+void kiln_gemm_ex_f32(ARGS_DECL(float), int flags, const struct kiln_gemm_epi *epi,
+                      void *scratch)
+{
+    gemm_f32_on(active_or_best(), ARGS, flags, epi, scratch);
+}
+
+void kiln_gemm_f32(ARGS_DECL(float), int accumulate, void *scratch)
+{
+    gemm_f32_on(active_or_best(), ARGS, accumulate ? KILN_GEMM_ACCUMULATE : 0, NULL, scratch);
+}

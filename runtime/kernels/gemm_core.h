@@ -17,7 +17,7 @@
 #define KILN_GEMM_AVX2_NR 16
 #define KILN_GEMM_AVX512_MR 8
 #define KILN_GEMM_AVX512_NR 32
-#define KILN_GEMM_MC 64
+#define KILN_GEMM_MC 72
 #define KILN_GEMM_KC 256
 #define KILN_GEMM_NC 1024
 
@@ -48,18 +48,66 @@ static inline uint64_t kiln_gemm_scratch_bytes(uint64_t m, uint64_t n, uint64_t 
     return (mc + nc) * (kc ? kc : 1) * esize + 64;
 }
 
+/* What the GEMM applies to C as it writes its final result, while the tile is still in
+ * registers (the fused epilogue of Conv, Gemm and MatMul, runtime/kernels/epilogue.h):
+ *   C(i, j) = act((C(i, j) + bias[i]) + res[i*ldr + j])
+ * in that order, each part optional (bias, res NULL; act NULL or KILN_ACT_NONE), so the result
+ * is bit-identical to the product followed by kiln_epilogue_<dtype>(). bias and res have the
+ * GEMM's element type. */
+struct kiln_act;
+struct kiln_gemm_epi {
+    const struct kiln_act *act;
+    const void *bias;
+    const void *res;
+    int64_t ldr;
+};
+
+/* Flags of kiln_gemm_ex_<dtype>. A_PACKED: A is in the layout kiln_gemm_pack_a_<dtype> writes
+ * (a_rs, a_cs ignored); B_PACKED: B in kiln_gemm_pack_b_<dtype>'s (b_rs, b_cs ignored). */
+#define KILN_GEMM_ACCUMULATE 1
+#define KILN_GEMM_A_PACKED 2
+#define KILN_GEMM_B_PACKED 4
+
 /* C = alpha * A * B, or C += alpha * A * B when accumulate is set. C is M x N with row stride
  * ldc; A(i,k) = A[i*a_rs + k*a_cs] and B(k,j) = B[k*b_rs + j*b_cs], so transposed operands are
  * just other strides. scratch holds kiln_gemm_scratch_bytes(M, N, K, sizeof element) bytes.
  * float32 runs the micro-kernel of kiln_gemm_isa_active() (emitted C: the best one the compiler
- * flags enable); float64 is portable C. */
+ * flags enable); float64 is portable C. kiln_gemm_ex_<dtype> takes KILN_GEMM_* flags instead of
+ * accumulate, and an epilogue (NULL: none). */
 #define KILN_GEMM_DECLARE(sfx, T)                                                              \
     void kiln_gemm_##sfx(int64_t M, int64_t N, int64_t K, T alpha, const T *A, int64_t a_rs,   \
                          int64_t a_cs, const T *B, int64_t b_rs, int64_t b_cs, T *C,           \
-                         int64_t ldc, int accumulate, void *scratch);
+                         int64_t ldc, int accumulate, void *scratch);                          \
+    void kiln_gemm_ex_##sfx(int64_t M, int64_t N, int64_t K, T alpha, const T *A, int64_t a_rs, \
+                            int64_t a_cs, const T *B, int64_t b_rs, int64_t b_cs, T *C,        \
+                            int64_t ldc, int flags, const struct kiln_gemm_epi *epi,           \
+                            void *scratch);
 KILN_GEMM_DECLARE(f32, float)
 KILN_GEMM_DECLARE(f64, double)
 #undef KILN_GEMM_DECLARE
+
+/* Constant operands (weights) are packed at compile time into panels that every variant reads
+ * in place (KILN_GEMM_A_PACKED, KILN_GEMM_B_PACKED): a multiple of every tile, so a bundle or
+ * emitted C runs on whichever micro-kernel the CPU or the compiler flags pick.
+ *   A, M x K: panels of PANEL_A rows, P[(i/PANEL_A)*K*PANEL_A + k*PANEL_A + i%PANEL_A]
+ *   B, K x N: panels of PANEL_B columns, P[(j/PANEL_B)*K*PANEL_B + k*PANEL_B + j%PANEL_B]
+ * rows (columns) past M (N) zero-filled to a whole panel. */
+#define KILN_GEMM_PANEL_A 24
+#define KILN_GEMM_PANEL_B 32
+/* Conv, Gemm and MatMul list their kernels plain first (f32, f64), then the same that read the
+ * constant weight (input 1) packed: plain variant v has its packed twin at v + this. Packed:
+ * Conv's weight per group as A ([group, panels, C/group*kernel, PANEL_A]); Gemm's op(B) and
+ * MatMul's 2-D B as B ([panels, K, PANEL_B]). */
+#define KILN_GEMM_VARIANT_PACKED 2
+
+static inline uint64_t kiln_gemm_packed_a_elems(uint64_t m, uint64_t k)
+{
+    return kiln_gemm_round_up(m, KILN_GEMM_PANEL_A) * k;
+}
+static inline uint64_t kiln_gemm_packed_b_elems(uint64_t k, uint64_t n)
+{
+    return kiln_gemm_round_up(n, KILN_GEMM_PANEL_B) * k;
+}
 
 #ifndef KILN_EMITTED
 /* ---- libkilnrt only: run-time choice of the float32 micro-kernel ----
@@ -93,10 +141,21 @@ enum kiln_gemm_isa kiln_gemm_isa_active(void);
  * it (kiln bench's simd:NAME configs switch between runs). Not for use while another thread
  * runs a model: each GEMM reads the choice once, so that model's nodes would mix variants. */
 enum kiln_gemm_isa kiln_gemm_isa_select(enum kiln_gemm_isa want);
-/* Test hook: kiln_gemm_f32 on the given variant (one the CPU lacks falls back as above). */
+/* Compile-time packers (the compiler calls them; kernels only read their output): P holds
+ * kiln_gemm_packed_a_elems(M, K) (resp. _b_elems(K, N)) elements; A and B as for the GEMM. */
+#define KILN_GEMM_PACK_DECLARE(sfx, T)                                                         \
+    void kiln_gemm_pack_a_##sfx(int64_t M, int64_t K, const T *A, int64_t a_rs, int64_t a_cs,  \
+                                T *P);                                                         \
+    void kiln_gemm_pack_b_##sfx(int64_t K, int64_t N, const T *B, int64_t b_rs, int64_t b_cs,  \
+                                T *P);
+KILN_GEMM_PACK_DECLARE(f32, float)
+KILN_GEMM_PACK_DECLARE(f64, double)
+#undef KILN_GEMM_PACK_DECLARE
+/* Test hook: kiln_gemm_ex_f32 on the given variant (one the CPU lacks falls back as above). */
 void kiln_gemm_f32_isa(enum kiln_gemm_isa isa, int64_t M, int64_t N, int64_t K, float alpha,
                        const float *A, int64_t a_rs, int64_t a_cs, const float *B, int64_t b_rs,
-                       int64_t b_cs, float *C, int64_t ldc, int accumulate, void *scratch);
+                       int64_t b_cs, float *C, int64_t ldc, int flags,
+                       const struct kiln_gemm_epi *epi, void *scratch);
 #endif
 
 #endif

@@ -25,6 +25,7 @@ struct tg {
     const void *run_in[12];
     uint32_t n_run_in;
     int64_t ext[8][KILN_MAX_RANK]; /* outputs' extents in the last run (kiln_output_dims) */
+    int variant0;                  /* the kernel variant of the first node of the last run */
 };
 
 static inline struct tg *tg_new(const char *op, int64_t opset, uint32_t n_in, uint32_t n_out)
@@ -117,6 +118,7 @@ static inline enum kiln_status tg_run3(struct tg *t, void *out0, void *out1, voi
         return st;
     struct kiln_compiled *c;
     assert_int_equal(kiln_lower(t->g, &c, &t->d), KILN_STATUS_OK);
+    t->variant0 = c->prog.n_nodes ? c->prog.nodes[0].variant : -1;
     void *arena = aligned_alloc(KILN_ARENA_ALIGN, (c->prog.arena_size + KILN_ARENA_ALIGN) &
                                                       ~(uint64_t)(KILN_ARENA_ALIGN - 1));
     void *obufs[8] = {0};

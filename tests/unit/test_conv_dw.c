@@ -21,16 +21,8 @@
 #include "compiler.h"
 #include "kernels/kernels.h"
 
-static uint64_t rng = 0x2545f4914f6cdd1du;
-static uint32_t next_u32(void)
-{
-    rng = rng * 6364136223846793005u + 1442695040888963407u;
-    return (uint32_t)(rng >> 33);
-}
-static float next_unit(void) /* [-1, 1) */
-{
-    return (float)next_u32() / 2147483648.0f - 1.0f;
-}
+#define TEST_RNG_SEED 0x2545f4914f6cdd1du
+#include "test_rng.h"
 static int64_t pick(int64_t lo, int64_t hi) /* [lo, hi] */
 {
     return lo + (int64_t)(next_u32() % (uint32_t)(hi - lo + 1));

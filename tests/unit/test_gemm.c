@@ -2,7 +2,9 @@
  * reference: every float32 micro-kernel variant the CPU supports (portable, AVX2, AVX-512, each
  * called explicitly through kiln_gemm_f32_isa), float64, on odd shapes around the register tiles
  * and cache blocks, transposed and padded operands, alpha, accumulate, a strided C whose padding
- * must stay untouched and scratch of exactly kiln_gemm_scratch_bytes() with a canary after it.
+ * must stay untouched and scratch of exactly kiln_gemm_scratch_bytes() with a canary after it;
+ * the fused epilogue (bias, residual, activation) and operands pre-packed by kiln_gemm_pack_a/b,
+ * both bit-identical to the plain product followed by kiln_epilogue_strided_<dtype>().
  * Also the run-time choice: KILN_SIMD (ctest runs this under each value), fallback, select. */
 #include <math.h>
 #include <setjmp.h>
@@ -15,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "kernels/epilogue.h"
 #include "kernels/gemm_core.h"
 
 /* ---- shapes ---- */
@@ -25,18 +28,35 @@ struct gcase {
     int64_t pa, pb, pc;  /* extra leading-dimension padding of A, B, C */
     float alpha;
     int accumulate;
+    int epi;  /* EPI_BIAS | EPI_RES, and an activation: acts[epi >> 2] */
+    int pack; /* KILN_GEMM_A_PACKED | KILN_GEMM_B_PACKED */
 };
+#define EPI_BIAS 1
+#define EPI_RES 2
+/* Relu and Clip: computed in registers by the SIMD write-back; the others in memory */
+static const struct kiln_act acts[] = {
+    {KILN_ACT_NONE, 0, 0, 0},         {KILN_ACT_RELU, 0, 0, 0},
+    {KILN_ACT_CLIP, -0.3f, 0.4f, 0},  {KILN_ACT_LEAKY_RELU, 0.1f, 0, 0},
+    {KILN_ACT_SIGMOID, 0, 0, 0},      {KILN_ACT_TANH, 0, 0, 0},
+    {KILN_ACT_CLIP, 0.5f, -0.5f, 0},
+};
+KILN_EPILOGUE_DEFINE(f32, float)
+KILN_EPILOGUE_DEFINE(f64, double)
 
-static uint64_t rng = 0x9e3779b97f4a7c15u;
-static uint32_t next_u32(void)
+static double act_ref(const struct kiln_act *a, double x)
 {
-    rng = rng * 6364136223846793005u + 1442695040888963407u;
-    return (uint32_t)(rng >> 33);
+    switch (a->kind) {
+    case KILN_ACT_RELU: return x < 0 ? 0 : x;
+    case KILN_ACT_CLIP: x = x < a->alpha ? a->alpha : x; return x > a->beta ? a->beta : x;
+    case KILN_ACT_LEAKY_RELU: return x < 0 ? a->alpha * x : x;
+    case KILN_ACT_SIGMOID: return 1 / (1 + exp(-x));
+    case KILN_ACT_TANH: return tanh(x);
+    default: return x;
+    }
 }
-static float next_unit(void) /* [-1, 1) */
-{
-    return (float)next_u32() / 2147483648.0f - 1.0f;
-}
+
+#define TEST_RNG_SEED 0x9e3779b97f4a7c15u
+#include "test_rng.h"
 
 /* Extents around the tiles (4x8, 6x16, 8x32) and the blocks (MC 64, KC 256, NC 1024). */
 static const int64_t Ms[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  11, 12,
@@ -46,26 +66,34 @@ static const int64_t Ns[] = {1,  2,  5,  8,  9,  15, 16,   17,   31,  32,
 static const int64_t Ks[] = {0, 1, 2, 3, 7, 16, 31, 100, 255, 256, 257, 300, 513};
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define N_RANDOM_CASES 220
-#define MAX_CASES (N_RANDOM_CASES + 16)
+#define MAX_CASES (N_RANDOM_CASES + 24)
 
 /* Fixed cases (each block boundary crossed on its own), then seeded random combinations with
  * M*N*K kept small enough for the naive reference under the sanitizers. */
 static size_t make_cases(struct gcase *c, size_t cap)
 {
     static const struct gcase fixed[] = {
-        {1, 1, 1, 0, 0, 0, 0, 0, 1.0f, 0},      {4, 8, 5, 0, 0, 0, 0, 0, 1.0f, 0},
-        {6, 16, 9, 0, 0, 0, 0, 0, 1.0f, 0},     {8, 32, 9, 0, 0, 0, 0, 0, 1.0f, 0},
-        {24, 96, 40, 0, 0, 0, 0, 0, 1.0f, 1},   {7, 33, 3, 1, 1, 2, 3, 5, -0.5f, 1},
-        {65, 40, 20, 0, 1, 0, 0, 0, 2.0f, 0},   {9, 1030, 11, 1, 0, 0, 0, 1, 1.0f, 0},
-        {10, 20, 600, 0, 0, 1, 0, 0, 1.0f, 1},  {130, 70, 260, 1, 1, 0, 1, 2, 0.25f, 0},
-        {3, 5, 0, 0, 0, 0, 0, 1, 1.0f, 0},      {3, 5, 0, 0, 0, 0, 0, 1, 1.0f, 1},
+        {1, 1, 1, 0, 0, 0, 0, 0, 1.0f, 0, 0, 0},      {4, 8, 5, 0, 0, 0, 0, 0, 1.0f, 0, 0, 0},
+        {6, 16, 9, 0, 0, 0, 0, 0, 1.0f, 0, 0, 0},     {8, 32, 9, 0, 0, 0, 0, 0, 1.0f, 0, 0, 0},
+        {24, 96, 40, 0, 0, 0, 0, 0, 1.0f, 1, 0, 0},   {7, 33, 3, 1, 1, 2, 3, 5, -0.5f, 1, 0, 0},
+        {65, 40, 20, 0, 1, 0, 0, 0, 2.0f, 0, 0, 0},   {9, 1030, 11, 1, 0, 0, 0, 1, 1.0f, 0, 0, 0},
+        {10, 20, 600, 0, 0, 1, 0, 0, 1.0f, 1, 0, 0},  {130, 70, 260, 1, 1, 0, 1, 2, 0.25f, 0, 0, 0},
+        {3, 5, 0, 0, 0, 0, 0, 1, 1.0f, 0, 0, 0},      {3, 5, 0, 0, 0, 0, 0, 1, 1.0f, 1, 0, 0},
+        /* epilogue and packing across the panel edges (24 rows of A, 32 columns of B) */
+        {8, 32, 9, 0, 0, 0, 0, 0, 1.0f, 0, 3 | 1 << 2, 6},
+        {25, 33, 17, 1, 1, 1, 2, 3, 1.0f, 1, 3 | 2 << 2, 6},
+        {73, 67, 300, 0, 1, 0, 0, 1, 0.5f, 0, 1 | 4 << 2, 2},
+        {67, 1, 67, 1, 0, 0, 0, 0, 1.0f, 0, 2 | 3 << 2, 4},
+        {1, 128, 513, 0, 1, 0, 0, 0, 1.0f, 1, 1 | 1 << 2, 4},
+        {3, 5, 0, 0, 0, 0, 0, 1, 1.0f, 1, 3 | 5 << 2, 6},
+        {13, 40, 31, 0, 0, 0, 0, 0, 1.0f, 0, 1 | 6 << 2, 0},
     };
     size_t n = 0;
     for (size_t i = 0; i < NELEM(fixed) && n < cap; i++)
         c[n++] = fixed[i];
     while (n < cap && n < NELEM(fixed) + N_RANDOM_CASES) {
         struct gcase g = {Ms[next_u32() % NELEM(Ms)], Ns[next_u32() % NELEM(Ns)],
-                          Ks[next_u32() % NELEM(Ks)], 0, 0, 0, 0, 0, 1.0f, 0};
+                          Ks[next_u32() % NELEM(Ks)], 0, 0, 0, 0, 0, 1.0f, 0, 0, 0};
         if (g.M * g.N * g.K > 3000000)
             continue;
         g.ta = next_u32() & 1, g.tb = next_u32() & 1;
@@ -73,6 +101,11 @@ static size_t make_cases(struct gcase *c, size_t cap)
         static const float alphas[] = {1.0f, 1.0f, -1.0f, 0.5f, 3.0f};
         g.alpha = alphas[next_u32() % NELEM(alphas)];
         g.accumulate = (next_u32() % 3) == 0;
+        if (next_u32() % 2)
+            g.epi = (int)(next_u32() % 4) | (int)(next_u32() % NELEM(acts)) << 2;
+        g.pack = (int)(next_u32() % 3) * 2; /* none, A or B packed */
+        if (next_u32() % 4 == 0)
+            g.pack = KILN_GEMM_A_PACKED | KILN_GEMM_B_PACKED;
         c[n++] = g;
     }
     return n;
@@ -82,14 +115,17 @@ static size_t make_cases(struct gcase *c, size_t cap)
 
 static void run_f32(int isa, const struct gcase *g, const float *A, int64_t a_rs, int64_t a_cs,
                     const float *B, int64_t b_rs, int64_t b_cs, float *C, int64_t ldc,
-                    void *scratch)
+                    int flags, const struct kiln_gemm_epi *epi, void *scratch)
 {
-    if (isa < 0)
+    if (isa < 0 && !flags && !epi)
         kiln_gemm_f32(g->M, g->N, g->K, g->alpha, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc,
                       g->accumulate, scratch);
+    else if (isa < 0)
+        kiln_gemm_ex_f32(g->M, g->N, g->K, g->alpha, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc,
+                         flags | g->accumulate, epi, scratch);
     else
         kiln_gemm_f32_isa((enum kiln_gemm_isa)isa, g->M, g->N, g->K, g->alpha, A, a_rs, a_cs,
-                          B, b_rs, b_cs, C, ldc, g->accumulate, scratch);
+                          B, b_rs, b_cs, C, ldc, flags | g->accumulate, epi, scratch);
 }
 
 #define SENTINEL 12345.0f
@@ -159,20 +195,86 @@ static double check_case(int isa, const struct gcase *g, float *out)
                                                   2 * fabs(c0));
         }
 
+    /* the epilogue: into the reference, with the rounding of its two sums and of a float
+     * activation in the bound (the activations here are 1-Lipschitz) */
+    const struct kiln_act *act = &acts[g->epi >> 2];
+    int64_t ldr = N + g->pc;
+    float *bias = malloc(sizeof(float) * (size_t)(M + 1));
+    float *res = malloc(sizeof(float) * (size_t)(M * ldr + 1));
+    double *bias64 = malloc(sizeof(double) * (size_t)(M + 1));
+    double *res64 = malloc(sizeof(double) * (size_t)(M * ldr + 1));
+    assert_true(bias && res && bias64 && res64);
+    for (int64_t i = 0; i < M + 1; i++)
+        bias64[i] = bias[i] = next_unit();
+    for (int64_t i = 0; i < M * ldr + 1; i++)
+        res64[i] = res[i] = next_unit();
+    int use_bias = g->epi & EPI_BIAS, use_res = g->epi & EPI_RES;
+    struct kiln_gemm_epi epi = {act, use_bias ? bias : NULL, use_res ? res : NULL, ldr};
+    struct kiln_gemm_epi epi64 = {act, use_bias ? bias64 : NULL, use_res ? res64 : NULL, ldr};
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++) {
+            double *r = &ref[i * N + j], mag = fabs(*r);
+            if (use_bias)
+                *r += bias[i], mag += fabs(bias[i]);
+            if (use_res)
+                *r += res[i * ldr + j], mag += fabs(res[i * ldr + j]);
+            *r = act_ref(act, *r);
+            bound[i * N + j] += 4.8e-7 * mag + (act->kind ? 2.4e-7 * (1 + fabs(*r)) : 0);
+        }
+
+    /* pre-packed operands */
+    int flags = g->pack;
+    size_t es = isa == -2 ? sizeof(double) : sizeof(float);
+    void *Ap = malloc(es * (size_t)(kiln_gemm_packed_a_elems((uint64_t)M, (uint64_t)K) + 1));
+    void *Bp = malloc(es * (size_t)(kiln_gemm_packed_b_elems((uint64_t)K, (uint64_t)N) + 1));
+    assert_true(Ap && Bp);
     if (isa == -2) {
-        kiln_gemm_f64(M, N, K, g->alpha, A64, a_rs, a_cs, B64, b_rs, b_cs, C64, ldc,
+        kiln_gemm_pack_a_f64(M, K, A64, a_rs, a_cs, Ap);
+        kiln_gemm_pack_b_f64(K, N, B64, b_rs, b_cs, Bp);
+    } else {
+        kiln_gemm_pack_a_f32(M, K, A, a_rs, a_cs, Ap);
+        kiln_gemm_pack_b_f32(K, N, B, b_rs, b_cs, Bp);
+    }
+    int a_packed = flags & KILN_GEMM_A_PACKED, b_packed = flags & KILN_GEMM_B_PACKED;
+
+    if (isa == -2) {
+        double *C2 = malloc(sizeof(double) * (size_t)(M * ldc + 8));
+        assert_non_null(C2);
+        memcpy(C2, C64, sizeof(double) * (size_t)(M * ldc + 8));
+        kiln_gemm_ex_f64(M, N, K, g->alpha, a_packed ? Ap : A64, a_rs, a_cs,
+                         b_packed ? Bp : B64, b_rs, b_cs, C64, ldc, flags | g->accumulate,
+                         g->epi ? &epi64 : NULL, scratch);
+        kiln_gemm_f64(M, N, K, g->alpha, A64, a_rs, a_cs, B64, b_rs, b_cs, C2, ldc,
                       g->accumulate, scratch);
+        kiln_epilogue_strided_f64(act, epi64.bias, epi64.res, ldr, M, N, C2, ldc);
+        for (int64_t i = 0; i < M; i++)
+            if (N && memcmp(C64 + i * ldc, C2 + i * ldc, sizeof(double) * (size_t)N) != 0)
+                worst = INFINITY; /* fused or packed differs from plain + epilogue */
+        free(C2);
         for (int64_t i = 0; i < M * ldc + 8; i++)
             C[i] = (float)C64[i]; /* the padding check below then covers float64 too */
-        for (int64_t i = 0; i < M * N; i++)
-            bound[i] = 1e-30 + 1e-12 * (bound[i] / 2.4e-7);
+        if (!act->kind) /* activations run in float for every dtype */
+            for (int64_t i = 0; i < M * N; i++)
+                bound[i] = 1e-30 + 1e-12 * (bound[i] / 2.4e-7);
         for (int64_t i = 0; i < M; i++)
             for (int64_t j = 0; j < N; j++) {
                 double e = fabs(C64[i * ldc + j] - ref[i * N + j]) / bound[i * N + j];
                 worst = e > worst ? e : worst;
             }
     } else {
-        run_f32(isa, g, A, a_rs, a_cs, B, b_rs, b_cs, C, ldc, scratch);
+        float *C2 = malloc(sizeof(float) * (size_t)(M * ldc + 8));
+        assert_non_null(C2);
+        memcpy(C2, C, sizeof(float) * (size_t)(M * ldc + 8));
+        run_f32(isa, g, a_packed ? Ap : A, a_rs, a_cs, b_packed ? Bp : B, b_rs, b_cs, C, ldc,
+                flags, g->epi ? &epi : NULL, scratch);
+        if (flags || g->epi) {
+            run_f32(isa, g, A, a_rs, a_cs, B, b_rs, b_cs, C2, ldc, 0, NULL, scratch);
+            kiln_epilogue_strided_f32(act, epi.bias, epi.res, ldr, M, N, C2, ldc);
+            for (int64_t i = 0; i < M; i++)
+                if (N && memcmp(C + i * ldc, C2 + i * ldc, sizeof(float) * (size_t)N) != 0)
+                    worst = INFINITY; /* fused or packed differs from plain + epilogue */
+        }
+        free(C2);
         for (int64_t i = 0; i < M; i++)
             for (int64_t j = 0; j < N; j++) {
                 double e = fabs((double)C[i * ldc + j] - ref[i * N + j]) / bound[i * N + j];
@@ -181,6 +283,12 @@ static double check_case(int isa, const struct gcase *g, float *out)
                     out[i * N + j] = C[i * ldc + j];
             }
     }
+    free(bias);
+    free(res);
+    free(bias64);
+    free(res64);
+    free(Ap);
+    free(Bp);
     for (int64_t i = 0; i < M; i++)
         for (int64_t j = N; j < ldc; j++)
             if (C[i * ldc + j] != SENTINEL)
@@ -213,9 +321,10 @@ static void check_all(int isa, const char *what)
         if (!(w <= 1.0)) {
             const struct gcase *g = &cases[i];
             print_error("%s: M=%lld N=%lld K=%lld ta=%d tb=%d pads=%lld,%lld,%lld alpha=%g "
-                        "acc=%d: error %.3g x the bound\n", what, (long long)g->M,
-                        (long long)g->N, (long long)g->K, g->ta, g->tb, (long long)g->pa,
-                        (long long)g->pb, (long long)g->pc, g->alpha, g->accumulate, w);
+                        "acc=%d epi=%d pack=%d: error %.3g x the bound\n", what,
+                        (long long)g->M, (long long)g->N, (long long)g->K, g->ta, g->tb,
+                        (long long)g->pa, (long long)g->pb, (long long)g->pc, g->alpha,
+                        g->accumulate, g->epi, g->pack, w);
             bad++;
         }
     }
@@ -257,6 +366,34 @@ static void test_f64(void **state)
     check_all(-2, "f64");
 }
 
+/* A row's result does not depend on the other rows of A: the SIMD variants compute the last
+ * rows of a block in shorter tiles (1, 2, 4 rows) with the same arithmetic per element. */
+static void test_rows_independent(void **state)
+{
+    (void)state;
+    enum { N = 45, K = 37, MAXM = 11 };
+    float A[MAXM * K], B[K * N], C[MAXM * N], row[N];
+    void *scratch = NULL;
+    assert_int_equal(posix_memalign(&scratch, 64, (size_t)kiln_gemm_scratch_bytes(
+                                                      MAXM, N, K, sizeof(float))),
+                     0);
+    for (int i = 0; i < MAXM * K; i++)
+        A[i] = next_unit();
+    for (int i = 0; i < K * N; i++)
+        B[i] = next_unit();
+    for (int isa = 0; isa < KILN_GEMM_ISA_COUNT; isa++)
+        for (int64_t M = 1; M <= MAXM; M++) {
+            kiln_gemm_f32_isa((enum kiln_gemm_isa)isa, M, N, K, 1.0f, A, K, 1, B, N, 1, C, N, 0,
+                              NULL, scratch);
+            for (int64_t i = 0; i < M; i++) {
+                kiln_gemm_f32_isa((enum kiln_gemm_isa)isa, 1, N, K, 1.0f, A + i * K, K, 1, B, N,
+                                  1, row, N, 0, NULL, scratch);
+                assert_memory_equal(row, C + i * N, sizeof row);
+            }
+        }
+    free(scratch);
+}
+
 /* ---- the run-time choice ---- */
 
 /* Runs first (before any GEMM of this process): the variant in use is KILN_SIMD's (ctest runs
@@ -272,7 +409,7 @@ static void test_env_choice(void **state)
     assert_int_equal(kiln_gemm_isa_active(), expect);
     assert_true(kiln_gemm_isa_supported(expect));
     /* and kiln_gemm_f32 runs it: bit-identical to the explicit call */
-    struct gcase g = {13, 37, 45, 0, 1, 1, 0, 2, 1.0f, 0};
+    struct gcase g = {13, 37, 45, 0, 1, 1, 0, 2, 1.0f, 0, 0, 0};
     float *a = malloc(sizeof(float) * 13 * 37), *b = malloc(sizeof(float) * 13 * 37);
     assert_non_null(a);
     assert_non_null(b);
@@ -317,7 +454,7 @@ static void test_select(void **state)
 {
     (void)state;
     enum kiln_gemm_isa before = kiln_gemm_isa_active();
-    struct gcase g = {32, 196, 288, 0, 0, 0, 0, 0, 1.0f, 0};
+    struct gcase g = {32, 196, 288, 0, 0, 0, 0, 0, 1.0f, 0, 0, 0};
     float *got[KILN_GEMM_ISA_COUNT] = {0};
     uint64_t seed = rng;
     for (int i = 0; i < KILN_GEMM_ISA_COUNT; i++) {
@@ -349,6 +486,7 @@ int main(void)
         cmocka_unit_test(test_avx2),
         cmocka_unit_test(test_avx512),
         cmocka_unit_test(test_f64),
+        cmocka_unit_test(test_rows_independent),
         cmocka_unit_test(test_select),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,6 +15,7 @@
 
 #include "compiler.h"
 #include "kernels/act.h"
+#include "kernels/nn.h"
 
 #include "graph_harness.h"
 
@@ -81,6 +82,7 @@ struct conv_case {
     int64_t in[3], k[3], s[3], d[3], pb[3], pe[3];
     const char *auto_pad; /* NULL: explicit pads */
     int bias;
+    int w_input; /* the weights a graph input instead of a constant (which the compiler packs) */
 };
 
 /* Direct loop over a conv with spatial dims padded at the front to three. */
@@ -145,7 +147,7 @@ static void check_conv(const struct conv_case *cc, const int64_t *want_out)
     struct tg *t = tg_new("Conv", 11, cc->bias ? 3 : 2, 1);
     int rank = cc->nsp + 2;
     tg_in(t, 0, KILN_DTYPE_F32, rank, xd, x, 1);
-    tg_in(t, 1, KILN_DTYPE_F32, rank, wd, w, 0);
+    tg_in(t, 1, KILN_DTYPE_F32, rank, wd, w, cc->w_input);
     if (cc->bias)
         tg_in(t, 2, KILN_DTYPE_F32, 1, &cc->m, b, 0);
     tg_ints(t, "strides", (size_t)cc->nsp, cc->s);
@@ -157,6 +159,11 @@ static void check_conv(const struct conv_case *cc, const int64_t *want_out)
         tg_ints(t, "pads", (size_t)(2 * cc->nsp), pads);
     assert_int_equal(tg_run(t, y, NULL), KILN_STATUS_OK);
     assert_dims(t, 0, rank, yd);
+    /* constant weights run packed, but not a depthwise conv's nor those the direct kernel
+     * (conv_dw.c) reads plain */
+    bool direct = wd[1] == 1 && (uint64_t)(cc->m / cc->group) <= KILN_CONV_DIRECT_MAX_MG;
+    assert_int_equal(t->variant0 >= 2,
+                     !cc->w_input && (wd[1] > 1 || cc->group == 1) && !direct);
     naive_conv(cc, want_out, x, w, cc->bias ? b : NULL, ref);
     assert_close(y, ref, ny, 1e-4f);
     tg_free(t);
@@ -168,40 +175,53 @@ static void test_conv_vs_naive(void **state)
     (void)state;
     /* strided, padded (asymmetric), dilated 2-D with a bias */
     check_conv(&(struct conv_case){2, 2, 3, 4, 1, {7, 6}, {3, 2}, {2, 1}, {1, 2}, {1, 0},
-                                   {2, 1}, NULL, 1},
+                                   {2, 1}, NULL, 1, 0},
                (int64_t[]){4, 5});
     /* grouped: 4 -> 6 channels in 2 groups */
     check_conv(&(struct conv_case){2, 1, 4, 6, 2, {5, 5}, {3, 3}, {1, 1}, {1, 1}, {1, 1},
-                                   {1, 1}, NULL, 1},
+                                   {1, 1}, NULL, 1, 0},
                (int64_t[]){5, 5});
     /* depthwise with channel multiplier 2, strided */
     check_conv(&(struct conv_case){2, 1, 3, 6, 3, {6, 6}, {3, 3}, {2, 2}, {1, 1}, {1, 1},
-                                   {1, 1}, NULL, 0},
+                                   {1, 1}, NULL, 0, 0},
                (int64_t[]){3, 3});
     /* pointwise (no im2col) with groups */
     check_conv(&(struct conv_case){2, 2, 4, 4, 2, {3, 5}, {1, 1}, {1, 1}, {1, 1}, {0, 0},
-                                   {0, 0}, NULL, 1},
+                                   {0, 0}, NULL, 1, 0},
                (int64_t[]){3, 5});
     /* 1-D and 3-D */
-    check_conv(&(struct conv_case){1, 1, 2, 3, 1, {10}, {3}, {3}, {2}, {2}, {1}, NULL, 1},
+    check_conv(&(struct conv_case){1, 1, 2, 3, 1, {10}, {3}, {3}, {2}, {2}, {1}, NULL, 1, 0},
                (int64_t[]){3});
     check_conv(&(struct conv_case){3, 1, 2, 2, 1, {4, 5, 3}, {2, 3, 2}, {1, 2, 1}, {1, 1, 2},
-                                   {1, 0, 1}, {0, 1, 1}, NULL, 1},
+                                   {1, 0, 1}, {0, 1, 1}, NULL, 1, 0},
                (int64_t[]){4, 2, 3});
     /* auto_pad: 4 wide, kernel 2 -> one pad column, at the end (UPPER) or start (LOWER) */
     check_conv(&(struct conv_case){2, 1, 1, 1, 1, {4, 4}, {2, 2}, {1, 1}, {1, 1}, {0, 0},
-                                   {1, 1}, "SAME_UPPER", 0},
+                                   {1, 1}, "SAME_UPPER", 0, 0},
                (int64_t[]){4, 4});
     check_conv(&(struct conv_case){2, 1, 1, 1, 1, {4, 4}, {2, 2}, {1, 1}, {1, 1}, {1, 1},
-                                   {0, 0}, "SAME_LOWER", 0},
+                                   {0, 0}, "SAME_LOWER", 0, 0},
                (int64_t[]){4, 4});
     check_conv(&(struct conv_case){2, 1, 1, 2, 1, {5, 5}, {3, 3}, {2, 2}, {1, 1}, {0, 0},
-                                   {0, 0}, "VALID", 1},
+                                   {0, 0}, "VALID", 1, 0},
                (int64_t[]){2, 2});
     /* large enough to cross the GEMM's M, K and N blocks */
     check_conv(&(struct conv_case){2, 1, 40, 70, 1, {33, 33}, {3, 3}, {1, 1}, {1, 1},
-                                   {1, 1}, {1, 1}, NULL, 1},
+                                   {1, 1}, {1, 1}, NULL, 1, 0},
                (int64_t[]){33, 33});
+    /* odd channel counts around the packed panels (24 output channels), weights constant
+     * (packed) and fed at run time */
+    for (int wi = 0; wi < 2; wi++) {
+        check_conv(&(struct conv_case){2, 1, 5, 67, 1, {9, 11}, {3, 3}, {1, 1}, {1, 1}, {1, 1},
+                                       {1, 1}, NULL, 1, wi},
+                   (int64_t[]){9, 11});
+        check_conv(&(struct conv_case){2, 2, 6, 50, 2, {7, 5}, {3, 1}, {2, 1}, {1, 1}, {1, 0},
+                                       {1, 0}, NULL, wi, wi},
+                   (int64_t[]){4, 5});
+        check_conv(&(struct conv_case){1, 1, 3, 25, 1, {13}, {1}, {1}, {1}, {0}, {0}, NULL, 1,
+                                       wi},
+                   (int64_t[]){13});
+    }
 }
 
 static void test_conv_kernel_shape_and_errors(void **state)
@@ -294,30 +314,40 @@ static void test_gemm_by_hand(void **state)
     tg_free(t);
 }
 
-/* Both transposes against the naive product, sizes crossing every block edge; C is a scalar. */
+/* Both transposes against the naive product, B a constant (then packed at compile time: the
+ * packed kernel variant runs) or a graph input, sizes crossing every block edge and odd ones
+ * around the panels; C is a scalar. */
 static void test_gemm_blocked(void **state)
 {
     (void)state;
-    const int64_t M = 70, N = 1030, K = 300;
-    float *a = rnd((size_t)(M * K), 5), *b = rnd((size_t)(K * N), 6), c = 0.25f;
-    float *y = malloc((size_t)(M * N) * sizeof *y), *ref = malloc((size_t)(M * N) * sizeof *ref);
-    for (int ta = 0; ta < 2; ta++)
-        for (int tb = 0; tb < 2; tb++) {
-            struct tg *t = tg_new("Gemm", 11, 3, 1);
-            tg_in(t, 0, KILN_DTYPE_F32, 2, ta ? (int64_t[]){K, M} : (int64_t[]){M, K}, a, 1);
-            tg_in(t, 1, KILN_DTYPE_F32, 2, tb ? (int64_t[]){N, K} : (int64_t[]){K, N}, b, 0);
-            tg_in(t, 2, KILN_DTYPE_F32, 0, NULL, &c, 0);
-            tg_int(t, "transA", ta);
-            tg_int(t, "transB", tb);
-            tg_float(t, "alpha", 0.5f);
-            assert_int_equal(tg_run(t, y, NULL), KILN_STATUS_OK);
-            naive_gemm(M, N, K, ta, tb, 0.5f, a, b, ref);
-            for (int64_t i = 0; i < M * N; i++)
-                ref[i] += c;
-            assert_close(y, ref, (size_t)(M * N), 1e-4f);
-            tg_free(t);
-        }
-    free(a), free(b), free(y), free(ref);
+    static const int64_t shapes[][3] = {{70, 1030, 300}, {1, 33, 67}, {67, 1, 5}, {25, 67, 1}};
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+        const int64_t M = shapes[si][0], N = shapes[si][1], K = shapes[si][2];
+        float *a = rnd((size_t)(M * K), 5), *b = rnd((size_t)(K * N), 6), c = 0.25f;
+        float *y = malloc((size_t)(M * N) * sizeof *y);
+        float *ref = malloc((size_t)(M * N) * sizeof *ref);
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++)
+                for (int bin = 0; bin < 2; bin++) {
+                    struct tg *t = tg_new("Gemm", 11, 3, 1);
+                    tg_in(t, 0, KILN_DTYPE_F32, 2, ta ? (int64_t[]){K, M} : (int64_t[]){M, K}, a,
+                          1);
+                    tg_in(t, 1, KILN_DTYPE_F32, 2, tb ? (int64_t[]){N, K} : (int64_t[]){K, N}, b,
+                          bin);
+                    tg_in(t, 2, KILN_DTYPE_F32, 0, NULL, &c, 0);
+                    tg_int(t, "transA", ta);
+                    tg_int(t, "transB", tb);
+                    tg_float(t, "alpha", 0.5f);
+                    assert_int_equal(tg_run(t, y, NULL), KILN_STATUS_OK);
+                    assert_int_equal(t->variant0 >= 2, !bin); /* packed when constant */
+                    naive_gemm(M, N, K, ta, tb, 0.5f, a, b, ref);
+                    for (int64_t i = 0; i < M * N; i++)
+                        ref[i] += c;
+                    assert_close(y, ref, (size_t)(M * N), 1e-4f);
+                    tg_free(t);
+                }
+        free(a), free(b), free(y), free(ref);
+    }
 }
 
 static void test_gemm_errors(void **state)

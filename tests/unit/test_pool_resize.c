@@ -6,12 +6,8 @@
 
 #include <math.h>
 
-static uint64_t rng = 0x243f6a8885a308d3u;
-static float next_unit(void) /* [-1, 1) */
-{
-    rng = rng * 6364136223846793005u + 1442695040888963407u;
-    return (float)(uint32_t)(rng >> 33) / 2147483648.0f - 1.0f;
-}
+#define TEST_RNG_SEED 0x243f6a8885a308d3u
+#include "test_rng.h"
 
 /* ---- Resize ---- */
 
