@@ -643,6 +643,31 @@ static void expect_refused(struct editable *e, const char *want)
         fail_msg("status %d, message '%s' (want '%s')", st, msg, want);
 }
 
+/* A Conv the direct depthwise kernel runs reads its weight as written; a bundle that asks for
+ * the packed variant of such a node is refused (the kernel would read the plain layout). */
+static void test_refuse_packed_depthwise(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_make(&f, "dw_cnn_hardswish");
+    const struct kiln_program *p = &f.c->prog;
+    uint32_t dw = UINT32_MAX;
+    for (uint32_t i = 0; i < p->n_nodes && dw == UINT32_MAX; i++) {
+        const struct kiln_node_desc *n = &p->nodes[i];
+        const struct kiln_p_conv *cp = (const void *)(p->params + n->params_offset);
+        if (n->op == op_id("Conv") && cp->group > 1 &&
+            p->tensors[p->io[n->io_first + 1]].dims[1] == 1)
+            dw = i;
+    }
+    assert_true(dw != UINT32_MAX);
+    struct editable e;
+    editable_make(&e, &f);
+    e.nodes[dw].variant = (uint16_t)(e.nodes[dw].variant + 2); /* KILN_GEMM_VARIANT_PACKED */
+    expect_refused(&e, "read unpacked");
+    free(e.b);
+    fixture_free(&f);
+}
+
 static void test_corrupt_new_ops(void **state)
 {
     (void)state;
@@ -1173,6 +1198,7 @@ int main(void)
         cmocka_unit_test(test_no_allocation),
         cmocka_unit_test(test_two_threads),
         cmocka_unit_test(test_corrupt_new_ops),
+        cmocka_unit_test(test_refuse_packed_depthwise),
         cmocka_unit_test(test_corrupt_extra_ops),
         cmocka_unit_test(test_blocks),
     };
