@@ -14,8 +14,10 @@ B=${1:-$ROOT/build}
 KILN=$B/kiln
 LOAD=$B/kiln-bundle-load
 [ -x "$KILN" ] && [ -x "$LOAD" ] || { echo "bundle_report: build kiln and kiln-bundle-load first" >&2; exit 2; }
-T=$(mktemp -d "${TMPDIR:-/tmp}/kiln_bundle_XXXXXX") || exit 1
-trap 'rm -rf "$T"' EXIT
+bench_root=$ROOT
+. "$ROOT/bench/lib.sh"
+bench_tmp bundle
+T=$tmp
 
 report() { # report NAME MODEL.onnx RUNS
     if "$KILN" compile "$2" -o "$T/$1.kiln" >/dev/null 2>"$T/err"; then
@@ -31,15 +33,9 @@ printf "%-22s %12s %12s %10s %10s\n" model onnx_bytes bundle_bytes load_us min_u
 for m in "$ROOT"/models/*.onnx; do
     report "$(basename "$m" .onnx)" "$m" 200
 done
-if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null; then
-    /usr/bin/python3 "$ROOT/models/check_torchvision.py" "$KILN" --export-only --keep "$T/tv" \
-        --opset 13 >/dev/null 2>&1
-    for m in "$T"/tv/*.onnx; do
-        [ -f "$m" ] && report "$(basename "$m" .onnx)" "$m" 5
-    done
-else
-    echo "(torchvision classifiers skipped: /usr/bin/python3 cannot import torch and torchvision)"
-fi
+for m in $(bench_tv "$KILN" "$T/tv" --opset 13); do
+    report "$(basename "$m" .onnx)" "$m" 5
+done
 
 CC=${CC:-gcc}
 CFLAGS="-std=c11 -Os -D_XOPEN_SOURCE=700 -I$ROOT/include -I$ROOT/runtime"

@@ -14,21 +14,16 @@ build=${1:-$root/build}
 cc=${2:-gcc}
 kiln=$build/kiln
 [ -x "$kiln" ] || { echo "emitc_report: build $kiln first" >&2; exit 1; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/kiln-emitc-report.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+bench_root=$root
+. "$root/bench/lib.sh"
+bench_tmp emitc-report
 
 models=$(ls "$root"/models/*.onnx)
 if /usr/bin/python3 -c "import onnx" 2>/dev/null; then
     /usr/bin/python3 "$root/bench/kws_model.py" "$tmp/kws_cnn20k.onnx" >/dev/null
     models="$models $tmp/kws_cnn20k.onnx"
 fi
-if /usr/bin/python3 -c "import torch, torchvision" 2>/dev/null; then
-    /usr/bin/python3 "$root/models/check_torchvision.py" "$kiln" --export-only --keep "$tmp/tv" \
-        --opset 13 >/dev/null 2>&1
-    models="$models $(ls "$tmp"/tv/*.onnx)"
-else
-    echo "(torchvision models skipped: /usr/bin/python3 cannot import torch and torchvision)" >&2
-fi
+models="$models $(bench_tv "$kiln" "$tmp/tv" --opset 13)"
 
 ms() { date +%s%3N; }
 

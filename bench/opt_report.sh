@@ -15,20 +15,12 @@ if [ ! -x "$report" ]; then
     echo "opt_report: error: $report is not built (cmake --build $build)" >&2
     exit 1
 fi
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/kiln-opt.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
+bench_root=$here
+. "$here/bench/lib.sh"
+bench_tmp opt
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 
-models="$here/models/*.onnx"
-tv=resnet18,mobilenet_v2,efficientnet_b0,shufflenet_v2_x0_5
-if [ -x /usr/bin/python3 ] &&
-    /usr/bin/python3 "$here/models/check_torchvision.py" "$build/kiln" --export-only \
-        --models "$tv" --keep "$tmp" >"$tmp/export.log" 2>&1; then
-    models="$models $tmp/*.onnx"
-else
-    echo "opt_report: torchvision models skipped (see below)" >&2
-    tail -n 3 "$tmp/export.log" >&2
-fi
+models="$here/models/*.onnx $(bench_tv "$build/kiln" "$tmp/tv" \
+    --models resnet18,mobilenet_v2,efficientnet_b0,shufflenet_v2_x0_5)"
 # shellcheck disable=SC2086 # the globs are meant to expand
 "$report" -n "$runs" $models

@@ -12,19 +12,11 @@ if [ ! -x "$report" ]; then
     echo "plan_report: error: $report is not built (cmake --build $build)" >&2
     exit 1
 fi
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/kiln-plan.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 1' INT TERM
+bench_root=$here
+. "$here/bench/lib.sh"
+bench_tmp plan
 
-models="$here/models/*.onnx"
-tv=resnet18,mobilenet_v2,squeezenet1_1,googlenet,densenet121
-if [ -x /usr/bin/python3 ] &&
-    /usr/bin/python3 "$here/models/check_torchvision.py" "$build/kiln" --export-only \
-        --models "$tv" --keep "$tmp" >"$tmp/export.log" 2>&1; then
-    models="$models $tmp/*.onnx"
-else
-    echo "plan_report: torchvision models skipped (see below)" >&2
-    tail -n 3 "$tmp/export.log" >&2
-fi
+models="$here/models/*.onnx $(bench_tv "$build/kiln" "$tmp/tv" \
+    --models resnet18,mobilenet_v2,squeezenet1_1,googlenet,densenet121)"
 # shellcheck disable=SC2086 # the globs are meant to expand
 "$report" $models

@@ -34,9 +34,9 @@ static int64_t fast_op(int64_t op)
 enum kiln_status kiln_pass_approximate(struct kiln_pass_ctx *c)
 {
     struct kiln_ir_graph *g = c->g;
-    for (uint32_t i = 0; i < g->n_nodes; i++) {
-        struct kiln_ir_node *n = g->nodes[i];
-        if (n->dead || !n->out[0] || n->out[0]->dtype != KILN_DTYPE_F32)
+    struct kiln_ir_node *n;
+    for (uint32_t i = 0; (n = kiln_edit_next_live(g, &i));) {
+        if (!n->out[0] || n->out[0]->dtype != KILN_DTYPE_F32)
             continue;
         const struct kiln_ir_attr *a = kiln_ir_attr(n, "kiln_act");
         bool changed = false, ok = true;

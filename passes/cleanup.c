@@ -61,9 +61,9 @@ static bool same_computation(const struct kiln_ir_node *a, const struct kiln_ir_
 static void rewire_copies(struct kiln_pass_ctx *c)
 {
     struct kiln_ir_graph *g = c->g;
-    for (uint32_t i = 0; i < g->n_nodes; i++) {
-        struct kiln_ir_node *n = g->nodes[i];
-        if (n->dead || (n->op != KILN_OP_IDENTITY && n->op != KILN_OP_DROPOUT))
+    struct kiln_ir_node *n;
+    for (uint32_t i = 0; (n = kiln_edit_next_live(g, &i));) {
+        if ((n->op != KILN_OP_IDENTITY && n->op != KILN_OP_DROPOUT))
             continue;
         if (n->op == KILN_OP_DROPOUT && n->n_out > 1 && n->out[1] && n->out[1]->n_uses)
             continue; /* the mask is read: keep the node that makes it */
@@ -76,11 +76,9 @@ static void rewire_copies(struct kiln_pass_ctx *c)
 static void merge_duplicates(struct kiln_pass_ctx *c)
 {
     struct kiln_ir_graph *g = c->g;
-    for (uint32_t i = 0; i < g->n_nodes; i++) {
-        struct kiln_ir_node *a = g->nodes[i];
-        if (a->dead)
-            continue;
-        for (uint32_t k = i + 1; k < g->n_nodes; k++) {
+    struct kiln_ir_node *a;
+    for (uint32_t i = 0; (a = kiln_edit_next_live(g, &i));) {
+        for (uint32_t k = i; k < g->n_nodes; k++) { /* i is already past a */
             struct kiln_ir_node *b = g->nodes[k];
             if (b->dead || !same_computation(a, b))
                 continue;

@@ -22,9 +22,9 @@ struct kiln_ir_node *kiln_edit_producer_op(const struct kiln_ir_value *v, enum k
 struct kiln_ir_node *kiln_edit_reader(const struct kiln_ir_graph *g, const struct kiln_ir_value *v,
                                       const struct kiln_ir_node *except)
 {
-    for (uint32_t i = 0; i < g->n_nodes; i++) {
-        struct kiln_ir_node *n = g->nodes[i];
-        if (n->dead || n == except)
+    struct kiln_ir_node *n;
+    for (uint32_t i = 0; (n = kiln_edit_next_live(g, &i));) {
+        if (n == except)
             continue;
         for (uint32_t j = 0; j < n->n_in; j++)
             if (n->in[j] == v)

@@ -10,6 +10,18 @@
 #include "pass.h"
 
 /* ---- finding ---- */
+/* The first live node of g at index *i or after it, moving *i past it; NULL at the end. Passes
+ * walk the graph with `for (uint32_t i = 0; (n = kiln_edit_next_live(g, &i));)`, which also
+ * visits nodes appended during the walk. */
+static inline struct kiln_ir_node *kiln_edit_next_live(const struct kiln_ir_graph *g, uint32_t *i)
+{
+    while (*i < g->n_nodes) {
+        struct kiln_ir_node *n = g->nodes[(*i)++];
+        if (!n->dead)
+            return n;
+    }
+    return NULL;
+}
 /* The live node computing v, or NULL: for graph inputs, for constants (initializers, and values
  * evaluated at compile time even while the node that made them is still listed: a reader sees
  * the data, not the computation) and when v's producer is dead. */

@@ -186,10 +186,9 @@ enum kiln_status kiln_pass_fold_batchnorm(struct kiln_pass_ctx *c)
 {
     struct kiln_ir_graph *g = c->g;
     /* in topological order, so Conv -> BN -> Mul -> Add folds in one sweep */
-    for (uint32_t i = 0; i < g->n_nodes; i++) {
-        struct kiln_ir_node *n = g->nodes[i];
-        if (n->dead || (n->op != KILN_OP_BATCH_NORMALIZATION && n->op != KILN_OP_MUL &&
-                        n->op != KILN_OP_ADD))
+    struct kiln_ir_node *n;
+    for (uint32_t i = 0; (n = kiln_edit_next_live(g, &i));) {
+        if ((n->op != KILN_OP_BATCH_NORMALIZATION && n->op != KILN_OP_MUL && n->op != KILN_OP_ADD))
             continue;
         bool done;
         enum kiln_status st = try_fold(c, n, &done);

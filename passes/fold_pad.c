@@ -47,9 +47,9 @@ static bool reader_ok(const struct kiln_ir_node *u, int nsp)
 enum kiln_status kiln_pass_fold_pad(struct kiln_pass_ctx *c)
 {
     struct kiln_ir_graph *g = c->g;
-    for (uint32_t i = 0; i < g->n_nodes; i++) {
-        struct kiln_ir_node *pad = g->nodes[i];
-        if (pad->dead || pad->op != KILN_OP_PAD || !pads_with_zero(pad))
+    struct kiln_ir_node *pad;
+    for (uint32_t i = 0; (pad = kiln_edit_next_live(g, &i));) {
+        if (pad->op != KILN_OP_PAD || !pads_with_zero(pad))
             continue;
         const struct kiln_p_pad *pp = pad->params;
         struct kiln_ir_value *x = pad->in[0], *y = pad->out[0];

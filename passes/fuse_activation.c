@@ -38,9 +38,9 @@ enum kiln_status kiln_pass_fuse_activation(struct kiln_pass_ctx *c)
 {
     struct kiln_ir_graph *g = c->g;
     kiln_ir_count_uses(g);
-    for (uint32_t i = 0; i < g->n_nodes; i++) {
-        struct kiln_ir_node *n = g->nodes[i];
-        if (n->dead || !n->params || !n->out[0])
+    struct kiln_ir_node *n;
+    for (uint32_t i = 0; (n = kiln_edit_next_live(g, &i));) {
+        if (!n->params || !n->out[0])
             continue;
         float alpha, beta;
         int kind = act_of(n, &alpha, &beta);

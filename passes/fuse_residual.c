@@ -20,9 +20,9 @@ enum kiln_status kiln_pass_fuse_residual(struct kiln_pass_ctx *c)
 {
     struct kiln_ir_graph *g = c->g;
     kiln_ir_count_uses(g);
-    for (uint32_t i = 0; i < g->n_nodes; i++) {
-        struct kiln_ir_node *add = g->nodes[i];
-        if (add->dead || add->op != KILN_OP_ADD || add->n_in != 2)
+    struct kiln_ir_node *add;
+    for (uint32_t i = 0; (add = kiln_edit_next_live(g, &i));) {
+        if (add->op != KILN_OP_ADD || add->n_in != 2)
             continue;
         for (int k = 0; k < 2; k++) {
             struct kiln_ir_value *y = add->in[k], *r = add->in[1 - k];

@@ -149,9 +149,9 @@ enum kiln_status kiln_pass_gelu_pattern(struct kiln_pass_ctx *c)
 {
     struct kiln_ir_graph *g = c->g;
     kiln_ir_count_uses(g);
-    for (uint32_t i = 0; i < g->n_nodes; i++) {
-        struct kiln_ir_node *n = g->nodes[i];
-        if (n->dead || (n->op != KILN_OP_ERF && n->op != KILN_OP_TANH) || !n->out[0] ||
+    struct kiln_ir_node *n;
+    for (uint32_t i = 0; (n = kiln_edit_next_live(g, &i));) {
+        if ((n->op != KILN_OP_ERF && n->op != KILN_OP_TANH) || !n->out[0] ||
             n->out[0]->dtype != KILN_DTYPE_F32)
             continue;
         struct match m = {0};

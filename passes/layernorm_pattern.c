@@ -57,9 +57,9 @@ enum kiln_status kiln_pass_layernorm_pattern(struct kiln_pass_ctx *c)
 {
     struct kiln_ir_graph *g = c->g;
     kiln_ir_count_uses(g);
-    for (uint32_t i = 0; i < g->n_nodes; i++) {
-        struct kiln_ir_node *r1 = g->nodes[i];
-        if (r1->dead || r1->op != KILN_OP_REDUCE_MEAN)
+    struct kiln_ir_node *r1;
+    for (uint32_t i = 0; (r1 = kiln_edit_next_live(g, &i));) {
+        if (r1->op != KILN_OP_REDUCE_MEAN)
             continue;
         struct kiln_ir_value *x = r1->in[0];
         if (x->dtype != KILN_DTYPE_F32 && x->dtype != KILN_DTYPE_F64)

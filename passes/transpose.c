@@ -86,9 +86,9 @@ static enum kiln_status into_gemm(struct kiln_pass_ctx *c, struct kiln_ir_node *
 enum kiln_status kiln_pass_transpose(struct kiln_pass_ctx *c)
 {
     struct kiln_ir_graph *g = c->g;
-    for (uint32_t i = 0; i < g->n_nodes; i++) {
-        struct kiln_ir_node *t = g->nodes[i];
-        if (t->dead || t->op != KILN_OP_TRANSPOSE)
+    struct kiln_ir_node *t;
+    for (uint32_t i = 0; (t = kiln_edit_next_live(g, &i));) {
+        if (t->op != KILN_OP_TRANSPOSE)
             continue;
         enum kiln_status st = compose(c, t);
         if (!st && !t->dead)

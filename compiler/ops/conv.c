@@ -6,15 +6,13 @@
 #include "nn.h"
 #include "../../runtime/kernels/nn.h"
 
-static const int conv_dtypes[] = {KILN_DTYPE_F32, KILN_DTYPE_F64, 0};
-
 static enum kiln_status infer_conv(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
 {
     struct kiln_ir_value *x, *w, *b = kiln_in(n, 2);
     enum kiln_status st;
     if ((st = kiln_need_input(c, n, 0, &x)) || (st = kiln_need_input(c, n, 1, &w)) ||
-        (st = kiln_check_dtype(c, n, 0, conv_dtypes)) || (st = kiln_check_same_dtype(c, n, 0, 1)) ||
-        (st = kiln_check_same_dtype(c, n, 0, 2)))
+        (st = kiln_check_dtype(c, n, 0, kiln_dtypes_f32_f64)) ||
+        (st = kiln_check_same_dtype(c, n, 0, 1)) || (st = kiln_check_same_dtype(c, n, 0, 2)))
         return st;
     struct kiln_conv_shape sh;
     if ((st = kiln_conv_shape(c, n, x, w, &sh)))

@@ -8,8 +8,6 @@
 #include "nn.h"
 #include "../../runtime/kernels/nn.h"
 
-static const int ct_dtypes[] = {KILN_DTYPE_F32, KILN_DTYPE_F64, 0};
-
 static int64_t floor_div2(int64_t v)
 {
     return v >= 0 ? v / 2 : -((-v + 1) / 2);
@@ -28,8 +26,8 @@ static enum kiln_status infer_conv_transpose(struct kiln_infer_ctx *c, struct ki
     struct kiln_ir_value *x, *w, *b = kiln_in(n, 2);
     enum kiln_status st;
     if ((st = kiln_need_input(c, n, 0, &x)) || (st = kiln_need_input(c, n, 1, &w)) ||
-        (st = kiln_check_dtype(c, n, 0, ct_dtypes)) || (st = kiln_check_same_dtype(c, n, 0, 1)) ||
-        (st = kiln_check_same_dtype(c, n, 0, 2)))
+        (st = kiln_check_dtype(c, n, 0, kiln_dtypes_f32_f64)) ||
+        (st = kiln_check_same_dtype(c, n, 0, 1)) || (st = kiln_check_same_dtype(c, n, 0, 2)))
         return st;
     int nsp = x->rank - 2;
     if (nsp < 1 || nsp > KILN_MAX_SPATIAL)

@@ -3,13 +3,11 @@
  * scratch for its LU factorisation. */
 #include "ops.h"
 
-static const int det_dtypes[] = {KILN_DTYPE_F32, KILN_DTYPE_F64, KILN_DTYPE_F16, 0};
-
 static enum kiln_status infer_det(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
 {
     struct kiln_ir_value *x;
     enum kiln_status st;
-    if ((st = kiln_need_input(c, n, 0, &x)) || (st = kiln_check_dtype(c, n, 0, det_dtypes)))
+    if ((st = kiln_need_input_of(c, n, 0, kiln_dtypes_ieee, &x)))
         return st;
     if (x->rank < 2 || x->dims[x->rank - 1] != x->dims[x->rank - 2])
         return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,

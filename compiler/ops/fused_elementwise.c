@@ -6,8 +6,6 @@
 
 #include "ops.h"
 
-static const int few_dtypes[] = {KILN_DTYPE_F32, 0};
-
 static enum kiln_status infer_fused_ew(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
 {
     const int64_t *code;
@@ -21,7 +19,7 @@ static enum kiln_status infer_fused_ew(struct kiln_infer_ctx *c, struct kiln_ir_
         return st;
     for (uint32_t i = 0; i < n->n_in; i++) {
         struct kiln_ir_value *x;
-        if ((st = kiln_need_input(c, n, i, &x)) || (st = kiln_check_dtype(c, n, i, few_dtypes)))
+        if ((st = kiln_need_input_of(c, n, i, kiln_dtypes_f32, &x)))
             return st;
         bool same = x->rank == x0->rank;
         for (int k = 0; same && k < x->rank; k++)

@@ -8,15 +8,13 @@
 #include "../../runtime/kernels/gemm_core.h"
 #include "../../runtime/kernels/nn.h"
 
-static const int gemm_dtypes[] = {KILN_DTYPE_F32, KILN_DTYPE_F64, 0};
-
 static enum kiln_status infer_gemm(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
 {
     struct kiln_ir_value *a, *b, *cv = kiln_in(n, 2);
     enum kiln_status st;
     if ((st = kiln_need_input(c, n, 0, &a)) || (st = kiln_need_input(c, n, 1, &b)) ||
-        (st = kiln_check_dtype(c, n, 0, gemm_dtypes)) || (st = kiln_check_same_dtype(c, n, 0, 1)) ||
-        (st = kiln_check_same_dtype(c, n, 0, 2)))
+        (st = kiln_check_dtype(c, n, 0, kiln_dtypes_f32_f64)) ||
+        (st = kiln_check_same_dtype(c, n, 0, 1)) || (st = kiln_check_same_dtype(c, n, 0, 2)))
         return st;
     if (!cv && c->g->opset < 11)
         return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
@@ -109,8 +107,8 @@ static enum kiln_status infer_matmul(struct kiln_infer_ctx *c, struct kiln_ir_no
     struct kiln_matmul_shape sh;
     enum kiln_status st;
     if ((st = kiln_need_input(c, n, 0, &a)) || (st = kiln_need_input(c, n, 1, &b)) ||
-        (st = kiln_check_dtype(c, n, 0, gemm_dtypes)) || (st = kiln_check_same_dtype(c, n, 0, 1)) ||
-        (st = kiln_matmul_shape(c, n, a, b, &sh)))
+        (st = kiln_check_dtype(c, n, 0, kiln_dtypes_f32_f64)) ||
+        (st = kiln_check_same_dtype(c, n, 0, 1)) || (st = kiln_matmul_shape(c, n, a, b, &sh)))
         return st;
     struct kiln_p_matmul *p = kiln_node_params(c, n, sizeof *p);
     if (!p)

@@ -6,14 +6,12 @@
 
 #include "ops.h"
 
-static const int loss_dtypes[] = {KILN_DTYPE_F32, KILN_DTYPE_F64, KILN_DTYPE_F16, 0};
-
 static enum kiln_status infer_loss(struct kiln_infer_ctx *c, struct kiln_ir_node *n, bool sce)
 {
     struct kiln_ir_value *x, *t, *w = kiln_in(n, 2);
     enum kiln_status st;
     if ((st = kiln_need_input(c, n, 0, &x)) || (st = kiln_need_input(c, n, 1, &t)) ||
-        (st = kiln_check_dtype(c, n, 0, loss_dtypes)) ||
+        (st = kiln_check_dtype(c, n, 0, kiln_dtypes_ieee)) ||
         (st = kiln_check_dtype(c, n, 1, kiln_dtypes_index)) ||
         (st = kiln_check_same_dtype(c, n, 0, 2)))
         return st;

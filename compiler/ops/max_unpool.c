@@ -3,14 +3,12 @@
  * positions that MaxPool's Indices name (runtime/kernels/max_unpool.c). */
 #include "nn.h"
 
-static const int unpool_dtypes[] = {KILN_DTYPE_F32, KILN_DTYPE_F64, KILN_DTYPE_F16, 0};
-
 static enum kiln_status infer_max_unpool(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
 {
     struct kiln_ir_value *x, *ind;
     enum kiln_status st;
     if ((st = kiln_need_input(c, n, 0, &x)) || (st = kiln_need_input(c, n, 1, &ind)) ||
-        (st = kiln_check_dtype(c, n, 0, unpool_dtypes)))
+        (st = kiln_check_dtype(c, n, 0, kiln_dtypes_ieee)))
         return st;
     if (ind->dtype != KILN_DTYPE_I64)
         return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL, "indices '%s' are %s; expected int64",

@@ -8,8 +8,6 @@
 #include "ops.h"
 #include "../../runtime/kernels/nms.h"
 
-static const int nms_dtypes[] = {KILN_DTYPE_F32, 0};
-
 static enum kiln_status infer_nms(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
 {
     static const char *const what[] = {"boxes", "scores", "max_output_boxes_per_class",
@@ -18,7 +16,8 @@ static enum kiln_status infer_nms(struct kiln_infer_ctx *c, struct kiln_ir_node 
     enum kiln_status st;
     int64_t center;
     if ((st = kiln_need_input(c, n, 0, &boxes)) || (st = kiln_need_input(c, n, 1, &scores)) ||
-        (st = kiln_check_dtype(c, n, 0, nms_dtypes)) || (st = kiln_check_same_dtype(c, n, 0, 1)) ||
+        (st = kiln_check_dtype(c, n, 0, kiln_dtypes_f32)) ||
+        (st = kiln_check_same_dtype(c, n, 0, 1)) ||
         (st = kiln_attr_int(c, n, "center_point_box", 0, &center)))
         return st;
     if (center != 0 && center != 1)

@@ -3,13 +3,11 @@
  * statistics outputs of any opset) and opset 7-8's spatial=0 are refused as UNSUPPORTED. */
 #include "ops.h"
 
-static const int bn_dtypes[] = {KILN_DTYPE_F32, KILN_DTYPE_F64, KILN_DTYPE_F16, 0};
-
 static enum kiln_status infer_batch_norm(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
 {
     struct kiln_ir_value *x;
     enum kiln_status st;
-    if ((st = kiln_need_input(c, n, 0, &x)) || (st = kiln_check_dtype(c, n, 0, bn_dtypes)))
+    if ((st = kiln_need_input_of(c, n, 0, kiln_dtypes_ieee, &x)))
         return st;
     int64_t training_mode = 0, spatial = 1;
     float epsilon;

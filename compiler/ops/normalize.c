@@ -4,8 +4,6 @@
  * the axes of a mask); kernels in runtime/kernels/normalize.c. */
 #include "ops.h"
 
-static const int norm_dtypes[] = {KILN_DTYPE_F32, KILN_DTYPE_F64, KILN_DTYPE_F16, 0};
-
 static struct kiln_p_norm *norm_params(struct kiln_infer_ctx *c, struct kiln_ir_node *n,
                                        const struct kiln_ir_value *x, uint32_t mask,
                                        int affine, double epsilon)
@@ -60,7 +58,7 @@ static enum kiln_status infer_instance_norm(struct kiln_infer_ctx *c, struct kil
     struct kiln_ir_value *x;
     enum kiln_status st;
     float eps;
-    if ((st = kiln_need_input(c, n, 0, &x)) || (st = kiln_check_dtype(c, n, 0, norm_dtypes)) ||
+    if ((st = kiln_need_input_of(c, n, 0, kiln_dtypes_ieee, &x)) ||
         (st = kiln_attr_float(c, n, "epsilon", 1e-5f, &eps)))
         return st;
     if (x->rank < 3)
@@ -85,7 +83,7 @@ static enum kiln_status infer_layer_norm(struct kiln_infer_ctx *c, struct kiln_i
     enum kiln_status st;
     float eps;
     int64_t axis, stash;
-    if ((st = kiln_need_input(c, n, 0, &x)) || (st = kiln_check_dtype(c, n, 0, norm_dtypes)) ||
+    if ((st = kiln_need_input_of(c, n, 0, kiln_dtypes_ieee, &x)) ||
         (st = kiln_attr_float(c, n, "epsilon", 1e-5f, &eps)) ||
         (st = kiln_attr_int(c, n, "axis", -1, &axis)) ||
         (st = kiln_attr_int(c, n, "stash_type", 1, &stash)) ||
@@ -123,7 +121,7 @@ static enum kiln_status infer_mvn(struct kiln_infer_ctx *c, struct kiln_ir_node 
     const int64_t *axes;
     size_t naxes;
     static const int64_t def_axes[] = {0, 2, 3};
-    if ((st = kiln_need_input(c, n, 0, &x)) || (st = kiln_check_dtype(c, n, 0, norm_dtypes)) ||
+    if ((st = kiln_need_input_of(c, n, 0, kiln_dtypes_ieee, &x)) ||
         (st = kiln_attr_ints(c, n, "axes", &axes, &naxes)))
         return st;
     if (!axes) {
@@ -150,7 +148,7 @@ static enum kiln_status infer_lrn(struct kiln_infer_ctx *c, struct kiln_ir_node 
     enum kiln_status st;
     int64_t size;
     float alpha, beta, bias;
-    if ((st = kiln_need_input(c, n, 0, &x)) || (st = kiln_check_dtype(c, n, 0, norm_dtypes)) ||
+    if ((st = kiln_need_input_of(c, n, 0, kiln_dtypes_ieee, &x)) ||
         (st = kiln_attr_int(c, n, "size", 0, &size)) ||
         (st = kiln_attr_float(c, n, "alpha", 1e-4f, &alpha)) ||
         (st = kiln_attr_float(c, n, "beta", 0.75f, &beta)) ||
@@ -175,9 +173,8 @@ static enum kiln_status infer_lp_norm(struct kiln_infer_ctx *c, struct kiln_ir_n
     struct kiln_ir_value *x;
     enum kiln_status st;
     int64_t axis, pv;
-    if ((st = kiln_need_input(c, n, 0, &x)) || (st = kiln_check_dtype(c, n, 0, norm_dtypes)) ||
-        (st = kiln_attr_int(c, n, "axis", -1, &axis)) ||
-        (st = kiln_attr_int(c, n, "p", 2, &pv)) ||
+    if ((st = kiln_need_input_of(c, n, 0, kiln_dtypes_ieee, &x)) ||
+        (st = kiln_attr_int(c, n, "axis", -1, &axis)) || (st = kiln_attr_int(c, n, "p", 2, &pv)) ||
         (st = kiln_norm_axis(c, n, axis, x->rank, &axis)))
         return st;
     if (pv != 1 && pv != 2)

@@ -129,6 +129,9 @@ enum kiln_status kiln_need_input(struct kiln_infer_ctx *c, const struct kiln_ir_
 /* Requires input i's dtype to be one of `allowed` (0-terminated list). */
 enum kiln_status kiln_check_dtype(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,
                                   uint32_t i, const int *allowed);
+/* Both of the above: input i exists with a known shape and one of the `allowed` dtypes. */
+enum kiln_status kiln_need_input_of(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,
+                                    uint32_t i, const int *allowed, struct kiln_ir_value **out);
 /* Requires inputs i and j to share a dtype. */
 enum kiln_status kiln_check_same_dtype(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,
                                        uint32_t i, uint32_t j);
@@ -159,6 +162,9 @@ enum kiln_status kiln_broadcast(struct kiln_infer_ctx *c, const struct kiln_ir_n
 
 /* dtype sets for kiln_check_dtype */
 extern const int kiln_dtypes_float[];   /* f16 bf16 f32 f64 */
+extern const int kiln_dtypes_ieee[];    /* f16 f32 f64: the float kernels without bf16 */
+extern const int kiln_dtypes_f32_f64[]; /* f32 f64 */
+extern const int kiln_dtypes_f32[];     /* f32 only */
 extern const int kiln_dtypes_numeric[]; /* every int and float type */
 extern const int kiln_dtypes_signed[];  /* signed ints and floats */
 extern const int kiln_dtypes_int[];     /* every int type */

@@ -3,7 +3,6 @@
  * shapes, and the optional int64 Indices output of MaxPool. Kernels in runtime/kernels/pool.c. */
 #include "nn.h"
 
-static const int pool_float_dtypes[] = {KILN_DTYPE_F32, KILN_DTYPE_F64, KILN_DTYPE_F16, 0};
 static const int max_pool_dtypes[] = {KILN_DTYPE_F32, KILN_DTYPE_F64, KILN_DTYPE_F16,
                                       KILN_DTYPE_I8,  KILN_DTYPE_U8,  0};
 
@@ -12,8 +11,7 @@ static enum kiln_status infer_window_pool(struct kiln_infer_ctx *c, struct kiln_
 {
     struct kiln_ir_value *x;
     enum kiln_status st;
-    if ((st = kiln_need_input(c, n, 0, &x)) ||
-        (st = kiln_check_dtype(c, n, 0, is_max ? max_pool_dtypes : pool_float_dtypes)))
+    if ((st = kiln_need_input_of(c, n, 0, is_max ? max_pool_dtypes : kiln_dtypes_ieee, &x)))
         return st;
     int64_t ceil_mode = 0, count_include_pad = 0, storage_order = 0;
     if ((st = kiln_attr_int(c, n, "ceil_mode", 0, &ceil_mode)) ||
@@ -78,8 +76,7 @@ static enum kiln_status infer_lp_pool(struct kiln_infer_ctx *c, struct kiln_ir_n
     int64_t ceil_mode = 0;
     struct kiln_p_lp_pool *p;
     struct kiln_window w;
-    if ((st = kiln_need_input(c, n, 0, &x)) ||
-        (st = kiln_check_dtype(c, n, 0, pool_float_dtypes)) ||
+    if ((st = kiln_need_input_of(c, n, 0, kiln_dtypes_ieee, &x)) ||
         (st = kiln_attr_int(c, n, "ceil_mode", 0, &ceil_mode)) ||
         (st = kiln_window_infer(c, n, x, NULL, ceil_mode != 0, true, &w)) ||
         (st = lp_pool_params(c, n, &p)))
@@ -96,8 +93,7 @@ static enum kiln_status infer_global_pool(struct kiln_infer_ctx *c, struct kiln_
 {
     struct kiln_ir_value *x;
     enum kiln_status st;
-    if ((st = kiln_need_input(c, n, 0, &x)) ||
-        (st = kiln_check_dtype(c, n, 0, pool_float_dtypes)))
+    if ((st = kiln_need_input_of(c, n, 0, kiln_dtypes_ieee, &x)))
         return st;
     if (x->rank < 3)
         return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,

@@ -7,7 +7,6 @@
 #include "../../runtime/kernels/quant.h"
 
 static const int q8_dtypes[] = {KILN_DTYPE_U8, KILN_DTYPE_I8, 0};
-static const int f32_dtype[] = {KILN_DTYPE_F32, 0};
 
 /* A scale or zero point: input i (skipped when omitted) must have `dtype` and hold one value
  * (a scalar or a 1-element vector) or, when len > 0, be a vector of len values (per axis/row/
@@ -119,7 +118,7 @@ static enum kiln_status infer_dynamic_quantize_linear(struct kiln_infer_ctx *c,
 {
     struct kiln_ir_value *x;
     enum kiln_status st;
-    if ((st = kiln_need_input(c, n, 0, &x)) || (st = kiln_check_dtype(c, n, 0, f32_dtype)) ||
+    if ((st = kiln_need_input_of(c, n, 0, kiln_dtypes_f32, &x)) ||
         (st = kiln_set_output(c, n, 0, KILN_DTYPE_U8, x->rank, x->dims)) ||
         (st = kiln_set_output(c, n, 1, KILN_DTYPE_F32, 0, NULL)))
         return st;

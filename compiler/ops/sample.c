@@ -7,8 +7,6 @@
 
 #include "ops.h"
 
-static const int sample_dtypes[] = {KILN_DTYPE_F32, KILN_DTYPE_F64, KILN_DTYPE_F16, 0};
-
 /* Index of s in the NULL-terminated names, or an error listing them. */
 static enum kiln_status pick(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,
                              const char *attr, const char *s, const char *const *names,
@@ -35,7 +33,7 @@ static enum kiln_status infer_grid_sample(struct kiln_infer_ctx *c, struct kiln_
     const char *mode, *padding;
     int64_t align;
     if ((st = kiln_need_input(c, n, 0, &x)) || (st = kiln_need_input(c, n, 1, &grid)) ||
-        (st = kiln_check_dtype(c, n, 0, sample_dtypes)) ||
+        (st = kiln_check_dtype(c, n, 0, kiln_dtypes_ieee)) ||
         (st = kiln_check_same_dtype(c, n, 0, 1)) ||
         (st = kiln_attr_string(c, n, "mode", "bilinear", &mode)) ||
         (st = kiln_attr_string(c, n, "padding_mode", "zeros", &padding)) ||
@@ -70,7 +68,8 @@ static enum kiln_status infer_roi_align(struct kiln_infer_ctx *c, struct kiln_ir
     int64_t oh, ow, ratio;
     float scale;
     if ((st = kiln_need_input(c, n, 0, &x)) || (st = kiln_need_input(c, n, 1, &rois)) ||
-        (st = kiln_need_input(c, n, 2, &bi)) || (st = kiln_check_dtype(c, n, 0, sample_dtypes)) ||
+        (st = kiln_need_input(c, n, 2, &bi)) ||
+        (st = kiln_check_dtype(c, n, 0, kiln_dtypes_ieee)) ||
         (st = kiln_check_same_dtype(c, n, 0, 1)) ||
         (st = kiln_check_dtype(c, n, 2, kiln_dtypes_index)) ||
         (st = kiln_attr_string(c, n, "mode", "avg", &mode)) ||

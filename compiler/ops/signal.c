@@ -41,7 +41,7 @@ static enum kiln_status infer_dft(struct kiln_infer_ctx *c, struct kiln_ir_node 
     enum kiln_status st;
     int32_t cplx = 0;
     int64_t axis = 1, inverse, onesided, len;
-    if ((st = kiln_need_input(c, n, 0, &x)) || (st = kiln_check_dtype(c, n, 0, sig_dtypes)) ||
+    if ((st = kiln_need_input_of(c, n, 0, sig_dtypes, &x)) ||
         (st = complex_dim(c, n, x, 2, &cplx)) ||
         (st = kiln_attr_int(c, n, "inverse", 0, &inverse)) ||
         (st = kiln_attr_int(c, n, "onesided", 0, &onesided)))
@@ -100,7 +100,7 @@ static enum kiln_status infer_stft(struct kiln_infer_ctx *c, struct kiln_ir_node
     enum kiln_status st;
     int32_t cplx = 0;
     int64_t onesided, step, fl = -1;
-    if ((st = kiln_need_input(c, n, 0, &x)) || (st = kiln_check_dtype(c, n, 0, sig_dtypes)) ||
+    if ((st = kiln_need_input_of(c, n, 0, sig_dtypes, &x)) ||
         (st = kiln_check_same_dtype(c, n, 0, 2)) || (st = complex_dim(c, n, x, 3, &cplx)) ||
         (st = kiln_attr_int(c, n, "onesided", 1, &onesided)) ||
         (st = const_count(c, n, 1, "frame_step", 1, &step)))

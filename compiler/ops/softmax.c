@@ -3,13 +3,11 @@
  * axis (default -1). Both become the [outer, axis_len, inner] view of struct kiln_p_softmax. */
 #include "ops.h"
 
-static const int softmax_dtypes[] = {KILN_DTYPE_F32, KILN_DTYPE_F64, KILN_DTYPE_F16, 0};
-
 static enum kiln_status infer_softmax(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
 {
     struct kiln_ir_value *x;
     enum kiln_status st;
-    if ((st = kiln_need_input(c, n, 0, &x)) || (st = kiln_check_dtype(c, n, 0, softmax_dtypes)))
+    if ((st = kiln_need_input_of(c, n, 0, kiln_dtypes_ieee, &x)))
         return st;
     bool coerce_2d = c->g->opset < 13;
     int64_t axis;

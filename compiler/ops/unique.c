@@ -11,7 +11,7 @@ static enum kiln_status infer_unique(struct kiln_infer_ctx *c, struct kiln_ir_no
     enum kiln_status st;
     int64_t sorted, axis = 0;
     bool flat = !kiln_ir_attr(n, "axis");
-    if ((st = kiln_need_input(c, n, 0, &x)) || (st = kiln_check_dtype(c, n, 0, kiln_dtypes_all)) ||
+    if ((st = kiln_need_input_of(c, n, 0, kiln_dtypes_all, &x)) ||
         (st = kiln_attr_int(c, n, "sorted", 1, &sorted)))
         return st;
     if (!flat && ((st = kiln_attr_int(c, n, "axis", 0, &axis)) ||

@@ -7,6 +7,9 @@
 #include "ops.h"
 
 const int kiln_dtypes_float[] = {KILN_DTYPE_F32, KILN_DTYPE_F64, KILN_DTYPE_F16, KILN_DTYPE_BF16, 0};
+const int kiln_dtypes_ieee[] = {KILN_DTYPE_F32, KILN_DTYPE_F64, KILN_DTYPE_F16, 0};
+const int kiln_dtypes_f32_f64[] = {KILN_DTYPE_F32, KILN_DTYPE_F64, 0};
+const int kiln_dtypes_f32[] = {KILN_DTYPE_F32, 0};
 const int kiln_dtypes_int[] = {KILN_DTYPE_I8,  KILN_DTYPE_I16, KILN_DTYPE_I32, KILN_DTYPE_I64,
                                KILN_DTYPE_U8,  KILN_DTYPE_U16, KILN_DTYPE_U32, KILN_DTYPE_U64, 0};
 const int kiln_dtypes_numeric[] = {KILN_DTYPE_F32, KILN_DTYPE_F64, KILN_DTYPE_F16,
@@ -167,6 +170,13 @@ enum kiln_status kiln_check_dtype(struct kiln_infer_ctx *c, const struct kiln_ir
     return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
                          "input %u ('%s') is %s; this op takes %s", i, v->name,
                          kiln_dtype_name(v->dtype), list);
+}
+
+enum kiln_status kiln_need_input_of(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,
+                                    uint32_t i, const int *allowed, struct kiln_ir_value **out)
+{
+    enum kiln_status st = kiln_need_input(c, n, i, out);
+    return st ? st : kiln_check_dtype(c, n, i, allowed);
 }
 
 enum kiln_status kiln_check_same_dtype(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,

@@ -17,7 +17,7 @@
 #include "compiler.h"
 #include "kernels/act.h"
 #include "ops/fused.h"
-#include "one_node.h"
+#include "graph_harness.h"
 
 static bool same_bits(float a, float b)
 {
@@ -90,7 +90,7 @@ static void test_op_defaults(void **state)
         {"Selu", 1, 1.6732f, 1.0507f},
     };
     for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) {
-        struct t_graph *t = tg_new(defaults[i].opset, defaults[i].op, 1);
+        struct tg *t = tg_new(defaults[i].op, defaults[i].opset, 1, 1);
         tg_input(t, 0, KILN_DTYPE_F32, 1, (int64_t[]){3});
         assert_int_equal(tg_infer(t), KILN_STATUS_OK);
         const struct kiln_p_unary *p = t->n->params;

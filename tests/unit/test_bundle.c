@@ -20,7 +20,7 @@
 #include "compiler.h"
 #include "kiln/params.h"
 #include "npy.h"
-#include "one_node.h"
+#include "graph_harness.h"
 
 /* ---- allocation counter: the test links with -Wl,--wrap=malloc,... ---- */
 void *__real_malloc(size_t n);
@@ -623,7 +623,7 @@ static void test_every_op_has_a_check(void **state)
 /* ---- targeted corruptions of the checks for the newer ops ---- */
 
 /* Builds the bundle of a lowered one-node graph into e (the node is the program's first). */
-static void editable_of_graph(struct editable *e, struct t_graph *t, struct kiln_compiled **c)
+static void editable_of_graph(struct editable *e, struct tg *t, struct kiln_compiled **c)
 {
     assert_int_equal(tg_infer(t), KILN_STATUS_OK);
     assert_int_equal(kiln_lower(t->g, c, &t->d), KILN_STATUS_OK);
@@ -696,7 +696,7 @@ static void test_corrupt_new_ops(void **state)
     fixture_free(&f);
 
     /* TopK: k larger than the axis */
-    struct t_graph *t = tg_new2(11, "TopK", 2, 2);
+    struct tg *t = tg_new("TopK", 11, 2, 2);
     int64_t xd[2] = {2, 5}, k = 3;
     tg_input(t, 0, KILN_DTYPE_F32, 2, xd);
     tg_i64s(t, 1, 1, &k);
@@ -712,7 +712,7 @@ static void test_corrupt_new_ops(void **state)
 
     /* GatherND: indices reshaped from [2, 2] (depth 2) to [4, 1] (depth 1, same bytes) select
      * more than the output holds */
-    t = tg_new(13, "GatherND", 2);
+    t = tg_new("GatherND", 13, 2, 1);
     int64_t dd[2] = {2, 3}, id[2] = {2, 2}, ind[4] = {0, 1, 1, 2};
     tg_input(t, 0, KILN_DTYPE_F32, 2, dd);
     tg_input(t, 1, KILN_DTYPE_I64, 2, id);
@@ -736,7 +736,7 @@ typedef void edit_fn(struct editable *e, struct kiln_node_desc *n, void *p, int 
 
 /* The graph's bundle loads as written, each edit of it is refused with its message, and no
  * single-bit flip makes it leave its buffers. */
-static void refuse_edits(struct t_graph *t, edit_fn *edit)
+static void refuse_edits(struct tg *t, edit_fn *edit)
 {
     struct kiln_compiled *c = NULL;
     struct editable e;
@@ -915,23 +915,23 @@ static void test_corrupt_extra_ops(void **state)
 {
     (void)state;
     /* NegativeLogLikelihoodLoss: x [2, 3, 2], target [2, 2], weight [3], mean */
-    struct t_graph *t = tg_new(13, "NegativeLogLikelihoodLoss", 3);
+    struct tg *t = tg_new("NegativeLogLikelihoodLoss", 13, 3, 1);
     tg_input(t, 0, KILN_DTYPE_F32, 3, (int64_t[]){2, 3, 2});
     tg_input(t, 1, KILN_DTYPE_I64, 2, (int64_t[]){2, 2});
     tg_input(t, 2, KILN_DTYPE_F32, 1, (int64_t[]){3});
     refuse_edits(t, edit_nll);
     /* SoftmaxCrossEntropyLoss: x [2, 3], labels [2]; log-probabilities in scratch, or output */
-    t = tg_new(13, "SoftmaxCrossEntropyLoss", 2);
+    t = tg_new("SoftmaxCrossEntropyLoss", 13, 2, 1);
     tg_input(t, 0, KILN_DTYPE_F32, 2, (int64_t[]){2, 3});
     tg_input(t, 1, KILN_DTYPE_I32, 1, (int64_t[]){2});
     refuse_edits(t, edit_sce);
-    t = tg_new2(13, "SoftmaxCrossEntropyLoss", 2, 2);
+    t = tg_new("SoftmaxCrossEntropyLoss", 13, 2, 2);
     tg_input(t, 0, KILN_DTYPE_F32, 2, (int64_t[]){2, 3});
     tg_input(t, 1, KILN_DTYPE_I64, 1, (int64_t[]){2});
     refuse_edits(t, edit_sce_log_prob);
     /* TfIdfVectorizer over [6] tokens, 4 n-grams into 4 columns */
     static const int64_t counts[] = {0, 2}, idx[] = {3, 0, 1, 2}, pool[] = {3, 5, 3, 5, 5, 5};
-    t = tg_new(9, "TfIdfVectorizer", 1);
+    t = tg_new("TfIdfVectorizer", 9, 1, 1);
     tg_input(t, 0, KILN_DTYPE_I64, 1, (int64_t[]){6});
     tg_str(t, "mode", "TFIDF");
     tg_int(t, "min_gram_length", 1);
@@ -942,18 +942,18 @@ static void test_corrupt_extra_ops(void **state)
     tg_ints(t, "pool_int64s", 6, pool);
     refuse_edits(t, edit_tfidf);
     /* DFT of [1, 4, 2] (complex) along axis 1: [1, 4, 2] */
-    t = tg_new(17, "DFT", 1);
+    t = tg_new("DFT", 17, 1, 1);
     tg_input(t, 0, KILN_DTYPE_F32, 3, (int64_t[]){1, 4, 2});
     refuse_edits(t, edit_dft);
     /* STFT */
     int64_t step = 2;
-    t = tg_new(17, "STFT", 3);
+    t = tg_new("STFT", 17, 3, 1);
     tg_input(t, 0, KILN_DTYPE_F32, 3, (int64_t[]){1, 8, 1});
     tg_const(t, 1, KILN_DTYPE_I64, 0, NULL, &step);
     tg_input(t, 2, KILN_DTYPE_F32, 1, (int64_t[]){4});
     refuse_edits(t, edit_stft);
     /* Det of [2, 3, 3] */
-    t = tg_new(11, "Det", 1);
+    t = tg_new("Det", 11, 1, 1);
     tg_input(t, 0, KILN_DTYPE_F32, 3, (int64_t[]){2, 3, 3});
     refuse_edits(t, edit_det);
 }

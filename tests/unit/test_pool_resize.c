@@ -2,7 +2,7 @@
  * window and global pools (runtime/kernels/pool.c) on awkward shapes (sizes 1-67, up and down
  * scaling, pads, strides, dilations, ceil_mode): Resize float32 against the general kernel run
  * in float64, the pools against a float64 reference written here, each with an explicit bound. */
-#include "one_node.h"
+#include "graph_harness.h"
 
 #include <math.h>
 
@@ -22,7 +22,7 @@ static void run_resize(const struct rsz *r, int dtype, const int64_t *in, const 
                        const void *x, void *y)
 {
     static const float roi[8] = {0, 0, -0.2f, 0.1f, 1, 1, 0.9f, 1.3f};
-    struct t_graph *t = tg_new(13, "Resize", 4);
+    struct tg *t = tg_new("Resize", 13, 4, 1);
     tg_input(t, 0, dtype, 4, in);
     int crop = strcmp(r->coord, "tf_crop_and_resize") == 0;
     tg_const(t, 1, KILN_DTYPE_F32, 1, (int64_t[]){crop ? 8 : 0}, roi);
@@ -35,7 +35,7 @@ static void run_resize(const struct rsz *r, int dtype, const int64_t *in, const 
     tg_int(t, "exclude_outside", r->exclude_outside);
     if (crop)
         tg_attr(t, "extrapolation_value", KILN_ATTR_FLOAT)->f = 7.5f;
-    enum kiln_status st = tg_run(t, (const void *[]){x}, y);
+    enum kiln_status st = tg_feed(t, (const void *[]){x}, y);
     if (st)
         fail_msg("Resize %s/%s: %s", r->mode, r->coord, t->d.message);
     tg_free(t);
@@ -141,7 +141,7 @@ static void pool_reference(const struct pcase *p, int is_max, const float *x, in
 static void run_pool(const struct pcase *p, const char *op, int64_t oh, int64_t ow,
                      const float *x, float *y)
 {
-    struct t_graph *t = tg_new(19, op, 1);
+    struct tg *t = tg_new(op, 19, 1, 1);
     tg_input(t, 0, KILN_DTYPE_F32, 4, (int64_t[]){1, p->c, p->ih, p->iw});
     tg_ints(t, "kernel_shape", 2, p->k);
     tg_ints(t, "strides", 2, p->s);
@@ -152,8 +152,8 @@ static void run_pool(const struct pcase *p, const char *op, int64_t oh, int64_t 
         tg_int(t, "count_include_pad", p->include_pad);
     if (tg_infer(t))
         fail_msg("%s: %s", op, t->d.message);
-    expect_shape(t, 4, (int64_t[]){1, p->c, oh, ow});
-    if (tg_run(t, (const void *[]){x}, y))
+    assert_dims(t, 0, 4, (int64_t[]){1, p->c, oh, ow});
+    if (tg_feed(t, (const void *[]){x}, y))
         fail_msg("%s: %s", op, t->d.message);
     tg_free(t);
 }
@@ -221,9 +221,9 @@ static void test_global_pools_match_reference(void **state)
             for (int64_t i = 0; i < c * n; i++)
                 x[i] = next_unit() + 0.5f;
             for (int is_max = 0; is_max < 2; is_max++) {
-                struct t_graph *t = tg_new(13, is_max ? "GlobalMaxPool" : "GlobalAveragePool", 1);
+                struct tg *t = tg_new(is_max ? "GlobalMaxPool" : "GlobalAveragePool", 13, 1, 1);
                 tg_input(t, 0, KILN_DTYPE_F32, 4, (int64_t[]){1, c, h, w});
-                if (tg_run(t, (const void *[]){x}, y))
+                if (tg_feed(t, (const void *[]){x}, y))
                     fail_msg("%s", t->d.message);
                 tg_free(t);
                 for (int64_t ch = 0; ch < c; ch++) {
