@@ -44,6 +44,36 @@ static uint32_t count_nodes(const struct kiln_ir_graph *g)
     return n;
 }
 
+/* Why kiln does not run an ONNX op it knows of (the kinds of op its IR has no place for);
+ * NULL for any other op. */
+static const char *refusal_reason(const char *domain, const char *op)
+{
+    static const struct {
+        const char *op, *why;
+    } known[] = {
+        {"StringNormalizer", "kiln has no string tensors"},
+        {"RegexFullMatch", "kiln has no string tensors"},
+        {"StringConcat", "kiln has no string tensors"},
+        {"StringSplit", "kiln has no string tensors"},
+        {"ImageDecoder", "kiln does not decode image files"},
+        {"SplitToSequence", "kiln supports tensors only, not sequences"},
+        {"ConcatFromSequence", "kiln supports tensors only, not sequences"},
+        {"Optional", "kiln supports tensors only, not optionals"},
+        {"OptionalHasElement", "kiln supports tensors only, not optionals"},
+        {"OptionalGetElement", "kiln supports tensors only, not optionals"},
+    };
+    if (strstr(domain, "training"))
+        return "a training op; kiln compiles inference graphs";
+    if (domain[0] && strcmp(domain, "ai.onnx") != 0)
+        return NULL;
+    if (strncmp(op, "Sequence", 8) == 0)
+        return "kiln supports tensors only, not sequences";
+    for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
+        if (strcmp(op, known[k].op) == 0)
+            return known[k].why;
+    return NULL;
+}
+
 size_t kiln_unsupported_report(const struct kiln_ir_graph *g, char *buf, size_t size)
 {
     size_t off = 0, count = 0;
@@ -80,6 +110,14 @@ size_t kiln_unsupported_report(const struct kiln_ir_graph *g, char *buf, size_t 
                                         m->name);
             listed++;
         }
+        /* ONNX's own ops: name the opset the model asked for them at, and why kiln refuses
+         * the kinds it has no place for */
+        const char *why = refusal_reason(n->domain, n->op_type);
+        if (off < size && (!n->domain[0] || strcmp(n->domain, "ai.onnx") == 0))
+            off += (size_t)snprintf(buf + off, size - off, "; ONNX opset %lld%s%s",
+                                    (long long)g->opset, why ? ": " : "", why ? why : "");
+        else if (off < size && why)
+            off += (size_t)snprintf(buf + off, size - off, "; %s", why);
         if (off < size)
             off += (size_t)snprintf(buf + off, size - off, ")");
     }
@@ -243,6 +281,12 @@ enum kiln_status kiln_infer_graph(struct kiln_infer_ctx *outer, struct kiln_ir_g
             continue;
         const struct kiln_op_info *info = kiln_op_info(n->op);
         const struct kiln_op_arity *ar = kiln_op_arity(n->op);
+        if (info->until && g->opset > info->until)
+            return kiln_op_error(&c, n, KILN_STATUS_UNSUPPORTED,
+                                 "the model's opset %lld has a form of %s newer than opset %d, "
+                                 "which kiln does not implement; kiln supports %s up to opset %d",
+                                 (long long)g->opset, n->op_type, info->until, n->op_type,
+                                 info->until);
         int n_decl = (int)(n->n_in - n->n_implicit);
         if (n_decl < ar->min_in || (ar->max_in >= 0 && n_decl > ar->max_in))
             return kiln_op_error(&c, n, KILN_STATUS_INVALID_MODEL,

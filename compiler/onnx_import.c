@@ -715,7 +715,7 @@ static enum kiln_status build_graph(struct kiln_ir_graph *g, const Onnx__ModelPr
     }
     if (g->opset > KILN_MAX_OPSET)
         return kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
-                             "the model uses opset %lld; kiln knows opsets up to %d (ONNX 1.12)",
+                             "the model uses opset %lld; kiln knows opsets up to %d (ONNX 1.16)",
                              (long long)g->opset, KILN_MAX_OPSET);
     char prod[256];
     snprintf(prod, sizeof prod, "%s%s%s", m->producer_name ? m->producer_name : "",

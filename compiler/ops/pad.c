@@ -87,4 +87,4 @@ static enum kiln_status infer_pad(struct kiln_infer_ctx *c, struct kiln_ir_node 
 const struct kiln_op_info kiln_opi_pad = {
     .infer = infer_pad, .dtypes = "any",
     .notes = "pads (and axes) must be constant; modes constant, reflect, edge, wrap",
-    .opsets = {1, 2, 11}};
+    .opsets = {1, 2, 11, 18}};

@@ -1,5 +1,6 @@
 /* pool.c - MaxPool, AveragePool, LpPool and the global pools (average, max, Lp): attribute
- * parsing for opsets 1..17 (ceil_mode and dilations from opset 10, storage_order from 8), output
+ * parsing for opsets 1..21 (ceil_mode and dilations from opset 10, AveragePool's dilations
+ * from 19, LpPool's ceil_mode from 18, storage_order from 8), output
  * shapes, and the optional int64 Indices output of MaxPool. Kernels in runtime/kernels/pool.c. */
 #include "nn.h"
 
@@ -118,7 +119,8 @@ const struct kiln_op_info kiln_opi_max_pool = {
     .opsets = {1, 8, 10}};
 const struct kiln_op_info kiln_opi_average_pool = {
     .infer = infer_average_pool, .dtypes = "float32, float64, float16",
-    .notes = "1-3 spatial dims; count_include_pad, ceil_mode, auto_pad", .opsets = {1, 7, 10}};
+    .notes = "1-3 spatial dims; count_include_pad, ceil_mode, auto_pad, dilations (opset 19)",
+    .opsets = {1, 7, 10, 19}};
 const struct kiln_op_info kiln_opi_global_average_pool = {
     .infer = infer_global_pool, .dtypes = "float32, float64, float16", .notes = "any spatial rank",
     .opsets = {1}};
@@ -127,8 +129,8 @@ const struct kiln_op_info kiln_opi_global_max_pool = {
     .opsets = {1}};
 const struct kiln_op_info kiln_opi_lp_pool = {
     .infer = infer_lp_pool, .dtypes = "float32, float64, float16",
-    .notes = "1-3 spatial dims; auto_pad (dilations and ceil_mode of opset 18 accepted)",
-    .opsets = {1, 2}};
+    .notes = "1-3 spatial dims; auto_pad, dilations, ceil_mode (opset 18)",
+    .opsets = {1, 2, 18}};
 const struct kiln_op_info kiln_opi_global_lp_pool = {
     .infer = infer_global_pool, .dtypes = "float32, float64, float16", .notes = "any spatial rank",
     .opsets = {1, 2}};

@@ -284,10 +284,10 @@ static uint64_t macs_qlinear_conv(const struct kiln_ir_node *n)
 const struct kiln_op_info kiln_opi_quantize_linear = {
     .infer = infer_quantize_linear, .dtypes = "float32, int32 -> uint8, int8",
     .notes = "per tensor; per axis from opset 13; round half to even, saturate",
-    .opsets = {10, 13}};
+    .opsets = {10, 13}, .until = 18};
 const struct kiln_op_info kiln_opi_dequantize_linear = {
     .infer = infer_dequantize_linear, .dtypes = "uint8, int8, int32 -> float32",
-    .notes = "per tensor; per axis from opset 13", .opsets = {10, 13}};
+    .notes = "per tensor; per axis from opset 13", .opsets = {10, 13}, .until = 20};
 const struct kiln_op_info kiln_opi_dynamic_quantize_linear = {
     .infer = infer_dynamic_quantize_linear, .dtypes = "float32 -> uint8",
     .notes = "scale and zero point from the input's range (including 0)", .opsets = {11}};

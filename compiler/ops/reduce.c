@@ -100,16 +100,17 @@ static enum kiln_status infer_arg(struct kiln_infer_ctx *c, struct kiln_ir_node 
     const struct kiln_op_info kiln_opi_##lname = {                                                 \
         .infer = infer_reduce, .dtypes = RED_DTYPES_DOC, .notes = note, .opsets = {__VA_ARGS__}}
 #define AXES_NOTE "axes (attribute, or input from opset 18) must be constant"
-REDUCE_INFO(reduce_mean, AXES_NOTE, 1);
+/* ReduceMax/ReduceMin-20 only add bool, which kiln does not reduce */
+REDUCE_INFO(reduce_mean, AXES_NOTE, 1, 18);
 REDUCE_INFO(reduce_sum, "axes (an input from opset 13) must be constant", 1, 13);
-REDUCE_INFO(reduce_max, AXES_NOTE, 1);
-REDUCE_INFO(reduce_min, AXES_NOTE, 1);
-REDUCE_INFO(reduce_prod, AXES_NOTE, 1);
-REDUCE_INFO(reduce_l1, AXES_NOTE, 1);
-REDUCE_INFO(reduce_l2, AXES_NOTE, 1);
-REDUCE_INFO(reduce_log_sum, AXES_NOTE, 1);
-REDUCE_INFO(reduce_log_sum_exp, AXES_NOTE, 1);
-REDUCE_INFO(reduce_sum_square, AXES_NOTE, 1);
+REDUCE_INFO(reduce_max, AXES_NOTE, 1, 18);
+REDUCE_INFO(reduce_min, AXES_NOTE, 1, 18);
+REDUCE_INFO(reduce_prod, AXES_NOTE, 1, 18);
+REDUCE_INFO(reduce_l1, AXES_NOTE, 1, 18);
+REDUCE_INFO(reduce_l2, AXES_NOTE, 1, 18);
+REDUCE_INFO(reduce_log_sum, AXES_NOTE, 1, 18);
+REDUCE_INFO(reduce_log_sum_exp, AXES_NOTE, 1, 18);
+REDUCE_INFO(reduce_sum_square, AXES_NOTE, 1, 18);
 const struct kiln_op_info kiln_opi_argmax = {
     .infer = infer_arg, .dtypes = RED_DTYPES_DOC, .notes = "output int64", .opsets = {1, 12}};
 const struct kiln_op_info kiln_opi_argmin = {

@@ -211,7 +211,7 @@ const struct kiln_op_info kiln_opi_resize = {
     .infer = infer_resize, .dtypes = "float32, float64, float16, bfloat16, uint8, int8, int32",
     .notes = "modes nearest, linear, cubic; every coordinate_transformation_mode and "
              "nearest_mode; roi, scales and sizes must be constant",
-    .opsets = {10, 11, 13}};
+    .opsets = {10, 11, 13}, .until = 17};
 const struct kiln_op_info kiln_opi_upsample = {
     .infer = infer_upsample, .dtypes = "float32, float64, float16, bfloat16, uint8, int8, int32",
     .notes = "nearest and linear, asymmetric coordinates; deprecated in opset 10 (kiln still "

@@ -108,7 +108,7 @@ static enum kiln_status infer_roi_align(struct kiln_infer_ctx *c, struct kiln_ir
 const struct kiln_op_info kiln_opi_grid_sample = {
     .infer = infer_grid_sample, .dtypes = "float32, float64, float16",
     .notes = "opset 16 (4-D); bilinear, nearest, bicubic; zeros, border, reflection; align_corners",
-    .opsets = {16}};
+    .opsets = {16}, .until = 19};
 const struct kiln_op_info kiln_opi_roi_align = {
     .infer = infer_roi_align, .dtypes = "float32, float64, float16",
     .notes = "opsets 10 and 16; avg and max; half_pixel and output_half_pixel", .opsets = {10, 16}};

@@ -199,7 +199,9 @@ const struct kiln_op_info kiln_opi_scatter = {
     .infer = infer_scatter_elements, .dtypes = "any" IDX, .notes = NOTE "skipped", .opsets = {9}};
 const struct kiln_op_info kiln_opi_scatter_elements = {
     .infer = infer_scatter_elements, .dtypes = "any" IDX,
-    .notes = "reduction none, add, mul (max/min unsupported); " NOTE "skipped", .opsets = {11, 16}};
+    .notes = "reduction none, add, mul (max/min unsupported); " NOTE "skipped", .opsets = {11, 16},
+    .until = 17};
 const struct kiln_op_info kiln_opi_scatter_nd = {
     .infer = infer_scatter_nd, .dtypes = "any" IDX,
-    .notes = "reduction none, add, mul (max/min unsupported); " NOTE "skipped", .opsets = {11, 16}};
+    .notes = "reduction none, add, mul (max/min unsupported); " NOTE "skipped", .opsets = {11, 16},
+    .until = 17};

@@ -1,6 +1,7 @@
 /* split_tile.c - Split and Tile. Split sizes come from the `split` attribute (opsets 1-12) or
  * the optional constant `split` input (opset 1, and from 13); without them the axis is split
- * evenly (opset 18's num_outputs rounding: every part ceil(len / n) long, the last one shorter).
+ * evenly, from opset 18 into `num_outputs` parts (which must be the node's output count) with
+ * its rounding: every part ceil(len / n) long, the last one shorter.
  * Tile's repeats must be constant; opset 1's Tile (tiles and axis inputs) is refused. */
 #include "ops.h"
 
@@ -32,7 +33,18 @@ static enum kiln_status infer_split(struct kiln_infer_ctx *c, struct kiln_ir_nod
         sizes = (int64_t *)s;
         count = (int64_t)len;
     }
-    int64_t len = x->dims[axis], parts = n->n_out;
+    int64_t len = x->dims[axis], parts = n->n_out, num_outputs = 0;
+    if (c->g->opset >= 18 && (st = kiln_attr_int(c, n, "num_outputs", 0, &num_outputs)))
+        return st;
+    if (num_outputs && sizes)
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                             "has both a split input and num_outputs; opset %lld takes one",
+                             (long long)c->g->opset);
+    if (c->g->opset >= 18 && !sizes && num_outputs != parts)
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                             "num_outputs is %lld but the node has %lld outputs (opset %lld "
+                             "needs num_outputs or a split input)",
+                             (long long)num_outputs, (long long)parts, (long long)c->g->opset);
     if (sizes) {
         if (count != parts)
             return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
@@ -105,8 +117,9 @@ static enum kiln_status infer_tile(struct kiln_infer_ctx *c, struct kiln_ir_node
 
 const struct kiln_op_info kiln_opi_split = {
     .infer = infer_split, .dtypes = "any",
-    .notes = "split sizes (attribute in opsets 1-12, input in 1 and from 13) must be constant",
-    .opsets = {1, 2, 13}};
+    .notes = "split sizes (attribute in opsets 1-12, input in 1 and from 13) must be constant; "
+             "num_outputs from opset 18 (the last part shorter)",
+    .opsets = {1, 2, 13, 18}};
 const struct kiln_op_info kiln_opi_tile = {
     .infer = infer_tile, .dtypes = "any",
     .notes = "repeats must be constant; opset 1's form (tiles and axis inputs) is refused",

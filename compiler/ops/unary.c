@@ -90,8 +90,8 @@ static enum kiln_status infer_shrink(struct kiln_infer_ctx *c, struct kiln_ir_no
     return float_attrs(c, n, kiln_dtypes_numeric, "lambd", 0.5f, "bias", 0.0f);
 }
 
-/* Gelu (kiln's op; ONNX adds it in opset 20, kiln accepts it at every opset because the
- * gelu_pattern pass creates it in older graphs): a = approximate ("none" 0, "tanh" 1), b =
+/* Gelu (ONNX's from opset 20; kiln accepts it at every opset because the gelu_pattern pass
+ * creates it in older graphs): a = approximate ("none" 0, "tanh" 1), b =
  * kiln_fast (1: the -O3 approximation, docs/optimization.md). */
 static enum kiln_status infer_gelu(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
 {
@@ -176,8 +176,19 @@ static enum kiln_status cast_to(struct kiln_infer_ctx *c, struct kiln_ir_node *n
     return kiln_set_output(c, n, 0, (int)to, x->rank, x->dims);
 }
 
+/* Cast/CastLike-19's saturate only applies to float8 targets, which cast_to refuses: read to
+ * check its type. */
+static enum kiln_status read_saturate(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+{
+    int64_t saturate;
+    return c->g->opset >= 19 ? kiln_attr_int(c, n, "saturate", 1, &saturate) : KILN_STATUS_OK;
+}
+
 static enum kiln_status infer_cast(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
 {
+    enum kiln_status st = read_saturate(c, n);
+    if (st)
+        return st;
     const struct kiln_ir_attr *a = kiln_ir_attr(n, "to");
     if (!a)
         return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL, "attribute 'to' is required");
@@ -187,17 +198,16 @@ static enum kiln_status infer_cast(struct kiln_infer_ctx *c, struct kiln_ir_node
         if (to < 0)
             return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
                                  "attribute 'to' names unknown type \"%s\"", a->s);
-    } else {
-        enum kiln_status st = kiln_attr_int(c, n, "to", 0, &to);
-        if (st)
-            return st;
+    } else if ((st = kiln_attr_int(c, n, "to", 0, &to))) {
+        return st;
     }
     return cast_to(c, n, to);
 }
 
 static enum kiln_status infer_cast_like(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
 {
-    return cast_to(c, n, n->in[1]->dtype);
+    enum kiln_status st = read_saturate(c, n);
+    return st ? st : cast_to(c, n, n->in[1]->dtype);
 }
 
 #define EW (KILN_OPF_ELEMENTWISE | KILN_OPF_INPLACE)
@@ -244,13 +254,16 @@ UN(thresholded_relu, infer_act, FLOATS, "alpha 1", 10)
 UN(shrink, infer_shrink, "all numeric types", "", 9)
 UN(isnan, infer_isnan, FLOATS, "output bool", 9)
 UN(isinf, infer_isinf, FLOATS, "output bool", 10)
-UN(gelu, infer_gelu, FLOATS, "kiln op (ONNX opset 20): approximate none/tanh; kiln_fast=1 at -O3",
-   0)
+UN(gelu, infer_gelu, FLOATS,
+   "approximate none/tanh; also accepted below opset 20 (the gelu_pattern pass makes it); "
+   "kiln_fast=1 at -O3",
+   20)
 UN(cast, infer_cast, "every kiln type except string",
-   "float to int truncates (NaN 0, saturating); float16/bfloat16 round to nearest even", 1, 6)
+   "float to int truncates (NaN 0, saturating); float16/bfloat16 round to nearest even", 1, 6,
+   19)
 const struct kiln_op_info kiln_opi_clip = {
     .flags = EW, .infer = infer_clip, .dtypes = "all numeric types",
     .notes = "min/max inputs (opset 11+) must be constant", .opsets = {1, 6, 11}};
 const struct kiln_op_info kiln_opi_cast_like = {
     .flags = EW, .infer = infer_cast_like, .dtypes = "every kiln type except string",
-    .notes = "as Cast, to the type of input 2", .opsets = {15}};
+    .notes = "as Cast, to the type of input 2", .opsets = {15, 19}};

@@ -20,15 +20,15 @@
 
 #include "graph_harness.h"
 
-/* Every list ascends within 1..KILN_MAX_OPSET; {0} (kiln's own op) only for Gelu and
- * FusedElementwise. */
+/* Every list ascends within 1..KILN_MAX_OPSET; {0} (kiln's own op) only for FusedElementwise
+ * (Gelu is ONNX's from opset 20). */
 static void test_registry_lists(void **state)
 {
     (void)state;
     for (int op = 0; op < KILN_OP_COUNT; op++) {
         const struct kiln_op_info *i = kiln_op_info((enum kiln_op)op);
         assert_non_null(i);
-        bool own = op == KILN_OP_GELU || op == KILN_OP_FUSED_ELEMENTWISE;
+        bool own = op == KILN_OP_FUSED_ELEMENTWISE;
         if (own) {
             assert_int_equal(kiln_op_since(i), 0);
             assert_int_equal(i->opsets[1], 0);
@@ -45,6 +45,8 @@ static void test_registry_lists(void **state)
     assert_int_equal(kiln_op_info(KILN_OP_REDUCE_SUM)->opsets[1], 13);
     assert_int_equal(kiln_op_since(kiln_op_info(KILN_OP_TILE)), 6);
     assert_int_equal(kiln_op_since(kiln_op_info(KILN_OP_UPSAMPLE)), 7);
+    assert_int_equal(kiln_op_since(kiln_op_info(KILN_OP_GELU)), 20);
+    assert_int_equal(kiln_op_info(KILN_OP_SPLIT)->opsets[3], 18);
 }
 
 /* Split-1 takes the sizes as an input: [0 1 2 3] split [1, 3] */
@@ -201,13 +203,108 @@ static void test_selu_default_constants(void **state)
     }
 }
 
+/* Split-18: num_outputs must match the outputs and excludes a split input; the last part is
+ * shorter when the axis does not divide (the even split of older opsets must divide) */
+static void test_split_num_outputs(void **state)
+{
+    (void)state;
+    static const float x[] = {0, 1, 2, 3, 4};
+    static const int64_t sizes[] = {2, 3};
+    struct tg *t = tg_new("Split", 18, 1, 2);
+    tg_in(t, 0, KILN_DTYPE_F32, 1, (int64_t[]){5}, x, 1);
+    tg_int(t, "num_outputs", 2);
+    float a[3], b[2];
+    assert_int_equal(tg_run(t, a, b), KILN_STATUS_OK);
+    assert_dims(t, 0, 1, (int64_t[]){3});
+    assert_dims(t, 1, 1, (int64_t[]){2});
+    assert_close(b, (float[]){3, 4}, 2, 0);
+    tg_free(t);
+
+    t = tg_new("Split", 18, 1, 2);
+    tg_in(t, 0, KILN_DTYPE_F32, 1, (int64_t[]){5}, x, 1);
+    tg_int(t, "num_outputs", 3);
+    tg_expect_err(t, KILN_STATUS_INVALID_MODEL, "num_outputs is 3 but the node has 2 outputs");
+    tg_free(t);
+
+    t = tg_new("Split", 18, 1, 2);
+    tg_in(t, 0, KILN_DTYPE_F32, 1, (int64_t[]){5}, x, 1);
+    tg_expect_err(t, KILN_STATUS_INVALID_MODEL, "needs num_outputs or a split input");
+    tg_free(t);
+
+    t = tg_new("Split", 18, 2, 2);
+    tg_in(t, 0, KILN_DTYPE_F32, 1, (int64_t[]){5}, x, 1);
+    tg_in(t, 1, KILN_DTYPE_I64, 1, (int64_t[]){2}, sizes, 0);
+    tg_int(t, "num_outputs", 2);
+    tg_expect_err(t, KILN_STATUS_INVALID_MODEL, "both a split input and num_outputs");
+    tg_free(t);
+
+    t = tg_new("Split", 17, 1, 2);
+    tg_in(t, 0, KILN_DTYPE_F32, 1, (int64_t[]){5}, x, 1);
+    tg_expect_err(t, KILN_STATUS_INVALID_MODEL, "does not split evenly");
+    tg_free(t);
+}
+
+/* Reduce-18 takes axes as an input: an attribute is refused, a run-time axes tensor is refused
+ * naming the input (until run-time axes land) */
+static void test_reduce_axes_input(void **state)
+{
+    (void)state;
+    static const float x[] = {1, 2, 3, 4, 5, 6};
+    static const int64_t axes[] = {1};
+    struct tg *t = tg_new("ReduceMean", 18, 2, 1);
+    tg_in(t, 0, KILN_DTYPE_F32, 2, (int64_t[]){2, 3}, x, 1);
+    tg_in(t, 1, KILN_DTYPE_I64, 1, (int64_t[]){1}, axes, 0);
+    float y[2];
+    assert_int_equal(tg_run(t, y, NULL), KILN_STATUS_OK);
+    assert_close(y, (float[]){2, 5}, 2, 0);
+    tg_free(t);
+
+    t = tg_new("ReduceMax", 18, 1, 1);
+    tg_in(t, 0, KILN_DTYPE_F32, 2, (int64_t[]){2, 3}, x, 1);
+    tg_ints(t, "axes", 1, axes);
+    tg_expect_err(t, KILN_STATUS_INVALID_MODEL, "opset 18 takes axes as an input");
+    tg_free(t);
+
+    t = tg_new("ReduceMax", 17, 1, 1);
+    tg_in(t, 0, KILN_DTYPE_F32, 2, (int64_t[]){2, 3}, x, 1);
+    tg_ints(t, "axes", 1, axes);
+    assert_int_equal(tg_run(t, y, NULL), KILN_STATUS_OK);
+    assert_close(y, (float[]){3, 6}, 2, 0);
+    tg_free(t);
+}
+
+/* An op whose newer form kiln lacks is refused at that opset naming the op and the newest
+ * opset kiln supports it at; ONNX ops kiln has no place for name the opset and the reason */
+static void test_newer_forms_refused(void **state)
+{
+    (void)state;
+    static const float x[] = {1, 2, 3, 4};
+    struct tg *t = tg_new("DFT", 20, 1, 1);
+    tg_in(t, 0, KILN_DTYPE_F32, 3, (int64_t[]){1, 4, 1}, x, 1);
+    tg_expect_err(t, KILN_STATUS_UNSUPPORTED, "kiln supports DFT up to opset 19");
+    assert_string_equal(t->d.node, "node0");
+    tg_free(t);
+
+    t = tg_new("StringSplit", 20, 1, 1);
+    tg_in(t, 0, KILN_DTYPE_F32, 1, (int64_t[]){4}, x, 1);
+    tg_expect_err(t, KILN_STATUS_UNSUPPORTED,
+                  "StringSplit ('node0'; ONNX opset 20: kiln has no string tensors)");
+    tg_free(t);
+
+    t = tg_new("SequenceEmpty", 11, 1, 1);
+    tg_in(t, 0, KILN_DTYPE_F32, 1, (int64_t[]){4}, x, 1);
+    tg_expect_err(t, KILN_STATUS_UNSUPPORTED, "ONNX opset 11: kiln supports tensors only");
+    tg_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_registry_lists),      cmocka_unit_test(test_split_v1_input),
         cmocka_unit_test(test_tile_v1_refused),     cmocka_unit_test(test_upsample_v1_refused),
         cmocka_unit_test(test_dropout_old_mask),    cmocka_unit_test(test_clip_default_bounds),
-        cmocka_unit_test(test_selu_default_constants),
+        cmocka_unit_test(test_selu_default_constants), cmocka_unit_test(test_split_num_outputs),
+        cmocka_unit_test(test_reduce_axes_input),   cmocka_unit_test(test_newer_forms_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
