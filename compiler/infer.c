@@ -281,12 +281,6 @@ enum kiln_status kiln_infer_graph(struct kiln_infer_ctx *outer, struct kiln_ir_g
             continue;
         const struct kiln_op_info *info = kiln_op_info(n->op);
         const struct kiln_op_arity *ar = kiln_op_arity(n->op);
-        if (info->until && g->opset > info->until)
-            return kiln_op_error(&c, n, KILN_STATUS_UNSUPPORTED,
-                                 "the model's opset %lld has a form of %s newer than opset %d, "
-                                 "which kiln does not implement; kiln supports %s up to opset %d",
-                                 (long long)g->opset, n->op_type, info->until, n->op_type,
-                                 info->until);
         int n_decl = (int)(n->n_in - n->n_implicit);
         if (n_decl < ar->min_in || (ar->max_in >= 0 && n_decl > ar->max_in))
             return kiln_op_error(&c, n, KILN_STATUS_INVALID_MODEL,

@@ -110,6 +110,18 @@ static Onnx__TensorProto *tensor_proto(struct wctx *w, const struct kiln_ir_valu
     t->has_raw_data = 1;
     t->raw_data.len = (size_t)kiln_ir_value_nbytes(v);
     t->raw_data.data = (uint8_t *)(uintptr_t)v->data;
+    if (v->dtype == KILN_DTYPE_I4 || v->dtype == KILN_DTYPE_U4) {
+        /* kiln keeps a byte per 4-bit element; ONNX packs two, element 2k low */
+        int64_t n = kiln_ir_value_numel(v);
+        uint8_t *packed = alloc(w, (size_t)(n + 1) / 2);
+        if (!packed)
+            return NULL;
+        memset(packed, 0, (size_t)(n + 1) / 2);
+        for (int64_t i = 0; i < n; i++)
+            packed[i / 2] |= (uint8_t)((((const uint8_t *)v->data)[i] & 0xf) << (i % 2 * 4));
+        t->raw_data.len = (size_t)(n + 1) / 2;
+        t->raw_data.data = packed;
+    }
     return t;
 }
 

@@ -48,6 +48,37 @@ static bool supported_dtype(int32_t t)
     return kiln_dtype_size(t) != 0;
 }
 
+/* The name of an ONNX element type for a refusal, kiln's own types included. */
+static const char *onnx_type_name(int32_t t)
+{
+    static const char *const newer[] = {"float8e4m3fn", "float8e4m3fnuz", "float8e5m2",
+                                        "float8e5m2fnuz"};
+    if (t == 8)
+        return "string";
+    if (t >= 17 && t <= 20)
+        return newer[t - 17];
+    if (t == 23)
+        return "float4e2m1";
+    return kiln_dtype_name(t);
+}
+
+static bool four_bit(int dtype)
+{
+    return dtype == KILN_DTYPE_I4 || dtype == KILN_DTYPE_U4;
+}
+
+/* ONNX packs int4/uint4 two to a byte, element 2k in the low nibble; kiln keeps a byte per
+ * element (int4 sign-extended). `byte(k)` reads packed byte k. */
+static void unpack_4bit(int dtype, int64_t numel, const uint8_t *raw, const int32_t *words,
+                        uint8_t *dst)
+{
+    for (int64_t i = 0; i < numel; i++) {
+        unsigned b = raw ? raw[i / 2] : (unsigned)words[i / 2] & 0xff;
+        unsigned v = i % 2 ? b >> 4 : b & 0xf;
+        dst[i] = (uint8_t)(dtype == KILN_DTYPE_I4 && v >= 8 ? v | 0xf0 : v);
+    }
+}
+
 /* Checks dims (non-negative, rank <= KILN_MAX_RANK, no overflow) and returns numel. */
 static enum kiln_status check_dims(const int64_t *dims, size_t n, const char *what,
                                    int64_t *numel, struct kiln_diag *d)
@@ -181,7 +212,24 @@ static enum kiln_status tensor_bytes(const Onnx__TensorProto *t, const char *bas
     if (t->segment)
         return kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
                              "%s: segmented tensors are not supported", what);
-    if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
+    bool external =
+        t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+    if (four_bit(dtype)) {
+        size_t packed = (size_t)(numel + 1) / 2;
+        size_t have = t->has_raw_data ? t->raw_data.len : t->n_int32_data;
+        if (external)
+            return kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
+                                 "%s: %s tensors in external data are not supported", what,
+                                 kiln_dtype_name(dtype));
+        if (have != packed)
+            return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, NULL, NULL,
+                                 "%s holds %zu packed bytes but its shape needs %zu", what, have,
+                                 packed);
+        unpack_4bit(dtype, numel, t->has_raw_data ? t->raw_data.data : NULL, t->int32_data,
+                    dst);
+        return KILN_STATUS_OK;
+    }
+    if (external)
         return load_external(t, base_dir, what, dst, nbytes, d);
     if (t->has_raw_data) {
         if (t->raw_data.len != nbytes)
@@ -235,7 +283,7 @@ static enum kiln_status tensor_header(const Onnx__TensorProto *t, const char *wh
     if (!supported_dtype(dt))
         return kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
                              "%s has element type %d (%s), which kiln does not support", what,
-                             dt, dt == 8 ? "string" : kiln_dtype_name(dt));
+                             dt, onnx_type_name(dt));
     enum kiln_status st = check_dims(t->dims, t->n_dims, what, numel, d);
     if (st)
         return st;
@@ -377,8 +425,7 @@ static enum kiln_status value_info_type(const Onnx__ValueInfoProto *vi, struct k
         if (!supported_dtype(tt->elem_type))
             return kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
                                  "%s '%s' has element type %d (%s), which kiln does not support",
-                                 role, v->name, tt->elem_type,
-                                 tt->elem_type == 8 ? "string" : kiln_dtype_name(tt->elem_type));
+                                 role, v->name, tt->elem_type, onnx_type_name(tt->elem_type));
         v->dtype = tt->elem_type;
     }
     if (!tt->shape)

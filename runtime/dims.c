@@ -24,7 +24,12 @@ int kiln_rt_dims_rule(uint32_t op)
     case KILN_OP_IDENTITY:
     case KILN_OP_DROPOUT:
     case KILN_OP_CAST_LIKE:
-    case KILN_OP_GELU: return KILN_DIMS_SAME;
+    case KILN_OP_GELU:
+    case KILN_OP_MISH:
+    case KILN_OP_BITWISE_NOT: return KILN_DIMS_SAME;
+    case KILN_OP_BITWISE_AND:
+    case KILN_OP_BITWISE_OR:
+    case KILN_OP_BITWISE_XOR: return KILN_DIMS_BROADCAST;
     case KILN_OP_GATHER: return KILN_DIMS_GATHER;
     case KILN_OP_CONCAT: return KILN_DIMS_CONCAT;
     case KILN_OP_GATHER_ND: return KILN_DIMS_GATHER_ND;

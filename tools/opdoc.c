@@ -41,12 +41,11 @@ static int check_opsets(const char *name, const struct kiln_op_info *i)
 {
     const uint8_t *v = i->opsets;
     int bad = v[0] > KILN_MAX_OPSET;
-    bad |= i->until && (i->until < v[0] || i->until >= KILN_MAX_OPSET);
     for (int k = 1; k < KILN_OPSET_FORMS && v[k]; k++)
         bad |= v[k] <= v[k - 1] || v[k] > KILN_MAX_OPSET;
     if (bad)
-        fprintf(stderr, "kiln-opdoc: %s: opsets must ascend within 1..%d, or be {0}, and until "
-                "lie between them and %d\n", name, KILN_MAX_OPSET, KILN_MAX_OPSET);
+        fprintf(stderr, "kiln-opdoc: %s: opsets must ascend within 1..%d, or be {0}\n", name,
+                KILN_MAX_OPSET);
     return bad;
 }
 
@@ -54,13 +53,13 @@ static int check_opsets(const char *name, const struct kiln_op_info *i)
 static void opsets(const struct kiln_op_info *i, char *buf, size_t size)
 {
     const uint8_t *v = i->opsets;
-    int top = i->until ? i->until : KILN_MAX_OPSET;
     if (!v[0]) {
         snprintf(buf, size, "kiln");
         return;
     }
-    size_t off = v[0] == top ? (size_t)snprintf(buf, size, "%d", v[0])
-                             : (size_t)snprintf(buf, size, "%d\u2013%d", v[0], top);
+    size_t off = v[0] == KILN_MAX_OPSET
+                     ? (size_t)snprintf(buf, size, "%d", v[0])
+                     : (size_t)snprintf(buf, size, "%d\u2013%d", v[0], KILN_MAX_OPSET);
     for (int k = 0; v[1] && k < KILN_OPSET_FORMS && v[k] && off < size; k++)
         off += (size_t)snprintf(buf + off, size - off, "%s%d%s", k ? ", " : " (forms: ", v[k],
                                 k + 1 < KILN_OPSET_FORMS && v[k + 1] ? "" : ")");
@@ -84,16 +83,13 @@ int main(int argc, char **argv)
     if (bad)
         return 1;
     if (argc > 1 && strcmp(argv[1], "--opsets") == 0) {
-        /* "max_opset 21", then "Op since [form...] [until=N]" per op (since 0: kiln's own op;
-         * until: the newest opset kiln accepts it at, when older than max_opset) */
+        /* "max_opset 21", then "Op since [form...]" per op (since 0: kiln's own op) */
         printf("max_opset %d\n", KILN_MAX_OPSET);
         for (uint32_t op = 0; op < KILN_OP_COUNT; op++) {
             const uint8_t *v = kiln_op_info((enum kiln_op)op)->opsets;
             printf("%s %d", onnx_names[op], v[0]);
             for (int k = 1; k < KILN_OPSET_FORMS && v[k]; k++)
                 printf(" %d", v[k]);
-            if (kiln_op_info((enum kiln_op)op)->until)
-                printf(" until=%d", kiln_op_info((enum kiln_op)op)->until);
             printf("\n");
         }
         return 0;
@@ -108,9 +104,7 @@ int main(int argc, char **argv)
            "`cmake --build build --target operators_md`.\n\n"
            "kiln imports ONNX opsets 1 to %d of the default domain (ONNX 1.16). %d ops.\n\n"
            "**opsets**: the model opsets kiln accepts the op at, from the first ONNX version\n"
-           "of the op that kiln implements to %d, or to an older opset where ONNX changed the op\n"
-           "later in a way kiln does not implement yet (a newer model is refused naming the\n"
-           "op). **forms**: the versions at which the op's\n"
+           "of the op that kiln implements to %d. **forms**: the versions at which the op's\n"
            "inputs, outputs or attributes changed (an attribute that became an input, a new\n"
            "attribute, a changed default) or at which kiln otherwise tells the op's versions\n"
            "apart; inference reads the form of the model's opset. Versions that only added\n"

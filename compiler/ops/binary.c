@@ -126,6 +126,11 @@ static enum kiln_status infer_bitshift(struct kiln_infer_ctx *c, struct kiln_ir_
     return binary_same(c, n, dtypes_uint, 0, strcmp(dir, "RIGHT") == 0);
 }
 
+static enum kiln_status infer_bitwise(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+{
+    return binary_same(c, n, kiln_dtypes_int, 0, 0);
+}
+
 static enum kiln_status infer_pow(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
 {
     /* the exponent may have another type from opset 12 */
@@ -236,6 +241,9 @@ BIN(or, infer_logic, "bool", "", 1, 7)
 BIN(xor, infer_logic, "bool", "", 1, 7)
 BIN(prelu, infer_prelu, NUM, "slope broadcasts to X", 1, 7)
 BIN(bitshift, infer_bitshift, "uint8, uint16, uint32, uint64", "shifts >= the width give 0", 11)
+BIN(bitwise_and, infer_bitwise, "all int types", "numpy broadcasting", 18)
+BIN(bitwise_or, infer_bitwise, "all int types", "numpy broadcasting", 18)
+BIN(bitwise_xor, infer_bitwise, "all int types", "numpy broadcasting", 18)
 #define VAR(lname, types)                                                                          \
     const struct kiln_op_info kiln_opi_##lname = {.flags = EW,                                     \
                                                   .infer = infer_variadic,                         \

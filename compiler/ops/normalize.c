@@ -1,5 +1,6 @@
 /* normalize.c - the statistics-based normalisations: InstanceNormalization,
- * LayerNormalization (opset 17, optional Mean/InvStdDev outputs), MeanVarianceNormalization,
+ * LayerNormalization (opset 17, optional Mean/InvStdDev outputs), GroupNormalization (18, 21),
+ * MeanVarianceNormalization,
  * LRN and LpNormalization. The first three share one kernel (per-group mean and variance over
  * the axes of a mask); kernels in runtime/kernels/normalize.c. */
 #include "ops.h"
@@ -72,6 +73,47 @@ static enum kiln_status infer_instance_norm(struct kiln_infer_ctx *c, struct kil
     uint32_t mask = ((1u << x->rank) - 1) & ~3u;
     if (!norm_params(c, n, x, mask, KILN_NORM_PER_CHANNEL, eps))
         return kiln_op_error(c, n, KILN_STATUS_NO_MEMORY, "out of memory");
+    return kiln_set_output(c, n, 0, x->dtype, x->rank, x->dims);
+}
+
+/* GroupNormalization: opset 18 scales and shifts per group, 21 per channel (and names the
+ * statistics' type, stash_type; kiln computes them in double either way). */
+static enum kiln_status infer_group_norm(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+{
+    struct kiln_ir_value *x;
+    enum kiln_status st;
+    float eps;
+    int64_t groups, stash = 1;
+    if ((st = kiln_need_input(c, n, 0, &x)) || (st = kiln_check_dtype(c, n, 0, norm_dtypes)) ||
+        (st = kiln_attr_float(c, n, "epsilon", 1e-5f, &eps)) ||
+        (st = kiln_attr_int(c, n, "num_groups", 0, &groups)) ||
+        (c->g->opset >= 21 && (st = kiln_attr_int(c, n, "stash_type", 1, &stash))))
+        return st;
+    if (stash != KILN_DTYPE_F32)
+        return kiln_op_error(c, n, KILN_STATUS_UNSUPPORTED,
+                             "stash_type %lld: ONNX defines only 1 (float32)", (long long)stash);
+    if (x->rank < 3)
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                             "input '%s' has rank %d; expected [N, C, D1...Dk]", x->name,
+                             x->rank);
+    if (groups < 1 || groups > INT32_MAX || x->dims[1] % groups)
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                             "num_groups %lld does not divide the %lld channels", (long long)groups,
+                             (long long)x->dims[1]);
+    bool per_channel = c->g->opset >= 21;
+    int32_t step;
+    int64_t want = per_channel ? x->dims[1] : groups;
+    if ((st = affine_input(c, n, 1, "scale", want, 0, &step)) ||
+        (st = affine_input(c, n, 2, "bias", want, 0, &step)))
+        return st;
+    struct kiln_p_norm *p = kiln_node_params(c, n, sizeof *p);
+    if (!p)
+        return kiln_op_error(c, n, KILN_STATUS_NO_MEMORY, "out of memory");
+    p->reduce_mask = 4; /* the last axis of the [N, G, C/G * D...] view */
+    p->affine = per_channel ? KILN_NORM_GROUP_CHANNEL : KILN_NORM_PER_CHANNEL;
+    p->scale_step = p->bias_step = 1;
+    p->num_groups = (int32_t)groups;
+    p->epsilon = eps;
     return kiln_set_output(c, n, 0, x->dtype, x->rank, x->dims);
 }
 
@@ -199,6 +241,10 @@ const struct kiln_op_info kiln_opi_layer_normalization = {
     .notes = "opset 17 (kiln: any opset); optional Mean/InvStdDev outputs (stash_type 1 or 11); "
              "statistics in double",
     .opsets = {17}};
+const struct kiln_op_info kiln_opi_group_normalization = {
+    .infer = infer_group_norm, .dtypes = "float32, float64, float16",
+    .notes = "scale and bias per group (opset 18) or per channel (21); statistics in double",
+    .opsets = {18, 21}};
 const struct kiln_op_info kiln_opi_mean_variance_normalization = {
     .infer = infer_mvn, .dtypes = "float32, float64, float16",
     .notes = "any axes; (x - mean) / (std + 1e-9) as the ONNX function", .opsets = {9}};

@@ -60,10 +60,6 @@ struct kiln_op_info {
      * history and docs/operators.md prints it. {0}: one of kiln's own ops (docs/kiln-domain.md),
      * accepted at every opset. */
     uint8_t opsets[KILN_OPSET_FORMS];
-    /* The newest opset kiln accepts the op at when that is older than KILN_MAX_OPSET: ONNX
-     * changed the op's form at until + 1 and kiln does not implement the new form yet, so a
-     * model of a newer opset is refused naming it (kiln_infer_graph). 0: up to KILN_MAX_OPSET. */
-    uint8_t until;
 };
 
 /* The oldest opset kiln accepts op `i` at; 0 for kiln's own ops. */

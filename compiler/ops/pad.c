@@ -1,10 +1,13 @@
-/* pad.c - Pad: pads and value as attributes (opset < 11; 'paddings' before opset 2), or a
- * constant pads input with an optional constant_value input (and axes from opset 18).
- * Modes constant, reflect, edge, wrap; negative pads crop. A constant_value input that is
- * not constant is read by the kernel at run time. */
+/* pad.c - Pad, and CenterCropPad (a Pad whose pads it computes). Pad: pads and value as
+ * attributes (opset < 11; 'paddings' before opset 2), or a constant pads input with an optional
+ * constant_value input (and axes from opset 18). Modes constant, reflect, edge, wrap; negative
+ * pads crop. A constant_value input that is not constant is read by the kernel at run time. */
 #include <string.h>
 
 #include "ops.h"
+
+static enum kiln_status pad_output(struct kiln_infer_ctx *c, struct kiln_ir_node *n,
+                                   const struct kiln_p_pad *p, const char *mode);
 
 static enum kiln_status infer_pad(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
 {
@@ -66,6 +69,16 @@ static enum kiln_status infer_pad(struct kiln_infer_ctx *c, struct kiln_ir_node 
         p->begin[ax] = pads[k];
         p->end[ax] = pads[k + nax];
     }
+    return pad_output(c, n, p, mode);
+}
+
+/* Sets the output of a Pad-kernel node from p->begin/end (negative: crop) and sizes the
+ * kernel's scratch. */
+static enum kiln_status pad_output(struct kiln_infer_ctx *c, struct kiln_ir_node *n,
+                                   const struct kiln_p_pad *p, const char *mode)
+{
+    const struct kiln_ir_value *x = n->in[0];
+    int rank = x->rank;
     int64_t dims[KILN_MAX_RANK];
     uint64_t table = 0;
     for (int i = 0; i < rank; i++) {
@@ -84,6 +97,47 @@ static enum kiln_status infer_pad(struct kiln_infer_ctx *c, struct kiln_ir_node 
     return kiln_set_output(c, n, 0, x->dtype, rank, dims);
 }
 
+/* CenterCropPad (opset 18): each listed axis cropped or zero-padded to its new size about the
+ * centre, the odd element going to the end; it runs as a Pad with negative pads for a crop. */
+static enum kiln_status infer_center_crop_pad(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+{
+    struct kiln_ir_value *x = n->in[0];
+    enum kiln_status st;
+    int64_t *shape, ns;
+    const int64_t *axes;
+    size_t na;
+    if ((st = kiln_const_ints(c, n, 1, "shape", &shape, &ns)) ||
+        (st = kiln_attr_ints(c, n, "axes", &axes, &na)))
+        return st;
+    int count = axes ? (int)na : x->rank;
+    if (ns != count)
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                             "shape has %lld values for %d axes", (long long)ns, count);
+    struct kiln_p_pad *p = kiln_node_params(c, n, sizeof *p);
+    if (!p)
+        return kiln_op_error(c, n, KILN_STATUS_NO_MEMORY, "out of memory");
+    p->mode = KILN_PAD_CONSTANT;
+    uint32_t seen = 0;
+    for (int k = 0; k < count; k++) {
+        int64_t ax = k;
+        if (axes && (st = kiln_norm_axis(c, n, axes[k], x->rank, &ax)))
+            return st;
+        if ((seen >> ax) & 1 || shape[k] < 0)
+            return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                                 "axis %lld is repeated or its size %lld is negative",
+                                 (long long)ax, (long long)shape[k]);
+        seen |= 1u << ax;
+        int64_t diff = shape[k] - x->dims[ax]; /* > 0: pad, < 0: crop */
+        int64_t half = (diff < 0 ? -diff : diff) / 2;
+        p->begin[ax] = diff < 0 ? -half : half;
+        p->end[ax] = diff - p->begin[ax];
+    }
+    return pad_output(c, n, p, "constant");
+}
+
+const struct kiln_op_info kiln_opi_center_crop_pad = {
+    .infer = infer_center_crop_pad, .dtypes = "any", .notes = "the shape input must be constant",
+    .opsets = {18}};
 const struct kiln_op_info kiln_opi_pad = {
     .infer = infer_pad, .dtypes = "any",
     .notes = "pads (and axes) must be constant; modes constant, reflect, edge, wrap",

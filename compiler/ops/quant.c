@@ -7,6 +7,10 @@
 #include "../../runtime/kernels/quant.h"
 
 static const int q8_dtypes[] = {KILN_DTYPE_U8, KILN_DTYPE_I8, 0};
+/* QuantizeLinear's outputs, DequantizeLinear's inputs: 8-bit, and from opset 21 16- and 4-bit
+ * (kiln accepts those at any opset) */
+static const int qdq_dtypes[] = {KILN_DTYPE_U8,  KILN_DTYPE_I8, KILN_DTYPE_U16, KILN_DTYPE_I16,
+                                 KILN_DTYPE_U4,  KILN_DTYPE_I4, 0};
 
 /* A scale or zero point: input i (skipped when omitted) must have `dtype` and hold one value
  * (a scalar or a 1-element vector) or, when len > 0, be a vector of len values (per axis/row/
@@ -45,8 +49,36 @@ static int64_t numel_range(const struct kiln_ir_value *v, int from, int to)
     return n;
 }
 
+/* Blocked quantization (opset 21): the scale and zero point have x's shape with the axis cut
+ * into blocks of `block` elements (the last one shorter). */
+static enum kiln_status blocked_param(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,
+                                      uint32_t i, int dtype, const struct kiln_ir_value *x,
+                                      int64_t axis, int64_t block)
+{
+    const struct kiln_ir_value *v = kiln_in(n, i);
+    const char *what = i == 1 ? "scale" : "zero point";
+    if (!v)
+        return KILN_STATUS_OK;
+    if (v->dtype != dtype)
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL, "%s '%s' is %s; expected %s",
+                             what, v->name, kiln_dtype_name(v->dtype), kiln_dtype_name(dtype));
+    bool ok = v->rank == x->rank;
+    for (int d = 0; ok && d < x->rank; d++)
+        ok = v->dims[d] == (d == axis ? (x->dims[d] + block - 1) / block : x->dims[d]);
+    if (!ok) {
+        char shape[128];
+        kiln_ir_value_type_str(v, shape, sizeof shape);
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                             "%s '%s' (%s) must have the input's shape with axis %lld in blocks "
+                             "of %lld",
+                             what, v->name, shape, (long long)axis, (long long)block);
+    }
+    return KILN_STATUS_OK;
+}
+
 /* Shared by both: input 0 x, 1 scale, 2 zero point (dtype zdtype). Fills the [outer, axis_len,
- * inner] view: per tensor when the scale holds one value, else along `axis` (opset 13). */
+ * inner] view: per tensor when the scale holds one value, else along `axis` (opset 13), in
+ * blocks of block_size from opset 21. */
 static enum kiln_status infer_qdq(struct kiln_infer_ctx *c, struct kiln_ir_node *n,
                                   const int *x_dtypes, int zdtype, int ydtype)
 {
@@ -55,7 +87,29 @@ static enum kiln_status infer_qdq(struct kiln_infer_ctx *c, struct kiln_ir_node 
     if ((st = kiln_need_input(c, n, 0, &x)) || (st = kiln_need_input(c, n, 1, &s)) ||
         (st = kiln_check_dtype(c, n, 0, x_dtypes)))
         return st;
-    int64_t axis = 1, len = 0;
+    int64_t axis = 1, len = 0, block = 0;
+    if (c->g->opset >= 21 && (st = kiln_attr_int(c, n, "block_size", 0, &block)))
+        return st;
+    if (block) {
+        if ((st = kiln_attr_int(c, n, "axis", 1, &axis)) ||
+            (st = kiln_norm_axis(c, n, axis, x->rank, &axis)))
+            return st;
+        if (block < 0 || (x->dims[axis] && block > x->dims[axis]))
+            return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                                 "block_size %lld for axis %lld of %lld elements",
+                                 (long long)block, (long long)axis, (long long)x->dims[axis]);
+        if ((st = blocked_param(c, n, 1, KILN_DTYPE_F32, x, axis, block)) ||
+            (st = blocked_param(c, n, 2, zdtype, x, axis, block)))
+            return st;
+        struct kiln_p_quant_axis *p = kiln_node_params(c, n, sizeof *p);
+        if (!p)
+            return kiln_op_error(c, n, KILN_STATUS_NO_MEMORY, "out of memory");
+        p->outer = numel_range(x, 0, (int)axis);
+        p->axis_len = x->dims[axis];
+        p->inner = numel_range(x, (int)axis + 1, x->rank);
+        p->block = block;
+        return kiln_set_output(c, n, 0, ydtype, x->rank, x->dims);
+    }
     if (c->g->opset >= 13) {
         if ((st = kiln_attr_int(c, n, "axis", 1, &axis)))
             return st;
@@ -92,16 +146,32 @@ static enum kiln_status infer_quantize_linear(struct kiln_infer_ctx *c, struct k
     static const int x_dtypes[] = {KILN_DTYPE_F32, KILN_DTYPE_I32, 0};
     const struct kiln_ir_value *z = kiln_in(n, 2);
     enum kiln_status st;
-    if (z && (st = kiln_check_dtype(c, n, 2, q8_dtypes)))
+    int64_t saturate, out = 0;
+    if (z && (st = kiln_check_dtype(c, n, 2, qdq_dtypes)))
         return st;
-    int ydtype = z ? z->dtype : KILN_DTYPE_U8;
+    /* opset 19's saturate only concerns float8 outputs, which kiln does not produce */
+    if ((c->g->opset >= 19 && (st = kiln_attr_int(c, n, "saturate", 1, &saturate))) ||
+        (c->g->opset >= 21 && (st = kiln_attr_int(c, n, "output_dtype", 0, &out))))
+        return st;
+    int ydtype = z ? z->dtype : out ? (int)out : KILN_DTYPE_U8;
+    if (out && z && out != z->dtype)
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                             "output_dtype %lld does not match the zero point's type",
+                             (long long)out);
+    for (int k = 0; out && qdq_dtypes[k] != ydtype; k++)
+        if (!qdq_dtypes[k])
+            return kiln_op_error(c, n, KILN_STATUS_UNSUPPORTED,
+                                 "output_dtype %lld (%s) is not one kiln quantizes to (uint8, "
+                                 "int8, uint16, int16, uint4, int4)",
+                                 (long long)out, kiln_dtype_name((int)out));
     n->kdtype = ydtype; /* variants by output type; the kernel reads float32 and int32 alike */
     return infer_qdq(c, n, x_dtypes, ydtype, ydtype);
 }
 
 static enum kiln_status infer_dequantize_linear(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
 {
-    static const int x_dtypes[] = {KILN_DTYPE_U8, KILN_DTYPE_I8, KILN_DTYPE_I32, 0};
+    static const int x_dtypes[] = {KILN_DTYPE_U8,  KILN_DTYPE_I8, KILN_DTYPE_U16, KILN_DTYPE_I16,
+                                   KILN_DTYPE_U4,  KILN_DTYPE_I4, KILN_DTYPE_I32, 0};
     const struct kiln_ir_value *x = kiln_in(n, 0), *z = kiln_in(n, 2);
     if (x && x->dtype == KILN_DTYPE_I32 && z && z->data) {
         for (int64_t i = 0; z->dtype == KILN_DTYPE_I32 && i < kiln_ir_value_numel(z); i++)
@@ -282,12 +352,16 @@ static uint64_t macs_qlinear_conv(const struct kiln_ir_node *n)
 }
 
 const struct kiln_op_info kiln_opi_quantize_linear = {
-    .infer = infer_quantize_linear, .dtypes = "float32, int32 -> uint8, int8",
-    .notes = "per tensor; per axis from opset 13; round half to even, saturate",
-    .opsets = {10, 13}, .until = 18};
+    .infer = infer_quantize_linear,
+    .dtypes = "float32, int32 -> uint8, int8, uint16, int16, uint4, int4",
+    .notes = "per tensor; per axis from opset 13; blocked from 21; round half to even, "
+             "saturate; float8 refused",
+    .opsets = {10, 13, 19, 21}};
 const struct kiln_op_info kiln_opi_dequantize_linear = {
-    .infer = infer_dequantize_linear, .dtypes = "uint8, int8, int32 -> float32",
-    .notes = "per tensor; per axis from opset 13", .opsets = {10, 13}, .until = 20};
+    .infer = infer_dequantize_linear,
+    .dtypes = "uint8, int8, uint16, int16, uint4, int4, int32 -> float32",
+    .notes = "per tensor; per axis from opset 13; blocked, 16- and 4-bit from 21; float8 refused",
+    .opsets = {10, 13, 21}};
 const struct kiln_op_info kiln_opi_dynamic_quantize_linear = {
     .infer = infer_dynamic_quantize_linear, .dtypes = "float32 -> uint8",
     .notes = "scale and zero point from the input's range (including 0)", .opsets = {11}};

@@ -1,4 +1,5 @@
-/* resize.c - Resize (opsets 10..17) and Upsample (opsets 7..9, deprecated in 10 but accepted;
+/* resize.c - Resize (opsets 10..21; axes, keep_aspect_ratio_policy and antialias when it changes
+ * nothing from 18, half_pixel_symmetric from 19) and Upsample (opsets 7..9, deprecated in 10 but accepted;
  * opset 1's experimental form is refused): the import forms that changed (scales as attribute
  * or input, roi/scales/sizes inputs, coordinate modes) all become one struct kiln_p_resize.
  * scales, sizes and roi must be known at compile time. */
@@ -106,6 +107,43 @@ static enum kiln_status finish(struct kiln_infer_ctx *c, struct kiln_ir_node *n,
     return kiln_set_output(c, n, 0, x->dtype, x->rank, dims);
 }
 
+/* Resize-18's attributes: the axes scales/sizes/roi refer to (every axis when absent),
+ * antialias and keep_aspect_ratio_policy (0 stretch, 1 not_larger, 2 not_smaller). */
+static enum kiln_status resize18_attrs(struct kiln_infer_ctx *c, struct kiln_ir_node *n,
+                                       int *ax, int *na, int64_t *antialias, int64_t *policy)
+{
+    static const char *const policies[] = {"stretch", "not_larger", "not_smaller", NULL};
+    int rank = n->in[0]->rank;
+    const int64_t *axes = NULL;
+    size_t len = 0;
+    const char *pol = "stretch";
+    enum kiln_status st;
+    if (c->g->opset >= 18 &&
+        ((st = kiln_attr_int(c, n, "antialias", 0, antialias)) ||
+         (st = kiln_attr_ints(c, n, "axes", &axes, &len)) ||
+         (st = kiln_attr_string(c, n, "keep_aspect_ratio_policy", "stretch", &pol))))
+        return st;
+    if ((*policy = lookup(pol, policies)) < 0)
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                             "unknown keep_aspect_ratio_policy '%s'", pol);
+    *na = axes ? (int)len : rank;
+    if (axes && len > (size_t)rank)
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL, "axes has %zu entries for rank %d",
+                             len, rank);
+    uint32_t seen = 0;
+    for (int k = 0; k < *na; k++) {
+        int64_t a = k;
+        if (axes && (st = kiln_norm_axis(c, n, axes[k], rank, &a)))
+            return st;
+        if ((seen >> a) & 1)
+            return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL, "axis %lld is repeated",
+                                 (long long)a);
+        seen |= 1u << a;
+        ax[k] = (int)a;
+    }
+    return KILN_STATUS_OK;
+}
+
 static const int resize_dtypes[] = {KILN_DTYPE_F32, KILN_DTYPE_F64, KILN_DTYPE_F16,
                                     KILN_DTYPE_BF16, KILN_DTYPE_U8, KILN_DTYPE_I8,
                                     KILN_DTYPE_I32, 0};
@@ -133,7 +171,7 @@ static enum kiln_status infer_resize(struct kiln_infer_ctx *c, struct kiln_ir_no
     static const char *const coords[] = {"half_pixel",           "pytorch_half_pixel",
                                          "align_corners",        "asymmetric",
                                          "tf_half_pixel_for_nn", "tf_crop_and_resize",
-                                         NULL};
+                                         "half_pixel_symmetric", NULL};
     static const char *const nearests[] = {"round_prefer_floor", "round_prefer_ceil", "floor",
                                            "ceil", NULL};
     const char *cm, *nm;
@@ -144,9 +182,15 @@ static enum kiln_status infer_resize(struct kiln_infer_ctx *c, struct kiln_ir_no
         (st = kiln_attr_int(c, n, "exclude_outside", 0, &excl)) ||
         (st = kiln_attr_float(c, n, "extrapolation_value", 0.0f, &p->extrapolation)))
         return st;
-    if ((p->coord = lookup(cm, coords)) < 0)
+    if ((p->coord = lookup(cm, coords)) < 0 ||
+        (p->coord == KILN_RESIZE_HALF_PIXEL_SYMMETRIC && c->g->opset < 19))
         return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
-                             "unknown coordinate_transformation_mode '%s'", cm);
+                             "unknown coordinate_transformation_mode '%s' at opset %lld", cm,
+                             (long long)c->g->opset);
+    int ax[KILN_MAX_RANK], na = 0;
+    int64_t antialias = 0, policy = 0;
+    if ((st = resize18_attrs(c, n, ax, &na, &antialias, &policy)))
+        return st;
     if ((p->nearest = lookup(nm, nearests)) < 0)
         return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL, "unknown nearest_mode '%s'", nm);
     p->exclude_outside = excl != 0;
@@ -157,22 +201,61 @@ static enum kiln_status infer_resize(struct kiln_infer_ctx *c, struct kiln_ir_no
         int64_t nroi;
         if ((st = const_floats(c, n, 1, "roi", roi, 2 * KILN_MAX_RANK, &nroi)))
             return st;
-        if (nroi != 2 * x->rank)
+        if (nroi != 2 * na)
             return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
-                                 "tf_crop_and_resize needs a roi of %d values, got %lld",
-                                 2 * x->rank, (long long)nroi);
-        for (int i = 0; i < x->rank; i++) {
-            p->roi_start[i] = roi[i];
-            p->roi_end[i] = roi[x->rank + i];
+                                 "tf_crop_and_resize needs a roi of %d values, got %lld", 2 * na,
+                                 (long long)nroi);
+        for (int k = 0; k < na; k++) {
+            p->roi_start[ax[k]] = roi[k];
+            p->roi_end[ax[k]] = roi[na + k];
         }
     }
-    if ((st = const_floats(c, n, 2, "scales", scales, KILN_MAX_RANK, &nscales)))
+    double part[KILN_MAX_RANK];
+    int64_t npart = 0, *psizes = NULL;
+    if ((st = const_floats(c, n, 2, "scales", part, KILN_MAX_RANK, &npart)))
         return st;
     struct kiln_ir_value *sz = kiln_in(n, 3);
     if (sz && kiln_ir_value_numel(sz) > 0 &&
-        (st = kiln_const_ints(c, n, 3, "sizes", &sizes, &nsizes)))
+        (st = kiln_const_ints(c, n, 3, "sizes", &psizes, &nsizes)))
         return st;
-    return finish(c, n, p, scales, nscales, sizes, nsizes);
+    if ((npart && npart != na) || (nsizes && nsizes != na))
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                             "%s has %lld values for %d axes", npart ? "scales" : "sizes",
+                             (long long)(npart ? npart : nsizes), na);
+    /* the axes not listed keep their extent (scale 1) */
+    int64_t full[KILN_MAX_RANK];
+    for (int i = 0; i < x->rank; i++)
+        scales[i] = 1, full[i] = x->dims[i];
+    for (int k = 0; k < na; k++) {
+        if (npart)
+            scales[ax[k]] = part[k];
+        if (nsizes)
+            full[ax[k]] = psizes[k];
+    }
+    /* keep_aspect_ratio_policy: one scale for every listed axis, the largest that fits in
+     * sizes (not_larger) or the smallest that covers them (not_smaller) */
+    double keep = policy == 1 ? INFINITY : 0;
+    for (int k = 0; nsizes && policy && k < na; k++) {
+        double s = x->dims[ax[k]] ? (double)psizes[k] / (double)x->dims[ax[k]] : 1;
+        keep = policy == 1 ? fmin(keep, s) : fmax(keep, s);
+    }
+    for (int k = 0; nsizes && policy && k < na; k++)
+        full[ax[k]] = (int64_t)floor(keep * (double)x->dims[ax[k]] + 0.5);
+    if (npart)
+        nscales = x->rank;
+    else if (nsizes)
+        sizes = full, nsizes = x->rank;
+    if ((st = finish(c, n, p, scales, nscales, sizes, nsizes)))
+        return st;
+    for (int k = 0; nsizes && policy && k < na; k++)
+        p->scales[ax[k]] = keep;
+    for (int i = 0; antialias && p->mode != KILN_RESIZE_NEAREST && i < x->rank; i++)
+        if (p->scales[i] < 1)
+            return kiln_op_error(c, n, KILN_STATUS_UNSUPPORTED,
+                                 "antialias=1 when downscaling (axis %d, scale %g) is not "
+                                 "implemented by kiln; set antialias=0 or resize up",
+                                 i, p->scales[i]);
+    return KILN_STATUS_OK;
 }
 
 static enum kiln_status infer_upsample(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
@@ -211,7 +294,7 @@ const struct kiln_op_info kiln_opi_resize = {
     .infer = infer_resize, .dtypes = "float32, float64, float16, bfloat16, uint8, int8, int32",
     .notes = "modes nearest, linear, cubic; every coordinate_transformation_mode and "
              "nearest_mode; roi, scales and sizes must be constant",
-    .opsets = {10, 11, 13}, .until = 17};
+    .opsets = {10, 11, 13, 18, 19}};
 const struct kiln_op_info kiln_opi_upsample = {
     .infer = infer_upsample, .dtypes = "float32, float64, float16, bfloat16, uint8, int8, int32",
     .notes = "nearest and linear, asymmetric coordinates; deprecated in opset 10 (kiln still "

@@ -81,9 +81,14 @@ static enum kiln_status scatter_common(struct kiln_infer_ctx *c, struct kiln_ir_
         *red = KILN_SCATTER_ADD;
     else if (strcmp(s, "mul") == 0)
         *red = KILN_SCATTER_MUL;
+    else if (strcmp(s, "max") == 0 && c->g->opset >= 18)
+        *red = KILN_SCATTER_MAX;
+    else if (strcmp(s, "min") == 0 && c->g->opset >= 18)
+        *red = KILN_SCATTER_MIN;
     else
-        return kiln_op_error(c, n, KILN_STATUS_UNSUPPORTED,
-                             "reduction '%s' is not supported (kiln has none, add, mul)", s);
+        return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                             "reduction '%s' is not one of opset %lld's: none, add, mul%s", s,
+                             (long long)c->g->opset, c->g->opset >= 18 ? ", max, min" : "");
     if (*red != KILN_SCATTER_NONE && x->dtype == KILN_DTYPE_BOOL)
         return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
                              "reduction '%s' needs a numeric type, data is bool", s);
@@ -199,9 +204,9 @@ const struct kiln_op_info kiln_opi_scatter = {
     .infer = infer_scatter_elements, .dtypes = "any" IDX, .notes = NOTE "skipped", .opsets = {9}};
 const struct kiln_op_info kiln_opi_scatter_elements = {
     .infer = infer_scatter_elements, .dtypes = "any" IDX,
-    .notes = "reduction none, add, mul (max/min unsupported); " NOTE "skipped", .opsets = {11, 16},
-    .until = 17};
+    .notes = "reduction none, add, mul (max, min from 18); " NOTE "skipped",
+    .opsets = {11, 16, 18}};
 const struct kiln_op_info kiln_opi_scatter_nd = {
     .infer = infer_scatter_nd, .dtypes = "any" IDX,
-    .notes = "reduction none, add, mul (max/min unsupported); " NOTE "skipped", .opsets = {11, 16},
-    .until = 17};
+    .notes = "reduction none, add, mul (max, min from 18); " NOTE "skipped",
+    .opsets = {11, 16, 18}};

@@ -204,7 +204,7 @@ const struct kiln_op_info kiln_opi_dft = {
     .infer = infer_dft, .dtypes = "float32, float64, float16, bfloat16",
     .notes = "dft_length (and opset 20's axis) must be constant; direct DFT in double; inverse "
              "with onesided unsupported",
-    .opsets = {17}, .until = 19};
+    .opsets = {17, 20}};
 const struct kiln_op_info kiln_opi_stft = {
     .infer = infer_stft, .dtypes = "float32, float64, float16, bfloat16",
     .notes = "frame_step and frame_length must be constant", .opsets = {17}};

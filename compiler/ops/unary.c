@@ -43,6 +43,11 @@ static enum kiln_status infer_numeric(struct kiln_infer_ctx *c, struct kiln_ir_n
     return unary_common(c, n, kiln_dtypes_numeric, 0, 0, 0);
 }
 
+static enum kiln_status infer_int(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
+{
+    return unary_common(c, n, kiln_dtypes_int, 0, 0, 0);
+}
+
 static enum kiln_status infer_not(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
 {
     return unary_common(c, n, dtypes_bool, 0, 0, 0);
@@ -248,6 +253,8 @@ UN(selu, infer_act, FLOATS, "", 1, 6)
 UN(celu, infer_act, FLOATS, "alpha 1", 12)
 UN(softplus, infer_float, FLOATS, "", 1)
 UN(softsign, infer_float, FLOATS, "", 1)
+UN(mish, infer_float, FLOATS, "x * tanh(softplus(x))", 18)
+UN(bitwise_not, infer_int, "all int types", "", 18)
 UN(hard_sigmoid, infer_act, FLOATS, "alpha 0.2, beta 0.5", 1)
 UN(hard_swish, infer_float, FLOATS, "", 14)
 UN(thresholded_relu, infer_act, FLOATS, "alpha 1", 10)

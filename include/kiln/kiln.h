@@ -56,7 +56,7 @@ enum kiln_dtype {
 #define KILN_DTYPE(E, code, s, ct, sz, nm) KILN_DTYPE_##E = code,
 #include "kiln/dtypes.def"
 #undef KILN_DTYPE
-    KILN_DTYPE_MAX = 17
+    KILN_DTYPE_MAX = 23
 };
 
 size_t kiln_dtype_size(int dtype);      /* 0 for unknown */

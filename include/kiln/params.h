@@ -145,6 +145,7 @@ enum kiln_resize_coord {
     KILN_RESIZE_ASYMMETRIC,
     KILN_RESIZE_TF_HALF_PIXEL_FOR_NN,
     KILN_RESIZE_TF_CROP_AND_RESIZE,
+    KILN_RESIZE_HALF_PIXEL_SYMMETRIC, /* opset 19 */
 };
 enum kiln_resize_nearest {
     KILN_RESIZE_ROUND_PREFER_FLOOR = 0,
@@ -220,10 +221,13 @@ struct kiln_p_rnn {
 /* ---- quantized ---- */
 
 /* QuantizeLinear, DequantizeLinear: the input viewed as [outer, axis_len, inner]; element
- * (o, a, i) uses scale and zero point number a (axis_len 1: one pair for the whole tensor).
+ * (o, a, i) uses scale and zero point number a (axis_len 1: one pair for the whole tensor), or
+ * with block > 0 (blocked quantization, opset 21) number (o, a / block, i) of scales shaped
+ * [outer, ceil(axis_len / block), inner].
  * QLinearConv and ConvInteger use struct kiln_p_conv; the MatMul forms need no params. */
 struct kiln_p_quant_axis {
     int64_t outer, axis_len, inner;
+    int64_t block; /* 0: per tensor or per axis entry */
 };
 
 /* ---- data movement, indexing and sorting ---- */
@@ -236,6 +240,8 @@ enum kiln_scatter_reduction {
     KILN_SCATTER_NONE = 0,
     KILN_SCATTER_ADD,
     KILN_SCATTER_MUL,
+    KILN_SCATTER_MAX, /* opset 18 */
+    KILN_SCATTER_MIN,
 };
 
 /* ScatterElements and Scatter (axis non-negative), ScatterND (axis unused). */
@@ -314,17 +320,21 @@ enum kiln_norm_affine {
     KILN_NORM_PLAIN = 0,       /* MeanVarianceNormalization: no scale or bias */
     KILN_NORM_PER_CHANNEL = 1, /* InstanceNormalization: scale[c], bias[c] (axis 1) */
     KILN_NORM_PER_ELEMENT = 2, /* LayerNormalization: scale/bias over the normalised axes */
+    KILN_NORM_GROUP_CHANNEL = 3, /* GroupNormalization-21: scale[c], bias[c] of each channel */
 };
 
 /* InstanceNormalization, LayerNormalization, MeanVarianceNormalization: the elements that share
  * their indices on the axes outside reduce_mask form a group, normalised by the group's own
- * mean and (biased) variance. scale_step/bias_step: 1, or 0 for a one-element scale/bias. */
+ * mean and (biased) variance. scale_step/bias_step: 1, or 0 for a one-element scale/bias.
+ * GroupNormalization sets num_groups G: X [N, C, D...] is viewed as [N, G, C/G * D...] and
+ * reduce_mask names that view's axes (4: the last); its opset-18 scale/bias per group is
+ * KILN_NORM_PER_CHANNEL of the view, opset 21's per channel KILN_NORM_GROUP_CHANNEL. */
 struct kiln_p_norm {
     uint32_t reduce_mask;
     int32_t affine; /* enum kiln_norm_affine */
     int32_t scale_step, bias_step;
     int32_t eps_after_sqrt; /* MVN: (x - mean) / (sqrt(var) + eps); else / sqrt(var + eps) */
-    int32_t reserved;
+    int32_t num_groups;     /* GroupNormalization's G; 0 for the other ops */
     double epsilon;
 };
 
@@ -360,6 +370,21 @@ enum kiln_grid_padding { KILN_GRID_ZEROS = 0, KILN_GRID_BORDER, KILN_GRID_REFLEC
 
 struct kiln_p_grid_sample {
     int32_t mode, padding, align_corners, reserved;
+};
+
+/* AffineGrid (opset 20): the output [N, (D,) H, W, 2 or 3] holds theta[n] applied to the
+ * normalised coordinates of each output position (align_corners: -1 and 1 are the centres of
+ * the corner elements, else their outer edges). */
+struct kiln_p_affine_grid {
+    int32_t align_corners, reserved;
+};
+
+/* Col2Im (opset 18): [N, C * prod(block), L] columns summed into [N, C, image...]; L is the
+ * product of blocks[i] block positions per spatial axis i. */
+struct kiln_p_col2im {
+    int32_t nsp, reserved;
+    int64_t block[KILN_MAX_RANK], dilation[KILN_MAX_RANK], pad[KILN_MAX_RANK];
+    int64_t stride[KILN_MAX_RANK], blocks[KILN_MAX_RANK];
 };
 
 /* RoiAlign: mode 0 avg, 1 max; half_pixel shifts the scaled roi by -0.5 (opset 16 default);

@@ -122,6 +122,7 @@ static int check_fused_elementwise(struct kiln_vctx *v)
 #define UNB(op) KILN_CHECK(op, check_unary_bool, PU);
 /* clang-format off */
 BIN(add) BIN(sub) BIN(mul) BIN(div) BIN(mod) BIN(prelu) BIN(bitshift)
+BIN(bitwise_and) BIN(bitwise_or) BIN(bitwise_xor)
 CMP(equal) CMP(less) CMP(less_or_equal) CMP(greater) CMP(greater_or_equal) CMP(and) CMP(or)
 CMP(xor)
 KILN_CHECK(pow, check_pow, PB);
@@ -131,7 +132,7 @@ UN(relu) UN(sigmoid) UN(tanh) UN(leaky_relu) UN(abs) UN(neg) UN(exp) UN(log) UN(
 UN(reciprocal) UN(floor) UN(ceil) UN(round) UN(sign) UN(erf) UN(sin) UN(cos) UN(tan) UN(asin)
 UN(acos) UN(atan) UN(sinh) UN(cosh) UN(asinh) UN(acosh) UN(atanh) UN(elu) UN(selu) UN(celu)
 UN(softplus) UN(softsign) UN(hard_sigmoid) UN(hard_swish) UN(thresholded_relu) UN(shrink)
-UN(gelu)
+UN(gelu) UN(mish) UN(bitwise_not)
 /* clang-format on */
 KILN_CHECK(clip, check_unary, PU);
 UNB(not) UNB(isnan) UNB(isinf)

@@ -212,7 +212,7 @@ static int check_scatter(struct kiln_vctx *v)
 {
     const struct kiln_p_scatter *p = v->params;
     desc *x = v->in[0], *ind = v->in[1], *u = v->in[2], *y = v->out[0];
-    if (p->reduction < 0 || p->reduction > KILN_SCATTER_MUL || p->reserved ||
+    if (p->reduction < 0 || p->reduction > KILN_SCATTER_MIN || p->reserved ||
         (p->reduction && !v->kd))
         return BAD("reduction %d", p->reduction);
     if (!same_td(x, y) || u->dtype != x->dtype || (v->kd && x->dtype != v->kd))
@@ -363,6 +363,7 @@ KILN_CHECK(unsqueeze, check_copy, 0);
 KILN_CHECK(transpose, check_transpose, sizeof(struct kiln_p_transpose));
 KILN_CHECK(slice, check_slice, sizeof(struct kiln_p_slice));
 KILN_CHECK(pad, check_pad, sizeof(struct kiln_p_pad));
+KILN_CHECK(center_crop_pad, check_pad, sizeof(struct kiln_p_pad));
 KILN_CHECK(expand, check_expand, 0);
 KILN_CHECK(concat, check_concat, sizeof(struct kiln_p_axis));
 KILN_CHECK(split, check_split, sizeof(struct kiln_p_axis));

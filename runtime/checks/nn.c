@@ -277,7 +277,7 @@ static int check_resize(struct kiln_vctx *v)
     if (kiln_ck_dtypes(v, v->kd, x, y, NULL))
         return 1;
     if (x->rank != y->rank || p->mode < 0 || p->mode > KILN_RESIZE_CUBIC || p->coord < 0 ||
-        p->coord > KILN_RESIZE_TF_CROP_AND_RESIZE || p->nearest < 0 ||
+        p->coord > KILN_RESIZE_HALF_PIXEL_SYMMETRIC || p->nearest < 0 ||
         p->nearest > KILN_RESIZE_CEIL || !isfinite(p->cubic_a))
         return BAD("rank, mode %d, coordinates %d or nearest mode %d do not fit", p->mode,
                    p->coord, p->nearest);
@@ -336,18 +336,27 @@ static int check_norm(struct kiln_vctx *v)
 {
     const struct kiln_p_norm *p = v->params;
     desc *x = v->in[0], *sc = opt_in(v, 1), *bi = opt_in(v, 2);
-    if (p->reduce_mask >> x->rank || p->affine < KILN_NORM_PLAIN ||
-        p->affine > KILN_NORM_PER_ELEMENT || (p->scale_step & ~1) || (p->bias_step & ~1) ||
-        (p->eps_after_sqrt & ~1) || p->reserved || kiln_ck_dtypes(v, v->kd, sc, bi, NULL) ||
+    int grouped = v->n->op == KILN_OP_GROUP_NORMALIZATION;
+    if (p->reduce_mask >> (grouped ? 3 : x->rank) || p->affine < KILN_NORM_PLAIN ||
+        p->affine > (grouped ? KILN_NORM_GROUP_CHANNEL : KILN_NORM_PER_ELEMENT) ||
+        (p->scale_step & ~1) || (p->bias_step & ~1) || (p->eps_after_sqrt & ~1) ||
+        (!grouped && p->num_groups) || kiln_ck_dtypes(v, v->kd, sc, bi, NULL) ||
         kiln_ck_ew_unary(v, 0))
         return BAD("axes mask %#x, affine %d or steps do not fit", p->reduce_mask, p->affine);
+    if (grouped && (x->rank < 3 || p->num_groups < 1 || x->dims[1] % p->num_groups ||
+                    p->reduce_mask != 4 || !sc || !bi))
+        return BAD("GroupNormalization needs [N, C, D...] with C a multiple of %d groups, scale "
+                   "and bias", p->num_groups);
     int64_t count = 1, groups = 1, C = x->rank > 1 ? x->dims[1] : 1;
     for (int i = 0; i < x->rank; i++)
         *((p->reduce_mask >> i) & 1 ? &count : &groups) *= x->dims[i];
+    if (grouped && p->affine == KILN_NORM_PER_CHANNEL) /* opset 18: a scale per group */
+        C = p->num_groups;
     desc *ab[2] = {sc, bi};
     for (int i = 0; i < 2; i++) {
         int64_t step = i ? p->bias_step : p->scale_step;
-        int64_t need = p->affine == KILN_NORM_PER_CHANNEL   ? C
+        int64_t need = p->affine == KILN_NORM_PER_CHANNEL || p->affine == KILN_NORM_GROUP_CHANNEL
+                           ? C
                        : p->affine == KILN_NORM_PER_ELEMENT ? (step ? count : 1)
                                                             : 0;
         if (ab[i] && numel(ab[i]) < need)
@@ -420,6 +429,41 @@ static int check_grid_sample(struct kiln_vctx *v)
     return check_image(v, x, v->out[0], x->dims[0], g->dims[1], g->dims[2]);
 }
 
+static int check_affine_grid(struct kiln_vctx *v)
+{
+    const struct kiln_p_affine_grid *p = v->params;
+    desc *t = v->in[0], *y = v->out[0];
+    int nsp = y->rank - 2;
+    if ((p->align_corners & ~1) || p->reserved || kiln_ck_dtypes(v, v->kd, t, y, NULL) ||
+        (nsp != 2 && nsp != 3) || y->dims[y->rank - 1] != nsp || t->rank != 3 ||
+        t->dims[0] != y->dims[0] || t->dims[1] != nsp || t->dims[2] != nsp + 1)
+        return BAD("theta [N, %d, %d] and the grid [N, ..., %d] do not fit", nsp, nsp + 1, nsp);
+    return 0;
+}
+
+static int check_col2im(struct kiln_vctx *v)
+{
+    const struct kiln_p_col2im *p = v->params;
+    desc *x = v->in[0], *y = v->out[0];
+    if (p->nsp < 1 || p->nsp > KILN_MAX_RANK - 2 || p->reserved || y->rank != p->nsp + 2 ||
+        x->rank != 3 || kiln_ck_dtypes(v, v->kd, x, y, NULL))
+        return BAD("%d spatial axes, input rank %d, output rank %d", p->nsp, x->rank, y->rank);
+    int64_t kprod = 1, lprod = 1;
+    for (int i = 0; i < p->nsp; i++) {
+        if (p->block[i] < 1 || p->dilation[i] < 1 || p->stride[i] < 1 || p->pad[i] < 0 ||
+            p->blocks[i] < 1 || p->block[i] > MAX_ELEMS || p->blocks[i] > MAX_ELEMS)
+            return BAD("axis %d: block %lld, blocks %lld", i, L(p->block[i]), L(p->blocks[i]));
+        kprod = (int64_t)mulc((uint64_t)kprod, (uint64_t)p->block[i]);
+        lprod = (int64_t)mulc((uint64_t)lprod, (uint64_t)p->blocks[i]);
+    }
+    if (x->dims[0] != y->dims[0] ||
+        (uint64_t)x->dims[1] != mulc((uint64_t)y->dims[1], (uint64_t)kprod) ||
+        x->dims[2] != lprod)
+        return BAD("the columns [%lld, %lld, %lld] do not fit the blocks", L(x->dims[0]),
+                   L(x->dims[1]), L(x->dims[2]));
+    return 0;
+}
+
 static int check_roi_align(struct kiln_vctx *v)
 {
     const struct kiln_p_roi_align *p = v->params;
@@ -474,9 +518,12 @@ KILN_CHECK(conv_transpose, check_conv_transpose, sizeof(struct kiln_p_conv));
 KILN_CHECK(instance_normalization, check_norm, sizeof(struct kiln_p_norm));
 KILN_CHECK(layer_normalization, check_norm, sizeof(struct kiln_p_norm));
 KILN_CHECK(mean_variance_normalization, check_norm, sizeof(struct kiln_p_norm));
+KILN_CHECK(group_normalization, check_norm, sizeof(struct kiln_p_norm));
 KILN_CHECK(lrn, check_lrn, sizeof(struct kiln_p_lrn));
 KILN_CHECK(lp_normalization, check_lp_norm, sizeof(struct kiln_p_lp_norm));
 KILN_CHECK(max_unpool, check_max_unpool, sizeof(struct kiln_p_max_unpool));
 KILN_CHECK(grid_sample, check_grid_sample, sizeof(struct kiln_p_grid_sample));
+KILN_CHECK(affine_grid, check_affine_grid, sizeof(struct kiln_p_affine_grid));
+KILN_CHECK(col2im, check_col2im, sizeof(struct kiln_p_col2im));
 KILN_CHECK(roi_align, check_roi_align, sizeof(struct kiln_p_roi_align));
 KILN_CHECK(non_max_suppression, check_nms, sizeof(struct kiln_p_nms));

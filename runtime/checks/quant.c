@@ -30,11 +30,17 @@ static int check_quantize(struct kiln_vctx *v)
     int q = v->n->op == KILN_OP_QUANTIZE_LINEAR;
     int xdt = q ? (x->dtype == KILN_DTYPE_I32 ? KILN_DTYPE_I32 : KILN_DTYPE_F32) : v->kd;
     if (kiln_ck_dtypes(v, xdt, x, 0, 0) || kiln_ck_dtypes(v, q ? v->kd : KILN_DTYPE_F32, y, 0, 0) ||
-        kiln_ck_oai(v, v->params, x) || qparam(v, 1, KILN_DTYPE_F32, p->axis_len, 1) ||
-        qparam(v, 2, v->kd, p->axis_len, 1))
+        kiln_ck_oai(v, v->params, x))
         return 1;
-    if (!same_shape(x, y) || (p->axis_len != 1 && numel(v->in[1]) != p->axis_len))
-        return BAD("output shape, or %lld scales", L(p->axis_len));
+    if (p->block < 0 || p->block > p->axis_len)
+        return BAD("block size %lld for an axis of %lld", L(p->block), L(p->axis_len));
+    /* blocked: a pair per block of the axis, per outer and inner index */
+    int64_t pairs = p->block ? p->outer * ((p->axis_len + p->block - 1) / p->block) * p->inner
+                             : p->axis_len;
+    if (qparam(v, 1, KILN_DTYPE_F32, pairs, 1) || qparam(v, 2, v->kd, pairs, 1))
+        return 1;
+    if (!same_shape(x, y) || ((p->block || p->axis_len != 1) && numel(v->in[1]) != pairs))
+        return BAD("output shape, or %lld scales", L(pairs));
     desc *z = opt_in(v, 2);
     if (z && numel(z) != numel(v->in[1]))
         return BAD("zero points and scales differ in count");

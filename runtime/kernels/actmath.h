@@ -70,6 +70,8 @@
 #define KILN_AM_SOFTSIGN(T, M, K) return x / (1 + M(fabs)(x));
 /* log(1 + exp(x)) = x + log1p(exp(-x)) above 0: exp never overflows */
 #define KILN_AM_SOFTPLUS(T, M, K) return x > 0 ? x + M(log1p)(M(exp)(-x)) : M(log1p)(M(exp)(x));
+/* tanh(softplus(x)) is 1 to the type's precision long before softplus overflows */
+#define KILN_AM_MISH(T, M, K) return x * M(tanh)(K(softplus)(x, 0, 0));
 /* the -O3 approximations compute in float for either type */
 #define KILN_AM_FAST_SIGMOID(T, M, K) return (T)kiln_fast_sigmoidf((float)x);
 #define KILN_AM_FAST_TANH(T, M, K) return (T)kiln_fast_tanhf((float)x);
@@ -94,6 +96,7 @@ KILN_AM_DEFINE(selu, KILN_AM_SELU)
 KILN_AM_DEFINE(celu, KILN_AM_CELU)
 KILN_AM_DEFINE(softsign, KILN_AM_SOFTSIGN)
 KILN_AM_DEFINE(softplus, KILN_AM_SOFTPLUS)
+KILN_AM_DEFINE(mish, KILN_AM_MISH)
 KILN_AM_DEFINE(fast_sigmoid, KILN_AM_FAST_SIGMOID)
 KILN_AM_DEFINE(fast_tanh, KILN_AM_FAST_TANH)
 KILN_AM_DEFINE(fast_silu, KILN_AM_FAST_SILU)

@@ -100,6 +100,10 @@ static struct kiln_tensor operand_b(const struct kiln_kernel_args *a)
 #define OP_and(LD, ST, C, a, b) (uint8_t)((a) && (b))
 #define OP_or(LD, ST, C, a, b) (uint8_t)((a) || (b))
 #define OP_xor(LD, ST, C, a, b) (uint8_t)(!(a) != !(b))
+/* BitwiseAnd/Or/Xor (opset 18) */
+#define OP_bitwise_and(LD, ST, C, a, b) (C)((a) & (b))
+#define OP_bitwise_or(LD, ST, C, a, b) (C)((a) | (b))
+#define OP_bitwise_xor(LD, ST, C, a, b) (C)((a) ^ (b))
 
 static inline int64_t smod(int64_t a, int64_t b, int32_t fmod_flag)
 {
@@ -130,6 +134,9 @@ KILN_EW_NUMERIC(DEF_BOOL, greater_or_equal)
 KILN_EW_BOOL(DEF_BOOL, and)
 KILN_EW_BOOL(DEF_BOOL, or)
 KILN_EW_BOOL(DEF_BOOL, xor)
+KILN_EW_INTS(DEF_SAME, bitwise_and)
+KILN_EW_INTS(DEF_SAME, bitwise_or)
+KILN_EW_INTS(DEF_SAME, bitwise_xor)
 
 KILN_KERNELS(add, KILN_EW_NUMERIC(KILN_EW_REG, add));
 KILN_KERNELS(sub, KILN_EW_NUMERIC(KILN_EW_REG, sub));
@@ -138,6 +145,9 @@ KILN_KERNELS(div, KILN_EW_NUMERIC(KILN_EW_REG, div));
 KILN_KERNELS(mod, KILN_EW_NUMERIC(KILN_EW_REG, mod));
 KILN_KERNELS(prelu, KILN_EW_NUMERIC(KILN_EW_REG, prelu));
 KILN_KERNELS(bitshift, KILN_EW_UINTS(KILN_EW_REG, bitshift));
+KILN_KERNELS(bitwise_and, KILN_EW_INTS(KILN_EW_REG, bitwise_and));
+KILN_KERNELS(bitwise_or, KILN_EW_INTS(KILN_EW_REG, bitwise_or));
+KILN_KERNELS(bitwise_xor, KILN_EW_INTS(KILN_EW_REG, bitwise_xor));
 KILN_KERNELS(equal, KILN_EW_ALL(KILN_EW_REG, equal));
 KILN_KERNELS(less, KILN_EW_NUMERIC(KILN_EW_REG, less));
 KILN_KERNELS(less_or_equal, KILN_EW_NUMERIC(KILN_EW_REG, less_or_equal));

@@ -19,6 +19,12 @@ static inline int64_t f_to_i64(double v)
     return (int64_t)v;
 }
 
+static inline int wrap4(uint64_t v, int is_signed)
+{
+    int low = (int)(v & 0xf);
+    return is_signed && low >= 8 ? low - 16 : low;
+}
+
 static inline uint64_t f_to_u64(double v)
 {
     if (v < 0)
@@ -48,6 +54,15 @@ static inline uint64_t f_to_u64(double v)
 #define CV_UINT_F(T, w) (T)f_to_u64(w)
 #define CV_UINT_S(T, w) (T)(w)
 #define CV_UINT_U(T, w) (T)(w)
+/* to int4/uint4 (opset 21; ONNX leaves out-of-range values undefined): as ONNX Runtime 1.30
+ * does, floats round to the nearest integer (half to even), and the low 4 bits are kept,
+ * int4 sign-extended into its byte */
+#define CV_SINT4_F(T, w) (T)wrap4((uint64_t)f_to_i64(rint(w)), 1)
+#define CV_SINT4_S(T, w) (T)wrap4((uint64_t)(w), 1)
+#define CV_SINT4_U(T, w) (T)wrap4((uint64_t)(w), 1)
+#define CV_UINT4_F(T, w) (T)wrap4((uint64_t)f_to_i64(rint(w)), 0)
+#define CV_UINT4_S(T, w) (T)wrap4((uint64_t)(w), 0)
+#define CV_UINT4_U(T, w) (T)wrap4((uint64_t)(w), 0)
 
 /* SRC(X): X(short, DTYPE, storage_t, class, widen) */
 #define SRC_TYPES(X)                                                                           \
@@ -63,7 +78,9 @@ static inline uint64_t f_to_u64(double v)
     X(u16, U16, uint16_t, U, (uint64_t))                                                       \
     X(u32, U32, uint32_t, U, (uint64_t))                                                       \
     X(u64, U64, uint64_t, U, (uint64_t))                                                       \
-    X(b8, BOOL, uint8_t, U, (uint64_t))
+    X(b8, BOOL, uint8_t, U, (uint64_t))                                                        \
+    X(i4, I4, int8_t, S, (int64_t))                                                            \
+    X(u4, U4, uint8_t, U, (uint64_t))
 /* DST(Y, src...): Y(src..., DTYPE, storage_t, class) */
 #define DST_TYPES(Y, ...)                                                                      \
     Y(__VA_ARGS__, F32, float, NAT)                                                            \
@@ -78,7 +95,9 @@ static inline uint64_t f_to_u64(double v)
     Y(__VA_ARGS__, U16, uint16_t, UINT)                                                        \
     Y(__VA_ARGS__, U32, uint32_t, UINT)                                                        \
     Y(__VA_ARGS__, U64, uint64_t, UINT)                                                        \
-    Y(__VA_ARGS__, BOOL, uint8_t, BOOL)
+    Y(__VA_ARGS__, BOOL, uint8_t, BOOL)                                                        \
+    Y(__VA_ARGS__, I4, int8_t, SINT4)                                                          \
+    Y(__VA_ARGS__, U4, uint8_t, UINT4)
 
 #define CAST_CASE(T, K, WIDEN, DDT, TD, DK)                                                    \
     case KILN_DTYPE_##DDT: {                                                                   \

@@ -1,4 +1,4 @@
-/* normalize.c - InstanceNormalization, LayerNormalization and MeanVarianceNormalization (one
+/* normalize.c - Instance-, Layer-, Group- and MeanVarianceNormalization (one
  * template: each group of elements sharing the kept axes is normalised by its own statistics,
  * computed in double with two passes for accuracy), LRN across channels and LpNormalization.
  * float16 is computed in float/double and stored back. */
@@ -58,11 +58,28 @@ static void put_stat(struct kiln_tensor *t, int64_t i, double v)
         ((float *)t->data)[i] = (float)v;
 }
 
+/* GroupNormalization's view of X [N, C, D...] as [N, G, C/G * D...]; *per_ch receives the
+ * elements of one channel (the product of D...). */
+static const struct kiln_tensor *group_view(const struct kiln_tensor *x, int32_t groups,
+                                            struct kiln_tensor *t, int64_t *per_ch)
+{
+    *t = *x;
+    *per_ch = kiln_numel(x->dims + 2, x->rank - 2);
+    t->rank = 3;
+    t->dims[1] = groups;
+    t->dims[2] = x->dims[1] / groups * *per_ch;
+    return t;
+}
+
 #define NORM_DEFINE(sfx, DT, T, ACC, LOAD, STORE)                                              \
     static void kiln_k_norm_##sfx(const struct kiln_kernel_args *a)                            \
     {                                                                                          \
         const struct kiln_p_norm *p = a->params;                                               \
         const struct kiln_tensor *x = &a->in[0];                                               \
+        struct kiln_tensor grouped;                                                            \
+        int64_t per_ch = 1; /* GroupNormalization-21: elements per channel in a group */       \
+        if (p->num_groups)                                                                     \
+            x = group_view(x, p->num_groups, &grouped, &per_ch);                               \
         const T *X = x->data;                                                                  \
         const T *scale = a->n_in > 1 ? a->in[1].data : NULL;                                   \
         const T *bias = a->n_in > 2 ? a->in[2].data : NULL;                                    \
@@ -99,6 +116,10 @@ static void put_stat(struct kiln_tensor *t, int64_t i, double v)
                 if (p->affine == KILN_NORM_PER_ELEMENT) {                                      \
                     s = scale ? (double)LOAD(scale[r * p->scale_step]) : 1;                    \
                     b = bias ? (double)LOAD(bias[r * p->bias_step]) : 0;                       \
+                } else if (p->affine == KILN_NORM_GROUP_CHANNEL) {                             \
+                    int64_t ch = g % C * (v.count / per_ch) + r / per_ch;                      \
+                    s = (double)LOAD(scale[ch]);                                               \
+                    b = (double)LOAD(bias[ch]);                                                \
                 }                                                                              \
                 Y[o] = STORE((ACC)(((double)LOAD(X[o]) - mean) * inv * s + b));                \
             }                                                                                  \
@@ -160,5 +181,6 @@ KILN_NN_FLOATS(NORM_DEFINE)
 KILN_KERNELS(instance_normalization, KILN_NN_FLOATS(KV_NORM));
 KILN_KERNELS(layer_normalization, KILN_NN_FLOATS(KV_NORM));
 KILN_KERNELS(mean_variance_normalization, KILN_NN_FLOATS(KV_NORM));
+KILN_KERNELS(group_normalization, KILN_NN_FLOATS(KV_NORM));
 KILN_KERNELS(lrn, KILN_NN_FLOATS(KV_LRN));
 KILN_KERNELS(lp_normalization, KILN_NN_FLOATS(KV_LPN));

@@ -85,3 +85,5 @@ static void kiln_k_pad(const struct kiln_kernel_args *a)
 }
 
 KILN_KERNELS(pad, KILN_K(kiln_k_pad, UNDEFINED));
+/* CenterCropPad (opset 18): a Pad whose pads the compiler computed (negative ones crop) */
+KILN_KERNELS(center_crop_pad, KILN_K(kiln_k_pad, UNDEFINED));

@@ -12,6 +12,11 @@
 
 /* The 8-bit quantized types: X(sfx, DTYPE, c type, min, max). */
 #define QUANT_TYPES(X) X(u8, U8, uint8_t, 0, 255) X(i8, I8, int8_t, -128, 127)
+/* QuantizeLinear/DequantizeLinear also take the 16-bit and (opset 21) 4-bit types; kiln keeps
+ * a 4-bit element unpacked in a byte of its own */
+#define QDQ_TYPES(X)                                                                           \
+    QUANT_TYPES(X) X(u16, U16, uint16_t, 0, 65535) X(i16, I16, int16_t, -32768, 32767)         \
+    X(u4, U4, uint8_t, 0, 15) X(i4, I4, int8_t, -8, 7)
 
 /* rint(v) + add, clamped to [lo, hi]. rint rounds half to even in the default rounding mode,
  * like numpy's rint in the reference; NaN becomes 0 rather than undefined behaviour. */
@@ -35,8 +40,12 @@ static inline int32_t zp_at(const struct kiln_tensor *t, int64_t i)
     if (!t)
         return 0;
     switch (t->dtype) {
-    case KILN_DTYPE_U8: return ((const uint8_t *)t->data)[i];
-    case KILN_DTYPE_I8: return ((const int8_t *)t->data)[i];
+    case KILN_DTYPE_U8:
+    case KILN_DTYPE_U4: return ((const uint8_t *)t->data)[i];
+    case KILN_DTYPE_I8:
+    case KILN_DTYPE_I4: return ((const int8_t *)t->data)[i];
+    case KILN_DTYPE_U16: return ((const uint16_t *)t->data)[i];
+    case KILN_DTYPE_I16: return ((const int16_t *)t->data)[i];
     default: return ((const int32_t *)t->data)[i];
     }
 }
@@ -45,6 +54,18 @@ static inline int32_t zp_at(const struct kiln_tensor *t, int64_t i)
 static inline int64_t per_elem(const struct kiln_tensor *t)
 {
     return t && kiln_tensor_numel(t) > 1;
+}
+
+/* Where element (o, c, i) finds its scale and zero point: at base + i * step, with base and
+ * step from qdq_base. Per tensor or per axis entry one pair serves a whole row (step 0);
+ * blocked (opset 21) the pairs form [outer, ceil(axis_len / block), inner]. */
+static inline int64_t qdq_base(const struct kiln_p_quant_axis *p, int64_t o, int64_t c,
+                               int64_t *step)
+{
+    *step = p->block != 0;
+    if (!p->block)
+        return c;
+    return (o * ((p->axis_len + p->block - 1) / p->block) + c / p->block) * p->inner;
 }
 
 /* ---- QuantizeLinear: y = saturate(rint(x / scale) + zero_point), x float32 or int32 ---- */
@@ -60,20 +81,19 @@ static inline int64_t per_elem(const struct kiln_tensor *t)
         T *y = a->out[0].data;                                                                 \
         for (int64_t o = 0, idx = 0; o < p->outer; o++)                                        \
             for (int64_t c = 0; c < p->axis_len; c++) {                                        \
-                float sc = s[c];                                                               \
-                int32_t zc = zp_at(z, c);                                                      \
-                for (int64_t i = 0; i < p->inner; i++, idx++) {                                \
+                int64_t step, q = qdq_base(p, o, c, &step);                                    \
+                for (int64_t i = 0; i < p->inner; i++, idx++, q += step) {                     \
                     float v = is_int ? (float)xi[idx] : xf[idx];                               \
                     /* divide in float like the reference; rint of a float is exact */         \
-                    y[idx] = (T)sat_round((double)(v / sc), zc, LO, HI);                       \
+                    y[idx] = (T)sat_round((double)(v / s[q]), zp_at(z, q), LO, HI);            \
                 }                                                                              \
             }                                                                                  \
     }
-QUANT_TYPES(QUANTIZE_DEFINE)
+QDQ_TYPES(QUANTIZE_DEFINE)
 
 /* ---- DequantizeLinear: y = (x - zero_point) * scale ---- */
 
-#define DEQUANTIZE_DEFINE(sfx, DT, T)                                                          \
+#define DEQUANTIZE_DEFINE(sfx, DT, T, ...)                                                     \
     static void kiln_k_dequantize_linear_##sfx(const struct kiln_kernel_args *a)               \
     {                                                                                          \
         const struct kiln_p_quant_axis *p = a->params;                                         \
@@ -83,14 +103,19 @@ QUANT_TYPES(QUANTIZE_DEFINE)
         float *y = a->out[0].data;                                                             \
         for (int64_t o = 0, idx = 0; o < p->outer; o++)                                        \
             for (int64_t c = 0; c < p->axis_len; c++) {                                        \
-                float sc = s[c];                                                               \
-                int64_t zc = zp_at(z, c);                                                      \
-                for (int64_t i = 0; i < p->inner; i++, idx++)                                  \
-                    y[idx] = (float)((int64_t)x[idx] - zc) * sc;                               \
+                int64_t step, q = qdq_base(p, o, c, &step);                                    \
+                if (!step) { /* one pair for the row: kept out of the loop */                  \
+                    float sc = s[q];                                                           \
+                    int64_t zc = zp_at(z, q);                                                  \
+                    for (int64_t i = 0; i < p->inner; i++, idx++)                              \
+                        y[idx] = (float)((int64_t)x[idx] - zc) * sc;                           \
+                    continue;                                                                  \
+                }                                                                              \
+                for (int64_t i = 0; i < p->inner; i++, idx++, q++)                             \
+                    y[idx] = (float)((int64_t)x[idx] - zp_at(z, q)) * s[q];                    \
             }                                                                                  \
     }
-DEQUANTIZE_DEFINE(u8, U8, uint8_t)
-DEQUANTIZE_DEFINE(i8, I8, int8_t)
+QDQ_TYPES(DEQUANTIZE_DEFINE)
 DEQUANTIZE_DEFINE(i32, I32, int32_t)
 
 /* ---- DynamicQuantizeLinear: uint8 with scale and zero point from the range of x and 0 ---- */
@@ -291,10 +316,10 @@ static void kiln_k_conv_integer(const struct kiln_kernel_args *a)
     }
 QUANT_TYPES(QLINEAR_DEFINE)
 
-KILN_KERNELS(quantize_linear, KILN_K(kiln_k_quantize_linear_u8, U8),
-             KILN_K(kiln_k_quantize_linear_i8, I8));
-KILN_KERNELS(dequantize_linear, KILN_K(kiln_k_dequantize_linear_u8, U8),
-             KILN_K(kiln_k_dequantize_linear_i8, I8), KILN_K(kiln_k_dequantize_linear_i32, I32));
+#define REG_Q(sfx, DT, ...) KILN_K(kiln_k_quantize_linear_##sfx, DT),
+#define REG_DQ(sfx, DT, ...) KILN_K(kiln_k_dequantize_linear_##sfx, DT),
+KILN_KERNELS(quantize_linear, QDQ_TYPES(REG_Q));
+KILN_KERNELS(dequantize_linear, QDQ_TYPES(REG_DQ) KILN_K(kiln_k_dequantize_linear_i32, I32));
 KILN_KERNELS(dynamic_quantize_linear, KILN_K(kiln_k_dynamic_quantize_linear_f32, F32));
 /* int32 results: the operands' types (uint8/int8, mixed) are read from the tensors */
 KILN_KERNELS(matmul_integer, KILN_K(kiln_k_matmul_integer, I32));

@@ -21,7 +21,7 @@ typedef char kiln_resize_tap_fits[sizeof(struct resize_tap) <= KILN_RESIZE_TAP_B
 
 /* Output coordinate -> input coordinate (the spec's coordinate_transformation_mode). */
 static double to_input(const struct kiln_p_resize *p, int axis, double x, int64_t in_len,
-                       int *outside)
+                       int64_t out_int, int *outside)
 {
     double scale = p->scales[axis];
     double out_len = scale * (double)in_len; /* the spec uses the unrounded length */
@@ -35,6 +35,11 @@ static double to_input(const struct kiln_p_resize *p, int axis, double x, int64_
         return x / scale;
     case KILN_RESIZE_TF_HALF_PIXEL_FOR_NN:
         return (x + 0.5) / scale;
+    case KILN_RESIZE_HALF_PIXEL_SYMMETRIC: {
+        /* half_pixel about the input's centre, shifted by what rounding the length cut off */
+        double adjust = (double)out_int / out_len, centre = (double)in_len / 2;
+        return centre * (1 - adjust) + (x + 0.5) / scale - 0.5;
+    }
     case KILN_RESIZE_TF_CROP_AND_RESIZE: {
         double s = p->roi_start[axis], e = p->roi_end[axis], r;
         if (out_len == 1)
@@ -65,9 +70,9 @@ static int64_t clamp_idx(int64_t i, int64_t len)
 }
 
 static void make_tap(const struct kiln_p_resize *p, int axis, int64_t xo, int64_t in_len,
-                     struct resize_tap *t)
+                     int64_t out_len, struct resize_tap *t)
 {
-    double x = to_input(p, axis, (double)xo, in_len, &t->outside);
+    double x = to_input(p, axis, (double)xo, in_len, out_len, &t->outside);
     double f = floor(x), r = x - f;
     int64_t fi = (int64_t)f;
     if (p->mode == KILN_RESIZE_NEAREST) {
@@ -126,7 +131,7 @@ static void build_taps(const struct kiln_kernel_args *a, struct resize_tap **axi
     for (int i = 0; i < y->rank; i++) {
         axis_taps[i] = t;
         for (int64_t o = 0; o < y->dims[i]; o++)
-            make_tap(p, i, o, x->dims[i], t++);
+            make_tap(p, i, o, x->dims[i], y->dims[i], t++);
     }
 }
 
@@ -150,7 +155,7 @@ static int identity_axis(const struct kiln_p_resize *p, int axis, int64_t in_len
         return 0;
     for (int64_t o = 0; o < out_len; o++) {
         struct resize_tap t;
-        make_tap(p, axis, o, in_len, &t);
+        make_tap(p, axis, o, in_len, out_len, &t);
         double w = 0;
         for (int k = 0; k < t.n; k++) {
             if (t.w[k] != 0 && t.idx[k] != o)
@@ -171,7 +176,7 @@ static int table_axis(const struct kiln_p_resize *p, int axis, int64_t in_len, i
     int any = 0;
     for (int64_t o = 0; o < out_len; o++) {
         struct resize_tap t;
-        make_tap(p, axis, o, in_len, &t);
+        make_tap(p, axis, o, in_len, out_len, &t);
         lin[o].i0 = (int32_t)t.idx[0];
         lin[o].w0 = (float)t.w[0];
         lin[o].i1 = (int32_t)t.idx[t.n > 1];

@@ -1,4 +1,5 @@
-/* sample.c - GridSample and RoiAlign: read a [N, C, H, W] feature map at fractional positions.
+/* sample.c - GridSample and RoiAlign: read a [N, C, H, W] feature map at fractional positions;
+ * AffineGrid computes the grids GridSample reads.
  * GridSample follows the ONNX reference (and ONNX Runtime): out-of-range coordinates are first
  * clamped or reflected per padding_mode, then every tap is read through the same padding rule.
  * RoiAlign matches ONNX Runtime's bilinear sampling, including its max mode (the largest
@@ -207,7 +208,47 @@ static int64_t gs_at(const struct gs_plane *p, int64_t r, int64_t c)
 
 KILN_NN_FLOATS(SAMPLE_DEFINE)
 
+/* AffineGrid's normalised coordinate of index i of len. */
+static double grid_coord(int64_t i, int64_t len, int align_corners)
+{
+    if (align_corners)
+        return len > 1 ? -1.0 + 2.0 * (double)i / (double)(len - 1) : -1.0;
+    return -1.0 + (2.0 * (double)i + 1.0) / (double)len;
+}
+
+/* AffineGrid: out[n, (d,) h, w, :] = theta[n] @ (x_w, y_h, (z_d,) 1), in double */
+#define AFFINE_GRID_DEFINE(sfx, DT, T, ACC, LOAD, STORE)                                       \
+    static void kiln_k_affine_grid_##sfx(const struct kiln_kernel_args *a)                     \
+    {                                                                                          \
+        const struct kiln_p_affine_grid *p = a->params;                                        \
+        const T *theta = a->in[0].data;                                                        \
+        const struct kiln_tensor *y = &a->out[0];                                              \
+        T *out = y->data;                                                                      \
+        int nsp = y->rank - 2;                                                                 \
+        int64_t D = nsp == 3 ? y->dims[1] : 1, H = y->dims[nsp - 1], W = y->dims[nsp];        \
+        for (int64_t n = 0; n < y->dims[0]; n++) {                                             \
+            const T *t = theta + n * nsp * (nsp + 1);                                          \
+            for (int64_t d = 0; d < D; d++)                                                    \
+                for (int64_t h = 0; h < H; h++)                                                \
+                    for (int64_t w = 0; w < W; w++) {                                          \
+                        double pt[4] = {grid_coord(w, W, p->align_corners),                    \
+                                        grid_coord(h, H, p->align_corners), 1, 1};             \
+                        if (nsp == 3)                                                          \
+                            pt[2] = grid_coord(d, D, p->align_corners);                        \
+                        for (int r = 0; r < nsp; r++) {                                        \
+                            double acc = 0;                                                    \
+                            for (int k = 0; k <= nsp; k++)                                     \
+                                acc += (double)LOAD(t[r * (nsp + 1) + k]) * pt[k];             \
+                            *out++ = STORE((ACC)acc);                                          \
+                        }                                                                      \
+                    }                                                                          \
+        }                                                                                      \
+    }
+KILN_NN_FLOATS(AFFINE_GRID_DEFINE)
+
 #define KV_GS(sfx, DT, ...) KILN_K(kiln_k_grid_sample_##sfx, DT),
 #define KV_RA(sfx, DT, ...) KILN_K(kiln_k_roi_align_##sfx, DT),
 KILN_KERNELS(grid_sample, KILN_NN_FLOATS(KV_GS));
 KILN_KERNELS(roi_align, KILN_NN_FLOATS(KV_RA));
+#define KV_AG(sfx, DT, ...) KILN_K(kiln_k_affine_grid_##sfx, DT),
+KILN_KERNELS(affine_grid, KILN_NN_FLOATS(KV_AG));

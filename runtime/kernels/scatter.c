@@ -120,6 +120,10 @@ static void kiln_k_scatter_nd(const struct kiln_kernel_args *a)
             *d = ST((C)LD(*d) + (C)LD(v));                                                     \
         else if (red == KILN_SCATTER_MUL)                                                      \
             *d = ST((C)LD(*d) * (C)LD(v));                                                     \
+        else if (red == KILN_SCATTER_MAX)                                                      \
+            *d = (C)LD(v) > (C)LD(*d) ? v : *d;                                                \
+        else if (red == KILN_SCATTER_MIN)                                                      \
+            *d = (C)LD(v) < (C)LD(*d) ? v : *d;                                                \
         else                                                                                   \
             *d = v;                                                                            \
     }                                                                                          \

@@ -85,6 +85,7 @@ AMATH(softsign)
 AMATH(hard_sigmoid)
 AMATH(hard_swish)
 AMATH(thresholded_relu)
+AMATH(mish)
 
 /* Gelu (kiln's op, ONNX opset 20): pa approximate (0 "none": the Erf form, 1 "tanh"), pb
  * kiln_fast (the -O3 approximation of fastmath.h, computed in float) */
@@ -111,7 +112,7 @@ static inline double gelu_d(double v, double pa, double pb)
     X(relu) X(sigmoid) X(tanh) X(leaky_relu) X(exp) X(log) X(sqrt) X(reciprocal) X(floor)     \
     X(ceil) X(round) X(erf) X(sin) X(cos) X(tan) X(asin) X(acos) X(atan) X(sinh) X(cosh)      \
     X(asinh) X(acosh) X(atanh) X(elu) X(selu) X(celu) X(softplus) X(softsign)                 \
-    X(hard_sigmoid) X(hard_swish) X(thresholded_relu) X(abs) X(neg) X(sign) X(gelu)
+    X(hard_sigmoid) X(hard_swish) X(thresholded_relu) X(abs) X(neg) X(sign) X(gelu) X(mish)
 #define INST_FLOAT_OP(op) KILN_EW_FLOATS(DEF_FMATH, op)
 FLOAT_OPS(INST_FLOAT_OP)
 
@@ -158,6 +159,9 @@ KILN_EW_NUMERIC(DEF_SHRINK, shrink)
 KILN_EW_FLOATS(DEF_ISNAN, isnan)
 KILN_EW_FLOATS(DEF_ISINF, isinf)
 KILN_EW_BOOL(DEF_NOT, not)
+/* BitwiseNot (opset 18), in the element's own type */
+#define DEF_BITNOT(op, s, DT, T, C, LD, ST) UN_KERNEL(op, s, T, T, (T)~xv)
+KILN_EW_INTS(DEF_BITNOT, bitwise_not)
 
 /* ---- registration ---- */
 #define REG_FLOATS(op) KILN_KERNELS(op, KILN_EW_FLOATS(KILN_EW_REG, op));
@@ -194,6 +198,8 @@ REG_FLOATS(thresholded_relu)
 REG_FLOATS(isnan)
 REG_FLOATS(isinf)
 REG_FLOATS(gelu)
+REG_FLOATS(mish)
+KILN_KERNELS(bitwise_not, KILN_EW_INTS(KILN_EW_REG, bitwise_not));
 KILN_KERNELS(relu, KILN_EW_SIGNED(KILN_EW_REG, relu));
 KILN_KERNELS(neg, KILN_EW_SIGNED(KILN_EW_REG, neg));
 KILN_KERNELS(abs, KILN_EW_NUMERIC(KILN_EW_REG, abs));

@@ -93,9 +93,7 @@ def kiln_claims(opdoc):
     for line in lines[1:]:
         if line:
             name, *versions = line.split()
-            until = [int(v[6:]) for v in versions if v.startswith("until=")]
-            claims[name] = ([int(v) for v in versions if not v.startswith("until=")],
-                            until[0] if until else None)
+            claims[name] = [int(v) for v in versions]
     return int(head[1]), claims
 
 
@@ -125,16 +123,15 @@ def main():
         versions.sort(key=lambda s: s.since_version)
     experimental = onnx.defs.OpSchema.SupportType.EXPERIMENTAL
     errors = []
-    for name, (listed, until) in sorted(claims.items()):
-        top = until or max_opset  # kiln refuses the op at newer opsets
-        schemas = [x for x in history.get(name, []) if x.since_version <= top]
-        newer = sorted(v for v in NEWER.get(name, {}) if v <= top)
+    for name, listed in sorted(claims.items()):
+        schemas = history.get(name)
+        newer = sorted(v for v in NEWER.get(name, {}) if v <= max_opset)
         if listed == [0]:
             if schemas or newer:
                 errors.append("%s: marked as kiln's own op, but ONNX defines it from opset %d"
                               % (name, schemas[0].since_version if schemas else newer[0]))
             continue
-        check_newer(name, listed, top, pkg_max, errors)
+        check_newer(name, listed, max_opset, pkg_max, errors)
         if not schemas:
             if not newer or listed[0] != newer[0]:
                 errors.append("%s: claims opsets %s, but ONNX has no such op up to opset %d "

@@ -214,6 +214,11 @@ static void test_scatter_elements(void **state)
                          (float[]){1, 5.2f, 3, 4, 5});
     run_scatter_elements("ScatterElements", 16, "mul", (int64_t[]){1, -4},
                          (float[]){1, 2 * 1.1f * 2.1f, 3, 4, 5});
+    /* opset 18: max and min of the data and every update landing on the element */
+    run_scatter_elements("ScatterElements", 18, "max", (int64_t[]){1, 1},
+                         (float[]){1, 2.1f, 3, 4, 5});
+    run_scatter_elements("ScatterElements", 18, "min", (int64_t[]){1, 1},
+                         (float[]){1, 1.1f, 3, 4, 5});
 
     /* run-time out-of-range index: that update is skipped */
     const int32_t x[] = {1, 2}, u[] = {9, 8};
@@ -229,13 +234,13 @@ static void test_scatter_elements(void **state)
     assert_int_equal(y[1], 2);
     tg_free(t);
 
-    /* errors: reduction max (opset 18) unsupported, constant index out of range */
-    t = tg_new("ScatterElements", 18, 3, 1);
+    /* errors: reduction max before opset 18, constant index out of range */
+    t = tg_new("ScatterElements", 17, 3, 1);
     tg_input(t, 0, KILN_DTYPE_I32, 2, (int64_t[]){1, 2});
     tg_input(t, 1, KILN_DTYPE_I64, 2, (int64_t[]){1, 2});
     tg_input(t, 2, KILN_DTYPE_I32, 2, (int64_t[]){1, 2});
     tg_str(t, "reduction", "max");
-    tg_expect_err(t, KILN_STATUS_UNSUPPORTED, "reduction 'max'");
+    tg_expect_err(t, KILN_STATUS_INVALID_MODEL, "reduction 'max' is not one of opset 17's");
     tg_free(t);
     t = tg_new("ScatterElements", 13, 3, 1);
     tg_input(t, 0, KILN_DTYPE_I32, 2, (int64_t[]){1, 2});

@@ -148,7 +148,174 @@ def gelu20():
     return model(nodes, [("x", randn(4, 5) * 3)], [("y", F), ("t", F)], opset=20)
 
 
-MODELS = {f.__name__: f for f in (split_reduce_pad, split_sizes_op18, pools, cast19, gelu20)}
+def mish_bitwise():
+    """Mish (alone and after a Conv, where -O2 fuses it), BitwiseAnd/Or/Xor with broadcasting
+    and BitwiseNot on int32 and uint8."""
+    nodes = [N("Mish", ["x"], ["m"]),
+             N("Conv", ["img", "w"], ["conv"]), N("Mish", ["conv"], ["cm"]),
+             N("BitwiseAnd", ["i", "j"], ["band"]), N("BitwiseOr", ["i", "j"], ["bor"]),
+             N("BitwiseXor", ["i", "j"], ["bxor"]), N("BitwiseNot", ["i"], ["bnot"]),
+             N("BitwiseNot", ["u"], ["unot"]), N("BitwiseXor", ["u", "u1"], ["uxor"])]
+    x = np.concatenate([randn(20) * 4, np.array([-30, -10, 0, 10, 30, 100], np.float32)])
+    return model(nodes, [("x", x), ("img", randn(1, 2, 5, 5)),
+                         ("i", rng.integers(-1000, 1000, (3, 4)).astype(np.int32)),
+                         ("j", rng.integers(-1000, 1000, (4,)).astype(np.int32)),
+                         ("u", rng.integers(0, 256, (5,)).astype(np.uint8))],
+                 [("m", F), ("cm", F), ("band", TensorProto.INT32), ("bor", TensorProto.INT32),
+                  ("bxor", TensorProto.INT32), ("bnot", TensorProto.INT32),
+                  ("unot", TensorProto.UINT8), ("uxor", TensorProto.UINT8)],
+                 [const("w", randn(3, 2, 3, 3)), const("u1", [0x5a], np.uint8)])
+
+
+def group_norm18():
+    """GroupNormalization-18: scale and bias per group."""
+    nodes = [N("GroupNormalization", ["x", "s", "b"], ["y"], num_groups=3, epsilon=1e-3)]
+    return model(nodes, [("x", randn(2, 6, 4, 3) * 2 + 1)], [("y", F)],
+                 [const("s", randn(3)), const("b", randn(3))])
+
+
+def group_norm21():
+    """GroupNormalization-21: scale and bias per channel, a 1-d spatial input."""
+    nodes = [N("GroupNormalization", ["x", "s", "b"], ["y"], num_groups=2, stash_type=1)]
+    return model(nodes, [("x", randn(2, 6, 5) * 3 - 1)], [("y", F)],
+                 [const("s", randn(6)), const("b", randn(6))], opset=21)
+
+
+def scatter_max_min():
+    """ScatterElements/ScatterND-18 with reduction max and min, repeated indices included."""
+    nodes = [N("ScatterElements", ["x", "ei", "eu"], ["emax"], axis=1, reduction="max"),
+             N("ScatterElements", ["x", "ei", "eu"], ["emin"], axis=1, reduction="min"),
+             N("ScatterND", ["x", "ni", "nu"], ["nmax"], reduction="max"),
+             N("ScatterND", ["x", "ni", "nu"], ["nmin"], reduction="min")]
+    return model(nodes, [("x", randn(3, 5)), ("eu", randn(3, 4)), ("nu", randn(3, 5))],
+                 [(o, F) for o in ("emax", "emin", "nmax", "nmin")],
+                 [const("ei", [[0, 0, 4, 2], [1, 1, 1, 3], [4, 3, 2, 4]], np.int64),
+                  const("ni", [[2], [0], [2]], np.int64)])
+
+
+def resize18():
+    """Resize-18: axes with scales, sizes and a roi; keep_aspect_ratio_policy; antialias when
+    enlarging (where it changes nothing)."""
+    nodes = [N("Resize", ["x", "", "sc"], ["a"], mode="linear", axes=[2, 3]),
+             N("Resize", ["x", "", "", "sz"], ["b"], mode="cubic", axes=[2, 3],
+               keep_aspect_ratio_policy="not_larger"),
+             N("Resize", ["x", "", "", "sz"], ["c"], mode="nearest", axes=[3, 2],
+               keep_aspect_ratio_policy="not_smaller"),
+             N("Resize", ["x", "", "", "sz1"], ["d"], mode="linear", axes=[3], antialias=1),
+             N("Resize", ["x", "roi", "", "sz1"], ["e"], mode="linear", axes=[3],
+               coordinate_transformation_mode="tf_crop_and_resize")]
+    return model(nodes, [("x", randn(1, 2, 5, 6))], [(o, F) for o in "abcde"],
+                 [const("sc", [1.5, 0.7], np.float32), const("sz", [9, 7], np.int64),
+                  const("sz1", [11], np.int64), const("roi", [0.2, 0.9], np.float32)])
+
+
+def resize19():
+    """Resize-19 half_pixel_symmetric, linear and nearest, scales with a fractional output (no
+    nearest tie: where the exact coordinate is .5, float rounding decides it)."""
+    nodes = [N("Resize", ["x", "", "sc"], ["a"], mode="linear",
+               coordinate_transformation_mode="half_pixel_symmetric"),
+             N("Resize", ["x", "", "sc"], ["b"], mode="nearest",
+               coordinate_transformation_mode="half_pixel_symmetric")]
+    return model(nodes, [("x", randn(1, 1, 5, 7))], [("a", F), ("b", F)],
+                 [const("sc", [1, 1, 1.7, 0.65], np.float32)], opset=19)
+
+
+def int4(name, values, signed=True):
+    """An int4/uint4 initializer: two elements a byte, element 2k in the low nibble."""
+    flat = np.asarray(values, np.int64).ravel()
+    nib = (flat & 0xf).astype(np.uint8)
+    if len(nib) % 2:
+        nib = np.append(nib, np.uint8(0))
+    t = TensorProto()
+    t.name = name
+    t.data_type = 22 if signed else 21  # INT4, UINT4 (ONNX 1.16; unknown to onnx 1.12)
+    t.dims.extend(np.shape(values))
+    t.raw_data = (nib[0::2] | (nib[1::2] << 4)).astype(np.uint8).tobytes()
+    return t
+
+
+def dq_int4_blocked():
+    """DequantizeLinear-21: an int4 weight in blocks of 3 along axis 1 (the last block shorter)
+    with int4 zero points, feeding a MatMul; a uint4 weight per axis; QuantizeLinear to int4
+    in blocks and back; Cast between int4 and float; 16-bit quantization."""
+    w = rng.integers(-8, 8, (8, 7))
+    ws = (rng.random((8, 3)) * 0.1 + 0.01).astype(np.float32)
+    wz = rng.integers(-2, 3, (8, 3))
+    u = rng.integers(0, 16, (4, 3))
+    nodes = [N("DequantizeLinear", ["w", "ws", "wz"], ["wf"], axis=1, block_size=3),
+             N("MatMul", ["x", "wf"], ["y"]),
+             N("DequantizeLinear", ["u", "us", "uz"], ["uf"], axis=0),
+             N("QuantizeLinear", ["x", "xs", "xz"], ["xq"], axis=0, block_size=2),
+             N("DequantizeLinear", ["xq", "xs", "xz"], ["xr"], axis=0, block_size=2),
+             N("Cast", ["w"], ["wc"], to=TensorProto.FLOAT),
+             N("Cast", ["x10"], ["x4"], to=22), N("Cast", ["x4"], ["x4f"], to=TensorProto.FLOAT),
+             N("Mul", ["x", "ten"], ["x10"]),
+             N("QuantizeLinear", ["x", "s16", "z16"], ["x16"]),
+             N("DequantizeLinear", ["x16", "s16", "z16"], ["x16f"])]
+    return model(nodes, [("x", randn(5, 8))],
+                 [(o, F) for o in ("y", "uf", "xr", "wc", "x4f", "x16f")],
+                 [int4("w", w), const("ws", ws), int4("wz", wz), int4("u", u, signed=False),
+                  const("us", [0.5, 0.25, 0.125, 1.0], np.float32),
+                  int4("uz", [8, 7, 0, 15], signed=False),
+                  const("xs", (rng.random((3, 8)) * 0.3 + 0.1).astype(np.float32)),
+                  int4("xz", rng.integers(-3, 4, (3, 8))), const("ten", [10], np.float32),
+                  const("s16", [1e-3], np.float32), const("z16", [-7], np.int16)], opset=21)
+
+
+def center_crop_pad():
+    """CenterCropPad: crop one axis and pad another (odd differences), all axes and int64."""
+    nodes = [N("CenterCropPad", ["x", "s2"], ["a"], axes=[1, 2]),
+             N("CenterCropPad", ["x", "s3"], ["b"]),
+             N("CenterCropPad", ["i", "s1"], ["c"], axes=[-1])]
+    return model(nodes, [("x", randn(2, 7, 4)), ("i", np.arange(10, dtype=np.int64).reshape(2, 5))],
+                 [("a", F), ("b", F), ("c", TensorProto.INT64)],
+                 [const("s2", [4, 7], np.int64), const("s3", [3, 2, 5], np.int64),
+                  const("s1", [8], np.int64)])
+
+
+def affine_grid_sample():
+    """AffineGrid (2-D and 3-D, align_corners both ways) feeding GridSample-20 (mode linear)."""
+    nodes = [N("AffineGrid", ["theta", "size"], ["grid"], align_corners=0),
+             N("GridSample", ["img", "grid"], ["y"], mode="linear", padding_mode="border"),
+             N("AffineGrid", ["theta", "size"], ["grid_ac"], align_corners=1),
+             N("GridSample", ["img", "grid_ac"], ["yc"], mode="cubic", align_corners=1),
+             N("AffineGrid", ["theta3", "size3"], ["grid3"])]
+    theta = np.array([[[0.9, 0.2, 0.1], [-0.1, 1.1, 0.05]],
+                      [[1.2, -0.3, -0.2], [0.25, 0.8, 0.1]]], np.float32)
+    return model(nodes, [("img", randn(2, 3, 6, 5)), ("theta", theta),
+                         ("theta3", randn(1, 3, 4))],
+                 [(o, F) for o in ("grid", "y", "grid_ac", "yc", "grid3")],
+                 [const("size", [2, 3, 4, 7], np.int64), const("size3", [1, 1, 2, 3, 4], np.int64)],
+                 opset=20)
+
+
+def col2im():
+    """Col2Im: 2-D with dilations, pads and strides; 1-D; overlapping blocks sum."""
+    nodes = [N("Col2Im", ["x", "img", "blk"], ["y"], dilations=[1, 2], pads=[1, 0, 0, 1],
+               strides=[2, 1]),
+             N("Col2Im", ["x1", "img1", "blk1"], ["y1"], strides=[2])]
+    # image 5x6, block 2x2, dilation (1, 2): blocks (5+1-2)/2+1 = 3 by (6+1-3)/1+1 = 5
+    return model(nodes, [("x", randn(2, 3 * 4, 15)), ("x1", randn(1, 2 * 3, 4))],
+                 [("y", F), ("y1", F)],
+                 [const("img", [5, 6], np.int64), const("blk", [2, 2], np.int64),
+                  const("img1", [9], np.int64), const("blk1", [3], np.int64)])
+
+
+def dft20():
+    """DFT-20: axis as an input (constant), dft_length, onesided, inverse."""
+    nodes = [N("DFT", ["x", "", "ax"], ["a"]),
+             N("DFT", ["x", "len", "ax1"], ["b"], onesided=1),
+             N("DFT", ["c", "", "ax1"], ["d"], inverse=1)]
+    return model(nodes, [("x", randn(2, 6, 5, 1)), ("c", randn(1, 4, 3, 2))],
+                 [(o, F) for o in "abd"],
+                 [const("ax", 2, np.int64), const("ax1", 1, np.int64), const("len", 8, np.int64)],
+                 opset=20)
+
+
+MODELS = {f.__name__: f for f in (split_reduce_pad, split_sizes_op18, pools, cast19, gelu20,
+                                  mish_bitwise, group_norm18, group_norm21, scatter_max_min,
+                                  resize18, resize19, dq_int4_blocked, center_crop_pad,
+                                  affine_grid_sample, col2im, dft20)}
 
 
 def main(argv):
