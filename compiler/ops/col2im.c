@@ -4,8 +4,6 @@
  * runtime/kernels/col2im.c. */
 #include "ops.h"
 
-static const int col2im_dtypes[] = {KILN_DTYPE_F32, KILN_DTYPE_F64, KILN_DTYPE_F16, 0};
-
 /* An ints attribute of nsp values (2 * nsp for pads), or `def` for each when absent. */
 static enum kiln_status per_axis(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,
                                  const char *name, int count, int64_t def, int64_t *out)
@@ -28,7 +26,7 @@ static enum kiln_status infer_col2im(struct kiln_infer_ctx *c, struct kiln_ir_no
     struct kiln_ir_value *x;
     enum kiln_status st;
     int64_t *image, *block, ni, nb, pads[2 * KILN_MAX_RANK];
-    if ((st = kiln_need_input(c, n, 0, &x)) || (st = kiln_check_dtype(c, n, 0, col2im_dtypes)) ||
+    if ((st = kiln_need_input_of(c, n, 0, kiln_dtypes_ieee, &x)) ||
         (st = kiln_const_ints(c, n, 1, "image_shape", &image, &ni)) ||
         (st = kiln_const_ints(c, n, 2, "block_shape", &block, &nb)))
         return st;

@@ -84,7 +84,7 @@ static enum kiln_status infer_group_norm(struct kiln_infer_ctx *c, struct kiln_i
     enum kiln_status st;
     float eps;
     int64_t groups, stash = 1;
-    if ((st = kiln_need_input(c, n, 0, &x)) || (st = kiln_check_dtype(c, n, 0, norm_dtypes)) ||
+    if ((st = kiln_need_input_of(c, n, 0, kiln_dtypes_ieee, &x)) ||
         (st = kiln_attr_float(c, n, "epsilon", 1e-5f, &eps)) ||
         (st = kiln_attr_int(c, n, "num_groups", 0, &groups)) ||
         (c->g->opset >= 21 && (st = kiln_attr_int(c, n, "stash_type", 1, &stash))))

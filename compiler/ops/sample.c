@@ -116,8 +116,7 @@ static enum kiln_status infer_affine_grid(struct kiln_infer_ctx *c, struct kiln_
     struct kiln_ir_value *theta;
     enum kiln_status st;
     int64_t *size, ns, align;
-    if ((st = kiln_need_input(c, n, 0, &theta)) ||
-        (st = kiln_check_dtype(c, n, 0, sample_dtypes)) ||
+    if ((st = kiln_need_input_of(c, n, 0, kiln_dtypes_ieee, &theta)) ||
         (st = kiln_const_ints(c, n, 1, "size", &size, &ns)) ||
         (st = kiln_attr_int(c, n, "align_corners", 0, &align)))
         return st;

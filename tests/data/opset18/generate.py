@@ -312,10 +312,70 @@ def dft20():
                  opset=20)
 
 
+def layer_norm(nodes, x, name, dim):
+    """LayerNormalization written out with opset-18 ReduceMeans (axes as an input), the form
+    exporters emit below opset 17; kiln's layernorm_pattern pass folds it at -O2."""
+    nodes += [N("ReduceMean", [x, "last"], [name + "_mu"]),
+              N("Sub", [x, name + "_mu"], [name + "_d"]),
+              N("Mul", [name + "_d", name + "_d"], [name + "_sq"]),
+              N("ReduceMean", [name + "_sq", "last"], [name + "_var"]),
+              N("Add", [name + "_var", "eps"], [name + "_ve"]),
+              N("Sqrt", [name + "_ve"], [name + "_sd"]),
+              N("Div", [name + "_d", name + "_sd"], [name + "_n"]),
+              N("Mul", [name + "_n", name + "_g"], [name + "_s"]),
+              N("Add", [name + "_s", name + "_b"], [name])]
+    return [const(name + "_g", 1 + 0.1 * randn(dim)), const(name + "_b", 0.1 * randn(dim))]
+
+
+def transformer_encoder18():
+    """One pre-norm transformer encoder layer (2 heads, width 16) in opset-18 forms: LayerNorm
+    from ReduceMean with axes inputs, the fused QKV projection cut by Split(num_outputs=3), an
+    Erf GELU; then the sequence padded by Pad with an axes input, stretched by Resize over
+    axis 1 (axes attribute) and mean-pooled by ReduceMean."""
+    d, h, f, t = 16, 2, 32, 6
+    nodes, inits = [], []
+    inits += layer_norm(nodes, "x", "ln1", d)
+    nodes += [N("MatMul", ["ln1", "wqkv"], ["qkv0"]), N("Add", ["qkv0", "bqkv"], ["qkv"]),
+              N("Split", ["qkv"], ["q", "k", "v"], axis=-1, num_outputs=3)]
+    for name in "qkv":
+        nodes += [N("Reshape", [name, "heads"], [name + "_r"]),
+                  N("Transpose", [name + "_r"], [name + "_h"], perm=[0, 2, 1, 3])]
+    nodes += [N("Transpose", ["k_h"], ["k_t"], perm=[0, 1, 3, 2]),
+              N("MatMul", ["q_h", "k_t"], ["sc0"]), N("Div", ["sc0", "sqrt_dk"], ["sc"]),
+              N("Softmax", ["sc"], ["att"], axis=-1), N("MatMul", ["att", "v_h"], ["ctx_h"]),
+              N("Transpose", ["ctx_h"], ["ctx_t"], perm=[0, 2, 1, 3]),
+              N("Reshape", ["ctx_t", "flat"], ["ctx"]),
+              N("MatMul", ["ctx", "wo"], ["o0"]), N("Add", ["o0", "bo"], ["o"]),
+              N("Add", ["x", "o"], ["r1"])]
+    inits += layer_norm(nodes, "r1", "ln2", d)
+    nodes += [N("MatMul", ["ln2", "w1"], ["f0"]), N("Add", ["f0", "b1"], ["f1"]),
+              N("Div", ["f1", "sqrt2"], ["g0"]), N("Erf", ["g0"], ["g1"]),
+              N("Add", ["g1", "one"], ["g2"]), N("Mul", ["f1", "g2"], ["g3"]),
+              N("Mul", ["g3", "half"], ["gelu"]),
+              N("MatMul", ["gelu", "w2"], ["f2"]), N("Add", ["f2", "b2"], ["f3"]),
+              N("Add", ["r1", "f3"], ["enc"]),
+              N("Pad", ["enc", "seq_pads", "", "seq_axis"], ["padded"], mode="edge"),
+              N("Resize", ["padded", "", "", "seq_size"], ["stretched"], mode="linear",
+                axes=[1]),
+              N("ReduceMean", ["stretched", "seq_axis"], ["pooled"], keepdims=0)]
+    inits += [const("last", [-1], np.int64), const("eps", [1e-5], np.float32),
+              const("wqkv", randn(d, 3 * d) / 4), const("bqkv", 0.1 * randn(3 * d)),
+              const("heads", [1, t, h, d // h], np.int64), const("flat", [1, t, d], np.int64),
+              const("sqrt_dk", [np.sqrt(d // h)], np.float32),
+              const("wo", randn(d, d) / 4), const("bo", 0.1 * randn(d)),
+              const("w1", randn(d, f) / 4), const("b1", 0.1 * randn(f)),
+              const("w2", randn(f, d) / 6), const("b2", 0.1 * randn(d)),
+              const("sqrt2", [np.sqrt(2)], np.float32), const("one", [1], np.float32),
+              const("half", [0.5], np.float32), const("seq_pads", [1, 2], np.int64),
+              const("seq_axis", [1], np.int64), const("seq_size", [13], np.int64)]
+    return model(nodes, [("x", randn(1, t, d))], [("enc", F), ("stretched", F), ("pooled", F)],
+                 inits)
+
+
 MODELS = {f.__name__: f for f in (split_reduce_pad, split_sizes_op18, pools, cast19, gelu20,
                                   mish_bitwise, group_norm18, group_norm21, scatter_max_min,
                                   resize18, resize19, dq_int4_blocked, center_crop_pad,
-                                  affine_grid_sample, col2im, dft20)}
+                                  affine_grid_sample, col2im, dft20, transformer_encoder18)}
 
 
 def main(argv):
