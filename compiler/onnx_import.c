@@ -48,17 +48,13 @@ static bool supported_dtype(int32_t t)
     return kiln_dtype_size(t) != 0;
 }
 
-/* The name of an ONNX element type for a refusal, kiln's own types included. */
+/* The name of an ONNX element type for a refusal: kiln's types, and those it lacks. */
 static const char *onnx_type_name(int32_t t)
 {
-    static const char *const newer[] = {"float8e4m3fn", "float8e4m3fnuz", "float8e5m2",
-                                        "float8e5m2fnuz"};
     if (t == 8)
         return "string";
-    if (t >= 17 && t <= 20)
-        return newer[t - 17];
     if (t == 23)
-        return "float4e2m1";
+        return "float4e2m1 (opset 23)";
     return kiln_dtype_name(t);
 }
 
@@ -266,6 +262,10 @@ static enum kiln_status tensor_bytes(const Onnx__TensorProto *t, const char *bas
         case KILN_DTYPE_F16:
         case KILN_DTYPE_BF16: ((uint16_t *)dst)[i] = (uint16_t)t->int32_data[i]; break;
         case KILN_DTYPE_I8: ((int8_t *)dst)[i] = (int8_t)t->int32_data[i]; break;
+        case KILN_DTYPE_F8E4M3FN:
+        case KILN_DTYPE_F8E4M3FNUZ:
+        case KILN_DTYPE_F8E5M2:
+        case KILN_DTYPE_F8E5M2FNUZ: ((uint8_t *)dst)[i] = (uint8_t)t->int32_data[i]; break;
         case KILN_DTYPE_U8: ((uint8_t *)dst)[i] = (uint8_t)t->int32_data[i]; break;
         case KILN_DTYPE_BOOL: ((uint8_t *)dst)[i] = t->int32_data[i] != 0; break;
         default: break;

@@ -1,5 +1,6 @@
 /* quant.c - the ONNX quantized ops as pre-quantized models use them: QuantizeLinear and
- * DequantizeLinear (per tensor; per axis from opset 13), DynamicQuantizeLinear, MatMulInteger,
+ * DequantizeLinear (per tensor; per axis from opset 13; blocked, 16-/4-bit and float8 inputs
+ * from 19/21), DynamicQuantizeLinear, MatMulInteger,
  * ConvInteger, QLinearMatMul and QLinearConv. Scales and zero points are ordinary inputs
  * (constant or not) that the kernels read; here they are only checked for dtype and shape.
  * Kernels in runtime/kernels/quant.c. */
@@ -170,8 +171,12 @@ static enum kiln_status infer_quantize_linear(struct kiln_infer_ctx *c, struct k
 
 static enum kiln_status infer_dequantize_linear(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
 {
-    static const int x_dtypes[] = {KILN_DTYPE_U8,  KILN_DTYPE_I8, KILN_DTYPE_U16, KILN_DTYPE_I16,
-                                   KILN_DTYPE_U4,  KILN_DTYPE_I4, KILN_DTYPE_I32, 0};
+    static const int x_dtypes[] = {KILN_DTYPE_U8,         KILN_DTYPE_I8,
+                                   KILN_DTYPE_U16,        KILN_DTYPE_I16,
+                                   KILN_DTYPE_U4,         KILN_DTYPE_I4,
+                                   KILN_DTYPE_I32,        KILN_DTYPE_F8E4M3FN,
+                                   KILN_DTYPE_F8E4M3FNUZ, KILN_DTYPE_F8E5M2,
+                                   KILN_DTYPE_F8E5M2FNUZ, 0};
     const struct kiln_ir_value *x = kiln_in(n, 0), *z = kiln_in(n, 2);
     if (x && x->dtype == KILN_DTYPE_I32 && z && z->data) {
         for (int64_t i = 0; z->dtype == KILN_DTYPE_I32 && i < kiln_ir_value_numel(z); i++)
@@ -355,12 +360,13 @@ const struct kiln_op_info kiln_opi_quantize_linear = {
     .infer = infer_quantize_linear,
     .dtypes = "float32, int32 -> uint8, int8, uint16, int16, uint4, int4",
     .notes = "per tensor; per axis from opset 13; blocked from 21; round half to even, "
-             "saturate; float8 refused",
+             "saturate; float32 scales; float8 outputs refused",
     .opsets = {10, 13, 19, 21}};
 const struct kiln_op_info kiln_opi_dequantize_linear = {
     .infer = infer_dequantize_linear,
-    .dtypes = "uint8, int8, uint16, int16, uint4, int4, int32 -> float32",
-    .notes = "per tensor; per axis from opset 13; blocked, 16- and 4-bit from 21; float8 refused",
+    .dtypes = "uint8, int8, uint16, int16, uint4, int4, int32, float8 (4 kinds) -> float32",
+    .notes = "per tensor; per axis from opset 13; float8 from 19; blocked, 16- and 4-bit from 21; "
+             "float32 scales",
     .opsets = {10, 13, 21}};
 const struct kiln_op_info kiln_opi_dynamic_quantize_linear = {
     .infer = infer_dynamic_quantize_linear, .dtypes = "float32 -> uint8",

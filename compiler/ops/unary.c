@@ -174,6 +174,11 @@ static enum kiln_status cast_to(struct kiln_infer_ctx *c, struct kiln_ir_node *n
     if (to <= 0 || to > 0xff || !kiln_dtype_size((int)to))
         return kiln_op_error(c, n, KILN_STATUS_UNSUPPORTED,
                              "target element type %lld is not supported by kiln", (long long)to);
+    if (to >= KILN_DTYPE_F8E4M3FN && to <= KILN_DTYPE_F8E5M2FNUZ)
+        return kiln_op_error(c, n, KILN_STATUS_UNSUPPORTED,
+                             "casting to %s is not implemented: kiln reads float8 tensors and "
+                             "converts them to wider types, it does not produce them",
+                             kiln_dtype_name((int)to));
     struct kiln_p_cast *p = kiln_node_params(c, n, sizeof *p);
     if (!p)
         return kiln_op_error(c, n, KILN_STATUS_NO_MEMORY, "out of memory");

@@ -66,6 +66,8 @@ float kiln_f16_to_f32(uint16_t h);
 uint16_t kiln_f32_to_f16(float f);
 float kiln_bf16_to_f32(uint16_t h);
 uint16_t kiln_f32_to_bf16(float f);
+/* The value of a float8 element of type dtype (KILN_DTYPE_F8E4M3FN ... F8E5M2FNUZ), exact. */
+float kiln_f8_to_f32(uint8_t v, int dtype);
 
 /* A tensor as a kernel sees it: dense, row-major (C order). */
 struct kiln_tensor {

@@ -1,4 +1,5 @@
-/* cast.c - Cast and CastLike between every pair of kiln's element types. The kernel is picked
+/* cast.c - Cast and CastLike between kiln's element types (float8 only as a source: the
+ * compiler refuses float8 targets). The kernel is picked
  * by the source type and switches once on the destination type; each element goes through
  * the widest value of its class (double for floats, int64/uint64 for integers), so integers
  * convert exactly and floats round once. Float to integer truncates toward zero like C; NaN
@@ -64,6 +65,17 @@ static inline uint64_t f_to_u64(double v)
 #define CV_UINT4_S(T, w) (T)wrap4((uint64_t)(w), 0)
 #define CV_UINT4_U(T, w) (T)wrap4((uint64_t)(w), 0)
 
+/* float8 sources widen through float (dtype.c) */
+#define F8_WIDEN(DT)                                                                           \
+    static inline double widen_##DT(uint8_t v)                                                 \
+    {                                                                                          \
+        return kiln_f8_to_f32(v, KILN_DTYPE_##DT);                                             \
+    }
+F8_WIDEN(F8E4M3FN)
+F8_WIDEN(F8E4M3FNUZ)
+F8_WIDEN(F8E5M2)
+F8_WIDEN(F8E5M2FNUZ)
+
 /* SRC(X): X(short, DTYPE, storage_t, class, widen) */
 #define SRC_TYPES(X)                                                                           \
     X(f32, F32, float, F, (double))                                                            \
@@ -80,7 +92,11 @@ static inline uint64_t f_to_u64(double v)
     X(u64, U64, uint64_t, U, (uint64_t))                                                       \
     X(b8, BOOL, uint8_t, U, (uint64_t))                                                        \
     X(i4, I4, int8_t, S, (int64_t))                                                            \
-    X(u4, U4, uint8_t, U, (uint64_t))
+    X(u4, U4, uint8_t, U, (uint64_t))                                                          \
+    X(f8e4m3fn, F8E4M3FN, uint8_t, F, widen_F8E4M3FN)                                          \
+    X(f8e4m3fnuz, F8E4M3FNUZ, uint8_t, F, widen_F8E4M3FNUZ)                                    \
+    X(f8e5m2, F8E5M2, uint8_t, F, widen_F8E5M2)                                                \
+    X(f8e5m2fnuz, F8E5M2FNUZ, uint8_t, F, widen_F8E5M2FNUZ)
 /* DST(Y, src...): Y(src..., DTYPE, storage_t, class) */
 #define DST_TYPES(Y, ...)                                                                      \
     Y(__VA_ARGS__, F32, float, NAT)                                                            \

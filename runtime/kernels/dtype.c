@@ -82,6 +82,27 @@ uint16_t kiln_f32_to_f16(float f)
     return (uint16_t)(sign | half);
 }
 
+/* float8 (ONNX's four forms): E4M3 with bias 7 (FN: no infinities, S.1111.111 is NaN) or 8
+ * (FNUZ), E5M2 with bias 15 (IEEE-like: infinities and NaNs) or 16 (FNUZ); the FNUZ forms have
+ * no negative zero, 0x80 is their NaN. */
+float kiln_f8_to_f32(uint8_t v, int dtype)
+{
+    int e4 = dtype == KILN_DTYPE_F8E4M3FN || dtype == KILN_DTYPE_F8E4M3FNUZ;
+    int fnuz = dtype == KILN_DTYPE_F8E4M3FNUZ || dtype == KILN_DTYPE_F8E5M2FNUZ;
+    int mbits = e4 ? 3 : 2, emax = e4 ? 15 : 31;
+    int bias = (e4 ? 7 : 15) + fnuz;
+    int e = (v & 0x7f) >> mbits, m = v & ((1 << mbits) - 1);
+    uint32_t sign = v & 0x80 ? 0x80000000u : 0;
+    if ((fnuz && v == 0x80) || (dtype == KILN_DTYPE_F8E4M3FN && e == emax && m == 7) ||
+        (dtype == KILN_DTYPE_F8E5M2 && e == emax && m))
+        return bits_f32(0x7fc00000u); /* NaN */
+    if (dtype == KILN_DTYPE_F8E5M2 && e == emax)
+        return bits_f32(sign | 0x7f800000u);
+    if (e == 0) /* subnormal: m * 2^(1 - bias - mbits), exact in float */
+        return bits_f32(sign | (uint32_t)(127 + 1 - bias - mbits) << 23) * (float)m;
+    return bits_f32(sign | (uint32_t)(e - bias + 127) << 23 | (uint32_t)m << (23 - mbits));
+}
+
 float kiln_bf16_to_f32(uint16_t h)
 {
     return bits_f32((uint32_t)h << 16);

@@ -93,7 +93,11 @@ QDQ_TYPES(QUANTIZE_DEFINE)
 
 /* ---- DequantizeLinear: y = (x - zero_point) * scale ---- */
 
-#define DEQUANTIZE_DEFINE(sfx, DT, T, ...)                                                     \
+/* VAL(x, z, q): element x's value minus zero point number q of z, as the float multiplied by
+ * the scale: the difference taken in int64 for the integer types, in float for float8 (whose
+ * zero points are float8 too) */
+#define DQ_INT_VAL(x, z, q) (float)((int64_t)(x) - zp_at(z, q))
+#define DEQUANTIZE_DEFINE(sfx, DT, T, VAL)                                                     \
     static void kiln_k_dequantize_linear_##sfx(const struct kiln_kernel_args *a)               \
     {                                                                                          \
         const struct kiln_p_quant_axis *p = a->params;                                         \
@@ -104,19 +108,31 @@ QDQ_TYPES(QUANTIZE_DEFINE)
         for (int64_t o = 0, idx = 0; o < p->outer; o++)                                        \
             for (int64_t c = 0; c < p->axis_len; c++) {                                        \
                 int64_t step, q = qdq_base(p, o, c, &step);                                    \
-                if (!step) { /* one pair for the row: kept out of the loop */                  \
+                if (!step) { /* one pair for the row: its scale kept out of the loop */        \
                     float sc = s[q];                                                           \
-                    int64_t zc = zp_at(z, q);                                                  \
                     for (int64_t i = 0; i < p->inner; i++, idx++)                              \
-                        y[idx] = (float)((int64_t)x[idx] - zc) * sc;                           \
+                        y[idx] = VAL(x[idx], z, q) * sc;                                       \
                     continue;                                                                  \
                 }                                                                              \
                 for (int64_t i = 0; i < p->inner; i++, idx++, q++)                             \
-                    y[idx] = (float)((int64_t)x[idx] - zp_at(z, q)) * s[q];                    \
+                    y[idx] = VAL(x[idx], z, q) * s[q];                                         \
             }                                                                                  \
     }
-QDQ_TYPES(DEQUANTIZE_DEFINE)
-DEQUANTIZE_DEFINE(i32, I32, int32_t)
+#define DQ_INT(sfx, DT, T, ...) DEQUANTIZE_DEFINE(sfx, DT, T, DQ_INT_VAL)
+QDQ_TYPES(DQ_INT)
+DQ_INT(i32, I32, int32_t)
+
+/* float8: decoded exactly, the zero point (of x's type) subtracted in float */
+#define F8_TYPES(X)                                                                            \
+    X(f8e4m3fn, F8E4M3FN) X(f8e4m3fnuz, F8E4M3FNUZ) X(f8e5m2, F8E5M2) X(f8e5m2fnuz, F8E5M2FNUZ)
+#define DQ_F8(sfx, DT)                                                                         \
+    static inline float dq_val_##sfx(uint8_t x, const struct kiln_tensor *z, int64_t q)        \
+    {                                                                                          \
+        float zv = z ? kiln_f8_to_f32(((const uint8_t *)z->data)[q], KILN_DTYPE_##DT) : 0.0f;  \
+        return kiln_f8_to_f32(x, KILN_DTYPE_##DT) - zv;                                        \
+    }                                                                                          \
+    DEQUANTIZE_DEFINE(sfx, DT, uint8_t, dq_val_##sfx)
+F8_TYPES(DQ_F8)
 
 /* ---- DynamicQuantizeLinear: uint8 with scale and zero point from the range of x and 0 ---- */
 
@@ -319,7 +335,9 @@ QUANT_TYPES(QLINEAR_DEFINE)
 #define REG_Q(sfx, DT, ...) KILN_K(kiln_k_quantize_linear_##sfx, DT),
 #define REG_DQ(sfx, DT, ...) KILN_K(kiln_k_dequantize_linear_##sfx, DT),
 KILN_KERNELS(quantize_linear, QDQ_TYPES(REG_Q));
-KILN_KERNELS(dequantize_linear, QDQ_TYPES(REG_DQ) KILN_K(kiln_k_dequantize_linear_i32, I32));
+#define REG_DQ8(sfx, DT) KILN_K(kiln_k_dequantize_linear_##sfx, DT),
+KILN_KERNELS(dequantize_linear,
+             QDQ_TYPES(REG_DQ) F8_TYPES(REG_DQ8) KILN_K(kiln_k_dequantize_linear_i32, I32));
 KILN_KERNELS(dynamic_quantize_linear, KILN_K(kiln_k_dynamic_quantize_linear_f32, F32));
 /* int32 results: the operands' types (uint8/int8, mixed) are read from the tensors */
 KILN_KERNELS(matmul_integer, KILN_K(kiln_k_matmul_integer, I32));

@@ -1,7 +1,7 @@
 /* test_opset18.c - the ops and forms of opsets 18-21 on one-node graphs: the refusals their
  * inference gives (GroupNormalization, Col2Im, CenterCropPad, blocked DequantizeLinear,
- * QuantizeLinear's output_dtype, Resize-18/19, the Bitwise ops' types) and values worked by
- * hand (Mish, Cast to int4, blocked dequantization). tests/data/opset18 holds the models that
+ * QuantizeLinear's output_dtype, Resize-18/19, the Bitwise ops' types, Cast to float8) and
+ * values worked by hand (Mish, Cast to int4, blocked dequantization, float8 decoding). tests/data/opset18 holds the models that
  * compare the same ops with ONNX Runtime. */
 #include <math.h>
 #include <setjmp.h>
@@ -174,6 +174,30 @@ static void test_cast_int4(void **state)
     tg_free(t);
 }
 
+/* float8 decodes exactly (largest finite values, a subnormal, NaN and the FNUZ forms' 0x80);
+ * a Cast to float8 is refused naming the type */
+static void test_float8(void **state)
+{
+    (void)state;
+    assert_float_equal(kiln_f8_to_f32(0x7e, KILN_DTYPE_F8E4M3FN), 448, 0);
+    assert_float_equal(kiln_f8_to_f32(0x01, KILN_DTYPE_F8E4M3FN), 1.0 / 512, 0);
+    assert_true(isnan(kiln_f8_to_f32(0x7f, KILN_DTYPE_F8E4M3FN)));
+    assert_float_equal(kiln_f8_to_f32(0x7f, KILN_DTYPE_F8E4M3FNUZ), 240, 0);
+    assert_true(isnan(kiln_f8_to_f32(0x80, KILN_DTYPE_F8E4M3FNUZ)));
+    assert_float_equal(kiln_f8_to_f32(0x7b, KILN_DTYPE_F8E5M2), 57344, 0);
+    assert_true(isinf(kiln_f8_to_f32(0xfc, KILN_DTYPE_F8E5M2)));
+    assert_float_equal(kiln_f8_to_f32(0xbc, KILN_DTYPE_F8E5M2), -1, 0);
+    assert_float_equal(kiln_f8_to_f32(0xbc, KILN_DTYPE_F8E5M2FNUZ), -0.5, 0); /* bias 16 */
+    assert_true(isnan(kiln_f8_to_f32(0x80, KILN_DTYPE_F8E5M2FNUZ)));
+
+    static const float x[] = {1, 2};
+    struct tg *t = tg_new("Cast", 19, 1, 1);
+    tg_in(t, 0, KILN_DTYPE_F32, 1, (int64_t[]){2}, x, 1);
+    tg_int(t, "to", KILN_DTYPE_F8E5M2);
+    tg_expect_err(t, KILN_STATUS_UNSUPPORTED, "casting to float8e5m2 is not implemented");
+    tg_free(t);
+}
+
 /* Resize-18/19: antialias where it would change a downscale, a repeated axis, and
  * half_pixel_symmetric before opset 19 are refused */
 static void test_resize_refusals(void **state)
@@ -252,6 +276,7 @@ int main(void)
         cmocka_unit_test(test_center_crop_pad),     cmocka_unit_test(test_dequantize_blocked),
         cmocka_unit_test(test_quantize_output_dtype), cmocka_unit_test(test_cast_int4),
         cmocka_unit_test(test_resize_refusals),     cmocka_unit_test(test_mish_bitwise),
+        cmocka_unit_test(test_float8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

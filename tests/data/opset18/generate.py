@@ -372,10 +372,31 @@ def transformer_encoder18():
                  inits)
 
 
+def float8_in():
+    """Every code of the four float8 types (opset 19) through Cast to float and through
+    DequantizeLinear with a float8 zero point, scaled by an input."""
+    nodes, inits, outs = [], [], []
+    for code, name in ((17, "e4m3fn"), (18, "e4m3fnuz"), (19, "e5m2"), (20, "e5m2fnuz")):
+        t = TensorProto()
+        t.name, t.data_type = "c_" + name, code
+        t.dims.append(256)
+        t.raw_data = bytes(range(256))
+        z = TensorProto()
+        z.name, z.data_type, z.raw_data = "z_" + name, code, bytes([0])  # ORT: float8 zp 0
+        inits += [t, z]
+        nodes += [N("Cast", ["c_" + name], ["f_" + name], to=TensorProto.FLOAT),
+                  N("Mul", ["f_" + name, "x"], ["cast_" + name]),
+                  N("DequantizeLinear", ["c_" + name, "s", "z_" + name], ["dq_" + name])]
+        outs += [("cast_" + name, F), ("dq_" + name, F)]
+    return model(nodes, [("x", randn(256))], outs, inits + [const("s", 0.5, np.float32)],
+                 opset=19)
+
+
 MODELS = {f.__name__: f for f in (split_reduce_pad, split_sizes_op18, pools, cast19, gelu20,
                                   mish_bitwise, group_norm18, group_norm21, scatter_max_min,
                                   resize18, resize19, dq_int4_blocked, center_crop_pad,
-                                  affine_grid_sample, col2im, dft20, transformer_encoder18)}
+                                  affine_grid_sample, col2im, dft20, transformer_encoder18,
+                                  float8_in)}
 
 
 def main(argv):
