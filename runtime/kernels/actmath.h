@@ -2,14 +2,17 @@
  * one definition behind the standalone kernels (unary.c), the fused epilogue (act.h) and
  * FusedElementwise, so that fusing an activation changes no bit. Numerically stable forms: no
  * overflow for large |x|, expm1 where exp(x) - 1 would cancel, NaN in gives NaN out unless the
- * ONNX definition compares (ThresholdedRelu). kiln_act_<name>_f computes in float,
- * kiln_act_<name>_d in double (float64 tensors); every function takes (x, alpha, beta). */
+ * ONNX definition compares (ThresholdedRelu). float Sigmoid and Tanh (and SiLU, ScaledTanh
+ * through them) are vmath.h's, the forms every SIMD path computes (vact.h). kiln_act_<name>_f
+ * computes in float, kiln_act_<name>_d in double (float64 tensors); every function takes (x, alpha,
+ * beta). */
 #ifndef KILN_RT_ACTMATH_H
 #define KILN_RT_ACTMATH_H
 
 #include <math.h>
 
 #include "fastmath.h"
+#include "vmath.h"
 
 /* BODY(T, M, K): statements over x, alpha, beta of type T; M(fn) is libm's fn for T, K(name)
  * the activation `name` of this header for T. Instantiated for float and double. */
@@ -37,11 +40,17 @@
     return x > beta ? beta : x;
 #define KILN_AM_LEAKY_RELU(T, M, K) return x < 0 ? alpha * x : x;
 /* exp(-|x|) never overflows; below 0 as e / (1 + e), which keeps the tiny results that
- * 1 / (1 + exp(-x)) would flush to 0 */
+ * 1 / (1 + exp(-x)) would flush to 0. float: the same formula with vmath.h's exp, whose SIMD
+ * instances give these bits (its maximum error: docs/optimization.md, "Vector math") */
 #define KILN_AM_SIGMOID(T, M, K)                                                                   \
+    if (sizeof(T) == sizeof(float))                                                                \
+        return (T)kv1_vsigmoid((float)x);                                                          \
     T e = M(exp)(-M(fabs)(x));                                                                     \
     return x >= 0 ? 1 / (1 + e) : e / (1 + e);
-#define KILN_AM_TANH(T, M, K) return M(tanh)(x);
+#define KILN_AM_TANH(T, M, K)                                                                      \
+    if (sizeof(T) == sizeof(float))                                                                \
+        return (T)kv1_vtanh((float)x);                                                             \
+    return M(tanh)(x);
 /* max(0, min(1, alpha * x + beta)) by comparisons, so NaN propagates (fmin would make it 1) */
 #define KILN_AM_HARD_SIGMOID(T, M, K)                                                              \
     T y = alpha * x + beta;                                                                        \
@@ -62,7 +71,7 @@
 #define KILN_AM_AFFINE(T, M, K) return alpha * x + beta;
 /* x > alpha is false for NaN: ONNX's where(x > alpha, x, 0) gives 0 */
 #define KILN_AM_THRESHOLDED_RELU(T, M, K) return x > alpha ? x : (T)0;
-#define KILN_AM_SCALED_TANH(T, M, K) return alpha * M(tanh)(beta * x);
+#define KILN_AM_SCALED_TANH(T, M, K) return alpha * K(tanh)(beta * x, 0, 0);
 #define KILN_AM_ELU(T, M, K) return x < 0 ? alpha * M(expm1)(x) : x;
 #define KILN_AM_SELU(T, M, K) return x <= 0 ? beta * (alpha * M(expm1)(x)) : beta * x;
 /* max(0, x) + min(0, alpha * (exp(x / alpha) - 1)) for alpha > 0, NaN propagating */

@@ -1,8 +1,9 @@
 /* conv_dw.c - the direct float32 depthwise convolution (see conv_dw.h). Each output row is
  * computed along its width: by the SIMD variants one vector of columns at a time (16 lanes
- * AVX-512, 8 AVX2+FMA), summed in a register over all taps and passed through bias, residual
- * and activation before its one store; by the portable variant as a row sweep (one tap over a
- * chunk of the row, loops the compiler vectorises), then the epilogue while the chunk is in L1.
+ * AVX-512, 8 AVX2+FMA), summed in a register over all taps and passed through bias and
+ * residual before its one store; by the portable variant as a row sweep (one tap over a chunk of
+ * the row, loops the compiler vectorises), then bias and residual while the chunk is in L1. The
+ * fused activation follows over runs of finished rows (vact.h), still in L1.
  * Interior columns, whose taps all lie inside the input, load without checks (stride 1: one
  * load, stride 2: two loads and a lane permute, else a gather); border columns load the lanes
  * inside the input and shift them into place. The variant is the GEMM's (gemm_core.h). */
@@ -44,7 +45,6 @@ struct dw_plane {
     const float *x;    /* the first input channel of the group */
     const float *w;    /* this output channel's cg * k_size weights */
     const float *bias; /* its bias, or NULL */
-    const struct kiln_act *act;
     int64_t cg;
     int64_t lo, hi; /* interior columns: [lo, hi) read inside the input for every tap */
 };
@@ -71,6 +71,8 @@ KILN_EPILOGUE_DEFINE(f32, float)
 
 /* Columns are swept in chunks that stay in L1 however long the row (1-D convs over audio). */
 #define DW_CHUNK 256
+/* The fused activation runs over at least this many finished outputs at a time. */
+#define DW_ACT_CHUNK 512
 
 /* y[i] += w * x[i * s], i < n; blocks of 8 with a constant trip count, which GCC vectorises at
  * -O2 (its very-cheap cost model skips loops whose count is unknown). */
@@ -105,8 +107,7 @@ static void dw_row_portable(const struct dw_plane *pl, const struct dw_row *r)
                     dw_axpy(y + lo, r->x[i] + lo * s + off, r->w[i][kx], hi - lo, s);
             }
         if (r->last)
-            kiln_epilogue_f32(pl->act, pl->bias, r->res ? r->res + c0 : NULL, 1, c1 - c0,
-                              y + c0);
+            kiln_epilogue_f32(NULL, pl->bias, r->res ? r->res + c0 : NULL, 1, c1 - c0, y + c0);
     }
 }
 
@@ -117,12 +118,7 @@ static void dw_row_portable(const struct dw_plane *pl, const struct dw_row *r)
  *   load2(p, n)          p[2j] (reads p[0 .. 2n-2] only)
  *   loads(p, s, n)       p[j*s]
  *   shift(v, a, b)       lane j = v[j - a] for j in [a, b), else 0
- *   store(p, v, n)       p[j] = v[j]
- *   gt_or0(x, t)         x > t ? x : 0
- *   lt0_or(x, y)         x < 0 ? y : x
- *   clamp(x, lo, hi)     x < lo ? lo : x > hi ? hi : x
- *   clip(x, lo, hi)      t = x < lo ? lo : x, then t > hi ? hi : t
- * the selects exactly as actmath.h writes them, so NaN and signed zeros come out the same. */
+ *   store(p, v, n)       p[j] = v[j] */
 
 #ifdef DW_HAVE_AVX512
 #define DW_A512 DW_TARGET("avx512f")
@@ -171,24 +167,6 @@ DW_INLINE DW_A512 void avx512_store(float *p, __m512 v, int64_t n)
         _mm512_storeu_ps(p, v);
     else
         _mm512_mask_storeu_ps(p, avx512_first(n), v);
-}
-DW_INLINE DW_A512 __m512 avx512_gt_or0(__m512 x, __m512 t)
-{
-    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, t, _CMP_GT_OQ), x);
-}
-DW_INLINE DW_A512 __m512 avx512_lt0_or(__m512 x, __m512 y)
-{
-    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ), x, y);
-}
-DW_INLINE DW_A512 __m512 avx512_clip(__m512 x, __m512 lo, __m512 hi)
-{
-    __m512 t = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ), x, lo);
-    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(t, hi, _CMP_GT_OQ), t, hi);
-}
-DW_INLINE DW_A512 __m512 avx512_clamp(__m512 x, __m512 lo, __m512 hi)
-{
-    __m512 r = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, hi, _CMP_GT_OQ), x, hi);
-    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, lo, _CMP_LT_OQ), r, lo);
 }
 #endif
 
@@ -242,63 +220,20 @@ DW_INLINE DW_A2 void avx2_store(float *p, __m256 v, int64_t n)
     else
         _mm256_maskstore_ps(p, avx2_first(n), v);
 }
-DW_INLINE DW_A2 __m256 avx2_gt_or0(__m256 x, __m256 t)
-{
-    return _mm256_and_ps(x, _mm256_cmp_ps(x, t, _CMP_GT_OQ));
-}
-DW_INLINE DW_A2 __m256 avx2_lt0_or(__m256 x, __m256 y)
-{
-    return _mm256_blendv_ps(x, y, _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ));
-}
-DW_INLINE DW_A2 __m256 avx2_clip(__m256 x, __m256 lo, __m256 hi)
-{
-    __m256 t = _mm256_blendv_ps(x, lo, _mm256_cmp_ps(x, lo, _CMP_LT_OQ));
-    return _mm256_blendv_ps(t, hi, _mm256_cmp_ps(t, hi, _CMP_GT_OQ));
-}
-DW_INLINE DW_A2 __m256 avx2_clamp(__m256 x, __m256 lo, __m256 hi)
-{
-    __m256 r = _mm256_blendv_ps(x, hi, _mm256_cmp_ps(x, hi, _CMP_GT_OQ));
-    return _mm256_blendv_ps(r, lo, _mm256_cmp_ps(x, lo, _CMP_LT_OQ));
-}
 #endif
 
 /* The row of one variant: ISA its helpers' prefix, ATTR its target, V the vector type, VW its
  * lanes, P the intrinsics' prefix. Every block of columns starts from 0 (or the partial sum in
  * y), adds its taps in the order of dw_row and ends in ISA##_finish. */
 #define DW_SIMD(ISA, ATTR, V, VW, P)                                                           \
-    /* act(v + bias + res) as actmath.h computes it; kinds without a vector form go through   \
-     * kiln_act_apply lane by lane */                                                          \
+    /* v + bias + res (the activation follows over whole rows: dw_run) */                    \
     DW_INLINE ATTR V ISA##_epilogue(const struct dw_plane *pl, V v, const float *res, int64_t n) \
     {                                                                                          \
-        const struct kiln_act *a = pl->act;                                                    \
-        V zero = P##_setzero_ps(), one = P##_set1_ps(1.0f);                                    \
         if (pl->bias)                                                                          \
             v = P##_add_ps(v, P##_set1_ps(*pl->bias));                                         \
         if (res)                                                                               \
             v = P##_add_ps(v, ISA##_load1(res, n));                                            \
-        switch (a->kind) {                                                                     \
-        case KILN_ACT_NONE: return v;                                                          \
-        case KILN_ACT_RELU: return ISA##_lt0_or(v, zero);                                      \
-        case KILN_ACT_CLIP: return ISA##_clip(v, P##_set1_ps(a->alpha), P##_set1_ps(a->beta));  \
-        case KILN_ACT_LEAKY_RELU: return ISA##_lt0_or(v, P##_mul_ps(P##_set1_ps(a->alpha), v)); \
-        case KILN_ACT_THRESHOLDED_RELU: return ISA##_gt_or0(v, P##_set1_ps(a->alpha));          \
-        case KILN_ACT_AFFINE:                                                                  \
-            return P##_add_ps(P##_mul_ps(P##_set1_ps(a->alpha), v), P##_set1_ps(a->beta));     \
-        case KILN_ACT_HARD_SIGMOID:                                                            \
-            v = P##_add_ps(P##_mul_ps(P##_set1_ps(a->alpha), v), P##_set1_ps(a->beta));        \
-            return ISA##_clamp(v, zero, one);                                                  \
-        case KILN_ACT_HARD_SWISH: {                                                            \
-            V h = P##_add_ps(P##_div_ps(v, P##_set1_ps(6.0f)), P##_set1_ps(0.5f));             \
-            return P##_mul_ps(v, ISA##_clamp(h, zero, one));                                   \
-        }                                                                                      \
-        default: {                                                                             \
-            float t[VW];                                                                       \
-            P##_storeu_ps(t, v);                                                               \
-            for (int j = 0; j < VW; j++)                                                       \
-                t[j] = kiln_act_apply(a, t[j]);                                                \
-            return P##_loadu_ps(t);                                                            \
-        }                                                                                      \
-        }                                                                                      \
+        return v;                                                                              \
     }                                                                                          \
     DW_INLINE ATTR V ISA##_start(const struct dw_row *r, int64_t o, int64_t n)                 \
     {                                                                                          \
@@ -509,7 +444,7 @@ static void dw_run(int isa, const struct kiln_conv_dw *c)
     const struct kiln_nn_geom *g = c->g;
     dw_row_fn fn = dw_row_on(isa, g);
     int64_t cg = c->C / c->group, mg = c->M / c->group;
-    struct dw_plane pl = {.g = g, .act = c->act, .cg = cg};
+    struct dw_plane pl = {.g = g, .cg = cg};
     /* interior: from the first column whose leftmost tap is inside to the last whose rightmost
      * one is */
     int64_t lo, hi, lo_r, hi_r;
@@ -519,18 +454,26 @@ static void dw_run(int isa, const struct kiln_conv_dw *c)
     pl.lo = lo;
     pl.hi = hi_r > lo ? hi_r : lo;
     struct dw_row r;
+    int act = c->act && c->act->kind != KILN_ACT_NONE;
     for (int64_t n = 0; n < c->nb; n++)
         for (int64_t m = 0; m < c->M; m++) {
             pl.x = c->x + (n * c->C + m / mg * cg) * g->in_size;
             pl.w = c->w + m * cg * g->k_size;
             pl.bias = c->bias ? c->bias + m : NULL;
-            int64_t y_off = (n * c->M + m) * g->out_size;
+            int64_t y_off = (n * c->M + m) * g->out_size, act_from = y_off;
             for (int64_t o0 = 0; o0 < g->out[0]; o0++)
                 for (int64_t o1 = 0; o1 < g->out[1]; o1++) {
                     int64_t off = y_off + (o0 * g->out[1] + o1) * g->out[2];
                     r.y = c->y + off;
                     r.res = c->res ? c->res + off : NULL;
                     dw_row(&pl, o0, o1, &r, fn);
+                    /* the activation over finished rows, DW_ACT_CHUNK elements or more at a
+                     * time while they are in L1 (whole vectors, one call per chunk) */
+                    int64_t end = off + g->out[2];
+                    if (act && (end - act_from >= DW_ACT_CHUNK || end == y_off + g->out_size)) {
+                        kiln_vact_map(c->act, c->y + act_from, c->y + act_from, end - act_from);
+                        act_from = end;
+                    }
                 }
         }
 }

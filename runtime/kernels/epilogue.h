@@ -8,13 +8,12 @@
 #ifndef KILN_RT_EPILOGUE_H
 #define KILN_RT_EPILOGUE_H
 
-#include "act.h"
+#include "vact.h"
 
 /* kiln_epilogue_strided_<sfx>(act, bias, res, ldr, rows, len, y, ldy): rows of len elements,
  * row r of y at y + r*ldy, of the residual at res + r*ldr; kiln_epilogue_<sfx>(act, bias, res,
- * rows, len, y): contiguous rows. Relu is spelled out for float so that the
- * compiler vectorises it (the activation is computed in float for every dtype: a double Relu
- * through float would round, so doubles take the general path). */
+ * rows, len, y): contiguous rows. float rows take the vector activations of vact.h (the
+ * activation is computed in float for every dtype; other types convert element by element). */
 #define KILN_EPILOGUE_DEFINE(sfx, T)                                                               \
     static inline void kiln_epilogue_strided_##sfx(const struct kiln_act *act, const T *bias,      \
                                                    const T *res, int64_t ldr, int64_t rows,        \
@@ -32,9 +31,8 @@
             if (rr)                                                                                \
                 for (int64_t j = 0; j < len; j++)                                                  \
                     y[j] += rr[j];                                                                 \
-            if (kind == KILN_ACT_RELU && sizeof(T) == sizeof(float))                               \
-                for (int64_t j = 0; j < len; j++)                                                  \
-                    y[j] = y[j] < (T)0 ? (T)0 : y[j];                                              \
+            if (kind != KILN_ACT_NONE && sizeof(T) == sizeof(float))                               \
+                kiln_vact_map(act, (const float *)(void *)y, (float *)(void *)y, len);             \
             else if (kind != KILN_ACT_NONE)                                                        \
                 for (int64_t j = 0; j < len; j++)                                                  \
                     y[j] = (T)kiln_act_apply(act, (float)y[j]);                                    \

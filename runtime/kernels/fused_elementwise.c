@@ -2,11 +2,13 @@
  * compiler) over blocks of elements: each instruction sweeps a block of registers, so the inner
  * loops are plain array loops and the intermediates of the fused chain never leave the stack.
  * Each op computes what its standalone kernel does for float32: the activations with the
- * standalone kernels' functions (actmath.h). */
+ * standalone kernels' functions (vact.h's vector forms, which give actmath.h's bits), the
+ * arithmetic as loops over whole blocks that the compiler vectorises, one instance per SIMD
+ * variant (target attributes, chosen with the GEMM's variant; plain C in emitted C). */
 #include <math.h>
 
-#include "actmath.h"
 #include "kernels.h"
+#include "vact.h"
 
 #define FEW_BLOCK 64
 
@@ -42,6 +44,74 @@ static inline float few_apply(int op, float a, float b)
     }
 }
 
+/* The activation kind of a FusedElementwise opcode, or NONE. */
+static int few_act(int op)
+{
+    switch (op) {
+    case KILN_FEW_RELU: return KILN_ACT_RELU;
+    case KILN_FEW_SIGMOID: return KILN_ACT_SIGMOID;
+    case KILN_FEW_TANH: return KILN_ACT_TANH;
+    case KILN_FEW_GELU: return KILN_ACT_GELU;
+    case KILN_FEW_FAST_SIGMOID: return KILN_ACT_FAST_SIGMOID;
+    case KILN_FEW_FAST_TANH: return KILN_ACT_FAST_TANH;
+    case KILN_FEW_FAST_GELU: return KILN_ACT_FAST_GELU;
+    default: return KILN_ACT_NONE;
+    }
+}
+
+/* t[j] = EXPR of a = ra[j], b = rb[j] over the whole block: a constant trip count and no
+ * aliasing (t is a temporary), so the loop vectorises */
+#define FEW_LOOP(EXPR)                                                                         \
+    for (int j = 0; j < FEW_BLOCK; j++) {                                                      \
+        float a = ra[j], b = rb[j];                                                            \
+        (void)b;                                                                               \
+        t[j] = (EXPR);                                                                         \
+    }                                                                                          \
+    break;
+
+/* One instance per SIMD variant: the program over one block of registers. */
+#define FEW_PROGRAM(sfx, ATTR)                                                                 \
+    static ATTR void few_program_##sfx(const struct kiln_p_fused_elementwise *p,                \
+                                       float reg[][FEW_BLOCK], float cst[][FEW_BLOCK])          \
+    {                                                                                          \
+        float t[FEW_BLOCK];                                                                    \
+        for (int i = 0; i < p->n_code; i++) {                                                  \
+            const uint8_t *ins = p->code[i];                                                   \
+            const float *ra =                                                                  \
+                ins[2] >= KILN_FEW_CONST ? cst[ins[2] - KILN_FEW_CONST] : reg[ins[2]];         \
+            const float *rb =                                                                  \
+                ins[3] >= KILN_FEW_CONST ? cst[ins[3] - KILN_FEW_CONST] : reg[ins[3]];         \
+            float *rd = reg[ins[1]];                                                           \
+            int kind = few_act(ins[0]);                                                        \
+            if (kind != KILN_ACT_NONE) {                                                       \
+                struct kiln_act act = {kind, 0.0f, 0.0f, 0};                                   \
+                kiln_vact_map(&act, ra, rd, FEW_BLOCK);                                        \
+                continue;                                                                      \
+            }                                                                                  \
+            switch (ins[0]) {                                                                  \
+            case KILN_FEW_ADD: FEW_LOOP(a + b)                                                 \
+            case KILN_FEW_SUB: FEW_LOOP(a - b)                                                 \
+            case KILN_FEW_MUL: FEW_LOOP(a * b)                                                 \
+            case KILN_FEW_DIV: FEW_LOOP(a / b)                                                 \
+            case KILN_FEW_MAX: FEW_LOOP(a < b || b != b ? b : a)                               \
+            case KILN_FEW_MIN: FEW_LOOP(a > b || b != b ? b : a)                               \
+            case KILN_FEW_LEAKY_RELU: FEW_LOOP(a < 0 ? b * a : a)                              \
+            case KILN_FEW_NEG: FEW_LOOP(-a)                                                    \
+            case KILN_FEW_ABS: FEW_LOOP(fabsf(a))                                              \
+            case KILN_FEW_RECIP: FEW_LOOP(1.0f / a)                                            \
+            default: FEW_LOOP(few_apply(ins[0], a, b))                                         \
+            }                                                                                  \
+            memcpy(rd, t, sizeof t);                                                           \
+        }                                                                                      \
+    }
+
+FEW_PROGRAM(portable, )
+#if defined(__x86_64__) && !defined(KILN_EMITTED) && defined(__GNUC__)
+#define FEW_DISPATCH 1
+FEW_PROGRAM(avx2, __attribute__((target("avx2"))))
+FEW_PROGRAM(avx512, __attribute__((target("avx512f"))))
+#endif
+
 static void kiln_k_fused_elementwise_f32(const struct kiln_kernel_args *a)
 {
     const struct kiln_p_fused_elementwise *p = a->params;
@@ -49,6 +119,14 @@ static void kiln_k_fused_elementwise_f32(const struct kiln_kernel_args *a)
     for (int c = 0; c < KILN_FEW_MAX_CONSTS; c++)
         for (int j = 0; j < FEW_BLOCK; j++)
             cst[c][j] = p->consts[c];
+    void (*run)(const struct kiln_p_fused_elementwise *, float[][FEW_BLOCK],
+                float[][FEW_BLOCK]) = few_program_portable;
+#ifdef FEW_DISPATCH
+    enum kiln_gemm_isa isa = kiln_gemm_isa_active();
+    run = isa == KILN_GEMM_ISA_AVX512 ? few_program_avx512
+          : isa == KILN_GEMM_ISA_AVX2 ? few_program_avx2
+                                      : few_program_portable;
+#endif
     const int64_t n = kiln_tensor_numel(&a->out[0]);
     float *y = a->out[0].data;
     int out = p->code[p->n_code - 1][1];
@@ -56,19 +134,13 @@ static void kiln_k_fused_elementwise_f32(const struct kiln_kernel_args *a)
         int len = n - k0 < FEW_BLOCK ? (int)(n - k0) : FEW_BLOCK;
         for (int i = 0; i < p->n_in; i++) {
             const float *x = (const float *)a->in[i].data + k0;
-            for (int j = 0; j < len; j++)
-                reg[i][j] = x[j];
+            memcpy(reg[i], x, (size_t)len * sizeof(float));
+            /* the lanes past the end compute on zeros and are dropped */
+            for (int j = len; j < FEW_BLOCK; j++)
+                reg[i][j] = 0.0f;
         }
-        for (int i = 0; i < p->n_code; i++) {
-            const uint8_t *ins = p->code[i];
-            const float *ra = ins[2] >= KILN_FEW_CONST ? cst[ins[2] - KILN_FEW_CONST] : reg[ins[2]];
-            const float *rb = ins[3] >= KILN_FEW_CONST ? cst[ins[3] - KILN_FEW_CONST] : reg[ins[3]];
-            float *rd = reg[ins[1]];
-            for (int j = 0; j < len; j++)
-                rd[j] = few_apply(ins[0], ra[j], rb[j]);
-        }
-        for (int j = 0; j < len; j++)
-            y[k0 + j] = reg[out][j];
+        run(p, reg, cst);
+        memcpy(y + k0, reg[out], (size_t)len * sizeof(float));
     }
 }
 

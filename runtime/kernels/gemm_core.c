@@ -251,8 +251,12 @@ KILN_GEMM_BLOCKED(portable_f64, double, MR, NR, micro_portable_f64, , 1, epi_til
     P##_storeu_ps(t + i * 2 * VW, c##i##0);                                                    \
     P##_storeu_ps(t + i * 2 * VW + VW, c##i##1);
 /* The fused write-back of a full tile: what epi_tile() does in memory, in registers ((c + bias)
- * + residual, then Relu as max(0, c) or Clip as min(hi, max(lo, c)): max(a, b) is a > b ? a : b,
- * so NaN and -0 pass and hi wins over lo, the bits of actmath.h's relu and clip). */
+ * + residual, then Relu or Clip by vact.h's instance of the variant, the bits of actmath.h's). */
+#define GEMM_KV__mm256 kv8
+#define GEMM_KV__mm512 kv16
+#define GEMM_VACT(P, fn) GEMM_VACT_(GEMM_KV_##P, fn)
+#define GEMM_VACT_(O, fn) GEMM_VACT__(O, fn)
+#define GEMM_VACT__(O, fn) O##_##fn
 #define SIMD_EPI_ROW(i, V, VW, P)                                                              \
     {                                                                                          \
         SIMD_ACC_ROW(i, V, VW, P)                                                              \
@@ -266,11 +270,11 @@ KILN_GEMM_BLOCKED(portable_f64, double, MR, NR, micro_portable_f64, , 1, epi_til
             c##i##1 = P##_add_ps(c##i##1, P##_loadu_ps(res + i * ldr + VW));                   \
         }                                                                                      \
         if (vact == KILN_ACT_RELU) {                                                           \
-            c##i##0 = P##_max_ps(vlo, c##i##0);                                                \
-            c##i##1 = P##_max_ps(vlo, c##i##1);                                                \
+            c##i##0 = GEMM_VACT(P, relu)(c##i##0, 0.0f, 0.0f);                                 \
+            c##i##1 = GEMM_VACT(P, relu)(c##i##1, 0.0f, 0.0f);                                 \
         } else if (vact == KILN_ACT_CLIP) {                                                    \
-            c##i##0 = P##_min_ps(vhi, P##_max_ps(vlo, c##i##0));                               \
-            c##i##1 = P##_min_ps(vhi, P##_max_ps(vlo, c##i##1));                               \
+            c##i##0 = GEMM_VACT(P, clip)(c##i##0, alo, ahi);                                   \
+            c##i##1 = GEMM_VACT(P, clip)(c##i##1, alo, ahi);                                   \
         }                                                                                      \
         P##_storeu_ps(c_, c##i##0);                                                            \
         P##_storeu_ps(c_ + VW, c##i##1);                                                       \
@@ -290,7 +294,7 @@ KILN_GEMM_BLOCKED(portable_f64, double, MR, NR, micro_portable_f64, , 1, epi_til
                 ROWS(SIMD_STORE_ROW, V, VW, P)                                                 \
                 return;                                                                        \
             }                                                                                  \
-            /* activations other than Relu and Clip: the tile's epilogue in memory */          \
+            /* activations other than Relu and Clip: over the stored rows, by vact.h's map */  \
             const struct kiln_act *act_ = epi->act;                                            \
             int kind = act_ ? act_->kind : KILN_ACT_NONE;                                      \
             int vact = kind == KILN_ACT_NONE || kind == KILN_ACT_RELU || kind == KILN_ACT_CLIP  \
@@ -299,16 +303,14 @@ KILN_GEMM_BLOCKED(portable_f64, double, MR, NR, micro_portable_f64, , 1, epi_til
             const float *bias = epi->bias ? (const float *)epi->bias + i0 : NULL;              \
             const float *res = NULL;                                                           \
             int64_t ldr = epi->ldr;                                                            \
-            V vlo = P##_setzero_ps(), vhi = vlo;                                               \
-            if (vact == KILN_ACT_CLIP)                                                         \
-                vlo = P##_set1_ps(act_->alpha), vhi = P##_set1_ps(act_->beta);                 \
-            if (vact >= 0 && epi->res)                                                         \
+            float alo = vact == KILN_ACT_CLIP ? act_->alpha : 0.0f;                            \
+            float ahi = vact == KILN_ACT_CLIP ? act_->beta : 0.0f;                             \
+            if (epi->res)                                                                      \
                 res = (const float *)epi->res + i0 * ldr + j0;                                 \
-            if (vact < 0)                                                                      \
-                bias = NULL;                                                                   \
             ROWS(SIMD_EPI_ROW, V, VW, P)                                                       \
             if (vact < 0)                                                                      \
-                epi_tile_f32(epi, i0, j0, C, ldc, mr, nr);                                     \
+                for (int64_t i = 0; i < (tm); i++)                                             \
+                    GEMM_VACT(P, act_map)(act_, C + i * ldc, C + i * ldc, 2 * VW);             \
             return;                                                                            \
         }                                                                                      \
         /* edge tile: through a buffer, clipped to mr x nr */                                  \

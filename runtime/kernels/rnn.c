@@ -3,19 +3,19 @@
  * GEMM on R transposed once per direction, and a per-op cell function over the batch whose
  * gate passes are loops the compiler vectorises), honouring layout, sequence_lens (steps past a
  * batch entry's length leave its state alone and write zeros to Y) and the optional outputs.
- * Scratch layout and the vectorisable Sigmoid/Tanh in rnn.h; other gate activations from act.h. */
+ * Scratch layout in rnn.h; the gate activations from vact.h. */
 #include <math.h>
 
 #include "kernels.h"
-#include "act.h"
+#include "vact.h"
 #include "gemm_core.h"
 #include "rnn.h"
 
-/* ---- gate passes over contiguous vectors ----
- * v[j] = act(clip(v[j])) for the kinds rnn.h computes without libm (the default activations),
- * one instance per SIMD variant (target attributes, chosen with the GEMM's variant, so
- * KILN_SIMD picks both) in libkilnrt; plain C in emitted C. Elementwise and without fused
- * multiply-adds, so every instance gives the same bits. lim is the clip (INFINITY: none). */
+/* ---- the recurrent product and the gate passes ----
+ * The recurrent product of small batches (vecmat below) is one instance per SIMD variant
+ * (target attributes, chosen with the GEMM's variant, so KILN_SIMD picks both) in libkilnrt;
+ * plain C in emitted C. Without fused multiply-adds, so every instance gives the same bits.
+ * The gate activations are vact.h's vector forms, on the same variant. */
 #if defined(__x86_64__) && !defined(KILN_EMITTED) && defined(__GNUC__)
 #define RNN_DISPATCH 1
 #endif
@@ -25,17 +25,6 @@ static inline float rnn_clip(float v, float lim)
     return v < -lim ? -lim : v > lim ? lim : v;
 }
 
-#define RNN_GATE_ACTS(sfx, ATTR)                                                               \
-    static ATTR void sigmoid_n_##sfx(float *restrict v, int64_t n, float lim)                  \
-    {                                                                                          \
-        for (int64_t j = 0; j < n; j++)                                                        \
-            v[j] = kiln_rnn_sigmoidf(rnn_clip(v[j], lim));                                     \
-    }                                                                                          \
-    static ATTR void tanh_n_##sfx(float *restrict v, int64_t n, float lim)                     \
-    {                                                                                          \
-        for (int64_t j = 0; j < n; j++)                                                        \
-            v[j] = kiln_rnn_tanhf(rnn_clip(v[j], lim));                                        \
-    }
 /* c[0..n) = a[0..K) . B, B(k, j) = B[k*ldb + j]: the recurrent product of one batch entry.
  * With one row the GEMM's register tile computes rows it then drops and packs B every step, so
  * small batches take this: 32 columns at a time accumulated in registers over k in order,
@@ -55,7 +44,6 @@ static inline float rnn_clip(float v, float lim)
             c[j0 + jj] = acc[jj];                                                              \
     }
 #define RNN_GATE_FNS(sfx, ATTR)                                                                \
-    RNN_GATE_ACTS(sfx, ATTR)                                                                   \
     static ATTR void vecmat_##sfx(const float *restrict a, int64_t K, const float *restrict B, \
                                   int64_t ldb, int64_t n, float *restrict c)                   \
     {                                                                                          \
@@ -77,21 +65,10 @@ RNN_GATE_FNS(avx512, __attribute__((target("avx512f"))))
  * activation h(Ct) is not clipped). */
 static void rnn_act_n(const struct kiln_act *a, float *v, int64_t n, float clip, int gate)
 {
-    float lim = gate && clip > 0.0f ? clip : INFINITY;
-    if (a->kind == KILN_ACT_SIGMOID || a->kind == KILN_ACT_TANH) {
-        int s = a->kind == KILN_ACT_SIGMOID;
-#ifdef RNN_DISPATCH
-        switch (kiln_gemm_isa_active()) {
-        case KILN_GEMM_ISA_AVX512: (s ? sigmoid_n_avx512 : tanh_n_avx512)(v, n, lim); return;
-        case KILN_GEMM_ISA_AVX2: (s ? sigmoid_n_avx2 : tanh_n_avx2)(v, n, lim); return;
-        default: break;
-        }
-#endif
-        (s ? sigmoid_n_portable : tanh_n_portable)(v, n, lim);
-        return;
-    }
-    for (int64_t j = 0; j < n; j++)
-        v[j] = kiln_act_apply(a, rnn_clip(v[j], lim));
+    if (gate && clip > 0.0f)
+        for (int64_t j = 0; j < n; j++)
+            v[j] = rnn_clip(v[j], clip);
+    kiln_vact_map(a, v, v, n);
 }
 
 /* One direction of one run: weights, the running state and the step being computed. */

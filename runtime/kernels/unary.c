@@ -4,8 +4,8 @@
  * float or double libm function from the compute type, so float32 stays in float. */
 #include <tgmath.h>
 
-#include "actmath.h"
 #include "elementwise.h"
+#include "vact.h"
 
 /* kiln_k_<op>_<s>: z[k] = EXPR, where EXPR reads the stored element xv and the attributes
  * pa, pb (struct kiln_p_unary a and b). */
@@ -109,12 +109,36 @@ static inline double gelu_d(double v, double pa, double pb)
               ST(sizeof(C) == sizeof(double) ? (C)op##_d(LD(xv), pa, pb)                       \
                                              : (C)op##_f((float)LD(xv), pa, pb)))
 #define FLOAT_OPS(X)                                                                           \
-    X(relu) X(sigmoid) X(tanh) X(leaky_relu) X(exp) X(log) X(sqrt) X(reciprocal) X(floor)     \
-    X(ceil) X(round) X(erf) X(sin) X(cos) X(tan) X(asin) X(acos) X(atan) X(sinh) X(cosh)      \
-    X(asinh) X(acosh) X(atanh) X(elu) X(selu) X(celu) X(softplus) X(softsign)                 \
-    X(hard_sigmoid) X(hard_swish) X(thresholded_relu) X(abs) X(neg) X(sign) X(gelu) X(mish)
+    X(exp) X(log) X(sqrt) X(reciprocal) X(floor) X(ceil) X(round) X(erf) X(sin) X(cos) X(tan)  \
+    X(asin) X(acos) X(atan) X(sinh) X(cosh) X(asinh) X(acosh) X(atanh) X(abs) X(neg) X(sign)   \
+    X(gelu)
 #define INST_FLOAT_OP(op) KILN_EW_FLOATS(DEF_FMATH, op)
 FLOAT_OPS(INST_FLOAT_OP)
+
+/* The activations of acts.def: float32 through vact.h's vector forms (which give the bits of
+ * the scalar ones: the same result on every SIMD path and in the fused epilogues), the other
+ * dtypes element by element. */
+#define ACT_OPS(X)                                                                             \
+    X(relu, RELU) X(sigmoid, SIGMOID) X(tanh, TANH) X(leaky_relu, LEAKY_RELU) X(elu, ELU)      \
+    X(selu, SELU) X(celu, CELU) X(softplus, SOFTPLUS) X(softsign, SOFTSIGN)                    \
+    X(hard_sigmoid, HARD_SIGMOID) X(hard_swish, HARD_SWISH)                                    \
+    X(thresholded_relu, THRESHOLDED_RELU) X(mish, MISH)
+#define DEF_AMATH(op, s, DT, T, C, LD, ST) DEF_AMATH_##s(op, s, DT, T, C, LD, ST)
+#define DEF_AMATH_f64 DEF_FMATH
+#define DEF_AMATH_f16 DEF_FMATH
+#define DEF_AMATH_bf16 DEF_FMATH
+#define DEF_AMATH_f32(op, s, DT, T, C, LD, ST)                                                 \
+    static void kiln_k_##op##_f32(const struct kiln_kernel_args *a)                            \
+    {                                                                                          \
+        const struct kiln_p_unary *p = a->params;                                              \
+        struct kiln_act act = {ACT_KIND_##op, p ? (float)p->a : 0.0f, p ? (float)p->b : 0.0f,  \
+                               0};                                                             \
+        kiln_vact_map(&act, a->in[0].data, a->out[0].data, kiln_tensor_numel(&a->out[0]));    \
+    }
+#define INST_ACT_OP(op, KIND)                                                                  \
+    enum { ACT_KIND_##op = KILN_ACT_##KIND };                                                  \
+    KILN_EW_FLOATS(DEF_AMATH, op)
+ACT_OPS(INST_ACT_OP)
 
 /* integer forms, computed in the element's own type */
 #define DEF_RELU_S(op, s, DT, T, C, LD, ST) UN_KERNEL(op, s, T, T, xv < 0 ? (T)0 : xv)

@@ -2,7 +2,9 @@
  * cases of every activation pinned (large |x|, -0, infinities, NaN, denormals, the ONNX
  * defaults), and the same bits from each evaluator: the standalone unary kernel, the fused
  * epilogue (kiln_act_apply and a MatMul kernel with the activation fused against the unfused
- * MatMul then the unary kernel) and a FusedElementwise chain. */
+ * MatMul then the unary kernel), a FusedElementwise chain and every SIMD instance of the vector
+ * forms (vact.h) on lengths 1-67; the maximum errors of vmath.h's exp, Sigmoid and Tanh over a
+ * sweep of float32 (ctest also runs this under each KILN_SIMD value). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,9 +15,10 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <float.h>
 
 #include "compiler.h"
-#include "kernels/act.h"
+#include "kernels/vact.h"
 #include "ops/fused.h"
 #include "graph_harness.h"
 
@@ -323,12 +326,218 @@ static void test_silu_same_bits(void **state)
         assert_true(same_bits(kiln_act_apply(&act, inputs[i]), want[i]));
 }
 
+/* ---- the vector forms (vact.h) ---- */
+
+typedef void (*map_fn)(const struct kiln_act *a, const float *x, float *y, int64_t n);
+static const struct {
+    const char *name, *cpu; /* cpu: the __builtin_cpu_supports feature it needs */
+    map_fn fn;
+} maps[] = {
+    {"portable", NULL, kv1_act_map},
+#ifdef KILN_V_AVX2
+    {"avx2", "avx2", kv8_act_map},
+#endif
+#ifdef KILN_V_AVX512
+    {"avx512", "avx512f", kv16_act_map},
+#endif
+};
+
+static bool map_runs(size_t m)
+{
+    if (!maps[m].cpu)
+        return true;
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    return strcmp(maps[m].cpu, "avx2") == 0 ? __builtin_cpu_supports("avx2")
+                                            : __builtin_cpu_supports("avx512f");
+#else
+    return false;
+#endif
+}
+
+/* Every row of acts.def, with its defaults and one other parameter pair, through every SIMD
+ * instance this CPU runs and through kiln_vact_map (the KILN_SIMD variant), on lengths 1-67
+ * (whole vectors and the scalar tail), misaligned, out of place and in place: the bits of the
+ * scalar kiln_act_apply in every lane. */
+static void test_vector_same_bits(void **state)
+{
+    (void)state;
+    enum { N = 67 + 1 };
+    float x[N_IN + 200], y[N_IN + 200 + 1], io[N + 1];
+    int nx = 0;
+    for (int i = 0; i < N_IN; i++)
+        x[nx++] = inputs[i];
+    for (int i = 0; i < 200; i++) /* a sweep through the approximations' reduction steps */
+        x[nx++] = -25.0f + 0.2513f * (float)i;
+    for (int k = 1; k < KILN_ACT_COUNT; k++) {
+        const struct kiln_act_info *ai = kiln_act_info_of(k);
+        const float params[2][2] = {{ai->alpha, ai->beta}, {0.3f, 2.5f}};
+        for (int p = 0; p < 2; p++) {
+            struct kiln_act act = {k, params[p][0], params[p][1], 0};
+            for (size_t m = 0; m <= sizeof maps / sizeof maps[0]; m++) {
+                if (m < sizeof maps / sizeof maps[0] && !map_runs(m))
+                    continue;
+                map_fn fn = m < sizeof maps / sizeof maps[0] ? maps[m].fn : kiln_vact_map;
+                const char *name = m < sizeof maps / sizeof maps[0] ? maps[m].name : "dispatch";
+                fn(&act, x, y + 1, nx);
+                for (int i = 0; i < nx; i++)
+                    if (!same_bits(y[1 + i], kiln_act_apply(&act, x[i])))
+                        fail_msg("%s %s (%g, %g) at %a: vector %a, scalar %a", name, ai->name,
+                                 act.alpha, act.beta, x[i], y[1 + i], kiln_act_apply(&act, x[i]));
+                for (int n = 1; n < N; n++) {
+                    int at = (n * 7) % (nx - n);
+                    memcpy(io + 1, x + at, (size_t)n * sizeof *io);
+                    fn(&act, io + 1, io + 1, n);
+                    for (int i = 0; i < n; i++)
+                        if (!same_bits(io[1 + i], kiln_act_apply(&act, x[at + i])))
+                            fail_msg("%s %s in place, length %d, lane %d: %a for %a", name,
+                                     ai->name, n, i, io[1 + i], x[at + i]);
+                }
+            }
+        }
+    }
+}
+
+/* one unit in the last place of float r (denormal spacing below FLT_MIN) */
+static double ulp_of(double r)
+{
+    int e;
+    r = fabs(r);
+    if (r < FLT_MIN)
+        return ldexp(1, -149);
+    frexp(r, &e);
+    return ldexp(1, e - 24);
+}
+
+/* The maximum errors of vmath.h against libm's double results, in units in the last place of
+ * the float result, over every 4099th float and densely over [-20, 20] (docs/optimization.md,
+ * "Vector math", quotes them): Sigmoid and Tanh within 3 ulp everywhere (denormal results
+ * included), exp within 1.5 ulp over [-87.3, 88]; and the edge cases. */
+static void test_vector_math_error(void **state)
+{
+    (void)state;
+    double ws = 0, wt = 0, we = 0;
+    float xs = 0, xt = 0, xe = 0;
+    for (uint64_t b = 0; b < 0x100000000u + 160000u; b += b < 0x100000000u ? 4099 : 1) {
+        float x;
+        if (b < 0x100000000u) {
+            uint32_t u = (uint32_t)b;
+            memcpy(&x, &u, sizeof x);
+        } else {
+            x = -20.0f + (float)(b - 0x100000000u) / 4000.0f;
+        }
+        if (isnan(x))
+            continue;
+        double d = x, e = exp(-fabs(d));
+        double s = d >= 0 ? 1 / (1 + e) : e / (1 + e), t = tanh(d);
+        double es = fabs(kiln_act_sigmoid_f(x, 0, 0) - s) / ulp_of(s);
+        double et = fabs(kiln_act_tanh_f(x, 0, 0) - t) / ulp_of(t);
+        if (es > ws)
+            ws = es, xs = x;
+        if (et > wt)
+            wt = et, xt = x;
+        if (d >= -87.3 && d <= 88) {
+            double ee = fabs(kv1_exp(x) - exp(d)) / ulp_of(exp(d));
+            if (ee > we)
+                we = ee, xe = x;
+        }
+    }
+    print_message("max error: sigmoid %.3f ulp (at %a), tanh %.3f ulp (at %a), exp %.3f ulp "
+                  "(at %a)\n",
+                  ws, xs, wt, xt, we, xe);
+    if (ws > 3 || wt > 3 || we > 1.5)
+        fail_msg("over the documented bounds");
+    /* edges: NaN passes, the limits exact, -0 kept, tiny inputs exact */
+    const float inf = INFINITY, tiny = 1e-40f;
+    assert_true(isnan(kv1_exp(NAN)) && kv1_exp(-inf) == 0 && kv1_exp(-200) == 0);
+    assert_true(kv1_exp(0) == 1 && kv1_exp(-0.0f) == 1);
+    assert_true(kiln_act_sigmoid_f(-1e30f, 0, 0) == 0 && kiln_act_sigmoid_f(1e30f, 0, 0) == 1);
+    assert_true(kiln_act_sigmoid_f(tiny, 0, 0) == 0.5f && kiln_act_sigmoid_f(-tiny, 0, 0) == 0.5f);
+    assert_true(kiln_act_tanh_f(tiny, 0, 0) == tiny && kiln_act_tanh_f(-tiny, 0, 0) == -tiny);
+    assert_true(kiln_act_tanh_f(1e30f, 0, 0) == 1 && kiln_act_tanh_f(-1e30f, 0, 0) == -1);
+    assert_true(kiln_act_tanh_f(0, 0, 0) == 0 && !signbit(kiln_act_tanh_f(0, 0, 0)));
+    assert_true(signbit(kiln_act_silu_f(-0.0f, 0, 0)) && kiln_act_silu_f(inf, 0, 0) == inf);
+    assert_true(isnan(kiln_act_silu_f(-inf, 0, 0))); /* -inf * 0, as Mul(x, Sigmoid(x)) */
+}
+
+/* What FusedElementwise's opcode computes, element by element (params.h): the reference its
+ * vectorised blocks are held to. */
+static float few_ref(int op, float a, float b)
+{
+    switch (op) {
+    case KILN_FEW_ADD: return a + b;
+    case KILN_FEW_SUB: return a - b;
+    case KILN_FEW_MUL: return a * b;
+    case KILN_FEW_DIV: return a / b;
+    case KILN_FEW_MAX: return a < b || isnan(b) ? b : a;
+    case KILN_FEW_MIN: return a > b || isnan(b) ? b : a;
+    case KILN_FEW_POW: return (float)pow((double)a, (double)b);
+    case KILN_FEW_LEAKY_RELU: return a < 0 ? b * a : a;
+    case KILN_FEW_NEG: return -a;
+    case KILN_FEW_ABS: return fabsf(a);
+    case KILN_FEW_EXP: return expf(a);
+    case KILN_FEW_LOG: return logf(a);
+    case KILN_FEW_SQRT: return sqrtf(a);
+    case KILN_FEW_RECIP: return 1.0f / a;
+    case KILN_FEW_RELU: return kiln_act_relu_f(a, 0, 0);
+    case KILN_FEW_SIGMOID: return kiln_act_sigmoid_f(a, 0, 0);
+    case KILN_FEW_TANH: return kiln_act_tanh_f(a, 0, 0);
+    case KILN_FEW_ERF: return erff(a);
+    case KILN_FEW_GELU: return kiln_act_gelu_f(a, 0, 0);
+    case KILN_FEW_FLOOR: return floorf(a);
+    case KILN_FEW_CEIL: return ceilf(a);
+    case KILN_FEW_FAST_EXP: return kiln_fast_expf(a);
+    case KILN_FEW_FAST_SIGMOID: return kiln_act_fast_sigmoid_f(a, 0, 0);
+    case KILN_FEW_FAST_TANH: return kiln_act_fast_tanh_f(a, 0, 0);
+    case KILN_FEW_FAST_GELU: return kiln_act_fast_gelu_f(a, 0, 0);
+    default: fail_msg("opcode %d has no reference", op);
+    }
+    return 0;
+}
+
+/* Every FusedElementwise opcode on two inputs (the edge values against each other) over
+ * lengths 1-67 and across block boundaries, on the KILN_SIMD variant: the reference's bits. */
+static void test_fused_elementwise_ops(void **state)
+{
+    (void)state;
+    enum { LEN = 200 };
+    float a[LEN], b[LEN], y[LEN];
+    for (int i = 0; i < LEN; i++) {
+        a[i] = i < N_IN ? inputs[i] : -30.0f + 0.31f * (float)i;
+        b[i] = inputs[(i * 7 + 3) % N_IN];
+    }
+    static const int lens[] = {1, 2, 3, 5, 7, 8, 15, 16, 17, 31, 33, 63, 64, 65, 67, 129, LEN};
+    for (int op = 0; op < KILN_FEW_OP_COUNT; op++)
+        for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++) {
+            int n = lens[l];
+            struct kiln_p_fused_elementwise p = {.n_code = 1, .n_in = 2};
+            memcpy(p.code[0], (uint8_t[]){(uint8_t)op, 2, 0, 1}, 4);
+            struct kiln_tensor t[3] = {
+                {.data = a, .dims = {n}, .rank = 1, .dtype = KILN_DTYPE_F32},
+                {.data = b, .dims = {n}, .rank = 1, .dtype = KILN_DTYPE_F32},
+                {.data = y, .dims = {n}, .rank = 1, .dtype = KILN_DTYPE_F32},
+            };
+            struct kiln_kernel_args args = {&p, t, t + 2, 2, 1, NULL, 0, NULL};
+            kernel_for(KILN_OP_FUSED_ELEMENTWISE, KILN_DTYPE_F32)->fn(&args);
+            for (int i = 0; i < n; i++)
+                if (!same_bits(y[i], few_ref(op, a[i], b[i])))
+                    fail_msg("opcode %d, length %d, at %d: %a op %a = %a, want %a", op, n, i, a[i],
+                             b[i], y[i], few_ref(op, a[i], b[i]));
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table),       cmocka_unit_test(test_op_defaults),
-        cmocka_unit_test(test_edges_float), cmocka_unit_test(test_edges_double),
-        cmocka_unit_test(test_same_bits),   cmocka_unit_test(test_silu_same_bits),
+        cmocka_unit_test(test_table),
+        cmocka_unit_test(test_op_defaults),
+        cmocka_unit_test(test_edges_float),
+        cmocka_unit_test(test_edges_double),
+        cmocka_unit_test(test_same_bits),
+        cmocka_unit_test(test_silu_same_bits),
+        cmocka_unit_test(test_vector_same_bits),
+        cmocka_unit_test(test_vector_math_error),
+        cmocka_unit_test(test_fused_elementwise_ops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
