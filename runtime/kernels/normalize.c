@@ -1,9 +1,11 @@
 /* normalize.c - Instance-, Layer-, Group- and MeanVarianceNormalization (one
  * template: each group of elements sharing the kept axes is normalised by its own statistics,
  * computed in double with two passes for accuracy), LRN across channels and LpNormalization.
- * float16 is computed in float/double and stored back. */
+ * float16 is computed in float/double and stored back. float32 LayerNormalization over
+ * contiguous groups takes vectorised loops (ln_group_f32). */
 #include <math.h>
 
+#include "gemm_core.h"
 #include "kernels.h"
 #include "nn.h"
 
@@ -71,6 +73,76 @@ static const struct kiln_tensor *group_view(const struct kiln_tensor *x, int32_t
     return t;
 }
 
+/* float32 LayerNormalization of one contiguous group, as loops the compiler vectorises (one
+ * instance per SIMD variant, chosen with the GEMM's): the statistics in double over 8 partial
+ * sums (element r into partial r % 8) added in a fixed order, so every variant gives the same
+ * bits; y = ((x - mean) * inv) * s + b in double as the template computes it. scale and bias
+ * hold one value per element (bias NULL: none). */
+#define LN_GROUP(sfx, ATTR)                                                                    \
+    static ATTR double ln_sum_##sfx(const float *restrict x, int64_t n, double mean, int sq)   \
+    {                                                                                          \
+        double p[8] = {0, 0, 0, 0, 0, 0, 0, 0};                                                \
+        int64_t r = 0;                                                                         \
+        if (sq)                                                                                \
+            for (; r + 8 <= n; r += 8)                                                         \
+                for (int j = 0; j < 8; j++) {                                                  \
+                    double d = (double)x[r + j] - mean;                                        \
+                    p[j] += d * d;                                                             \
+                }                                                                              \
+        else                                                                                   \
+            for (; r + 8 <= n; r += 8)                                                         \
+                for (int j = 0; j < 8; j++)                                                    \
+                    p[j] += (double)x[r + j];                                                  \
+        for (int j = 0; r < n; r++, j++) {                                                     \
+            double d = (double)x[r] - mean;                                                    \
+            p[j] += sq ? d * d : (double)x[r];                                                 \
+        }                                                                                      \
+        return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));              \
+    }                                                                                          \
+    static ATTR void ln_out_##sfx(const float *restrict x, float *restrict y, int64_t n,       \
+                                  double mean, double inv, const float *restrict scale,        \
+                                  const float *restrict bias)                                  \
+    {                                                                                          \
+        if (bias)                                                                              \
+            for (int64_t r = 0; r < n; r++)                                                    \
+                y[r] = (float)(((double)x[r] - mean) * inv * (double)scale[r] +                \
+                               (double)bias[r]);                                               \
+        else                                                                                   \
+            for (int64_t r = 0; r < n; r++)                                                    \
+                y[r] = (float)(((double)x[r] - mean) * inv * (double)scale[r] + 0.0);          \
+    }
+LN_GROUP(portable, )
+#if defined(__x86_64__) && !defined(KILN_EMITTED) && defined(__GNUC__)
+#define LN_DISPATCH 1
+LN_GROUP(avx2, __attribute__((target("avx2"))))
+LN_GROUP(avx512, __attribute__((target("avx512f"))))
+#endif
+
+/* One group of kiln_k_norm_f32 when it is a LayerNormalization over contiguous elements with a
+ * scale (and bias) per element; 0 when it is not (the template computes it). */
+static int ln_group_f32(const struct kiln_p_norm *p, const float *x, float *y, int64_t n,
+                        const float *scale, const float *bias, double *mean, double *inv)
+{
+    if (p->affine != KILN_NORM_PER_ELEMENT || !scale || p->scale_step != 1 ||
+        (bias && p->bias_step != 1) || n == 0)
+        return 0;
+    double (*sum)(const float *, int64_t, double, int) = ln_sum_portable;
+    void (*out)(const float *, float *, int64_t, double, double, const float *,
+                const float *) = ln_out_portable;
+#ifdef LN_DISPATCH
+    enum kiln_gemm_isa isa = kiln_gemm_isa_active();
+    if (isa == KILN_GEMM_ISA_AVX512)
+        sum = ln_sum_avx512, out = ln_out_avx512;
+    else if (isa == KILN_GEMM_ISA_AVX2)
+        sum = ln_sum_avx2, out = ln_out_avx2;
+#endif
+    *mean = sum(x, n, 0, 0) / (double)n;
+    double var = sum(x, n, *mean, 1) / (double)n;
+    *inv = p->eps_after_sqrt ? 1.0 / (sqrt(var) + p->epsilon) : 1.0 / sqrt(var + p->epsilon);
+    out(x, y, n, *mean, *inv, scale, bias);
+    return 1;
+}
+
 #define NORM_DEFINE(sfx, DT, T, ACC, LOAD, STORE)                                              \
     static void kiln_k_norm_##sfx(const struct kiln_kernel_args *a)                            \
     {                                                                                          \
@@ -91,6 +163,18 @@ static const struct kiln_tensor *group_view(const struct kiln_tensor *x, int32_t
         int64_t C = x->rank > 1 ? x->dims[1] : 1;                                              \
         for (int64_t g = 0; g < v.groups; g++) {                                               \
             int64_t base = v.roff ? axes_offset(v.kd, v.ks, v.nk, g) : g * v.count;            \
+            double mean_, inv_;                                                                \
+            if (KILN_DTYPE_##DT == KILN_DTYPE_F32 && !v.roff &&                                \
+                ln_group_f32(p, (const float *)(const void *)(X + base),                       \
+                             (float *)(void *)(Y + base), v.count,                             \
+                             (const float *)(const void *)scale,                               \
+                             (const float *)(const void *)bias, &mean_, &inv_)) {              \
+                if (mean_t)                                                                    \
+                    put_stat(mean_t, g, mean_);                                                \
+                if (inv_t)                                                                     \
+                    put_stat(inv_t, g, inv_);                                                  \
+                continue;                                                                      \
+            }                                                                                  \
             double sum = 0, sq = 0;                                                            \
             for (int64_t r = 0; r < v.count; r++)                                              \
                 sum += (double)LOAD(X[base + (v.roff ? v.roff[r] : r)]);                       \
