@@ -29,6 +29,11 @@ enum kiln_status kiln_compile_model(const struct kiln_compile_options *o,
         st = kiln_onnx_apply_shapes(g, &o->import, d);
     if (!st)
         st = kiln_infer(g, d);
+    if (!st && o->prune && o->prune->mode != KILN_PRUNE_NONE) {
+        st = kiln_prune(g, o->prune, o->prune_report, d);
+        if (st)
+            kiln_prune_report_free(o->prune_report);
+    }
     if (!st) {
         st = kiln_optimize(g, o->level, o->report, d);
         if (st)

@@ -17,6 +17,27 @@ enum kiln_status kiln_optimize(struct kiln_ir_graph *g, int level, struct kiln_p
                                struct kiln_diag *d);
 void kiln_pass_report_free(struct kiln_pass_report *r);
 
+/* Pruning (passes/prune.c), run on the inferred graph before the -O pipeline. */
+enum kiln_prune_mode {
+    KILN_PRUNE_NONE = 0,
+    KILN_PRUNE_CHANNELS, /* structured: whole output channels of Conv/ConvTranspose/Gemm */
+};
+struct kiln_prune_options {
+    int mode;     /* enum kiln_prune_mode */
+    double ratio; /* fraction of the candidate channels removed, 0 < ratio < 1 */
+    bool global;  /* rank channels across layers (scores normalised per group), else per group */
+    int norm;     /* 1 or 2: the norm of a channel's weights that ranks it */
+};
+struct kiln_prune_report; /* passes/prune.h */
+/* Parses "channels:R[:global|:per-layer]" and a norm "l1"/"l2" (NULL: l1) into *o. */
+enum kiln_status kiln_prune_parse(const char *spec, const char *norm,
+                                  struct kiln_prune_options *o, struct kiln_diag *d);
+/* Prunes g (inferred) as o says and leaves it inferred; report may be NULL, else free it with
+ * kiln_prune_report_free. */
+enum kiln_status kiln_prune(struct kiln_ir_graph *g, const struct kiln_prune_options *o,
+                            struct kiln_prune_report *report, struct kiln_diag *d);
+void kiln_prune_report_free(struct kiln_prune_report *r);
+
 struct kiln_compile_options {
     const char *model;           /* the ONNX file, loaded unless graph is given */
     struct kiln_ir_graph *graph; /* or a graph from kiln_onnx_load, taken over (even on error) */
@@ -28,6 +49,8 @@ struct kiln_compile_options {
                                              * pipeline ran through (also when lowering fails
                                              * after it), zeroed otherwise */
     const struct kiln_lower_options *lower; /* NULL: the defaults */
+    const struct kiln_prune_options *prune; /* NULL: no pruning */
+    struct kiln_prune_report *prune_report; /* NULL, or what pruning did (zeroed otherwise) */
 };
 
 /* Loads (or takes) the graph, infers it, optimizes it at o->level and, when out is not NULL,

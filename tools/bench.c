@@ -37,10 +37,6 @@ static enum kiln_status check_available(const struct kiln_bench_config *c, struc
     if (c->fp16)
         return kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
                              "config '%s': fp16 conversion is not implemented yet", c->label);
-    if (c->prune > 0)
-        return kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
-                             "config '%s': pruning (prune:%g) is not implemented yet", c->label,
-                             c->prune);
     if (c->simd && !kiln_gemm_isa_supported((enum kiln_gemm_isa)(c->simd - 1)))
         return kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
                              "config '%s': this CPU (or this build of kiln) does not run the %s "
@@ -807,6 +803,9 @@ static enum kiln_status compile_at(const struct ctx *x, const struct kiln_bench_
     }
     struct kiln_import_options io = {sh, x->n_in, NULL, 0};
     struct kiln_compile_options co = {.model = x->o->model, .level = cfg->opt_level};
+    struct kiln_prune_options po = {.mode = KILN_PRUNE_CHANNELS, .ratio = cfg->prune, .norm = 1};
+    if (cfg->prune > 0) /* prune:R is `kiln compile --prune channels:R` */
+        co.prune = &po;
     enum kiln_status st = kiln_onnx_load(x->o->model, &io, &co.graph, d);
     free(sh);
     if (st)

@@ -18,7 +18,7 @@ struct kiln_bench_config {
     char label[64];
     int opt_level;  /* -O level, 0..3 */
     bool int8, fp16;
-    double prune;   /* fraction of weights zeroed, 0: none */
+    double prune;   /* fraction of channels removed (--prune channels:R), 0: none */
     int simd;       /* float32 GEMM variant (enum kiln_gemm_isa) + 1; 0: the process default */
 };
 

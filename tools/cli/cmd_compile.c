@@ -13,15 +13,17 @@
 #include "emit_c.h"
 #include "onnx_export.h"
 #include "pass.h"
+#include "prune.h"
 
 const char kiln_usage_compile[] =
     "kiln compile MODEL.onnx [-o OUT] [-O0..-O3] [--report] [--emit kiln|c|onnx] "
     "[--name NAME] [--weights c|bin] [--with-main] [--input-shape NAME=D0,D1,...]... "
-    "[--input-value NAME=FILE.npy]...";
+    "[--input-value NAME=FILE.npy]... [--prune channels:R[:global]] [--prune-norm l1|l2]";
 const char kiln_help_compile[] =
     "usage: kiln compile MODEL.onnx [-o OUT] [-O0..-O3] [--report] [--emit kiln|c|onnx]\n"
     "                    [--name NAME] [--weights c|bin] [--with-main]\n"
     "                    [--input-shape NAME=D0,D1,...]... [--input-value NAME=FILE.npy]...\n"
+    "                    [--prune channels:R[:global|:per-layer]] [--prune-norm l1|l2]\n"
     "\n"
     "Compiles a model into one of kiln's deployment forms:\n"
     "  --emit kiln   (default) a .kiln bundle: the kernel schedule, parameters, 64-byte aligned\n"
@@ -45,6 +47,11 @@ const char kiln_help_compile[] =
     "  --input-value NAME=FILE.npy   fix the value of input NAME: it becomes a constant, and\n"
     "                                what it decides (a Reshape target, Slice bounds, a Loop's\n"
     "                                trip count) is decided at compile time; repeatable\n"
+    "  --prune channels:R            remove the fraction R of the output channels of Conv,\n"
+    "                                ConvTranspose and Gemm layers with the smallest weight norm,\n"
+    "                                per layer (default) or ranked across layers (:global); the\n"
+    "                                graph keeps its inputs and outputs (docs/pruning.md)\n"
+    "  --prune-norm l1|l2            the norm that ranks channels (default l1)\n"
     "  -h, --help                    print this help\n";
 
 /* MODEL.onnx -> MODEL.kiln; any other name gets .kiln appended. */
@@ -62,7 +69,7 @@ static char *default_output(const char *model)
 }
 
 struct compile_args {
-    const char *model, *output, *emit, *name, *weights;
+    const char *model, *output, *emit, *name, *weights, *prune, *prune_norm;
     int level, report, with_main;
     struct cli_shapes shapes;
     struct cli_values values;
@@ -95,7 +102,9 @@ static int parse_compile(int argc, char **argv, struct compile_args *a)
                    (m = cli_opt_value(argc, argv, &i, "-o", &val)) != 0 ||
                    (m = cli_opt_value(argc, argv, &i, "--emit", &val)) != 0 ||
                    (m = cli_opt_value(argc, argv, &i, "--name", &val)) != 0 ||
-                   (m = cli_opt_value(argc, argv, &i, "--weights", &val)) != 0) {
+                   (m = cli_opt_value(argc, argv, &i, "--weights", &val)) != 0 ||
+                   (m = cli_opt_value(argc, argv, &i, "--prune", &val)) != 0 ||
+                   (m = cli_opt_value(argc, argv, &i, "--prune-norm", &val)) != 0) {
             if (m < 0)
                 rc = cli_usage_error(kiln_usage_compile, "missing value for", arg);
             else if (strncmp(arg, "--emit", 6) == 0)
@@ -104,6 +113,10 @@ static int parse_compile(int argc, char **argv, struct compile_args *a)
                 a->name = val;
             else if (strncmp(arg, "--weights", 9) == 0)
                 a->weights = val;
+            else if (strncmp(arg, "--prune-norm", 12) == 0)
+                a->prune_norm = val;
+            else if (strncmp(arg, "--prune", 7) == 0)
+                a->prune = val;
             else
                 a->output = val;
         } else if (arg[0] == '-' && arg[1]) {
@@ -220,6 +233,18 @@ int kiln_cmd_compile(int argc, char **argv)
     struct kiln_pass_report report;
     memset(&report, 0, sizeof report);
     struct kiln_compile_options co = {.model = a.model, .level = a.level, .report = &report};
+    struct kiln_prune_options po;
+    struct kiln_prune_report prep;
+    memset(&prep, 0, sizeof prep);
+    if (a.prune || a.prune_norm) {
+        if (kiln_prune_parse(a.prune ? a.prune : "", a.prune_norm, &po, &d)) {
+            rc = cli_usage_error(kiln_usage_compile, d.message, NULL);
+            free(a.shapes.v), free(a.values.v);
+            return rc;
+        }
+        co.prune = &po;
+        co.prune_report = &prep;
+    }
     co.import = (struct kiln_import_options){a.shapes.v, a.shapes.n, a.values.v, a.values.n};
     bool onnx = strcmp(a.emit, "onnx") == 0; /* the graph, not a program */
     struct kiln_ir_graph *g = NULL;
@@ -229,6 +254,8 @@ int kiln_cmd_compile(int argc, char **argv)
         rc = CLI_ERROR;
     } else {
         enum kiln_status st = kiln_compile_model(&co, onnx ? &g : NULL, onnx ? NULL : &c, &d);
+        if (a.report && co.prune && !st)
+            kiln_prune_report_print(stdout, &prep);
         if (a.report && report.passes) /* also when lowering failed after the passes */
             kiln_pass_report_print(stdout, &report);
         if (st)
@@ -238,6 +265,7 @@ int kiln_cmd_compile(int argc, char **argv)
                            &d);
     }
     kiln_pass_report_free(&report);
+    kiln_prune_report_free(&prep);
     kiln_compiled_free(c);
     kiln_ir_graph_free(g);
     free(out_path);
