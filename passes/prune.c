@@ -785,7 +785,8 @@ static enum kiln_status apply(struct prune *p)
         struct kiln_prune_layer *L = &r->layers[i];
         if (n->dead || !n->out[0] || n->out[0]->data || !node_macs(n))
             continue;
-        L->name = n->name, L->op_type = n->op_type;
+        snprintf(L->name, sizeof L->name, "%s", n->name);
+        snprintf(L->op_type, sizeof L->op_type, "%s", n->op_type);
         L->out_before = n->out[0]->rank >= 2 ? n->out[0]->dims[1] : 0;
         L->in_before = n->in[0]->rank >= 2 ? n->in[0]->dims[1] : 0;
         L->macs_before = node_macs(n);
@@ -844,7 +845,7 @@ static enum kiln_status apply(struct prune *p)
     for (uint32_t i = 0; i < g->n_nodes; i++) {
         struct kiln_ir_node *n = g->nodes[i];
         struct kiln_prune_layer L = r->layers[i];
-        if (!L.name)
+        if (!L.name[0])
             continue;
         L.out_after = n->out[0]->rank >= 2 ? n->out[0]->dims[1] : 0;
         L.in_after = n->in[0]->rank >= 2 ? n->in[0]->dims[1] : 0;

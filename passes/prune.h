@@ -11,7 +11,7 @@
 
 /* One Conv/ConvTranspose/Gemm/MatMul (any node with a MAC count) whose shape pruning changed. */
 struct kiln_prune_layer {
-    const char *name, *op_type; /* point into the graph */
+    char name[128], op_type[32]; /* copies: the report outlives the graph */
     int64_t out_before, out_after; /* output channels (dims[1] of output 0) */
     int64_t in_before, in_after;   /* input channels (dims[1] of input 0) */
     uint64_t macs_before, macs_after;

@@ -194,11 +194,14 @@ static void test_config_parser(void **state)
     assert_string_equal(c[0].label, "O1");
     assert_string_equal(c[1].label, "O2");
     free(c);
+    /* prune:R is channel pruning (kiln compile --prune channels:R) */
+    assert_int_equal(kiln_bench_parse_configs("O1+prune:0.5", &c, &n, &d), 0);
+    assert_true(c[0].prune == 0.5 && c[0].opt_level == 1);
+    free(c);
 
     /* features that do not exist yet: named, never skipped */
     parse_err("O0,O2+int8", KILN_STATUS_UNSUPPORTED, "int8 quantization is not implemented yet");
     parse_err("O2+fp16", KILN_STATUS_UNSUPPORTED, "fp16 conversion is not implemented yet");
-    parse_err("O1+prune:0.5", KILN_STATUS_UNSUPPORTED, "pruning (prune:0.5) is not implemented");
     parse_err("int8", KILN_STATUS_UNSUPPORTED, "config 'int8'");
     /* malformed or unknown: a usage error, also when a future feature is next to it */
     parse_err("O4", KILN_STATUS_INVALID_ARG, "unknown feature 'O4'");
