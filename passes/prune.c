@@ -558,8 +558,22 @@ static enum kiln_status decide(struct prune *p)
             continue;
         if (!G->score && !(G->score = calloc((size_t)G->C, sizeof *G->score)))
             return kiln_diag_set(p->c->d, KILN_STATUS_NO_MEMORY, NULL, NULL, "out of memory");
-        for (int64_t ch = 0; ch < G->C; ch++)
-            G->score[ch] += channel_norm(S->w, S->axis, ch, p->o->norm);
+        /* a BatchNormalization right after the layer rescales its channels: rank by the
+         * weights it folds into (what fold_batchnorm will make of them) */
+        const struct kiln_ir_node *bn =
+            kiln_edit_sole_user_op(p->c->g, S->n->out[0], KILN_OP_BATCH_NORMALIZATION);
+        bool scaled = bn && bn->params && kiln_edit_is_float_const(bn->in[1], S->w->dtype) &&
+                      kiln_edit_is_float_const(bn->in[4], S->w->dtype);
+        for (int64_t ch = 0; ch < G->C; ch++) {
+            double f = 1;
+            if (scaled) {
+                const struct kiln_p_batch_norm *pb = bn->params;
+                f = fabs(kiln_edit_get(bn->in[1], ch)) /
+                    sqrt(kiln_edit_get(bn->in[4], ch) + pb->epsilon);
+                f = p->o->norm == 2 ? f * f : f;
+            }
+            G->score[ch] += f * channel_norm(S->w, S->axis, ch, p->o->norm);
+        }
     }
     int64_t total = 0;
     for (uint32_t i = 0; i < p->n_groups; i++)
@@ -897,6 +911,10 @@ enum kiln_status kiln_prune(struct kiln_ir_graph *g, const struct kiln_prune_opt
     }
     if (!st)
         st = totals(&p, &r->macs_after, &r->wbytes_after);
+#ifndef NDEBUG
+    if (!st)
+        st = kiln_ir_verify(g, d);
+#endif
     for (uint32_t i = 0; i < p.n_groups; i++)
         free(p.groups[i].parts), free(p.groups[i].score), free(p.groups[i].keep);
     free(p.groups), free(p.mem), free(p.edits), free(p.srcs);
