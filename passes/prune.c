@@ -152,8 +152,8 @@ static void unite(struct prune *p, uint32_t a, uint32_t b, const struct kiln_ir_
         freeze(p, ra, "%s '%s' ties a Concat's channels to other channels", n->op_type, n->name);
         /* B is no root any more: freeze_concat_parts would not see its parts */
         for (uint32_t k = 0; k < B->n_parts; k++)
-            freeze(p, B->parts[k], "feeds a Concat tied to other channels by %s '%s'",
-                   n->op_type, n->name);
+            freeze(p, B->parts[k], "feeds a Concat tied to other channels by %s '%s'", n->op_type,
+                   n->name);
     }
 }
 
@@ -214,7 +214,7 @@ static void freeze_inputs(struct prune *p, const struct kiln_ir_node *n, const c
 {
     for (uint32_t j = 0; j < n->n_in; j++)
         if (has_channels(n->in[j]))
-            freeze(p, (uint32_t)member(p, n->in[j])->g, "read by %s '%s'%s", n->op_type, n->name,
+            freeze(p, (uint32_t)member(p, n->in[j])->g, "is read by %s '%s'%s", n->op_type, n->name,
                    what);
 }
 
@@ -270,8 +270,8 @@ static void see_conv(struct prune *p, struct kiln_ir_node *n)
     }
     if (group != 1) {
         freeze_inputs(p, n, ": a grouped Conv's channels are not pruned");
-        int32_t g = new_group(p, y->dims[1], true, "made by the grouped %s '%s'", n->op_type,
-                              n->name);
+        int32_t g =
+            new_group(p, y->dims[1], true, "made by the grouped %s '%s'", n->op_type, n->name);
         set_member(p, y, g, 1);
         return;
     }
@@ -430,12 +430,8 @@ static void see(struct prune *p, struct kiln_ir_node *n)
     }
     switch (n->op) {
     case KILN_OP_CONV:
-    case KILN_OP_CONV_TRANSPOSE:
-        see_conv(p, n);
-        return;
-    case KILN_OP_GEMM:
-        see_gemm(p, n);
-        return;
+    case KILN_OP_CONV_TRANSPOSE: see_conv(p, n); return;
+    case KILN_OP_GEMM: see_gemm(p, n); return;
     case KILN_OP_BATCH_NORMALIZATION:
         if (has_channels(x))
             see_through(p, n, 1, 4);
@@ -456,8 +452,8 @@ static void see(struct prune *p, struct kiln_ir_node *n)
     case KILN_OP_GLOBAL_LP_POOL:
     case KILN_OP_IDENTITY:
     case KILN_OP_DROPOUT:
-        if (has_channels(x) && (n->op == KILN_OP_IDENTITY || n->op == KILN_OP_DROPOUT ||
-                                member(p, x)->F == 1))
+        if (has_channels(x) &&
+            (n->op == KILN_OP_IDENTITY || n->op == KILN_OP_DROPOUT || member(p, x)->F == 1))
             see_through(p, n, 1, 0);
         else
             freeze_inputs(p, n, "");
@@ -479,11 +475,8 @@ static void see(struct prune *p, struct kiln_ir_node *n)
             freeze_inputs(p, n, "");
         }
         return;
-    case KILN_OP_CONCAT:
-        see_concat(p, n);
-        return;
-    default:
-        break;
+    case KILN_OP_CONCAT: see_concat(p, n); return;
+    default: break;
     }
     if ((info->flags & KILN_OPF_ELEMENTWISE) && n->n_out == 1 && has_channels(y))
         see_elementwise(p, n);
@@ -602,8 +595,8 @@ static enum kiln_status decide(struct prune *p)
         p->r->channels_before += G->C;
         int64_t first = n;
         for (int64_t ch = 0; ch < G->C; ch++)
-            cs[n++] = (struct cand){p->o->global && mean > 0 ? G->score[ch] / mean : G->score[ch],
-                                    i, ch};
+            cs[n++] =
+                (struct cand){p->o->global && mean > 0 ? G->score[ch] / mean : G->score[ch], i, ch};
         if (!p->o->global) { /* per group: the ratio of this group's channels */
             qsort(cs + first, (size_t)G->C, sizeof *cs, cmp_cand);
             int64_t drop = (int64_t)floor(p->o->ratio * (double)G->C + 1e-9);
@@ -965,8 +958,8 @@ void kiln_prune_report_print(FILE *f, const struct kiln_prune_report *r)
     }
 }
 
-enum kiln_status kiln_prune_parse(const char *spec, const char *norm,
-                                  struct kiln_prune_options *o, struct kiln_diag *d)
+enum kiln_status kiln_prune_parse(const char *spec, const char *norm, struct kiln_prune_options *o,
+                                  struct kiln_diag *d)
 {
     memset(o, 0, sizeof *o);
     o->norm = 1;

@@ -11,7 +11,7 @@
 
 /* One Conv/ConvTranspose/Gemm/MatMul (any node with a MAC count) whose shape pruning changed. */
 struct kiln_prune_layer {
-    char name[128], op_type[32]; /* copies: the report outlives the graph */
+    char name[128], op_type[32];   /* copies: the report outlives the graph */
     int64_t out_before, out_after; /* output channels (dims[1] of output 0) */
     int64_t in_before, in_after;   /* input channels (dims[1] of input 0) */
     uint64_t macs_before, macs_after;
@@ -21,8 +21,8 @@ struct kiln_prune_layer {
 struct kiln_prune_report {
     struct kiln_prune_layer *layers;
     uint32_t n_layers;
-    uint64_t macs_before, macs_after;     /* the whole graph */
-    uint64_t wbytes_before, wbytes_after; /* every constant a node reads, counted once */
+    uint64_t macs_before, macs_after;        /* the whole graph */
+    uint64_t wbytes_before, wbytes_after;    /* every constant a node reads, counted once */
     int64_t channels_before, channels_after; /* of the groups that were candidates */
     char *notes; /* NUL-separated lines: groups left alone and why; malloc'd */
     size_t notes_len, notes_cap;

@@ -18,7 +18,8 @@
 const char kiln_usage_compile[] =
     "kiln compile MODEL.onnx [-o OUT] [-O0..-O3] [--report] [--emit kiln|c|onnx] "
     "[--name NAME] [--weights c|bin] [--with-main] [--input-shape NAME=D0,D1,...]... "
-    "[--input-value NAME=FILE.npy]... [--prune channels:R[:global]] [--prune-norm l1|l2]";
+    "[--input-value NAME=FILE.npy]... [--prune channels:R[:global]] "
+    "[--prune-norm l1|l2]";
 const char kiln_help_compile[] =
     "usage: kiln compile MODEL.onnx [-o OUT] [-O0..-O3] [--report] [--emit kiln|c|onnx]\n"
     "                    [--name NAME] [--weights c|bin] [--with-main]\n"
@@ -239,7 +240,7 @@ int kiln_cmd_compile(int argc, char **argv)
     if (a.prune || a.prune_norm) {
         if (kiln_prune_parse(a.prune ? a.prune : "", a.prune_norm, &po, &d)) {
             rc = cli_usage_error(kiln_usage_compile, d.message, NULL);
-            free(a.shapes.v), free(a.values.v);
+            free(out_path), free(a.shapes.v), free(a.values.v);
             return rc;
         }
         co.prune = &po;
