@@ -116,8 +116,11 @@ enum kiln_status kiln_bundle_build(const struct kiln_program *p, const struct ki
             h.flags |= KILN_BUNDLE_FEATURE_RUNTIME_DIMS; /* older readers refuse the bundle */
     for (uint32_t i = 0; i < p->n_nodes + p->n_block_nodes; i++) {
         const struct kiln_node_desc *nd = &p->nodes[i];
-        if ((nd->op == KILN_OP_CONV || nd->op == KILN_OP_GEMM || nd->op == KILN_OP_MATMUL) &&
-            nd->variant >= KILN_GEMM_VARIANT_PACKED)
+        if (nd->op == KILN_OP_GEMM && nd->variant == KILN_GEMM_VARIANT_SPARSE)
+            h.flags |= KILN_BUNDLE_FEATURE_SPARSE_WEIGHTS;
+        else if ((nd->op == KILN_OP_CONV || nd->op == KILN_OP_GEMM ||
+                  nd->op == KILN_OP_MATMUL) &&
+                 nd->variant >= KILN_GEMM_VARIANT_PACKED)
             h.flags |= KILN_BUNDLE_FEATURE_PACKED_WEIGHTS;
     }
     memcpy(h.magic, KILN_BUNDLE_MAGIC, 8);

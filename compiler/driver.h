@@ -20,16 +20,19 @@ void kiln_pass_report_free(struct kiln_pass_report *r);
 /* Pruning (passes/prune.c), run on the inferred graph before the -O pipeline. */
 enum kiln_prune_mode {
     KILN_PRUNE_NONE = 0,
-    KILN_PRUNE_CHANNELS, /* structured: whole output channels of Conv/ConvTranspose/Gemm */
+    KILN_PRUNE_CHANNELS,  /* structured: whole output channels of Conv/ConvTranspose/Gemm */
+    KILN_PRUNE_MAGNITUDE, /* unstructured: the smallest weights of Conv/ConvTranspose/Gemm/MatMul
+                           * become zero */
 };
 struct kiln_prune_options {
     int mode;     /* enum kiln_prune_mode */
-    double ratio; /* fraction of the candidate channels removed, 0 < ratio < 1 */
+    double ratio; /* fraction of the candidate channels (weights) removed, 0 < ratio < 1 */
     bool global;  /* rank channels across layers (scores normalised per group), else per group */
     int norm;     /* 1 or 2: the norm of a channel's weights that ranks it */
 };
 struct kiln_prune_report; /* passes/prune.h */
-/* Parses "channels:R[:global|:per-layer]" and a norm "l1"/"l2" (NULL: l1) into *o. */
+/* Parses "channels:R" or "magnitude:S", each optionally followed by ":global" or ":per-layer",
+ * and a norm "l1"/"l2" (NULL: l1) into *o. */
 enum kiln_status kiln_prune_parse(const char *spec, const char *norm,
                                   struct kiln_prune_options *o, struct kiln_diag *d);
 /* Prunes g (inferred) as o says and leaves it inferred; report may be NULL, else free it with

@@ -23,8 +23,8 @@
  * leaks). */
 static const char *const extern_fns[] = {
     "kiln_dtype_size", "kiln_tensor_numel", "kiln_f16_to_f32", "kiln_f32_to_f16",
-    "kiln_bf16_to_f32", "kiln_f32_to_bf16", "kiln_f8_to_f32", "kiln_gemm_f32", "kiln_gemm_f64", "kiln_gemm_ex_f32",
-    "kiln_gemm_ex_f64", "kiln_conv_dw_f32",
+    "kiln_bf16_to_f32", "kiln_f32_to_bf16", "kiln_f8_to_f32", "kiln_gemm_f32", "kiln_gemm_f64",
+    "kiln_gemm_ex_f32", "kiln_gemm_ex_f64", "kiln_spgemm_f32", "kiln_conv_dw_f32",
     "kiln_rt_view", "kiln_rt_run_block", /* runtime/exec.h: defined in NAME.c */
 };
 

@@ -140,8 +140,12 @@ static enum kiln_status tensor_for(struct builder *b, const struct kiln_ir_value
 /* A weight tensor holding node n's input 1 packed for its GEMM (kiln_gemm_packed_weight, which
  * gave its rank and dims): a tensor of its own, as other consumers of the value read it
  * unpacked. */
+/* The weight of n (input 1) as `fill` lays it out at compile time: packed panels, or sparse. */
 static enum kiln_status packed_weight(struct builder *b, const struct kiln_ir_node *n, int rank,
-                                      const int64_t *dims, uint32_t *out)
+                                      const int64_t *dims,
+                                      bool (*fill)(const struct kiln_ir_node *, int *, int64_t *,
+                                                   void *),
+                                      uint32_t *out)
 {
     uint32_t t = new_tensor(b, n->in[1], KILN_STORAGE_WEIGHT);
     if (t == UINT32_MAX)
@@ -159,7 +163,7 @@ static enum kiln_status packed_weight(struct builder *b, const struct kiln_ir_no
     memset(b->weights + b->n_weights, 0, off - b->n_weights);
     int r;
     int64_t d[KILN_MAX_RANK];
-    kiln_gemm_packed_weight(n, &r, d, b->weights + off);
+    fill(n, &r, d, b->weights + off);
     td->offset = off;
     b->n_weights = off + td->nbytes;
     *out = t;
@@ -485,16 +489,27 @@ static enum kiln_status lower_nodes(struct builder *b, const struct kiln_ir_grap
         uint32_t compile_time = kiln_op_arity(n->op)->compile_time_inputs;
         int prank;
         int64_t pdims[KILN_MAX_RANK];
-        bool packed = kiln_gemm_packed_weight(n, &prank, pdims, NULL);
+        uint64_t scratch = n->scratch_size;
+        bool sparse = kiln_gemm_sparse_weight(n, &prank, pdims, NULL);
+        bool packed = sparse || kiln_gemm_packed_weight(n, &prank, pdims, NULL);
         for (uint32_t j = 0; j < n->n_in && !st; j++) {
             ins[j] = 0;
             if (j == 1 && packed)
-                st = packed_weight(b, n, prank, pdims, &ins[j]);
+                st = packed_weight(b, n, prank, pdims,
+                                   sparse ? kiln_gemm_sparse_weight : kiln_gemm_packed_weight,
+                                   &ins[j]);
             else if (n->in[j] && !((compile_time >> j) & 1))
                 st = tensor_for(b, n->in[j], &ins[j]);
         }
-        if (packed)
+        if (sparse) {
+            uint64_t need = kiln_spgemm_scratch_bytes((uint64_t)n->in[1]->dims[0] *
+                                                      (uint64_t)n->in[1]->dims[1] /
+                                                      (uint64_t)n->out[0]->dims[1]);
+            variant = KILN_GEMM_VARIANT_SPARSE;
+            scratch = scratch > need ? scratch : need;
+        } else if (packed) {
             variant += KILN_GEMM_VARIANT_PACKED;
+        }
         for (uint32_t j = 0; j < n->n_out && !st; j++) {
             outs[j] = 0;
             if (n->out[j])
@@ -502,7 +517,7 @@ static enum kiln_status lower_nodes(struct builder *b, const struct kiln_ir_grap
         }
         if (!st)
             st = add_node(b, n, n->op, variant, ins, n->n_in, outs, n->n_out, n->params,
-                          n->params_size, n->scratch_size);
+                          n->params_size, scratch);
     }
     free(run);
     return st;

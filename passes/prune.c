@@ -866,16 +866,134 @@ static enum kiln_status apply(struct prune *p)
     return KILN_STATUS_OK;
 }
 
+/* ---- unstructured magnitude pruning ---- */
+
+/* The float constant weight (input 1) magnitude pruning zeroes, or NULL. */
+static const struct kiln_ir_value *prunable_weight(const struct kiln_ir_node *n)
+{
+    const struct kiln_ir_value *w = kiln_in(n, 1);
+    if (n->dead || (n->op != KILN_OP_CONV && n->op != KILN_OP_CONV_TRANSPOSE &&
+                    n->op != KILN_OP_GEMM && n->op != KILN_OP_MATMUL))
+        return NULL;
+    return w && n->out[0] && !n->out[0]->data && kiln_edit_is_float_const(w, w->dtype) &&
+                   kiln_ir_value_numel(w) > 0
+               ? w
+               : NULL;
+}
+
+static int cmp_abs(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The magnitude at or below which the fraction `ratio` of the n values |w| lies. */
+static double threshold(double *mag, uint64_t n, double ratio)
+{
+    uint64_t k = (uint64_t)floor(ratio * (double)n + 1e-9);
+    if (k == 0)
+        return -1;
+    qsort(mag, n, sizeof *mag, cmp_abs);
+    return mag[k - 1];
+}
+
+static uint64_t zeros_of(const struct kiln_ir_value *w)
+{
+    uint64_t z = 0, n = (uint64_t)kiln_ir_value_numel(w);
+    for (uint64_t i = 0; i < n; i++)
+        z += kiln_edit_get(w, (int64_t)i) == 0;
+    return z;
+}
+
+/* Zeroes the smallest weights: the fraction o->ratio of each layer's, or of all layers' (one
+ * threshold) with :global. Each weight becomes a new constant (the old one may be shared). */
+static enum kiln_status magnitude(struct kiln_pass_ctx *c, const struct kiln_prune_options *o,
+                                  struct kiln_prune_report *r)
+{
+    struct kiln_ir_graph *g = c->g;
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+        const struct kiln_ir_value *w = prunable_weight(g->nodes[i]);
+        total += w ? (uint64_t)kiln_ir_value_numel(w) : 0;
+    }
+    r->layers = calloc(g->n_nodes + 1, sizeof *r->layers);
+    double *mag = malloc((total + 1) * sizeof *mag);
+    if (!r->layers || !mag) {
+        free(mag);
+        return kiln_diag_set(c->d, KILN_STATUS_NO_MEMORY, NULL, NULL, "out of memory");
+    }
+    double t_all = -1;
+    if (o->global) {
+        uint64_t k = 0;
+        for (uint32_t i = 0; i < g->n_nodes; i++) {
+            const struct kiln_ir_value *w = prunable_weight(g->nodes[i]);
+            for (int64_t e = 0; w && e < kiln_ir_value_numel(w); e++)
+                mag[k++] = fabs(kiln_edit_get(w, e));
+        }
+        t_all = threshold(mag, total, o->ratio);
+    }
+    enum kiln_status st = KILN_STATUS_OK;
+    for (uint32_t i = 0; i < g->n_nodes && !st; i++) {
+        struct kiln_ir_node *n = g->nodes[i];
+        const struct kiln_ir_value *w = prunable_weight(n);
+        if (!w)
+            continue;
+        int64_t ne = kiln_ir_value_numel(w);
+        double t = t_all;
+        if (!o->global) {
+            for (int64_t e = 0; e < ne; e++)
+                mag[e] = fabs(kiln_edit_get(w, e));
+            t = threshold(mag, (uint64_t)ne, o->ratio);
+        }
+        struct kiln_prune_layer *L = &r->layers[r->n_layers++];
+        snprintf(L->name, sizeof L->name, "%s", n->name);
+        snprintf(L->op_type, sizeof L->op_type, "%s", n->op_type);
+        L->weights = (uint64_t)ne;
+        L->zeros_before = zeros_of(w);
+        L->macs_before = L->macs_after = node_macs(n);
+        char base[300];
+        snprintf(base, sizeof base, "%s_pruned", w->name);
+        struct kiln_ir_value *nw = kiln_edit_new_const(g, base, w->dtype, w->rank, w->dims);
+        if (!nw) {
+            st = kiln_diag_set(c->d, KILN_STATUS_NO_MEMORY, n->name, n->op_type, "out of memory");
+            break;
+        }
+        for (int64_t e = 0; e < ne; e++) {
+            double x = kiln_edit_get(w, e);
+            kiln_edit_set(nw, e, fabs(x) <= t ? 0.0 : x);
+        }
+        n->in[1] = nw;
+        L->zeros_after = zeros_of(nw);
+        L->wbytes_before = L->wbytes_after = node_wbytes(n);
+        int rank;
+        int64_t dims[KILN_MAX_RANK];
+        L->sparse_kernel = kiln_gemm_sparse_weight(n, &rank, dims, NULL);
+        r->weights += L->weights;
+        r->zeros_before += L->zeros_before;
+        r->zeros_after += L->zeros_after;
+    }
+    free(mag);
+    kiln_ir_count_uses(g);
+    return st;
+}
+
 enum kiln_status kiln_prune(struct kiln_ir_graph *g, const struct kiln_prune_options *o,
                             struct kiln_prune_report *report, struct kiln_diag *d)
 {
     struct kiln_prune_report local;
     struct kiln_prune_report *r = report ? report : &local;
     memset(r, 0, sizeof *r);
-    if (o->mode != KILN_PRUNE_CHANNELS)
-        return kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
-                             "internal error: unknown pruning mode %d", o->mode);
+    r->mode = o->mode;
     struct kiln_pass_ctx c = {.g = g, .d = d};
+    if (o->mode == KILN_PRUNE_MAGNITUDE) {
+        enum kiln_status st = magnitude(&c, o, r);
+        if (st || !report)
+            kiln_prune_report_free(r);
+        return st;
+    }
+    if (o->mode != KILN_PRUNE_CHANNELS)
+        return kiln_diag_set(d, KILN_STATUS_INTERNAL, NULL, NULL,
+                             "internal error: unknown pruning mode %d", o->mode);
     struct prune p = {.c = &c, .o = o, .r = r};
     kiln_ir_count_uses(g);
     p.n_mem = g->root->n_values;
@@ -930,8 +1048,31 @@ static double pct(uint64_t before, uint64_t after)
     return before ? 100.0 * ((double)before - (double)after) / (double)before : 0;
 }
 
+static void print_magnitude(FILE *f, const struct kiln_prune_report *r)
+{
+    fprintf(f, "pruning: %llu of %llu weights zero (%.1f%%; %.1f%% before)\n",
+            (unsigned long long)r->zeros_after, (unsigned long long)r->weights,
+            r->weights ? 100.0 * (double)r->zeros_after / (double)r->weights : 0,
+            r->weights ? 100.0 * (double)r->zeros_before / (double)r->weights : 0);
+    fprintf(f, "  %-28s %-14s %10s  %-17s %s\n", "layer", "op", "weights", "zero", "stored");
+    for (uint32_t i = 0; i < r->n_layers; i++) {
+        const struct kiln_prune_layer *L = &r->layers[i];
+        char z[40];
+        snprintf(z, sizeof z, "%.1f%% -> %.1f%%",
+                 100.0 * (double)L->zeros_before / (double)L->weights,
+                 100.0 * (double)L->zeros_after / (double)L->weights);
+        fprintf(f, "  %-28s %-14s %10llu  %-17s %s\n", L->name, L->op_type,
+                (unsigned long long)L->weights, z,
+                L->sparse_kernel ? "sparse (sparse Gemm kernel)" : "dense");
+    }
+}
+
 void kiln_prune_report_print(FILE *f, const struct kiln_prune_report *r)
 {
+    if (r->mode == KILN_PRUNE_MAGNITUDE) {
+        print_magnitude(f, r);
+        return;
+    }
     fprintf(f, "pruning: %lld of %lld candidate channels removed\n",
             (long long)(r->channels_before - r->channels_after), (long long)r->channels_before);
     fprintf(f, "  %-28s %-14s %-13s %-13s %s\n", "layer", "op", "out ch", "in ch",
@@ -968,15 +1109,16 @@ enum kiln_status kiln_prune_parse(const char *spec, const char *norm, struct kil
                              "--prune-norm takes l1 or l2, not '%s'", norm);
     if (norm)
         o->norm = norm[1] - '0';
-    const char *how = "channels:";
-    if (strncmp(spec, how, strlen(how)) != 0)
-        return kiln_diag_set(d, KILN_STATUS_INVALID_ARG, NULL, NULL,
-                             "--prune %s: expected channels:R[:global|:per-layer] with 0 < R < 1 "
-                             "(e.g. channels:0.3)",
-                             spec);
-    char *end;
-    double v = strtod(spec + strlen(how), &end);
-    bool ok = end != spec + strlen(how) && v > 0 && v < 1;
+    static const char *const modes[] = {"channels:", "magnitude:"};
+    const char *arg = NULL;
+    for (int m = 0; m < 2 && !arg; m++)
+        if (strncmp(spec, modes[m], strlen(modes[m])) == 0) {
+            arg = spec + strlen(modes[m]);
+            o->mode = m == 0 ? KILN_PRUNE_CHANNELS : KILN_PRUNE_MAGNITUDE;
+        }
+    char *end = NULL;
+    double v = arg ? strtod(arg, &end) : 0;
+    bool ok = arg && end != arg && v > 0 && v < 1;
     if (ok && *end) {
         if (strcmp(end, ":global") == 0)
             o->global = true;
@@ -985,10 +1127,9 @@ enum kiln_status kiln_prune_parse(const char *spec, const char *norm, struct kil
     }
     if (!ok)
         return kiln_diag_set(d, KILN_STATUS_INVALID_ARG, NULL, NULL,
-                             "--prune %s: expected channels:R[:global|:per-layer] with 0 < R < 1 "
-                             "(e.g. channels:0.3)",
+                             "--prune %s: expected channels:R or magnitude:S, then optionally "
+                             ":global or :per-layer, with 0 < R, S < 1 (e.g. channels:0.3)",
                              spec);
-    o->mode = KILN_PRUNE_CHANNELS;
     o->ratio = v;
     return KILN_STATUS_OK;
 }

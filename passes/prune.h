@@ -15,15 +15,19 @@ struct kiln_prune_layer {
     int64_t out_before, out_after; /* output channels (dims[1] of output 0) */
     int64_t in_before, in_after;   /* input channels (dims[1] of input 0) */
     uint64_t macs_before, macs_after;
-    uint64_t wbytes_before, wbytes_after; /* the node's constant inputs */
+    uint64_t wbytes_before, wbytes_after;        /* the node's constant inputs */
+    uint64_t weights, zeros_before, zeros_after; /* elements of the weight (input 1) */
+    bool sparse_kernel; /* the weight will be stored sparse (kiln_gemm_sparse_weight) */
 };
 
 struct kiln_prune_report {
     struct kiln_prune_layer *layers;
     uint32_t n_layers;
-    uint64_t macs_before, macs_after;        /* the whole graph */
-    uint64_t wbytes_before, wbytes_after;    /* every constant a node reads, counted once */
-    int64_t channels_before, channels_after; /* of the groups that were candidates */
+    uint64_t macs_before, macs_after;            /* the whole graph */
+    uint64_t wbytes_before, wbytes_after;        /* every constant a node reads, counted once */
+    int mode;                                    /* enum kiln_prune_mode */
+    int64_t channels_before, channels_after;     /* of the groups that were candidates */
+    uint64_t weights, zeros_before, zeros_after; /* magnitude: all candidate weights */
     char *notes; /* NUL-separated lines: groups left alone and why; malloc'd */
     size_t notes_len, notes_cap;
     uint32_t n_notes;

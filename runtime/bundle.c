@@ -86,7 +86,8 @@ static enum kiln_status check_header(const uint8_t *b, size_t len,
         return FAIL(KILN_STATUS_PARSE, 24, "checksum mismatch (computed %08llx, stored %08llx)",
                     U(crc), U(h->checksum));
     if (h->flags &
-        ~(uint32_t)(KILN_BUNDLE_FEATURE_RUNTIME_DIMS | KILN_BUNDLE_FEATURE_PACKED_WEIGHTS))
+        ~(uint32_t)(KILN_BUNDLE_FEATURE_RUNTIME_DIMS | KILN_BUNDLE_FEATURE_PACKED_WEIGHTS |
+                    KILN_BUNDLE_FEATURE_SPARSE_WEIGHTS))
         return FAIL(KILN_STATUS_UNSUPPORTED, 12, "needs features this runtime lacks (flags %#llx)",
                     U(h->flags));
     if (h->header_size < sizeof *h || h->header_size > len)

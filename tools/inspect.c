@@ -36,6 +36,31 @@ static int op_cmp(const void *pa, const void *pb)
     return c ? c : strcmp(a->op_type, b->op_type);
 }
 
+/* Counts the zeros of a layer's constant float weight (models pruned in training arrive with
+ * them; kiln runs a sparse enough Gemm on its sparse kernel without being asked). */
+static void add_sparsity(struct kiln_summary *s, const struct kiln_ir_node *n)
+{
+    const struct kiln_ir_value *w = n->n_in > 1 ? n->in[1] : NULL;
+    if ((n->op != KILN_OP_CONV && n->op != KILN_OP_CONV_TRANSPOSE && n->op != KILN_OP_GEMM &&
+         n->op != KILN_OP_MATMUL) ||
+        !w || !w->data || (w->dtype != KILN_DTYPE_F32 && w->dtype != KILN_DTYPE_F64))
+        return;
+    int64_t ne = kiln_ir_value_numel(w);
+    uint64_t z = 0;
+    for (int64_t i = 0; i < ne; i++)
+        z += w->dtype == KILN_DTYPE_F32 ? ((const float *)w->data)[i] == 0.0f
+                                        : ((const double *)w->data)[i] == 0.0;
+    s->layer_weights += ne > 0 ? (uint64_t)ne : 0;
+    s->layer_zeros += z;
+    if (!z)
+        return;
+    int rank;
+    int64_t dims[KILN_MAX_RANK];
+    bool sparse = s->inferred && kiln_gemm_sparse_weight(n, &rank, dims, NULL);
+    s->sparse[s->n_sparse++] =
+        (struct kiln_summary_sparse){n->name, n->op_type, (uint64_t)ne, z, sparse};
+}
+
 enum kiln_status kiln_summary_compute(const struct kiln_ir_graph *g, bool inferred,
                                       const char *note, struct kiln_summary *s,
                                       struct kiln_diag *d)
@@ -45,7 +70,8 @@ enum kiln_status kiln_summary_compute(const struct kiln_ir_graph *g, bool inferr
     s->inferred = inferred;
     s->note = note;
     s->ops = calloc(g->n_nodes + 1, sizeof *s->ops);
-    if (!s->ops)
+    s->sparse = calloc(g->n_nodes + 1, sizeof *s->sparse);
+    if (!s->ops || !s->sparse)
         return kiln_diag_set(d, KILN_STATUS_NO_MEMORY, NULL, NULL, "out of memory");
     for (uint32_t i = 0; i < g->n_nodes; i++) {
         const struct kiln_ir_node *n = g->nodes[i];
@@ -72,6 +98,7 @@ enum kiln_status kiln_summary_compute(const struct kiln_ir_graph *g, bool inferr
         }
         if (inferred && n->op != KILN_OP_UNKNOWN && kiln_op_info(n->op)->macs)
             s->macs += kiln_op_info(n->op)->macs(n);
+        add_sparsity(s, n);
     }
     /* node names of each unsupported op, in graph order */
     for (uint32_t k = 0; k < s->n_ops; k++) {
@@ -113,6 +140,7 @@ void kiln_summary_free(struct kiln_summary *s)
     for (uint32_t k = 0; s->ops && k < s->n_ops; k++)
         free(s->ops[k].nodes);
     free(s->ops);
+    free(s->sparse);
     memset(s, 0, sizeof *s);
 }
 
@@ -198,6 +226,17 @@ void kiln_summary_print_text(const struct kiln_summary *s, FILE *f)
     } else {
         fprintf(f, "MACs: unknown (shapes not inferred)\n");
         fprintf(f, "activations: unknown (shapes not inferred)\n");
+    }
+    if (s->layer_weights) {
+        fprintf(f, "weight sparsity: %.1f%% of %s layer weights are zero\n",
+                100.0 * (double)s->layer_zeros / (double)s->layer_weights,
+                grouped(s->layer_weights, a, sizeof a));
+        for (uint32_t i = 0; i < s->n_sparse; i++) {
+            const struct kiln_summary_sparse *l = &s->sparse[i];
+            fprintf(f, "  %-30s %-14s %5.1f%% zero of %s%s\n", l->name, l->op_type,
+                    100.0 * (double)l->zeros / (double)l->weights,
+                    grouped(l->weights, a, sizeof a), l->sparse_kernel ? "  (sparse kernel)" : "");
+        }
     }
     if (s->n_unsupported) {
         fprintf(f, "unsupported ops (%u):\n", s->n_unsupported);

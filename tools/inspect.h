@@ -16,6 +16,14 @@ struct kiln_summary_op {
     const char **nodes; /* unsupported ops only: the node names (count of them), malloc'd */
 };
 
+/* A layer whose constant float weight (input 1 of Conv, ConvTranspose, Gemm, MatMul) has
+ * zeros: how many, and whether kiln stores it sparse (kiln_gemm_sparse_weight). */
+struct kiln_summary_sparse {
+    const char *name, *op_type; /* point into the graph */
+    uint64_t weights, zeros;
+    bool sparse_kernel;
+};
+
 /* Pointers into the graph: it must outlive the summary. */
 struct kiln_summary {
     const struct kiln_ir_graph *g;
@@ -29,6 +37,9 @@ struct kiln_summary {
     uint64_t macs;          /* sum of the ops' macs hooks (inferred only) */
     uint64_t activation_bytes; /* non-constant values produced by nodes, graph outputs
                                 * excluded (inferred only) */
+    uint64_t layer_weights, layer_zeros; /* every layer with a constant float weight */
+    struct kiln_summary_sparse *sparse;  /* those layers with zeros, in graph order */
+    uint32_t n_sparse;
 };
 
 /* inferred: kiln_infer succeeded on g. note: kept as is (e.g. the inference error). */

@@ -220,3 +220,47 @@ bool kiln_gemm_packed_weight(const struct kiln_ir_node *n, int *rank, int64_t *d
         pack_all(w->dtype, false, 1, N, K, w->data, 0, trans ? 1 : N, trans ? K : 1, out);
     return true;
 }
+
+/* Stores op(B) of a float32 Gemm compressed by output column (gemm_core.h) when at most
+ * KILN_SPARSE_MAX_DENSITY of it is non-zero (_FEW_ROWS for a Gemm of fewer than
+ * KILN_SPGEMM_MIN_ROWS rows, which the kernel's scalar path runs): below that density the sparse
+ * kernel measured faster than the dense one (bench/sparse_gemm.sh, docs/pruning.md). */
+bool kiln_gemm_sparse_weight(const struct kiln_ir_node *n, int *rank, int64_t *dims, void *out)
+{
+    const struct kiln_ir_value *w = n->n_in > 1 ? n->in[1] : NULL;
+    if (n->op != KILN_OP_GEMM || !w || !w->data || w->is_input || !n->params ||
+        w->dtype != KILN_DTYPE_F32 || n->kdtype != KILN_DTYPE_F32 || w->rank != 2)
+        return false;
+    int trans = ((const struct kiln_p_gemm *)n->params)->trans_b;
+    int64_t K = w->dims[trans ? 1 : 0], N = w->dims[trans ? 0 : 1];
+    const float *b = w->data;
+    uint64_t nnz = 0;
+    for (int64_t i = 0; i < K * N; i++)
+        nnz += b[i] != 0.0f;
+    double max_density = n->out[0]->dims[0] < KILN_SPGEMM_MIN_ROWS
+                             ? KILN_SPARSE_MAX_DENSITY_FEW_ROWS
+                             : KILN_SPARSE_MAX_DENSITY;
+    if (K * N == 0 || K > UINT32_MAX / 2 || nnz > UINT32_MAX / 4 ||
+        (double)nnz > max_density * (double)(K * N))
+        return false;
+    *rank = 1;
+    dims[0] = (int64_t)kiln_spgemm_words((uint64_t)N, nnz);
+    if (!out)
+        return true;
+    uint32_t *o = out, *rp = o + 3, *col = rp + N + 1;
+    float *val = (float *)(void *)(col + nnz);
+    o[0] = (uint32_t)N, o[1] = (uint32_t)K, o[2] = (uint32_t)nnz;
+    uint32_t p = 0;
+    rp[0] = 0;
+    for (int64_t j = 0; j < N; j++) {
+        for (int64_t k = 0; k < K; k++) {
+            float v = trans ? b[j * K + k] : b[k * N + j];
+            if (v != 0.0f) {
+                col[p] = (uint32_t)k;
+                val[p++] = v;
+            }
+        }
+        rp[j + 1] = p;
+    }
+    return true;
+}

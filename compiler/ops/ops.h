@@ -77,6 +77,14 @@ const struct kiln_op_arity *kiln_op_arity(enum kiln_op op);
  * sets the packed array's rank and dims and, when out is not NULL, writes its elements there.
  * False when the node keeps its weight as it is. */
 bool kiln_gemm_packed_weight(const struct kiln_ir_node *n, int *rank, int64_t *dims, void *out);
+/* The same for the sparse variant (KILN_GEMM_VARIANT_SPARSE): a float32 Gemm whose op(B) has at
+ * most this fraction of non-zeros gets it stored compressed, as a rank-1 array of 32-bit words
+ * (kiln_spgemm_words). The break-evens measured by bench/sparse_gemm.sh (docs/pruning.md): the
+ * kernel's vector path (KILN_SPGEMM_MIN_ROWS rows or more) beats the dense AVX-512 GEMM from
+ * about 60-80% zeros, its one-row path from about 85-90%; these keep a margin. */
+#define KILN_SPARSE_MAX_DENSITY 0.20
+#define KILN_SPARSE_MAX_DENSITY_FEW_ROWS 0.10
+bool kiln_gemm_sparse_weight(const struct kiln_ir_node *n, int *rank, int64_t *dims, void *out);
 
 /* Infers every node of g (the main graph or a subgraph whose formal inputs already have their
  * types), evaluating constant nodes; used by the control-flow ops for their bodies. */

@@ -15,7 +15,7 @@ extern "C" {
 #define KILN_BUNDLE_VERSION_MAJOR 1
 /* 1.1: the BLOCKS section (control flow). 1.2: run-time extents (the RUNTIME_DIMS feature).
  * 1.3: weights pre-packed for the GEMM (the PACKED_WEIGHTS feature) */
-#define KILN_BUNDLE_VERSION_MINOR 3
+#define KILN_BUNDLE_VERSION_MINOR 4
 #define KILN_BUNDLE_ALIGN 64 /* buffer, weights section and arena alignment */
 
 /* ---- on-disk structures (little-endian; a bundle is laid out exactly like these) ---- */
@@ -40,6 +40,9 @@ enum kiln_bundle_features {
     /* 1.3: Conv, Gemm or MatMul nodes of a packed kernel variant, whose weight tensor is stored
      * in the GEMM's panel layout (docs/bundle-format.md) */
     KILN_BUNDLE_FEATURE_PACKED_WEIGHTS = 1u << 1,
+    /* 1.4: Gemm nodes of the sparse kernel variant, whose weight is stored compressed by output
+     * column (docs/bundle-format.md) */
+    KILN_BUNDLE_FEATURE_SPARSE_WEIGHTS = 1u << 2,
 };
 
 enum kiln_section_flags {

@@ -80,7 +80,7 @@ static int check_residual(struct kiln_vctx *v, uint32_t idx)
  * get, which the caller fills), and its stored dims must be those of that matrix packed. */
 static int is_packed(struct kiln_vctx *v)
 {
-    return v->n->variant >= KILN_GEMM_VARIANT_PACKED;
+    return v->n->variant >= KILN_GEMM_VARIANT_PACKED && v->n->variant < KILN_GEMM_VARIANT_SPARSE;
 }
 
 static int packed_dims(struct kiln_vctx *v, desc *w, int rank, const int64_t *want)
@@ -107,6 +107,25 @@ static int packed_b(struct kiln_vctx *v, desc *b, int64_t K, int64_t N, int tran
     bl->dims[0] = trans ? N : K;
     bl->dims[1] = trans ? K : N;
     bl->dims[2] = 0;
+    return 0;
+}
+
+/* Gemm's sparse variant: op(B) compressed by output column (gemm_core.h), a rank-1 float32
+ * array of 32-bit words among the weights, whose structure is checked here so that the kernel
+ * can trust every index; *bl gets the dims of B as stored dense. */
+static int sparse_b(struct kiln_vctx *v, desc *b, int64_t K, int64_t N, int trans,
+                    struct kiln_tensor_desc *bl)
+{
+    if (b->storage != KILN_STORAGE_WEIGHT || b->dtype != KILN_DTYPE_F32 || b->rank != 1 ||
+        b->nbytes != (uint64_t)b->dims[0] * 4 || b->offset % 4 || K < 0 || N < 0 ||
+        kiln_spgemm_check((const uint32_t *)(const void *)(v->p->weights + b->offset),
+                          (uint64_t)b->dims[0], (uint64_t)N, (uint64_t)K))
+        return BAD("sparse weights are not a well-formed %lld x %lld compressed matrix", L(N),
+                   L(K));
+    *bl = *b;
+    bl->rank = 2;
+    bl->dims[0] = trans ? N : K;
+    bl->dims[1] = trans ? K : N;
     return 0;
 }
 
@@ -190,7 +209,13 @@ static int check_gemm(struct kiln_vctx *v)
     desc *a = v->in[0], *b = v->in[1], *y = v->out[0];
     desc *c = v->n->n_in > 2 && present(v->in[2]) ? v->in[2] : NULL;
     struct kiln_tensor_desc bl;
-    if (is_packed(v)) {
+    int sparse = v->n->variant == KILN_GEMM_VARIANT_SPARSE;
+    if (sparse) {
+        if (a->rank != 2 || y->rank != 2 ||
+            sparse_b(v, b, p->trans_a ? a->dims[0] : a->dims[1], y->dims[1], p->trans_b, &bl))
+            return BAD("A and Y must be matrices, B sparse for them");
+        b = &bl;
+    } else if (is_packed(v)) {
         if (a->rank != 2 || y->rank != 2 ||
             packed_b(v, b, p->trans_a ? a->dims[0] : a->dims[1], y->dims[1], p->trans_b, &bl))
             return BAD("A and Y must be matrices, B packed for them");
@@ -208,6 +233,8 @@ static int check_gemm(struct kiln_vctx *v)
                    L(K2), L(N), L(y->dims[0]), L(y->dims[1]));
     if (c && !kiln_ck_bcast_to(c, 0, y))
         return BAD("C does not broadcast to Y");
+    if (sparse)
+        return kiln_ck_scratch(v, kiln_spgemm_scratch_bytes((uint64_t)K));
     return kiln_ck_scratch(
         v, kiln_gemm_scratch_bytes((uint64_t)M, (uint64_t)N, (uint64_t)K, kiln_dtype_size(v->kd)));
 }

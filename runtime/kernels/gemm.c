@@ -2,37 +2,47 @@
  * strides expressing transposes and batch broadcasting, and its fused epilogue (epilogue.h):
  * the residual input (kiln_residual: Gemm input 3, MatMul input 2) and activation. The _packed
  * variants read B (op(B) for Gemm, a 2-D B for MatMul) packed by the compiler into the GEMM's
- * panels ([panels, K, KILN_GEMM_PANEL_B], gemm_core.h). */
-#include "kernels.h"
+ * panels ([panels, K, KILN_GEMM_PANEL_B], gemm_core.h); the _sparse variant reads op(B)
+ * compressed by output column (kiln_spgemm_f32). */
+#include "epilogue.h"
 #include "gemm_core.h"
+#include "kernels.h"
+
+KILN_EPILOGUE_DEFINE(f32, float)
 
 #define GEMM_DEFINE(sfx, DT, T)                                                                \
-    /* Y = alpha * op(A) op(B) + beta * C, C broadcast from rank 0, 1 or 2. */                  \
+    /* Y = beta * C, C broadcast from rank 0, 1 or 2; whether there was a C term to add to. */ \
+    static int gemm_beta_c_##sfx(const struct kiln_kernel_args *a, T *Y, int64_t M, int64_t N) \
+    {                                                                                          \
+        const struct kiln_p_gemm *p = a->params;                                               \
+        const struct kiln_tensor *C = a->n_in > 2 && a->in[2].data ? &a->in[2] : NULL;         \
+        if (!C || p->beta == 0.0f)                                                             \
+            return 0;                                                                          \
+        const T *c = C->data;                                                                  \
+        int64_t c_rs = 0, c_cs = 0;                                                            \
+        if (C->rank == 2) {                                                                    \
+            c_rs = C->dims[0] == 1 ? 0 : C->dims[1];                                           \
+            c_cs = C->dims[1] == 1 ? 0 : 1;                                                    \
+        } else if (C->rank == 1) {                                                             \
+            c_cs = C->dims[0] == 1 ? 0 : 1;                                                    \
+        }                                                                                      \
+        for (int64_t i = 0; i < M; i++)                                                        \
+            for (int64_t j = 0; j < N; j++)                                                    \
+                Y[i * N + j] = (T)p->beta * c[i * c_rs + j * c_cs];                            \
+        return 1;                                                                              \
+    }                                                                                          \
+    /* Y = alpha * op(A) op(B) + beta * C */                                                   \
     static void gemm_##sfx(const struct kiln_kernel_args *a, int packed)                       \
     {                                                                                          \
         const struct kiln_p_gemm *p = a->params;                                               \
         const struct kiln_tensor *A = &a->in[0], *B = &a->in[1];                               \
-        const struct kiln_tensor *C = a->n_in > 2 && a->in[2].data ? &a->in[2] : NULL;         \
         T *Y = a->out[0].data;                                                                 \
         int64_t M = a->out[0].dims[0], N = a->out[0].dims[1];                                  \
         int64_t K = p->trans_a ? A->dims[0] : A->dims[1];                                      \
         int flags = packed ? KILN_GEMM_B_PACKED : 0;                                           \
         int64_t a_rs = p->trans_a ? 1 : A->dims[1], a_cs = p->trans_a ? A->dims[1] : 1;        \
         int64_t b_rs = p->trans_b ? 1 : N, b_cs = p->trans_b ? K : 1;                          \
-        int accumulate = C && p->beta != 0.0f;                                                 \
-        if (accumulate) {                                                                      \
-            const T *c = C->data;                                                              \
-            int64_t c_rs = 0, c_cs = 0;                                                        \
-            if (C->rank == 2) {                                                                \
-                c_rs = C->dims[0] == 1 ? 0 : C->dims[1];                                       \
-                c_cs = C->dims[1] == 1 ? 0 : 1;                                                \
-            } else if (C->rank == 1) {                                                         \
-                c_cs = C->dims[0] == 1 ? 0 : 1;                                                \
-            }                                                                                  \
-            for (int64_t i = 0; i < M; i++)                                                    \
-                for (int64_t j = 0; j < N; j++)                                                \
-                    Y[i * N + j] = (T)p->beta * c[i * c_rs + j * c_cs];                        \
-        }                                                                                      \
+        int accumulate = gemm_beta_c_##sfx(a, Y, M, N);                                       \
         struct kiln_gemm_epi epi = {&p->act, NULL, a->n_in > 3 ? a->in[3].data : NULL, N};     \
         kiln_gemm_ex_##sfx(M, N, K, (T)p->alpha, A->data, a_rs, a_cs, B->data, b_rs, b_cs, Y,  \
                            N, flags | accumulate, &epi, a->scratch);                           \
@@ -104,8 +114,25 @@
 
 KILN_FOR_NATIVE_FLOATS(GEMM_DEFINE)
 
+/* The sparse variant: op(B) stored compressed by output column (gemm_core.h), float32 only;
+ * the epilogue (residual, activation) runs over Y afterwards. */
+static void kiln_k_gemm_sparse_f32(const struct kiln_kernel_args *a)
+{
+    const struct kiln_p_gemm *p = a->params;
+    const struct kiln_tensor *A = &a->in[0];
+    float *Y = a->out[0].data;
+    int64_t M = a->out[0].dims[0], N = a->out[0].dims[1];
+    int64_t K = p->trans_a ? A->dims[0] : A->dims[1];
+    int64_t a_rs = p->trans_a ? 1 : A->dims[1], a_cs = p->trans_a ? A->dims[1] : 1;
+    int accumulate = gemm_beta_c_f32(a, Y, M, N);
+    kiln_spgemm_f32(M, N, K, p->alpha, A->data, a_rs, a_cs, a->in[1].data, Y, N, accumulate,
+                    a->scratch);
+    kiln_epilogue_f32(&p->act, NULL, a->n_in > 3 ? a->in[3].data : NULL, M, N, Y);
+}
+
 /* packed variants at KILN_GEMM_VARIANT_PACKED + the plain one's index */
 KILN_KERNELS(gemm, KILN_K(kiln_k_gemm_f32, F32), KILN_K(kiln_k_gemm_f64, F64),
-             KILN_K(kiln_k_gemm_packed_f32, F32), KILN_K(kiln_k_gemm_packed_f64, F64));
+             KILN_K(kiln_k_gemm_packed_f32, F32), KILN_K(kiln_k_gemm_packed_f64, F64),
+             KILN_K(kiln_k_gemm_sparse_f32, F32)); /* at KILN_GEMM_VARIANT_SPARSE */
 KILN_KERNELS(matmul, KILN_K(kiln_k_matmul_f32, F32), KILN_K(kiln_k_matmul_f64, F64),
              KILN_K(kiln_k_matmul_packed_f32, F32), KILN_K(kiln_k_matmul_packed_f64, F64));

@@ -534,3 +534,163 @@ void kiln_gemm_f32(ARGS_DECL(float), int accumulate, void *scratch)
 {
     gemm_f32_on(active_or_best(), ARGS, accumulate ? KILN_GEMM_ACCUMULATE : 0, NULL, scratch);
 }
+
+/* ---- sparse weights (kiln_spgemm_f32) ----
+ * S is stored by output column (gemm_core.h), so each output element is a dot product kept in
+ * registers. With at least KILN_SPGEMM_MIN_ROWS rows of A left, KILN_SPGEMM_LANES of them are
+ * transposed into scratch (At[k][lane], zero-padded) and one non-zero weight costs one 16-wide
+ * FMA; fewer rows (a single input vector) take a scalar dot per row, which reads only the
+ * non-zeros' inputs. Four accumulators per row hide the FMA latency. */
+/* Writes lanes 0..mb-1 of column n (the row-sums s of 16 lanes). */
+static void sp_store(const float *s, float alpha, float *C, int64_t ldc, int64_t n, int64_t mb,
+                     int accumulate)
+{
+    for (int64_t l = 0; l < mb; l++)
+        C[l * ldc + n] = accumulate ? C[l * ldc + n] + alpha * s[l] : alpha * s[l];
+}
+
+#define SP_LANES_ARGS                                                                          \
+    const uint32_t *rp, const uint32_t *col, const float *val, int64_t N, const float *At,     \
+        float alpha, float *C, int64_t ldc, int64_t mb, int accumulate
+
+static void sp_lanes_portable(SP_LANES_ARGS)
+{
+    for (int64_t n = 0; n < N; n++) {
+        float s[KILN_SPGEMM_LANES] = {0};
+        for (uint32_t p = rp[n]; p < rp[n + 1]; p++) {
+            const float *a = At + (size_t)col[p] * KILN_SPGEMM_LANES;
+            float v = val[p];
+            for (int l = 0; l < KILN_SPGEMM_LANES; l++)
+                s[l] += v * a[l];
+        }
+        sp_store(s, alpha, C, ldc, n, mb, accumulate);
+    }
+}
+
+#ifdef KILN_GEMM_HAVE_AVX2
+static KILN_GEMM_TARGET("avx2,fma") void sp_lanes_avx2(SP_LANES_ARGS)
+{
+    for (int64_t n = 0; n < N; n++) {
+        __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+        uint32_t p = rp[n], e = rp[n + 1];
+        for (; p + 1 < e; p += 2) {
+            const float *a = At + (size_t)col[p] * KILN_SPGEMM_LANES;
+            const float *b = At + (size_t)col[p + 1] * KILN_SPGEMM_LANES;
+            __m256 v = _mm256_set1_ps(val[p]), w = _mm256_set1_ps(val[p + 1]);
+            s0 = _mm256_fmadd_ps(v, _mm256_load_ps(a), s0);
+            s1 = _mm256_fmadd_ps(v, _mm256_load_ps(a + 8), s1);
+            s2 = _mm256_fmadd_ps(w, _mm256_load_ps(b), s2);
+            s3 = _mm256_fmadd_ps(w, _mm256_load_ps(b + 8), s3);
+        }
+        if (p < e) {
+            const float *a = At + (size_t)col[p] * KILN_SPGEMM_LANES;
+            __m256 v = _mm256_set1_ps(val[p]);
+            s0 = _mm256_fmadd_ps(v, _mm256_load_ps(a), s0);
+            s1 = _mm256_fmadd_ps(v, _mm256_load_ps(a + 8), s1);
+        }
+        float s[KILN_SPGEMM_LANES];
+        _mm256_storeu_ps(s, _mm256_add_ps(s0, s2));
+        _mm256_storeu_ps(s + 8, _mm256_add_ps(s1, s3));
+        sp_store(s, alpha, C, ldc, n, mb, accumulate);
+    }
+}
+#endif
+
+#ifdef KILN_GEMM_HAVE_AVX512
+static KILN_GEMM_TARGET("avx512f") void sp_lanes_avx512(SP_LANES_ARGS)
+{
+    for (int64_t n = 0; n < N; n++) {
+        __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+        uint32_t p = rp[n], e = rp[n + 1];
+        for (; p + 3 < e; p += 4) {
+            s0 = _mm512_fmadd_ps(_mm512_set1_ps(val[p]),
+                                 _mm512_load_ps(At + (size_t)col[p] * KILN_SPGEMM_LANES), s0);
+            s1 = _mm512_fmadd_ps(_mm512_set1_ps(val[p + 1]),
+                                 _mm512_load_ps(At + (size_t)col[p + 1] * KILN_SPGEMM_LANES), s1);
+            s2 = _mm512_fmadd_ps(_mm512_set1_ps(val[p + 2]),
+                                 _mm512_load_ps(At + (size_t)col[p + 2] * KILN_SPGEMM_LANES), s2);
+            s3 = _mm512_fmadd_ps(_mm512_set1_ps(val[p + 3]),
+                                 _mm512_load_ps(At + (size_t)col[p + 3] * KILN_SPGEMM_LANES), s3);
+        }
+        for (; p < e; p++)
+            s0 = _mm512_fmadd_ps(_mm512_set1_ps(val[p]),
+                                 _mm512_load_ps(At + (size_t)col[p] * KILN_SPGEMM_LANES), s0);
+        float s[KILN_SPGEMM_LANES];
+        _mm512_storeu_ps(s, _mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+        sp_store(s, alpha, C, ldc, n, mb, accumulate);
+    }
+}
+#endif
+
+/* One row of A (its elements a[k * a_cs]) against every row of S. */
+static void sp_row(const uint32_t *rp, const uint32_t *col, const float *val, int64_t N,
+                   const float *a, int64_t a_cs, float alpha, float *c, int accumulate)
+{
+    for (int64_t n = 0; n < N; n++) {
+        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        uint32_t p = rp[n], e = rp[n + 1];
+        for (; p + 3 < e; p += 4) {
+            s0 += val[p] * a[col[p] * a_cs];
+            s1 += val[p + 1] * a[col[p + 1] * a_cs];
+            s2 += val[p + 2] * a[col[p + 2] * a_cs];
+            s3 += val[p + 3] * a[col[p + 3] * a_cs];
+        }
+        for (; p < e; p++)
+            s0 += val[p] * a[col[p] * a_cs];
+        float s = (s0 + s1) + (s2 + s3);
+        c[n] = accumulate ? c[n] + alpha * s : alpha * s;
+    }
+}
+
+static void spgemm_on(int isa, int64_t M, int64_t N, int64_t K, float alpha, const float *A,
+                      int64_t a_rs, int64_t a_cs, const uint32_t *S, float *C, int64_t ldc,
+                      int accumulate, void *scratch)
+{
+    const uint32_t *rp = S + 3, *col = rp + N + 1;
+    const float *val = (const float *)(const void *)(col + S[2]);
+    float *At = (float *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63);
+    for (int64_t m0 = 0; m0 < M; m0 += KILN_SPGEMM_LANES) {
+        int64_t mb = M - m0 < KILN_SPGEMM_LANES ? M - m0 : KILN_SPGEMM_LANES;
+        if (mb < KILN_SPGEMM_MIN_ROWS) {
+            for (int64_t i = 0; i < mb; i++)
+                sp_row(rp, col, val, N, A + (m0 + i) * a_rs, a_cs, alpha, C + (m0 + i) * ldc,
+                       accumulate);
+            continue;
+        }
+        for (int64_t k = 0; k < K; k++)
+            for (int64_t l = 0; l < KILN_SPGEMM_LANES; l++)
+                At[k * KILN_SPGEMM_LANES + l] = l < mb ? A[(m0 + l) * a_rs + k * a_cs] : 0.0f;
+        float *Cb = C + m0 * ldc;
+#ifdef KILN_GEMM_HAVE_AVX512
+        if (isa >= 2) {
+            sp_lanes_avx512(rp, col, val, N, At, alpha, Cb, ldc, mb, accumulate);
+            continue;
+        }
+#endif
+#ifdef KILN_GEMM_HAVE_AVX2
+        if (isa >= 1) {
+            sp_lanes_avx2(rp, col, val, N, At, alpha, Cb, ldc, mb, accumulate);
+            continue;
+        }
+#endif
+        (void)isa;
+        sp_lanes_portable(rp, col, val, N, At, alpha, Cb, ldc, mb, accumulate);
+    }
+}
+
+void kiln_spgemm_f32(int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t a_rs,
+                     int64_t a_cs, const uint32_t *S, float *C, int64_t ldc, int accumulate,
+                     void *scratch)
+{
+    spgemm_on(active_or_best(), M, N, K, alpha, A, a_rs, a_cs, S, C, ldc, accumulate, scratch);
+}
+
+#ifndef KILN_EMITTED
+void kiln_spgemm_f32_isa(enum kiln_gemm_isa isa, int64_t M, int64_t N, int64_t K, float alpha,
+                         const float *A, int64_t a_rs, int64_t a_cs, const uint32_t *S, float *C,
+                         int64_t ldc, int accumulate, void *scratch)
+{
+    spgemm_on(kiln_gemm_isa_fallback(isa), M, N, K, alpha, A, a_rs, a_cs, S, C, ldc, accumulate,
+              scratch);
+}
+#endif

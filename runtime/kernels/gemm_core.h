@@ -109,6 +109,50 @@ static inline uint64_t kiln_gemm_packed_b_elems(uint64_t k, uint64_t n)
     return kiln_gemm_round_up(n, KILN_GEMM_PANEL_B) * k;
 }
 
+/* ---- sparse weights: the sparse Gemm variant ----
+ * A float32 Gemm whose weight is mostly zero may store op(B) transposed, S = op(B)^T (N x K,
+ * one row per output column), compressed by rows, as 32-bit words (docs/pruning.md):
+ *   [ N | K | nnz | rowptr[N + 1] | col[nnz] | val[nnz] (float32 bits) ]
+ * rowptr[0] = 0, non-decreasing, rowptr[N] = nnz; every col < K. The Gemm kernel list has it at
+ * KILN_GEMM_VARIANT_SPARSE (after the plain and packed pairs). */
+#define KILN_GEMM_VARIANT_SPARSE 4
+/* Rows of A the vector path computes together (one 64-byte vector of float32 per column), and
+ * the fewest it takes: fewer rows go through a scalar dot product each. */
+#define KILN_SPGEMM_LANES 16
+#define KILN_SPGEMM_MIN_ROWS 4
+
+static inline uint64_t kiln_spgemm_words(uint64_t n, uint64_t nnz)
+{
+    return 3 + n + 1 + 2 * nnz;
+}
+/* Scratch of kiln_spgemm_f32: A's rows transposed, KILN_SPGEMM_LANES at a time. */
+static inline uint64_t kiln_spgemm_scratch_bytes(uint64_t k)
+{
+    return k * KILN_SPGEMM_LANES * sizeof(float) + 64;
+}
+/* 0 when words[0..n_words) is a well-formed S of N x K (the load check's test). */
+static inline int kiln_spgemm_check(const uint32_t *w, uint64_t n_words, uint64_t N, uint64_t K)
+{
+    if (n_words < 4 || w[0] != N || w[1] != K || n_words != kiln_spgemm_words(N, w[2]))
+        return 1;
+    const uint32_t *rp = w + 3, *col = rp + N + 1;
+    if (rp[0] != 0 || rp[N] != w[2])
+        return 1;
+    for (uint64_t n = 0; n < N; n++)
+        if (rp[n + 1] < rp[n])
+            return 1;
+    for (uint64_t p = 0; p < w[2]; p++)
+        if (col[p] >= K)
+            return 1;
+    return 0;
+}
+/* C = alpha * A * S^T, or C += that when accumulate is set; A(i,k) = A[i*a_rs + k*a_cs], C is
+ * M x N with row stride ldc, S as above. scratch: kiln_spgemm_scratch_bytes(K). float32 runs on
+ * the variant kiln_gemm_f32 uses (AVX-512, AVX2 or portable). */
+void kiln_spgemm_f32(int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t a_rs,
+                     int64_t a_cs, const uint32_t *S, float *C, int64_t ldc, int accumulate,
+                     void *scratch);
+
 #ifndef KILN_EMITTED
 /* ---- libkilnrt only: run-time choice of the float32 micro-kernel ----
  * The first float32 GEMM picks the best variant this CPU supports (__builtin_cpu_supports),
@@ -156,6 +200,10 @@ void kiln_gemm_f32_isa(enum kiln_gemm_isa isa, int64_t M, int64_t N, int64_t K, 
                        const float *A, int64_t a_rs, int64_t a_cs, const float *B, int64_t b_rs,
                        int64_t b_cs, float *C, int64_t ldc, int flags,
                        const struct kiln_gemm_epi *epi, void *scratch);
+/* Test and bench hook: kiln_spgemm_f32 on the given variant (with the same fallback). */
+void kiln_spgemm_f32_isa(enum kiln_gemm_isa isa, int64_t M, int64_t N, int64_t K, float alpha,
+                         const float *A, int64_t a_rs, int64_t a_cs, const uint32_t *S, float *C,
+                         int64_t ldc, int accumulate, void *scratch);
 #endif
 
 #endif

@@ -230,7 +230,7 @@ expect 2 "bench unknown config" "unknown feature 'O7'" -- bench "$M" --configs O
 expect 2 "bench repeated config" "config 'O2' is given twice" -- bench "$M" --configs O2,O2
 expect 1 "bench int8" "int8 quantization is not implemented yet" -- bench "$M" --configs O0,O2+int8
 expect 2 "compile prune spec" "expected channels:R" -- compile "$M" --prune weights:0.5
-expect 2 "compile prune ratio" "with 0 < R < 1" -- compile "$M" --prune channels:1.5
+expect 2 "compile prune ratio" "with 0 < R, S < 1" -- compile "$M" --prune channels:1.5
 expect 2 "compile prune norm" "--prune-norm takes l1 or l2" -- compile "$M" --prune channels:0.5 --prune-norm l3
 expect 2 "bench format" "--format is text, md or json" -- bench "$M" --format xml
 expect 2 "bench batch" "--batch needs sizes" -- bench "$M" --batch 1,0

@@ -146,12 +146,33 @@ def grouped(out_dir):
     n.save(out_dir, [1, 3, 8, 8], n.node("Concat", [x, gout], axis=1), [1, 16, 8, 8])
 
 
+def sparse_mlp(out_dir):
+    """Gemm (transB, 90% zeros, bias) -> Relu -> Gemm (85% zeros, alpha 0.5, beta 2): both
+    stored sparse by kiln without a flag. 18 rows: one block of 16 on the vector path, 2 on the
+    scalar one. The reference output is computed here with numpy (dense)."""
+    n = Net("prune_sparse_mlp")
+    w1 = rng.standard_normal((128, 64)).astype(np.float32)
+    w1[rng.random(w1.shape) < 0.9] = 0
+    b1 = rng.standard_normal(128).astype(np.float32)
+    w2 = rng.standard_normal((128, 10)).astype(np.float32)
+    w2[rng.random(w2.shape) < 0.85] = 0
+    b2 = rng.standard_normal(10).astype(np.float32)
+    h = n.node("Gemm", ["x", n.const("w", w1), n.const("b", b1)], transB=1)
+    h = n.node("Relu", [h])
+    y = n.node("Gemm", [h, n.const("w", w2), n.const("b", b2)], alpha=0.5, beta=2.0)
+    n.save(out_dir, [18, 64], y, [18, 10])
+    x = np.load(os.path.join(out_dir, n.name + ".input.npy"))
+    ref = 0.5 * (np.maximum(x @ w1.T + b1, 0) @ w2) + 2.0 * b2
+    np.save(os.path.join(out_dir, n.name + ".output.npy"), ref.astype(np.float32))
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
     os.makedirs(out, exist_ok=True)
     residual(out)
     concat_dw(out)
     grouped(out)
+    sparse_mlp(out)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,8 @@
 # (per layer, global, L1, L2) must remove exactly those, shrink the MACs, keep the outputs of
 # the bundle and of the --emit onnx graph equal to the unpruned model's, and leave a valid ONNX
 # model (onnx checker with strict shape inference, when python3 has onnx). Pruning 0.75 must
-# change the outputs (the check can fail), and kiln bench runs prune:0.5.
+# change the outputs (the check can fail), and kiln bench runs prune:0.5. Then sparse weights
+# (the sparse Gemm kernel, inspect's sparsity) and magnitude pruning.
 # Usage: test_prune.sh KILN_BIN NPYCMP_BIN DATA_DIR
 set -u
 KILN=$1 NPYCMP=$2 D=$3
@@ -72,6 +73,43 @@ grep -q "ConvTranspose_15 *ConvTranspose *4->2" "$T/report" ||
     >"$T/report" 2>&1
 grep -q "Gemm_43 *Gemm *10->10 *54->27" "$T/report" ||
     fail "prune_concat_dw: the Gemm after Flatten did not lose 9 rows per channel"
+
+# sparse weights: a Gemm at most 35% non-zero runs on the sparse kernel without a flag (inspect
+# says so), on every SIMD variant, in the bundle and in emitted C, against numpy's dense result
+m=prune_sparse_mlp
+"$KILN" inspect "$D/$m.onnx" >"$T/inspect" 2>&1 || fail "$m: inspect: $(cat "$T/inspect")"
+[ "$(grep -c "(sparse kernel)" "$T/inspect")" -eq 2 ] ||
+    fail "$m: inspect does not list both Gemms as sparse: $(cat "$T/inspect")"
+grep -q "weight sparsity: 89.3% of 9,472 layer weights are zero" "$T/inspect" ||
+    fail "$m: inspect's sparsity total: $(cat "$T/inspect")"
+"$KILN" compile "$D/$m.onnx" -o "$T/s.kiln" >/dev/null 2>&1 || fail "$m: compile"
+for simd in portable avx2 avx512; do
+    KILN_SIMD=$simd "$KILN" run "$T/s.kiln" --input "$D/$m.input.npy" --output "$T/out.npy" \
+        >/dev/null && "$NPYCMP" --quiet "$T/out.npy" "$D/$m.output.npy" ||
+        fail "$m: the sparse kernel (KILN_SIMD=$simd) differs from numpy"
+done
+if "$KILN" compile "$D/$m.onnx" --emit c --with-main --name sp -o "$T/c" >/dev/null 2>&1; then
+    ${CC:-cc} -O1 -std=c99 -I"$T/c" "$T/c"/*.c -lm -o "$T/c/sp" >"$T/cc" 2>&1 &&
+        "$T/c/sp" --input "$D/$m.input.npy" --output "$T/out.npy" >/dev/null &&
+        "$NPYCMP" --quiet "$T/out.npy" "$D/$m.output.npy" ||
+        fail "$m: emitted C with the sparse kernel: $(cat "$T/cc")"
+else
+    fail "$m: --emit c"
+fi
+
+# magnitude pruning: the smallest weights become zero (per layer and global); the sparse MLP's
+# Gemms stay sparse, the residual model's layers are reported 90% zero and still run
+"$KILN" compile "$D/prune_residual.onnx" --prune magnitude:0.9 --report -O1 --emit onnx \
+    -o "$T/m.onnx" >"$T/report" 2>&1 || fail "magnitude: $(cat "$T/report")"
+grep -q "Conv_12 *Conv *576 *50.0% -> 89.9%" "$T/report" ||
+    fail "magnitude: Conv_12 is not 90% zero: $(cat "$T/report")"
+"$KILN" inspect "$T/m.onnx" | grep -q "Conv_12 *Conv *89.9% zero of 576" ||
+    fail "magnitude: inspect does not show the pruned Conv's sparsity"
+"$KILN" run "$T/m.onnx" --input "$D/prune_residual.input.npy" --output "$T/out.npy" \
+    >/dev/null || fail "magnitude: the pruned model does not run"
+"$KILN" compile "$D/prune_residual.onnx" --prune magnitude:0.5:global --report -o "$T/p.kiln" \
+    >"$T/report" 2>&1 && grep -q "^pruning: .* weights zero (50.0%" "$T/report" ||
+    fail "magnitude global: $(cat "$T/report")"
 
 # kiln bench compiles prune:R as --prune channels:R
 "$KILN" bench "$D/prune_residual.onnx" --configs O2,O2+prune:0.5 --repeat 2 --warmup 0 \

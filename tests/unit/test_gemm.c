@@ -5,7 +5,8 @@
  * must stay untouched and scratch of exactly kiln_gemm_scratch_bytes() with a canary after it;
  * the fused epilogue (bias, residual, activation) and operands pre-packed by kiln_gemm_pack_a/b,
  * both bit-identical to the plain product followed by kiln_epilogue_strided_<dtype>().
- * Also the run-time choice: KILN_SIMD (ctest runs this under each value), fallback, select. */
+ * Also the run-time choice: KILN_SIMD (ctest runs this under each value), fallback, select; and
+ * the sparse Gemm (kiln_spgemm_f32) on every variant, and its weights' well-formedness check. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -396,6 +397,98 @@ static void test_rows_independent(void **state)
 
 /* ---- the run-time choice ---- */
 
+/* ---- the sparse Gemm (kiln_spgemm_f32) ---- */
+
+/* B [K, N] with about `density` of its entries non-zero, compressed as S = B^T by rows. */
+static uint32_t *sparse_b(int64_t K, int64_t N, double density, float *B)
+{
+    uint64_t nnz = 0;
+    for (int64_t i = 0; i < K * N; i++) {
+        B[i] = (next_u32() % 1000) < density * 1000 ? next_unit() : 0.0f;
+        nnz += B[i] != 0.0f;
+    }
+    uint32_t *S = malloc(kiln_spgemm_words((uint64_t)N, nnz) * 4);
+    assert_non_null(S);
+    uint32_t *rp = S + 3, *col = rp + N + 1, p = 0;
+    float *val = (float *)(void *)(col + nnz);
+    S[0] = (uint32_t)N, S[1] = (uint32_t)K, S[2] = (uint32_t)nnz, rp[0] = 0;
+    for (int64_t j = 0; j < N; j++) {
+        for (int64_t k = 0; k < K; k++)
+            if (B[k * N + j] != 0.0f)
+                col[p] = (uint32_t)k, val[p++] = B[k * N + j];
+        rp[j + 1] = p;
+    }
+    assert_int_equal(kiln_spgemm_check(S, kiln_spgemm_words((uint64_t)N, nnz), (uint64_t)N,
+                                       (uint64_t)K),
+                     0);
+    return S;
+}
+
+/* Every variant against the float64 reference: rows below, at and past the 16 lanes (and the
+ * scalar path under 4 rows), A transposed, alpha, accumulate, empty rows of S. */
+static void test_sparse(void **state)
+{
+    (void)state;
+    static const int64_t Ms[] = {1, 2, 3, 4, 5, 15, 16, 17, 19, 35, 64};
+    static const int64_t NKs[][2] = {{1, 1}, {7, 13}, {33, 100}, {64, 257}, {130, 31}};
+    static const double dens[] = {0.0, 0.1, 0.3, 1.0};
+    for (int isa = 0; isa < KILN_GEMM_ISA_COUNT; isa++) {
+        if (!kiln_gemm_isa_supported((enum kiln_gemm_isa)isa))
+            continue;
+        for (size_t mi = 0; mi < NELEM(Ms); mi++)
+            for (size_t s = 0; s < NELEM(NKs); s++)
+                for (size_t di = 0; di < NELEM(dens); di++) {
+                    int64_t M = Ms[mi], N = NKs[s][0], K = NKs[s][1];
+                    int ta = (int)((mi + s + di) % 2), acc = (int)((mi + di) % 2);
+                    float alpha = acc ? 0.75f : 1.0f;
+                    float *A = malloc((size_t)(M * K) * 4), *B = malloc((size_t)(K * N) * 4);
+                    float *C = malloc((size_t)(M * N) * 4), *C0 = malloc((size_t)(M * N) * 4);
+                    void *scratch = malloc(kiln_spgemm_scratch_bytes((uint64_t)K));
+                    assert_true(A && B && C && C0 && scratch);
+                    for (int64_t i = 0; i < M * K; i++)
+                        A[i] = next_unit();
+                    for (int64_t i = 0; i < M * N; i++)
+                        C[i] = C0[i] = next_unit();
+                    uint32_t *S = sparse_b(K, N, dens[di], B);
+                    int64_t a_rs = ta ? 1 : K, a_cs = ta ? M : 1;
+                    kiln_spgemm_f32_isa((enum kiln_gemm_isa)isa, M, N, K, alpha, A, a_rs, a_cs, S,
+                                        C, N, acc, scratch);
+                    for (int64_t i = 0; i < M; i++)
+                        for (int64_t j = 0; j < N; j++) {
+                            double r = 0;
+                            for (int64_t k = 0; k < K; k++)
+                                r += (double)A[i * a_rs + k * a_cs] * B[k * N + j];
+                            r = alpha * r + (acc ? C0[i * N + j] : 0);
+                            if (fabs(C[i * N + j] - r) > 1e-4 * (1 + fabs(r)))
+                                fail_msg("%s sparse M=%lld N=%lld K=%lld density %.1f: C[%lld,%lld]"
+                                         " = %g, want %g",
+                                         kiln_gemm_isa_name((enum kiln_gemm_isa)isa), (long long)M,
+                                         (long long)N, (long long)K, dens[di], (long long)i,
+                                         (long long)j, C[i * N + j], r);
+                        }
+                    free(A), free(B), free(C), free(C0), free(scratch), free(S);
+                }
+    }
+}
+
+/* Malformed compressed weights are refused (the load check's test). */
+static void test_sparse_check(void **state)
+{
+    (void)state;
+    /* N 2, K 3, nnz 2: rows {col 0}, {col 2} */
+    uint32_t w[] = {2, 3, 2, 0, 1, 2, 0, 2, 0x3f800000u, 0x40000000u};
+    uint64_t n = NELEM(w);
+    assert_int_equal(kiln_spgemm_check(w, n, 2, 3), 0);
+    assert_int_not_equal(kiln_spgemm_check(w, n, 3, 3), 0); /* wrong N */
+    assert_int_not_equal(kiln_spgemm_check(w, n - 1, 2, 3), 0); /* truncated */
+    w[7] = 3; /* column out of range */
+    assert_int_not_equal(kiln_spgemm_check(w, n, 2, 3), 0);
+    w[7] = 2, w[4] = 3; /* rows not non-decreasing */
+    assert_int_not_equal(kiln_spgemm_check(w, n, 2, 3), 0);
+    w[4] = 1, w[5] = 1; /* rowptr[N] != nnz */
+    assert_int_not_equal(kiln_spgemm_check(w, n, 2, 3), 0);
+}
+
 /* Runs first (before any GEMM of this process): the variant in use is KILN_SIMD's (ctest runs
  * this file under every value) or, unset or unknown, the best supported one. */
 static void test_env_choice(void **state)
@@ -488,6 +581,8 @@ int main(void)
         cmocka_unit_test(test_f64),
         cmocka_unit_test(test_rows_independent),
         cmocka_unit_test(test_select),
+        cmocka_unit_test(test_sparse),
+        cmocka_unit_test(test_sparse_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

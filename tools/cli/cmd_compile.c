@@ -18,13 +18,14 @@
 const char kiln_usage_compile[] =
     "kiln compile MODEL.onnx [-o OUT] [-O0..-O3] [--report] [--emit kiln|c|onnx] "
     "[--name NAME] [--weights c|bin] [--with-main] [--input-shape NAME=D0,D1,...]... "
-    "[--input-value NAME=FILE.npy]... [--prune channels:R[:global]] "
+    "[--input-value NAME=FILE.npy]... [--prune channels:R|magnitude:S[:global]] "
     "[--prune-norm l1|l2]";
 const char kiln_help_compile[] =
     "usage: kiln compile MODEL.onnx [-o OUT] [-O0..-O3] [--report] [--emit kiln|c|onnx]\n"
     "                    [--name NAME] [--weights c|bin] [--with-main]\n"
     "                    [--input-shape NAME=D0,D1,...]... [--input-value NAME=FILE.npy]...\n"
-    "                    [--prune channels:R[:global|:per-layer]] [--prune-norm l1|l2]\n"
+    "                    [--prune channels:R|magnitude:S[:global|:per-layer]]\n"
+    "                    [--prune-norm l1|l2]\n"
     "\n"
     "Compiles a model into one of kiln's deployment forms:\n"
     "  --emit kiln   (default) a .kiln bundle: the kernel schedule, parameters, 64-byte aligned\n"
@@ -52,6 +53,10 @@ const char kiln_help_compile[] =
     "                                ConvTranspose and Gemm layers with the smallest weight norm,\n"
     "                                per layer (default) or ranked across layers (:global); the\n"
     "                                graph keeps its inputs and outputs (docs/pruning.md)\n"
+    "  --prune magnitude:S           set the fraction S of the smallest weights of Conv,\n"
+    "                                ConvTranspose, Gemm and MatMul to zero, per layer or\n"
+    "                                with one threshold (:global); a float32 Gemm left at most\n"
+    "                                20% non-zero runs on the sparse kernel\n"
     "  --prune-norm l1|l2            the norm that ranks channels (default l1)\n"
     "  -h, --help                    print this help\n";
 
