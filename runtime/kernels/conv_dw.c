@@ -45,6 +45,8 @@ struct dw_plane {
     const float *x;    /* the first input channel of the group */
     const float *w;    /* this output channel's cg * k_size weights */
     const float *bias; /* its bias, or NULL */
+    int kind;          /* KILN_ACT_RELU or _CLIP: applied in the SIMD epilogue, else NONE */
+    float clo, chi;    /* Clip's bounds */
     int64_t cg;
     int64_t lo, hi; /* interior columns: [lo, hi) read inside the input for every tap */
 };
@@ -222,17 +224,22 @@ DW_INLINE DW_A2 void avx2_store(float *p, __m256 v, int64_t n)
 }
 #endif
 
-/* The row of one variant: ISA its helpers' prefix, ATTR its target, V the vector type, VW its
- * lanes, P the intrinsics' prefix. Every block of columns starts from 0 (or the partial sum in
+/* The row of one variant: ISA its helpers' prefix, O its vact.h instance, ATTR its target, V
+ * the vector type, VW its lanes, P the intrinsics' prefix. Every block of columns starts from 0 (or the partial sum in
  * y), adds its taps in the order of dw_row and ends in ISA##_finish. */
-#define DW_SIMD(ISA, ATTR, V, VW, P)                                                           \
-    /* v + bias + res (the activation follows over whole rows: dw_run) */                    \
+#define DW_SIMD(ISA, O, ATTR, V, VW, P)                                                           \
+    /* v + bias + res, then Relu or Clip in the register (vact.h's instance O); the other   \
+     * activations follow over whole rows (dw_run) */                                          \
     DW_INLINE ATTR V ISA##_epilogue(const struct dw_plane *pl, V v, const float *res, int64_t n) \
     {                                                                                          \
         if (pl->bias)                                                                          \
             v = P##_add_ps(v, P##_set1_ps(*pl->bias));                                         \
         if (res)                                                                               \
             v = P##_add_ps(v, ISA##_load1(res, n));                                            \
+        if (pl->kind == KILN_ACT_RELU)                                                         \
+            return O##_relu(v, 0.0f, 0.0f);                                                    \
+        if (pl->kind == KILN_ACT_CLIP)                                                         \
+            return O##_clip(v, pl->clo, pl->chi);                                              \
         return v;                                                                              \
     }                                                                                          \
     DW_INLINE ATTR V ISA##_start(const struct dw_row *r, int64_t o, int64_t n)                 \
@@ -364,10 +371,10 @@ DW_INLINE DW_A2 void avx2_store(float *p, __m256 v, int64_t n)
     }
 
 #ifdef DW_HAVE_AVX512
-DW_SIMD(avx512, DW_A512, __m512, 16, _mm512)
+DW_SIMD(avx512, kv16, DW_A512, __m512, 16, _mm512)
 #endif
 #ifdef DW_HAVE_AVX2
-DW_SIMD(avx2, DW_A2, __m256, 8, _mm256)
+DW_SIMD(avx2, kv8, DW_A2, __m256, 8, _mm256)
 #endif
 
 /* ---- the entry points ---- */
@@ -444,7 +451,7 @@ static void dw_run(int isa, const struct kiln_conv_dw *c)
     const struct kiln_nn_geom *g = c->g;
     dw_row_fn fn = dw_row_on(isa, g);
     int64_t cg = c->C / c->group, mg = c->M / c->group;
-    struct dw_plane pl = {.g = g, .cg = cg};
+    struct dw_plane pl = {.g = g, .cg = cg, .kind = KILN_ACT_NONE};
     /* interior: from the first column whose leftmost tap is inside to the last whose rightmost
      * one is */
     int64_t lo, hi, lo_r, hi_r;
@@ -455,6 +462,13 @@ static void dw_run(int isa, const struct kiln_conv_dw *c)
     pl.hi = hi_r > lo ? hi_r : lo;
     struct dw_row r;
     int act = c->act && c->act->kind != KILN_ACT_NONE;
+    /* Relu and Clip cost less than a pass over the row: the SIMD rows apply them in registers
+     * (the portable row leaves every activation to the pass below) */
+    if (act && fn != dw_row_portable &&
+        (c->act->kind == KILN_ACT_RELU || c->act->kind == KILN_ACT_CLIP)) {
+        pl.kind = c->act->kind, pl.clo = c->act->alpha, pl.chi = c->act->beta;
+        act = 0;
+    }
     for (int64_t n = 0; n < c->nb; n++)
         for (int64_t m = 0; m < c->M; m++) {
             pl.x = c->x + (n * c->C + m / mg * cg) * g->in_size;
