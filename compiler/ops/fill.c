@@ -14,8 +14,14 @@ static int read_elem(const void *data, int dtype, int64_t k, double *f, int64_t 
     case KILN_DTYPE_F16: *f = kiln_f16_to_f32(((const uint16_t *)data)[k]); break;
     case KILN_DTYPE_BF16: *f = kiln_bf16_to_f32(((const uint16_t *)data)[k]); break;
     case KILN_DTYPE_BOOL:
+    case KILN_DTYPE_U4: /* 4-bit types: a byte each in kiln */
     case KILN_DTYPE_U8: *i = ((const uint8_t *)data)[k]; break;
+    case KILN_DTYPE_I4:
     case KILN_DTYPE_I8: *i = ((const int8_t *)data)[k]; break;
+    case KILN_DTYPE_F8E4M3FN: /* float8: the raw bits, which kiln_store_value writes back */
+    case KILN_DTYPE_F8E4M3FNUZ:
+    case KILN_DTYPE_F8E5M2:
+    case KILN_DTYPE_F8E5M2FNUZ: *i = ((const uint8_t *)data)[k]; break;
     case KILN_DTYPE_U16: *i = ((const uint16_t *)data)[k]; break;
     case KILN_DTYPE_I16: *i = ((const int16_t *)data)[k]; break;
     case KILN_DTYPE_U32: *i = ((const uint32_t *)data)[k]; break;

@@ -98,6 +98,13 @@ static inline void kiln_store_value(void *dst, int dtype, double f, int64_t i)
     case KILN_DTYPE_##E: *(T *)dst = (T)i; break;
         KILN_FOR_INTS(KILN_STORE_INT)
 #undef KILN_STORE_INT
+    /* int4/uint4 unpacked in a byte; float8 as its raw bits (kiln stores float8 as given) */
+    case KILN_DTYPE_I4: *(int8_t *)dst = (int8_t)i; break;
+    case KILN_DTYPE_U4:
+    case KILN_DTYPE_F8E4M3FN:
+    case KILN_DTYPE_F8E4M3FNUZ:
+    case KILN_DTYPE_F8E5M2:
+    case KILN_DTYPE_F8E5M2FNUZ: *(uint8_t *)dst = (uint8_t)i; break;
     default: break;
     }
 }
