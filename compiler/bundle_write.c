@@ -44,7 +44,7 @@ enum kiln_status kiln_bundle_build(const struct kiln_program *p, const struct ki
                                    void **out, size_t *len, struct kiln_diag *d)
 {
     static const char metadata[] = "producer=kiln";
-    struct kiln_bundle_plan plan = {p->arena_size, pl ? pl->lower_bound : 0, pl ? pl->naive : 0,
+    struct kiln_bundle_plan plan = {kiln_program_plan_arena(p), pl ? pl->lower_bound : 0, pl ? pl->naive : 0,
                                     0};
     uint32_t n_io = kiln_program_n_io(p), n_nodes = p->n_nodes + p->n_block_nodes;
     /* blocks: record 0 is the main schedule, then the program's blocks */

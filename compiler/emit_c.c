@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "emit_c.h"
+#include "kiln/bundle.h"
 #include "../runtime/kernels/kernels.h"
 
 #define MAX_FILES 64
@@ -409,7 +410,7 @@ static void write_h(struct sb *b, const struct plan *pl, const struct kiln_emit_
               o->weights == KILN_EMIT_WEIGHTS_C ? "_weights.c" : "");
     sb_printf(b, "#ifndef %s_H_\n#define %s_H_\n\n", N, N);
     sb_printf(b, "#define %s_ARENA_SIZE  %llu   /* scratch the caller provides */\n", N,
-              (unsigned long long)p->arena_size);
+              (unsigned long long)kiln_program_plan_arena(p));
     sb_printf(b, "#define %s_ARENA_ALIGN 64\n", N);
     sb_printf(b, "#define %s_NUM_INPUTS  %u\n", N, p->n_inputs);
     sb_printf(b, "#define %s_NUM_OUTPUTS %u\n", N, p->n_outputs);
@@ -767,7 +768,8 @@ static void write_model_c(struct sb *b, const struct plan *pl, const struct kiln
     if (!bin)
         sb_printf(b, "    .weights = %s_weights.b,\n", N);
     sb_printf(b, "    .weights_size = %llu,\n    .arena_size = %llu,\n",
-              (unsigned long long)p->weights_size, (unsigned long long)p->arena_size);
+              (unsigned long long)p->weights_size,
+              (unsigned long long)kiln_program_plan_arena(p));
     if (p->n_blocks)
         sb_printf(b, "    .n_blocks = %u,\n    .n_block_nodes = %u,\n    .blocks = blocks,\n",
                   p->n_blocks, p->n_block_nodes);

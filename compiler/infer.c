@@ -199,17 +199,15 @@ static enum kiln_status evaluate(struct kiln_infer_ctx *c, struct kiln_ir_node *
     if (variant < 0)
         return KILN_STATUS_OK; /* lowering reports the missing kernel if the node stays */
     const struct kiln_kernel *k = kiln_rt_kernel((uint32_t)n->op, (uint32_t)variant);
-    const struct kiln_op_arity *ar = kiln_op_arity(n->op);
-    struct kiln_tensor views[64];
-    if (n->n_in + n->n_out > 64)
-        return KILN_STATUS_OK;
-    memset(views, 0, sizeof views);
+    struct kiln_tensor *views = calloc((size_t)n->n_in + n->n_out + 1, sizeof *views);
+    if (!views)
+        return kiln_op_error(c, n, KILN_STATUS_NO_MEMORY, "out of memory");
     for (uint32_t i = 0; i < n->n_in + n->n_out; i++) {
         struct kiln_ir_value *v = i < n->n_in ? n->in[i] : n->out[i - n->n_in];
         struct kiln_tensor *t = &views[i];
         for (int r = 0; r < KILN_MAX_RANK; r++)
             t->dims[r] = 1;
-        if (!v || (i < n->n_in && (ar->compile_time_inputs >> i) & 1))
+        if (!v || (i < n->n_in && kiln_compile_time_input(n, i)))
             continue;
         t->rank = v->rank;
         t->dtype = v->dtype;
@@ -222,13 +220,17 @@ static enum kiln_status evaluate(struct kiln_infer_ctx *c, struct kiln_ir_node *
         } else {
             uint64_t nb = kiln_ir_value_nbytes(v);
             t->data = kiln_arena_alloc_aligned(&c->g->arena, nb ? nb : 1, 64);
-            if (!t->data)
+            if (!t->data) {
+                free(views);
                 return kiln_op_error(c, n, KILN_STATUS_NO_MEMORY, "out of memory");
+            }
         }
     }
     void *scratch = NULL;
-    if (n->scratch_size && !(scratch = calloc(1, n->scratch_size)))
+    if (n->scratch_size && !(scratch = calloc(1, n->scratch_size))) {
+        free(views);
         return kiln_op_error(c, n, KILN_STATUS_NO_MEMORY, "out of memory");
+    }
     struct kiln_kernel_args a = {.params = n->params,
                                  .in = views,
                                  .out = views + n->n_in,
@@ -241,6 +243,7 @@ static enum kiln_status evaluate(struct kiln_infer_ctx *c, struct kiln_ir_node *
     for (uint32_t o = 0; o < n->n_out; o++)
         if (n->out[o])
             n->out[o]->data = views[n->n_in + o].data;
+    free(views);
     return KILN_STATUS_OK;
 }
 
@@ -286,7 +289,7 @@ enum kiln_status kiln_infer_graph(struct kiln_infer_ctx *outer, struct kiln_ir_g
             return kiln_op_error(&c, n, KILN_STATUS_INVALID_MODEL,
                                  "has %d inputs; %s takes %d to %d", n_decl, n->op_type, ar->min_in,
                                  ar->max_in);
-        if ((int)n->n_out < ar->min_out || (int)n->n_out > ar->max_out)
+        if ((int)n->n_out < ar->min_out || (ar->max_out >= 0 && (int)n->n_out > ar->max_out))
             return kiln_op_error(&c, n, KILN_STATUS_INVALID_MODEL,
                                  "has %u outputs; %s produces %d to %d", n->n_out, n->op_type,
                                  ar->min_out, ar->max_out);
@@ -310,6 +313,7 @@ enum kiln_status kiln_infer_graph(struct kiln_infer_ctx *outer, struct kiln_ir_g
                 dyn = n->in[j];
         if (dyn && !takes_runtime_dims(n, false))
             return runtime_dims_refused(&c, n, dyn);
+        n->folded_in = 0;
         if ((st = info->infer(&c, n)))
             return st;
         if (dyn && !takes_runtime_dims(n, true))

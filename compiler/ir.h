@@ -107,6 +107,10 @@ struct kiln_ir_node {
     uint32_t params_size;
     uint64_t scratch_size; /* bytes of per-call scratch the kernel needs */
     int kdtype;            /* element type that selects the kernel variant */
+    /* bit j: input j, an operand ONNX allows to be computed at run time, was constant and
+     * folded into params, so lowering omits it like ops.def's compile-time inputs (Clip's
+     * bounds); an operand that is not constant is passed to the kernel */
+    uint32_t folded_in;
     uint32_t id;
     bool dead;
 };

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "compiler.h"
+#include "kiln/bundle.h"
 #include "ops/ops.h"
 #include "../runtime/kernels/gemm_core.h"
 
@@ -326,6 +327,11 @@ static enum kiln_status build_block(struct builder *b, const struct kiln_ir_grap
     uint32_t nf = body->n_inputs + body->n_outputs;
     uint32_t *formal = calloc(nf + 1, sizeof *formal);
     st = formal ? KILN_STATUS_OK : oom(b);
+    if (!st && (body->n_inputs > UINT16_MAX || body->n_outputs > UINT16_MAX))
+        st = kiln_diag_set(b->d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
+                           "a subgraph has %u inputs and %u outputs; a compiled block holds at "
+                           "most %u of each (docs/limits.md)",
+                           body->n_inputs, body->n_outputs, UINT16_MAX);
     for (uint32_t i = 0; !st && i < body->n_inputs; i++)
         st = tensor_for(b, body->inputs[i], &formal[i]);
     if (!st)
@@ -442,10 +448,17 @@ static enum kiln_status lower_nodes(struct builder *b, const struct kiln_ir_grap
                                    uint8_t *needed)
 {
     enum kiln_status st = KILN_STATUS_OK;
+    uint32_t max_in = 0, max_out = 0;
+    for (uint32_t i = 0; i < g->n_nodes; i++) {
+        max_in = g->nodes[i]->n_in > max_in ? g->nodes[i]->n_in : max_in;
+        max_out = g->nodes[i]->n_out > max_out ? g->nodes[i]->n_out : max_out;
+    }
     bool *run = calloc(g->n_nodes + 1, sizeof *run);
-    uint32_t ins[64], outs[64];
-    if (!run)
+    uint32_t *ins = calloc((size_t)max_in + max_out + 1, sizeof *ins), *outs = ins + max_in;
+    if (!run || !ins) {
+        free(run), free(ins);
         return oom(b);
+    }
     /* which nodes must run: those producing (transitively) a needed non-constant value */
     for (uint32_t i = 0; i < g->n_outputs; i++)
         needed[g->outputs[i]->id] = 1;
@@ -460,19 +473,19 @@ static enum kiln_status lower_nodes(struct builder *b, const struct kiln_ir_grap
         }
         if (!run[i])
             continue;
-        uint32_t compile_time = kiln_op_arity(n->op)->compile_time_inputs;
         for (uint32_t j = 0; j < n->n_in; j++)
-            if (n->in[j] && !((compile_time >> j) & 1))
+            if (n->in[j] && !kiln_compile_time_input(n, j))
                 needed[n->in[j]->id] = 1;
     }
     for (uint32_t i = 0; i < g->n_nodes && !st; i++) {
         const struct kiln_ir_node *n = g->nodes[i];
         if (!run[i])
             continue;
-        if (n->n_in + n->n_out > 64) {
+        if (n->n_in > UINT16_MAX || n->n_out > UINT16_MAX) {
             st = kiln_diag_set(b->d, KILN_STATUS_UNSUPPORTED, n->name, n->op_type,
-                               "has %u inputs and %u outputs; kiln supports 64 in all", n->n_in,
-                               n->n_out);
+                               "has %u inputs and %u outputs; a compiled node holds at most %u "
+                               "of each (docs/limits.md)",
+                               n->n_in, n->n_out, UINT16_MAX);
             break;
         }
         if (is_control(n->op)) {
@@ -486,7 +499,6 @@ static enum kiln_status lower_nodes(struct builder *b, const struct kiln_ir_grap
                                kiln_dtype_name(n->kdtype));
             break;
         }
-        uint32_t compile_time = kiln_op_arity(n->op)->compile_time_inputs;
         int prank;
         int64_t pdims[KILN_MAX_RANK];
         uint64_t scratch = n->scratch_size;
@@ -498,7 +510,7 @@ static enum kiln_status lower_nodes(struct builder *b, const struct kiln_ir_grap
                 st = packed_weight(b, n, prank, pdims,
                                    sparse ? kiln_gemm_sparse_weight : kiln_gemm_packed_weight,
                                    &ins[j]);
-            else if (n->in[j] && !((compile_time >> j) & 1))
+            else if (n->in[j] && !kiln_compile_time_input(n, j))
                 st = tensor_for(b, n->in[j], &ins[j]);
         }
         if (sparse) {
@@ -519,7 +531,7 @@ static enum kiln_status lower_nodes(struct builder *b, const struct kiln_ir_grap
             st = add_node(b, n, n->op, variant, ins, n->n_in, outs, n->n_out, n->params,
                           n->params_size, scratch);
     }
-    free(run);
+    free(run), free(ins);
     return st;
 }
 
@@ -686,7 +698,14 @@ enum kiln_status kiln_lower_opts(const struct kiln_ir_graph *g,
     p->n_blocks = b.n_blocks;
     p->blocks = b.blocks;
     c->blocks = b.blocks;
+    if (kiln_program_reserve_views(p))
+        st = kiln_diag_set(b.d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
+                           "an arena of %llu bytes cannot be allocated", (unsigned long long)arena);
     free(needed), free(b.tensor_of), free(b.tensor_block), free(b.bnodes), free(b.bio);
+    if (st) {
+        kiln_compiled_free(c);
+        return st;
+    }
     *out = c;
     return KILN_STATUS_OK;
 fail:

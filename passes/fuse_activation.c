@@ -22,7 +22,7 @@ static int act_of(const struct kiln_ir_node *n, float *alpha, float *beta)
     const struct kiln_p_unary *u = n->params;
     int kind = kiln_act_of_op(n->op);
     const struct kiln_act_info *a = kiln_act_info_of(kind);
-    if (!a || !(a->flags & KILN_ACTF_FUSE))
+    if (!a || !(a->flags & KILN_ACTF_FUSE) || kiln_runtime_operands(n, 1))
         return KILN_ACT_NONE;
     *alpha = a->alpha_name ? (float)u->a : 0;
     *beta = a->beta_name ? (float)u->b : 0;

@@ -64,7 +64,8 @@ static uint32_t data_inputs(const struct kiln_ir_node *n)
 static bool fusable(const struct kiln_ir_node *n, const struct kiln_ir_value *s)
 {
     if (n->dead || !n->params || n->n_out != 1 || !n->out[0] ||
-        (n->op != KILN_OP_CLIP && opcode(n) < 0) || !kiln_edit_same_type(n->out[0], s))
+        (n->op != KILN_OP_CLIP && opcode(n) < 0) || !kiln_edit_same_type(n->out[0], s) ||
+        (n->op == KILN_OP_CLIP && kiln_runtime_operands(n, 1)))
         return false;
     for (uint32_t j = 0; j < data_inputs(n); j++) {
         const struct kiln_ir_value *v = n->in[j];

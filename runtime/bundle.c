@@ -200,6 +200,9 @@ enum kiln_status kiln_model_load(const void *buf, size_t len, struct kiln_model 
     m->plan_lower_bound = plan->lower_bound;
     m->plan_naive = plan->naive;
     st = kiln_program_validate(p, m->n_io, d);
+    if (!st && kiln_program_reserve_views(p))
+        st = FAIL(KILN_STATUS_INVALID_MODEL, sec[KILN_SECTION_PLAN]->offset,
+                  "an arena of %llu bytes cannot be allocated", U(plan->arena_size));
     if (st)
         memset(m, 0, sizeof *m);
     return st;

@@ -15,6 +15,7 @@ struct kiln_exec {
     /* the first failure of the run (run-time extents that do not fit an op); once set, no
      * further node runs and loops stop */
     enum kiln_status *status;
+    uint32_t depth; /* block nesting level of the nodes being run (main schedule: 0) */
 };
 
 /* Runs block b's nodes in order. */

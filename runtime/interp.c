@@ -1,16 +1,13 @@
 /* interp.c - the interpreter: walks the program's node list and calls each kernel with
  * tensor views resolved against the caller's arena, inputs, outputs and the weights.
- * No allocation: views live on the stack, everything else in the caller's arena. Blocks of
- * control-flow ops run through kiln_rt_run_block, called back by their kernels. */
+ * No allocation: views live on the stack (for nodes of more than KILN_RT_STACK_VIEWS tensors,
+ * in arena space kiln_program_reserve_views set aside), everything else in the caller's arena.
+ * Blocks of control-flow ops run through kiln_rt_run_block, called back by their kernels. */
 #include <string.h>
 
 #include "dims.h"
 #include "exec.h"
 #include "kernels/kernels.h"
-
-/* Upper bound on a node's inputs + outputs the interpreter resolves at once; the compiler
- * refuses larger nodes. */
-#define KILN_MAX_NODE_IO 64
 
 static void *tensor_data(const struct kiln_exec *e, const struct kiln_tensor_desc *d)
 {
@@ -77,11 +74,19 @@ static int runtime_dims(const struct kiln_exec *e, const struct kiln_node_desc *
 static void run_nodes(const struct kiln_exec *e, uint32_t first, uint32_t count)
 {
     const struct kiln_program *p = e->p;
-    struct kiln_tensor views[KILN_MAX_NODE_IO];
+    struct kiln_tensor stack[KILN_RT_STACK_VIEWS], *views = stack;
+    if (p->views_offset)
+        views = (struct kiln_tensor *)(e->arena + p->views_offset) +
+                (uint64_t)e->depth * p->views_per_level;
     for (uint32_t ni = first; ni < first + count && !*e->status; ni++) {
         const struct kiln_node_desc *n = &p->nodes[ni];
         const struct kiln_kernel *k = kiln_rt_kernel(n->op, n->variant);
         uint32_t nio = (uint32_t)n->n_in + n->n_out;
+        if (nio > (p->views_offset ? p->views_per_level : KILN_RT_STACK_VIEWS) ||
+            (p->views_offset && e->depth >= p->view_levels)) {
+            *e->status = KILN_STATUS_INTERNAL; /* kiln_program_reserve_views was not called */
+            return;
+        }
         for (uint32_t j = 0; j < nio; j++)
             kiln_rt_view(e, p->io[n->io_first + j], &views[j]);
         struct kiln_kernel_args args = {
@@ -113,7 +118,9 @@ static void run_nodes(const struct kiln_exec *e, uint32_t first, uint32_t count)
 void kiln_rt_run_block(const struct kiln_exec *e, uint32_t b)
 {
     const struct kiln_block_desc *bd = &e->p->blocks[b];
-    run_nodes(e, bd->first_node, bd->n_nodes);
+    struct kiln_exec inner = *e;
+    inner.depth++;
+    run_nodes(&inner, bd->first_node, bd->n_nodes);
 }
 
 enum kiln_status kiln_run_hooked(const struct kiln_program *p, void *arena,
@@ -124,13 +131,11 @@ enum kiln_status kiln_run_hooked(const struct kiln_program *p, void *arena,
         (!outputs && p->n_outputs))
         return KILN_STATUS_INVALID_ARG;
     /* the compiler and the loader guarantee these; checked again as they are cheap */
-    for (uint32_t ni = 0; ni < p->n_nodes + p->n_block_nodes; ni++) {
-        const struct kiln_node_desc *n = &p->nodes[ni];
-        if (!kiln_rt_kernel(n->op, n->variant) || (uint32_t)n->n_in + n->n_out > KILN_MAX_NODE_IO)
+    for (uint32_t ni = 0; ni < p->n_nodes + p->n_block_nodes; ni++)
+        if (!kiln_rt_kernel(p->nodes[ni].op, p->nodes[ni].variant))
             return KILN_STATUS_INTERNAL;
-    }
     enum kiln_status status = KILN_STATUS_OK;
-    struct kiln_exec e = {p, arena, inputs, outputs, hook, user, &status};
+    struct kiln_exec e = {p, arena, inputs, outputs, hook, user, &status, 0};
     run_nodes(&e, 0, p->n_nodes);
     return status;
 }

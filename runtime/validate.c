@@ -125,8 +125,7 @@ static int check_node(const struct kiln_program *p, uint32_t n_io, uint32_t ni,
     if (!k)
         return BAD("no kernel variant %u (the runtime has %u)", n->variant,
                    kiln_rt_kernel_count(n->op));
-    if (n->name >= p->strings_size || nio > MAX_NODE_IO || n->io_first > n_io ||
-        nio > n_io - n->io_first)
+    if (n->name >= p->strings_size || n->io_first > n_io || nio > n_io - n->io_first)
         return BAD("%u inputs and outputs at %u of %u, or bad name", nio, n->io_first, n_io);
     if (n->params_offset % 8 || n->params_offset > p->params_size ||
         n->params_size > p->params_size - n->params_offset ||
@@ -145,10 +144,9 @@ static int check_node(const struct kiln_program *p, uint32_t n_io, uint32_t ni,
         uint32_t ti = p->io[n->io_first + j];
         if (ti >= p->n_tensors)
             return BAD("tensor index %u of %u", ti, p->n_tensors);
-        v->t[j] = &p->tensors[ti];
         int is_out = j >= n->n_in;
         int req = is_out ? j - n->n_in < c->req_out : all || (j < 16 && (mask >> j) & 1);
-        int st = v->t[j]->storage;
+        int st = p->tensors[ti].storage;
         if ((req && st == KILN_STORAGE_NONE) ||
             (is_out && (st == KILN_STORAGE_WEIGHT || st == KILN_STORAGE_INPUT)))
             return BAD("%s %u (tensor %u) cannot be %s", is_out ? "output" : "input",
@@ -159,17 +157,21 @@ static int check_node(const struct kiln_program *p, uint32_t n_io, uint32_t ni,
      * rule sets them (with such an input, every output of a rule-derived op has them) */
     int rule = kiln_rt_dims_rule(n->op), dyn_in = 0;
     for (uint32_t j = 0; j < nio; j++) {
-        int dyn = v->t[j]->flags & KILN_TENSOR_RUNTIME_DIMS;
+        int dyn = vin(v, j)->flags & KILN_TENSOR_RUNTIME_DIMS;
         if (j < n->n_in && dyn && !kiln_rt_dims_takes(n->op))
             return BAD("input %u has run-time extents, which this op cannot take", j);
         dyn_in |= j < n->n_in && dyn;
         if (j >= n->n_in && (dyn ? rule == KILN_DIMS_NONE
-                                 : dyn_in && rule != KILN_DIMS_KERNEL && v->t[j]->rank))
+                                 : dyn_in && rule != KILN_DIMS_KERNEL && vin(v, j)->rank))
             return BAD("output %u: run-time extents %s", j - n->n_in,
                        dyn ? "from an op that cannot set them" : "missing");
     }
-    v->in = v->t;
-    v->out = v->t + n->n_in;
+    if (nio <= KILN_CK_RESOLVED) {
+        for (uint32_t j = 0; j < nio; j++)
+            v->t[j] = vin(v, j);
+        v->in = v->t;
+        v->out = v->t + n->n_in;
+    }
     v->params = p->params + n->params_offset;
     v->kd = k->dtype;
     return c->fn(v);
@@ -224,10 +226,11 @@ static int block_refs(const struct kiln_program *p, uint32_t ni, int32_t r[2])
  * recurses once per level. Iterative, bounded by KILN_MAX_BLOCK_DEPTH, no allocation. */
 #define KILN_MAX_BLOCK_DEPTH 8
 static enum kiln_status check_nesting(const struct kiln_program *p, uint32_t b,
-                                      struct kiln_diag *d)
+                                      struct kiln_diag *d, uint32_t *levels)
 {
     uint32_t cur = b, total = p->n_nodes + p->n_block_nodes;
     for (int depth = 0;; depth++) {
+        *levels = (uint32_t)depth + 1; /* block b's nodes run at this level (main: 0) */
         uint32_t user = UINT32_MAX;
         for (uint32_t ni = 0; ni < total; ni++) {
             int32_t r[2];
@@ -289,8 +292,35 @@ enum kiln_status kiln_program_validate(const struct kiln_program *p, uint32_t n_
     for (uint32_t i = 0; i < total; i++)
         if (check_node(p, n_io, i, d))
             return KILN_STATUS_INVALID_MODEL;
+    uint32_t levels;
     for (uint32_t b = 0; b < p->n_blocks; b++)
-        if ((st = check_nesting(p, b, d)))
+        if ((st = check_nesting(p, b, d, &levels)))
             return st;
+    return KILN_STATUS_OK;
+}
+
+enum kiln_status kiln_program_reserve_views(struct kiln_program *p)
+{
+    uint32_t most = 0, levels = 1, total = p->n_nodes + p->n_block_nodes;
+    for (uint32_t ni = 0; ni < total; ni++)
+        if ((uint32_t)p->nodes[ni].n_in + p->nodes[ni].n_out > most)
+            most = (uint32_t)p->nodes[ni].n_in + p->nodes[ni].n_out;
+    if (most <= KILN_RT_STACK_VIEWS || p->views_offset)
+        return KILN_STATUS_OK;
+    /* the main schedule is level 0; a block's nodes run one level below the node running it */
+    for (uint32_t b = 0; b < p->n_blocks; b++) {
+        uint32_t lv = 0;
+        struct kiln_diag ignore;
+        if (!check_nesting(p, b, &ignore, &lv) && lv + 1 > levels)
+            levels = lv + 1;
+    }
+    uint64_t at = (p->arena_size + KILN_ARENA_ALIGN - 1) / KILN_ARENA_ALIGN * KILN_ARENA_ALIGN;
+    uint64_t size = (uint64_t)levels * most * sizeof(struct kiln_tensor);
+    if (p->arena_size > UINT64_MAX / 2 || at > UINT64_MAX / 2)
+        return KILN_STATUS_INVALID_MODEL; /* no arena that large can be allocated */
+    p->views_offset = at;
+    p->views_per_level = most;
+    p->view_levels = levels;
+    p->arena_size = at + size;
     return KILN_STATUS_OK;
 }

@@ -71,6 +71,25 @@ static inline int kiln_op_since(const struct kiln_op_info *i)
 const struct kiln_op_info *kiln_op_info(enum kiln_op op);
 /* NULL for KILN_OP_UNKNOWN, as kiln_op_info. */
 const struct kiln_op_arity *kiln_op_arity(enum kiln_op op);
+/* Whether node n's input j is read only at compile time, so that lowering and constant
+ * folding pass an omitted tensor in its place: always for the op (ops.def), or for this node
+ * because inference folded a constant operand (n->folded_in). A variadic op's inputs past the
+ * masks' 32 bits never are. */
+static inline bool kiln_compile_time_input(const struct kiln_ir_node *n, uint32_t j)
+{
+    return j < 32 && ((kiln_op_arity(n->op)->compile_time_inputs | n->folded_in) >> j) & 1;
+}
+
+/* Whether one of n's inputs from `first` on reaches its kernel as a tensor (present, not read
+ * at compile time): a Clip with bounds computed at run time, which a pass cannot turn into
+ * constants of a fused epilogue or program. */
+static inline bool kiln_runtime_operands(const struct kiln_ir_node *n, uint32_t first)
+{
+    for (uint32_t j = first; j < n->n_in; j++)
+        if (n->in[j] && !kiln_compile_time_input(n, j))
+            return true;
+    return false;
+}
 
 /* The weight (input 1) of a Conv, Gemm or MatMul node packed for its GEMM at compile time
  * (compiler/ops/gemm.c; the kernels' packed variants read it, runtime/kernels/gemm_core.h):

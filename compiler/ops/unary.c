@@ -113,8 +113,9 @@ static enum kiln_status infer_gelu(struct kiln_infer_ctx *c, struct kiln_ir_node
 }
 
 /* Clip: min/max attributes before opset 11 (without defaults in opset 1: no bound; from 6 the
- * defaults are -FLT_MAX and FLT_MAX, which also clip the infinities), optional constant inputs
- * from 11. */
+ * defaults are -FLT_MAX and FLT_MAX, which also clip the infinities), optional inputs from 11:
+ * a constant one is folded into the params, one computed at run time (a mel front end's
+ * Clip(x, ReduceMax(x) - 80)) is passed to the kernel, which reads it over the params. */
 static enum kiln_status infer_clip(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
 {
     double lo = -INFINITY, hi = INFINITY;
@@ -132,12 +133,18 @@ static enum kiln_status infer_clip(struct kiln_infer_ctx *c, struct kiln_ir_node
             const struct kiln_ir_value *v = kiln_in(n, i);
             if (!v)
                 continue;
-            if (!v->data)
-                return kiln_not_constant(c, n, v, i == 1 ? "min" : "max",
-                                         "kiln needs constant Clip bounds");
-            if ((st = kiln_check_same_dtype(c, n, 0, i)) ||
-                (st = kiln_const_scalar(c, n, i, i == 1 ? "min" : "max", i == 1 ? &lo : &hi)))
+            if ((st = kiln_check_same_dtype(c, n, 0, i)))
                 return st;
+            if (!v->data) {
+                if (kiln_ir_value_numel(v) != 1)
+                    return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                                         "%s '%s' must hold one value", i == 1 ? "min" : "max",
+                                         v->name);
+                continue;
+            }
+            if ((st = kiln_const_scalar(c, n, i, i == 1 ? "min" : "max", i == 1 ? &lo : &hi)))
+                return st;
+            n->folded_in |= 1u << i;
         }
     }
     return unary_common(c, n, kiln_dtypes_numeric, 0, lo, hi);
@@ -275,7 +282,7 @@ UN(cast, infer_cast, "every kiln type except string",
    19)
 const struct kiln_op_info kiln_opi_clip = {
     .flags = EW, .infer = infer_clip, .dtypes = "all numeric types",
-    .notes = "min/max inputs (opset 11+) must be constant", .opsets = {1, 6, 11}};
+    .notes = "min/max inputs (opset 11+): folded when constant, else read at run time", .opsets = {1, 6, 11}};
 const struct kiln_op_info kiln_opi_cast_like = {
     .flags = EW, .infer = infer_cast_like, .dtypes = "every kiln type except string",
     .notes = "as Cast, to the type of input 2", .opsets = {15, 19}};

@@ -108,6 +108,20 @@ enum kiln_status kiln_model_load(const void *buf, size_t len, struct kiln_model 
 /* The checks kiln_model_load runs on the program it mapped; n_io is the length of p->io. */
 enum kiln_status kiln_program_validate(const struct kiln_program *p, uint32_t n_io,
                                        struct kiln_diag *d);
+/* Sizes the interpreter's arena space for the views of nodes with more than
+ * KILN_RT_STACK_VIEWS tensors (struct kiln_program's views_* fields), growing arena_size;
+ * nothing when no node has that many. Every producer of a program that kiln_run runs calls it
+ * once, after the program is complete and valid (the loader and the compiler do). The
+ * bundle's plan stores the arena without this space: it depends on the target's view size.
+ * INVALID_MODEL when the arena would not be addressable. */
+enum kiln_status kiln_program_reserve_views(struct kiln_program *p);
+/* The arena the memory plan needs, without the interpreter's views (what a bundle stores and
+ * emitted C, which keeps its views on the stack, asks for). */
+static inline uint64_t kiln_program_plan_arena(const struct kiln_program *p)
+{
+    return p->views_offset ? p->views_offset : p->arena_size;
+}
+
 /* 1 when the validator has a check for op (in the full runtime every op of ops.def has; a
  * runtime built with KILN_RT_OPS has checks only for the ops it holds), else 0. */
 int kiln_validate_op_known(uint32_t op);

@@ -170,7 +170,17 @@ struct kiln_program {
     /* control flow: n_nodes above is the main schedule; block nodes follow it */
     uint32_t n_blocks, n_block_nodes;
     const struct kiln_block_desc *blocks;
+    /* The interpreter's tensor views of nodes with more tensors than it keeps on its stack
+     * (KILN_RT_STACK_VIEWS): view_levels levels (one per block nesting depth) of
+     * views_per_level views at arena offset views_offset, inside arena_size. 0 when no node
+     * needs them. Set by kiln_program_reserve_views (include/kiln/bundle.h). */
+    uint64_t views_offset;
+    uint32_t views_per_level, view_levels;
 };
+
+/* Tensors of a node the interpreter resolves on its stack; larger nodes use arena space
+ * reserved by kiln_program_reserve_views. */
+#define KILN_RT_STACK_VIEWS 64
 
 /* Kernel lookup: NULL when op or variant is out of range. */
 const struct kiln_kernel *kiln_rt_kernel(uint32_t op, uint32_t variant);

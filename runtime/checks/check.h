@@ -13,7 +13,10 @@
 #include "kiln/params.h"
 #include "kernels/kernels.h"
 
-#define MAX_NODE_IO 64        /* interp.c's KILN_MAX_NODE_IO */
+/* Tensors of a node resolved into kiln_vctx.t for the checks that index v->in / v->out; the
+ * variadic ops (whose nodes may hold any number, up to the bundle's 16-bit counts) read
+ * theirs through vin / vout instead. */
+#define KILN_CK_RESOLVED 64
 #define MAX_ELEMS (1LL << 60) /* elements per tensor: products of dims stay far from overflow */
 #define MAX_GEOM (1LL << 30)  /* window, stride, dilation and padding values */
 
@@ -24,8 +27,8 @@ typedef const struct kiln_tensor_desc desc;
 struct kiln_vctx {
     const struct kiln_program *p;
     const struct kiln_node_desc *n;
-    desc *t[MAX_NODE_IO]; /* the node's inputs, then its outputs */
-    desc **in, **out;
+    desc *t[KILN_CK_RESOLVED]; /* the node's inputs, then its outputs */
+    desc **in, **out;          /* into t; NULL when the node has more tensors than t holds */
     const void *params;
     int kd; /* the element type of the kernel variant (0: moves bytes of any type) */
     const char *name;
@@ -38,7 +41,7 @@ struct kiln_vctx {
 struct kiln_op_check {
     int (*fn)(struct kiln_vctx *v);
     uint16_t req_in; /* bit j: input j must be present (ALL: every given input) */
-    uint8_t max_in, req_out, max_out;
+    uint16_t max_in, req_out, max_out;
     uint16_t params; /* exact params size the kernel reads (PVAR: at least) */
 };
 #define ALL 0xffff  /* every given input is required (variadic ops) */
@@ -46,14 +49,15 @@ struct kiln_op_check {
 
 /* Each op's arity at run time, derived from its ops.def row as constants named by lname: the
  * inputs below in_min are required except those read only at compile time (lowering omits
- * them); a variadic op (in_max -1) requires every input it is given; a node holds at most
- * MAX_NODE_IO tensors in all. */
+ * them); a variadic op (in_max -1) requires every input it is given; variadic counts are
+ * bounded only by the node's 16-bit fields (KILN_CK_ANY). */
+#define KILN_CK_ANY 0xffff
 enum {
 #define KILN_OP(E, onnx, lname, in_min, in_max, out_min, out_max, const_in)                        \
     KILN_CK_REQ_IN_##lname = (in_max) < 0 ? ALL : ((1 << (in_min)) - 1) & ~(const_in),             \
-    KILN_CK_MAX_IN_##lname = (in_max) < 0 ? MAX_NODE_IO - 1 : (in_max),                            \
+    KILN_CK_MAX_IN_##lname = (in_max) < 0 ? KILN_CK_ANY : (in_max),                                \
     KILN_CK_REQ_OUT_##lname = (out_min),                                                           \
-    KILN_CK_MAX_OUT_##lname = (out_max) < MAX_NODE_IO ? (out_max) : MAX_NODE_IO - 1,
+    KILN_CK_MAX_OUT_##lname = (out_max) < 0 ? KILN_CK_ANY : (out_max),
 #include "kiln/ops.def"
 #undef KILN_OP
 };
@@ -117,15 +121,27 @@ static inline uint64_t mulc(uint64_t a, uint64_t b)
     return a && b > UINT64_MAX / a ? UINT64_MAX : a * b;
 }
 
+/* Input / output i of the node (i below its count; the indices were checked), for the checks
+ * of ops whose nodes may hold more tensors than v->in / v->out resolve. */
+static inline desc *vin(struct kiln_vctx *v, uint32_t i)
+{
+    return &v->p->tensors[v->p->io[v->n->io_first + i]];
+}
+
+static inline desc *vout(struct kiln_vctx *v, uint32_t i)
+{
+    return vin(v, v->n->n_in + i);
+}
+
 /* Input / output i when the node has it and it is not omitted, else NULL. */
 static inline desc *opt_in(struct kiln_vctx *v, uint32_t i)
 {
-    return i < v->n->n_in && present(v->in[i]) ? v->in[i] : NULL;
+    return i < v->n->n_in && present(vin(v, i)) ? vin(v, i) : NULL;
 }
 
 static inline desc *opt_out(struct kiln_vctx *v, uint32_t i)
 {
-    return i < v->n->n_out && present(v->out[i]) ? v->out[i] : NULL;
+    return i < v->n->n_out && present(vout(v, i)) ? vout(v, i) : NULL;
 }
 
 static inline int is_vec(desc *t, uint64_t n)

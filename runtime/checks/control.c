@@ -57,14 +57,14 @@ static int scalar_of(desc *t, int dt)
 static int check_if(struct kiln_vctx *v)
 {
     const struct kiln_p_if *p = v->params;
-    if (!scalar_of(v->in[0], KILN_DTYPE_BOOL))
+    if (!scalar_of(vin(v, 0), KILN_DTYPE_BOOL))
         return BAD("the condition must be one bool");
     for (int k = 0; k < 2; k++) {
         int32_t b = k ? p->else_block : p->then_block;
         if (check_block_ref(v, b, ANY_IN, v->n->n_out))
             return 1;
         for (uint32_t o = 0; o < v->n->n_out; o++)
-            if (flow(v, v->out[o], block_io(v, b, 1, o), 0))
+            if (flow(v, vout(v, o), block_io(v, b, 1, o), 0))
                 return 1;
     }
     return 0;
@@ -93,12 +93,12 @@ static int check_loop(struct kiln_vctx *v)
         return BAD("the body's iteration number, condition input or condition output");
     for (uint32_t k = 0; k < nc; k++) {
         desc *bin = block_io(v, b, 0, 2 + k);
-        if (flow(v, bin, v->in[2 + k], 1) || flow(v, bin, block_io(v, b, 1, 1 + k), 1) ||
-            flow(v, v->out[k], bin, 0))
+        if (flow(v, bin, vin(v, 2 + k), 1) || flow(v, bin, block_io(v, b, 1, 1 + k), 1) ||
+            flow(v, vout(v, k), bin, 0))
             return 1;
     }
     for (uint32_t k = 0; k < ns; k++) {
-        desc *o = v->out[nc + k], *w = block_io(v, b, 1, 1 + nc + k);
+        desc *o = vout(v, nc + k), *w = block_io(v, b, 1, 1 + nc + k);
         if (!present(w) || (present(o) && (!sub_of(o, 1, -1, w) || o->dims[0] != p->max_trip)))
             return BAD("scan output %u is not %lld iterations of the body's output", k,
                        L(p->max_trip));
@@ -126,7 +126,7 @@ static int check_scan(struct kiln_vctx *v)
     for (uint32_t j = 0; j < st + si + so; j++) {
         /* node tensor, body tensor, axis of the sequence (-1 for states) */
         int scan_in = j >= st && j < st + si, scan_out = j >= st + si;
-        desc *t = scan_out ? v->out[j - si] : v->in[first + j];
+        desc *t = scan_out ? vout(v, j - si) : vin(v, first + j);
         desc *body = block_io(v, b, scan_out, scan_out ? j - si : j);
         int ax = scan_in ? p->in_axis[j - st] : scan_out ? p->out_axis[j - st - si] : -1;
         if (scan_out && !present(t))
@@ -140,7 +140,7 @@ static int check_scan(struct kiln_vctx *v)
                        scan_out ? j - st - si : scan_in ? j - st : j, ax);
     }
     for (uint32_t s = 0; s < st; s++) {
-        desc *bin = block_io(v, b, 0, s), *init = v->in[first + s], *fin = v->out[s];
+        desc *bin = block_io(v, b, 0, s), *init = vin(v, first + s), *fin = vout(v, s);
         if (flow(v, bin, block_io(v, b, 1, s), 1) || !writable(bin) ||
             (present(fin) && !same_td(fin, init)))
             return BAD("state %u changes type or shape", s);
@@ -152,7 +152,6 @@ static int check_scan(struct kiln_vctx *v)
 
 /* Lowered control flow also takes the outer values its bodies read as inputs, and its outputs
  * (and Loop's and Scan's optional inputs) may be omitted: the checks above count them. */
-#define ANY (MAX_NODE_IO - 1)
-KILN_CHECK_LOWERED(if, check_if, 1, ANY, 0, ANY, sizeof(struct kiln_p_if));
-KILN_CHECK_LOWERED(loop, check_loop, 0, ANY, 0, ANY, sizeof(struct kiln_p_loop));
-KILN_CHECK_LOWERED(scan, check_scan, 0, ANY, 0, ANY, sizeof(struct kiln_p_scan));
+KILN_CHECK_LOWERED(if, check_if, 1, KILN_CK_ANY, 0, KILN_CK_ANY, sizeof(struct kiln_p_if));
+KILN_CHECK_LOWERED(loop, check_loop, 0, KILN_CK_ANY, 0, KILN_CK_ANY, sizeof(struct kiln_p_loop));
+KILN_CHECK_LOWERED(scan, check_scan, 0, KILN_CK_ANY, 0, KILN_CK_ANY, sizeof(struct kiln_p_scan));

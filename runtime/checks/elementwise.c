@@ -39,13 +39,13 @@ static int check_pow(struct kiln_vctx *v)
 
 static int check_variadic(struct kiln_vctx *v)
 {
-    desc *y = v->out[0];
+    desc *y = vout(v, 0);
     for (uint32_t i = 0; i < v->n->n_in; i++)
-        if (kiln_ck_dtypes(v, v->kd, v->in[i], 0, 0) ||
-            (!kiln_ck_bcast_to(v->in[i], 0, y) &&
+        if (kiln_ck_dtypes(v, v->kd, vin(v, i), 0, 0) ||
+            (!kiln_ck_bcast_to(vin(v, i), 0, y) &&
              BAD("input %u does not broadcast to the output", i)))
             return 1;
-    if (v->n->n_in == 1 && numel(v->in[0]) != numel(y))
+    if (v->n->n_in == 1 && numel(vin(v, 0)) != numel(y))
         return BAD("a single input must have the output's size");
     return kiln_ck_dtypes(v, v->kd, y, 0, 0);
 }
@@ -64,6 +64,17 @@ static int check_where(struct kiln_vctx *v)
 
 static int check_unary(struct kiln_vctx *v)
 {
+    return kiln_ck_ew_unary(v, 0);
+}
+
+/* Clip: bounds passed as inputs (computed at run time) hold one element of x's type. */
+static int check_clip(struct kiln_vctx *v)
+{
+    for (uint32_t i = 1; i < 3; i++) {
+        desc *b = opt_in(v, i);
+        if (b && (kiln_ck_dtypes(v, v->kd, b, 0, 0) || numel(b) != 1))
+            return BAD("bound %u must hold one element of the input's type", i);
+    }
     return kiln_ck_ew_unary(v, 0);
 }
 
@@ -134,7 +145,7 @@ UN(acos) UN(atan) UN(sinh) UN(cosh) UN(asinh) UN(acosh) UN(atanh) UN(elu) UN(sel
 UN(softplus) UN(softsign) UN(hard_sigmoid) UN(hard_swish) UN(thresholded_relu) UN(shrink)
 UN(gelu) UN(mish) UN(bitwise_not)
 /* clang-format on */
-KILN_CHECK(clip, check_unary, PU);
+KILN_CHECK(clip, check_clip, PU);
 UNB(not) UNB(isnan) UNB(isinf)
 KILN_CHECK(cast, check_cast, sizeof(struct kiln_p_cast));
 KILN_CHECK(cast_like, check_cast, sizeof(struct kiln_p_cast));

@@ -99,15 +99,16 @@ static int check_expand(struct kiln_vctx *v)
     return 0;
 }
 
-/* Concat and Split: the n parts (all present) laid end to end along axis make the whole. */
-static int check_parts(struct kiln_vctx *v, desc *whole, desc **parts, uint32_t n)
+/* Concat and Split: the n parts (all present; the node's tensors first..first + n - 1) laid
+ * end to end along axis make the whole. */
+static int check_parts(struct kiln_vctx *v, desc *whole, uint32_t first, uint32_t n)
 {
     const struct kiln_p_axis *p = v->params;
     int64_t sum = 0;
     if (kiln_ck_axis(v, p->axis, whole->rank))
         return 1;
     for (uint32_t i = 0; i < n; i++) {
-        desc *x = parts[i];
+        desc *x = vin(v, first + i);
         if (!present(x) || x->dtype != whole->dtype || x->rank != whole->rank)
             return BAD("part %u is omitted or has another type or rank", i);
         for (int k = 0; k < whole->rank; k++)
@@ -124,12 +125,12 @@ static int check_parts(struct kiln_vctx *v, desc *whole, desc **parts, uint32_t 
 
 static int check_concat(struct kiln_vctx *v)
 {
-    return check_parts(v, v->out[0], v->in, v->n->n_in);
+    return check_parts(v, vout(v, 0), 0, v->n->n_in);
 }
 
 static int check_split(struct kiln_vctx *v)
 {
-    return check_parts(v, v->in[0], v->out, v->n->n_out);
+    return check_parts(v, vin(v, 0), v->n->n_in, v->n->n_out);
 }
 
 static int check_gather(struct kiln_vctx *v)

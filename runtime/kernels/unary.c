@@ -8,12 +8,13 @@
 #include "vact.h"
 
 /* kiln_k_<op>_<s>: z[k] = EXPR, where EXPR reads the stored element xv and the attributes
- * pa, pb (struct kiln_p_unary a and b). */
-#define UN_KERNEL(op, s, TI, TO, EXPR)                                                         \
+ * pa, pb (struct kiln_p_unary a and b), which the statement PRE may replace first. */
+#define UN_KERNEL_PRE(op, s, TI, TO, PRE, EXPR)                                                \
     static void kiln_k_##op##_##s(const struct kiln_kernel_args *a)                            \
     {                                                                                          \
         const struct kiln_p_unary *p = a->params;                                              \
-        const double pa = p ? p->a : 0, pb = p ? p->b : 0;                                     \
+        double pa = p ? p->a : 0, pb = p ? p->b : 0;                                           \
+        PRE;                                                                                   \
         (void)pa, (void)pb;                                                                    \
         const TI *x = a->in[0].data;                                                           \
         TO *z = a->out[0].data;                                                                \
@@ -23,6 +24,7 @@
             z[k] = EXPR;                                                                       \
         }                                                                                      \
     }
+#define UN_KERNEL(op, s, TI, TO, EXPR) UN_KERNEL_PRE(op, s, TI, TO, (void)0, EXPR)
 
 /* A float op written once over v (the widened value), with one/zero of v's type and the
  * attributes ca/cb in it: instantiated for the float and double compute types. */
@@ -165,11 +167,20 @@ static inline double shrink_d(double v, double lambd, double bias)
 {
     return v < -lambd ? v + bias : v > lambd ? v - bias : 0.0;
 }
+/* Clip's bounds: the params' (folded constants, or none), or inputs 1 and 2 when the compiler
+ * passed them (computed at run time; one element each, of x's type). */
+#define CLIP_BOUNDS(T, LD)                                                                     \
+    do {                                                                                       \
+        if (a->n_in > 1 && a->in[1].data)                                                      \
+            pa = (double)LD(*(const T *)a->in[1].data);                                        \
+        if (a->n_in > 2 && a->in[2].data)                                                      \
+            pb = (double)LD(*(const T *)a->in[2].data);                                        \
+    } while (0)
 #define DEF_CLIP(op, s, DT, T, C, LD, ST)                                                      \
-    UN_KERNEL(op, s, T, T,                                                                     \
-              ((double)LD(xv) < pa || (double)LD(xv) > pb)                                     \
-                  ? ST((C)clip_d((double)LD(xv), pa, pb))                                      \
-                  : xv)
+    UN_KERNEL_PRE(op, s, T, T, CLIP_BOUNDS(T, LD),                                             \
+                  ((double)LD(xv) < pa || (double)LD(xv) > pb)                                 \
+                      ? ST((C)clip_d((double)LD(xv), pa, pb))                                  \
+                      : xv)
 #define DEF_SHRINK(op, s, DT, T, C, LD, ST)                                                    \
     UN_KERNEL(op, s, T, T, ST((C)shrink_d((double)LD(xv), pa, pb)))
 KILN_EW_NUMERIC(DEF_CLIP, clip)

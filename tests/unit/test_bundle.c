@@ -1176,6 +1176,63 @@ static void test_blocks(void **state)
     free(arena);
 }
 
+/* A node of 102 tensors (an If capturing 100 outer values; Sum and Max of 100 in its
+ * branches): the interpreter's views go to arena space reserved at load, not stored in the
+ * bundle; load and run allocate nothing and match the in-memory program in both branches. */
+static void test_many_tensors(void **state)
+{
+    (void)state;
+    struct kiln_ir_graph *g;
+    struct kiln_compiled *c;
+    struct kiln_diag d;
+    kiln_diag_clear(&d);
+    assert_int_equal(kiln_onnx_load(KILN_CONTROL_DIR "/if_capture100.onnx", NULL, &g, &d),
+                     KILN_STATUS_OK);
+    assert_int_equal(kiln_infer(g, &d), KILN_STATUS_OK);
+    assert_int_equal(kiln_lower(g, &c, &d), KILN_STATUS_OK);
+    const struct kiln_program *p = &c->prog;
+    assert_true(p->views_offset > 0 && p->views_per_level == 102 && p->view_levels == 2);
+    assert_int_equal(p->arena_size, p->views_offset + 2 * 102 * sizeof(struct kiln_tensor));
+    void *bb;
+    size_t len;
+    assert_int_equal(kiln_bundle_build(p, &c->plan, &bb, &len, &d), KILN_STATUS_OK);
+    assert_int_equal(section(bb, KILN_SECTION_PLAN)->size, sizeof(struct kiln_bundle_plan));
+    const struct kiln_bundle_plan *plan =
+        (const void *)((const uint8_t *)bb + section(bb, KILN_SECTION_PLAN)->offset);
+    assert_int_equal(plan->arena_size, p->views_offset);
+    struct kiln_model m;
+    n_allocs = 0;
+    __atomic_store_n(&counting, 1, __ATOMIC_SEQ_CST);
+    enum kiln_status st = kiln_model_load(bb, len, &m, &d);
+    __atomic_store_n(&counting, 0, __ATOMIC_SEQ_CST);
+    assert_int_equal(st, KILN_STATUS_OK);
+    assert_int_equal(kiln_model_arena_size(&m), p->arena_size);
+    void *arena = alloc_arena(p->arena_size);
+    float x[4] = {0.5f, -1.25f, 2, 3.5f}, want[4], got[4];
+    for (uint8_t cond = 0; cond < 2; cond++) {
+        const void *in[2] = {&cond, x};
+        void *out[1] = {want};
+        assert_int_equal(kiln_run(p, arena, in, out), KILN_STATUS_OK);
+        out[0] = got;
+        __atomic_store_n(&counting, 1, __ATOMIC_SEQ_CST);
+        st = kiln_model_run(&m, arena, in, out);
+        __atomic_store_n(&counting, 0, __ATOMIC_SEQ_CST);
+        assert_int_equal(st, KILN_STATUS_OK);
+        assert_memory_equal(got, want, sizeof got);
+    }
+    assert_int_equal(n_allocs, 0);
+    /* a program whose producer did not reserve the views is refused at run time */
+    struct kiln_program bare = *p;
+    bare.views_offset = 0;
+    const void *in[2] = {&(uint8_t){1}, x};
+    void *out[1] = {got};
+    assert_int_equal(kiln_run(&bare, arena, in, out), KILN_STATUS_INTERNAL);
+    free(arena);
+    free(bb);
+    kiln_compiled_free(c);
+    kiln_ir_graph_free(g);
+}
+
 static void test_crc32_known_value(void **state)
 {
     (void)state;
@@ -1201,6 +1258,7 @@ int main(void)
         cmocka_unit_test(test_refuse_packed_depthwise),
         cmocka_unit_test(test_corrupt_extra_ops),
         cmocka_unit_test(test_blocks),
+        cmocka_unit_test(test_many_tensors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "compiler.h"
+#include "graph_harness.h"
 #include "ops/ops.h"
 
 /* ---- one-node graph builder ---- */
@@ -520,12 +521,33 @@ static void test_error_mod_float_fmod0(void **state)
     expect_error(KILN_STATUS_INVALID_MODEL, "fmod");
 }
 
-static void test_error_clip_dynamic(void **state)
+/* Clip's bounds computed at run time reach the kernel (a constant one is still folded); a
+ * bound must hold one value. */
+static void test_clip_runtime_bounds(void **state)
 {
     (void)state;
-    op("Clip", 2, (struct kiln_ir_value *[]){val(KILN_DTYPE_F32, 1, d3, NULL),
-                                             val(KILN_DTYPE_F32, 0, NULL, NULL)});
-    expect_error(KILN_STATUS_UNSUPPORTED, "'v1'");
+    int32_t x[5] = {-7, -1, 0, 4, 9}, lo = -2, hi = 3, y[5];
+    struct tg *t = tg_new("Clip", 13, 3, 1);
+    tg_in(t, 0, KILN_DTYPE_I32, 1, d5, x, 1);
+    tg_in(t, 1, KILN_DTYPE_I32, 0, NULL, &lo, 1);
+    tg_in(t, 2, KILN_DTYPE_I32, 0, NULL, &hi, 0);
+    assert_int_equal(tg_run(t, y, NULL), KILN_STATUS_OK);
+    assert_int_equal(t->n->folded_in, 1u << 2);
+    assert_memory_equal(y, ((int32_t[]){-2, -1, 0, 3, 3}), sizeof y);
+    tg_free(t);
+    float xf[3] = {-5, 0.5f, 7}, lof = 0, hif = 1, yf[3];
+    t = tg_new("Clip", 13, 3, 1);
+    tg_in(t, 0, KILN_DTYPE_F32, 1, d3, xf, 1);
+    tg_in(t, 1, KILN_DTYPE_F32, 1, d1, &lof, 1);
+    tg_in(t, 2, KILN_DTYPE_F32, 0, NULL, &hif, 1);
+    assert_int_equal(tg_run(t, yf, NULL), KILN_STATUS_OK);
+    assert_memory_equal(yf, ((float[]){0, 0.5f, 1}), sizeof yf);
+    tg_free(t);
+    t = tg_new("Clip", 13, 2, 1);
+    tg_in(t, 0, KILN_DTYPE_F32, 1, d3, xf, 1);
+    tg_in(t, 1, KILN_DTYPE_F32, 1, d2, xf, 1);
+    tg_expect_err(t, KILN_STATUS_INVALID_MODEL, "must hold one value");
+    tg_free(t);
 }
 
 static void test_error_prelu_slope(void **state)
@@ -572,7 +594,7 @@ int main(void)
         T(test_cast),               T(test_interpreter_path),
         T(test_errors),             T(test_error_shapes),
         T(test_error_and_float),    T(test_error_mod_float_fmod0),
-        T(test_error_clip_dynamic), T(test_error_prelu_slope),
+        T(test_clip_runtime_bounds), T(test_error_prelu_slope),
         T(test_error_cast_string),  T(test_error_legacy_no_broadcast),
         T(test_error_sqrt_int),
     };
