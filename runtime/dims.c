@@ -52,6 +52,7 @@ int kiln_rt_dims_rule(uint32_t op)
     case KILN_OP_COMPRESS:
     case KILN_OP_UNIQUE:
     case KILN_OP_NON_MAX_SUPPRESSION:
+    case KILN_OP_TOPK: /* with a k computed at run time */
     case KILN_OP_LOOP: return KILN_DIMS_KERNEL;
     default: return KILN_DIMS_NONE;
     }

@@ -57,13 +57,21 @@ static int check_topk(struct kiln_vctx *v)
     if (kiln_ck_axis(v, p->axis, x->rank) || kiln_ck_dtypes(v, v->kd, x, y, NULL) ||
         kiln_ck_dtypes(v, KILN_DTYPE_I64, ind, 0, 0))
         return 1;
-    int64_t len = x->dims[p->axis];
-    if (p->k < 0 || p->k > len || (p->largest & ~1) || (p->sorted & ~1))
+    int64_t len = x->dims[p->axis], k = p->k;
+    desc *kin = opt_in(v, 1);
+    if (k == -1) { /* k computed at run time: the outputs are bounded by the axis */
+        if (!kin || kin->dtype != KILN_DTYPE_I64 || numel(kin) != 1 ||
+            !(y->flags & KILN_TENSOR_RUNTIME_DIMS) ||
+            (ind && !(ind->flags & KILN_TENSOR_RUNTIME_DIMS)))
+            return BAD("a run-time k needs one int64 value and outputs of run-time extent");
+        k = len;
+    }
+    if (k < 0 || k > len || (p->largest & ~1) || (p->sorted & ~1))
         return BAD("k %lld for an axis of %lld", L(p->k), L(len));
     if (y->rank != x->rank || (ind && !same_shape(ind, y)))
         return BAD("outputs of another shape");
     for (int i = 0; i < x->rank; i++)
-        if (y->dims[i] != (i == p->axis ? p->k : x->dims[i]))
+        if (y->dims[i] != (i == p->axis ? k : x->dims[i]))
             return BAD("output axis %d has %lld", i, L(y->dims[i]));
     return numel(x) ? kiln_ck_scratch(v, mulc((uint64_t)len, 2 * sizeof(int64_t))) : 0;
 }
