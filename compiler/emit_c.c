@@ -427,7 +427,7 @@ static void write_h(struct sb *b, const struct plan *pl, const struct kiln_emit_
               " * aligned to %s_ARENA_ALIGN (one arena per concurrent call). No allocation, no I/O.\n"
               " * Returns 0 on success; 1 a NULL arena, input or output; 2 a misaligned arena;\n"
               " * 3 no weights set (%s_set_weights); 4 a big-endian target (unsupported);\n"
-              " * 5 a failed run (kiln's run status; not expected for emitted programs). */\n",
+              " * 5 a failed run (an If branch refused at compile time was taken). */\n",
               N, N, N, N, N);
     sb_printf(b, "int %s_run(void *arena, const void *const inputs[], void *const outputs[]);"
               " /* 0 = ok */\n", N);
@@ -792,6 +792,7 @@ static void write_model_c(struct sb *b, const struct plan *pl, const struct kiln
               "                 uint32_t params_offset, uint32_t io_first, uint32_t n_in,\n"
               "                 uint32_t n_out, uint64_t scratch_offset, uint64_t scratch_size)\n{\n"
               "    struct kiln_tensor v[%u];\n    struct kiln_kernel_args a;\n    uint32_t j;\n"
+              "    if (*e->status)\n        return; /* a kernel failed the run */\n"
               "    for (j = 0; j < n_in + n_out; j++)\n"
               "        %s_rt_view(e, io[io_first + j], &v[j]);\n"
               "    a.params = params.b + params_offset;\n    a.in = v;\n    a.out = v + n_in;\n"
@@ -849,8 +850,8 @@ static void write_model_c(struct sb *b, const struct plan *pl, const struct kiln
     if (!p->n_nodes)
         sb_puts(b, "    (void)step;\n    (void)e;\n");
     emit_steps(b, pl, 0, p->n_nodes, io_at);
-    /* the interpreter's run status (runtime/exec.h): only run-time extents set it, and the
-     * emitter refuses those programs */
+    /* the interpreter's run status (runtime/exec.h): set by the If kernel taking a refused
+     * branch (run-time extents also set it, but the emitter refuses those programs) */
     sb_puts(b, "    return status == KILN_STATUS_OK ? 0 : 5;\n}\n");
     free(io_at);
 }

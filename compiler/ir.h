@@ -137,6 +137,10 @@ struct kiln_ir_graph {
     struct kiln_ir_graph **subs; /* owned subgraphs, freed with this graph */
     uint32_t n_subs;
     const char *producer;    /* producer_name + version */
+    /* An If branch that shape inference refused for the input shapes being compiled, while the
+     * If's condition is a run-time value: why (a message naming the refused node). Lowering
+     * compiles the branch as "fails the run with this message"; NULL otherwise. */
+    const char *refused;
     const char *graph_name;
 };
 

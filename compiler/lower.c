@@ -402,6 +402,21 @@ static enum kiln_status inline_branch(struct builder *b, const struct kiln_ir_no
     return st;
 }
 
+/* One If branch: its block, or for a branch inference refused (br->refused) the reference
+ * -1 - s, s the message's offset in the strings, by which the If kernel fails the run. */
+static enum kiln_status if_branch(struct builder *b, const struct kiln_ir_graph *br,
+                                  uint8_t *needed, int32_t *k, uint64_t *size)
+{
+    if (!br->refused)
+        return build_block(b, br, needed, k, size);
+    uint32_t s = add_string(b, br->refused);
+    if (s >= INT32_MAX)
+        return oom(b);
+    *k = -1 - (int32_t)s;
+    *size = 0;
+    return KILN_STATUS_OK;
+}
+
 static enum kiln_status lower_control(struct builder *b, const struct kiln_ir_node *n,
                                       uint8_t *needed, uint32_t *ins, uint32_t *outs)
 {
@@ -413,10 +428,10 @@ static enum kiln_status lower_control(struct builder *b, const struct kiln_ir_no
     uint64_t region = 0, size = 0;
     int32_t k0 = -1, k1 = -1;
     if (n->op == KILN_OP_IF) {
-        if ((st = build_block(b, graph_attr(n, "then_branch"), needed, &k0, &size)))
+        if ((st = if_branch(b, graph_attr(n, "then_branch"), needed, &k0, &size)))
             return st;
         region = size;
-        if ((st = build_block(b, graph_attr(n, "else_branch"), needed, &k1, &size)))
+        if ((st = if_branch(b, graph_attr(n, "else_branch"), needed, &k1, &size)))
             return st;
         region = size > region ? size : region;
         struct kiln_p_if *p = (struct kiln_p_if *)params;

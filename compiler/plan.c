@@ -434,9 +434,12 @@ static int node_blocks(const uint8_t *params, const struct kiln_node_desc *nd, i
     if (nd->op == KILN_OP_IF) {
         struct kiln_p_if pi;
         memcpy(&pi, p, sizeof pi);
-        out[0] = pi.then_block;
-        out[1] = pi.else_block;
-        return 2;
+        int n = 0; /* a refused branch (negative) has no block */
+        if (pi.then_block >= 0)
+            out[n++] = pi.then_block;
+        if (pi.else_block >= 0)
+            out[n++] = pi.else_block;
+        return n;
     }
     if (nd->op == KILN_OP_LOOP) {
         struct kiln_p_loop pl;

@@ -8,6 +8,8 @@
 #include "dims.h"
 #include "exec.h"
 #include "kernels/kernels.h"
+#include "kiln/ops.h"
+#include "kiln/params.h"
 
 static void *tensor_data(const struct kiln_exec *e, const struct kiln_tensor_desc *d)
 {
@@ -106,6 +108,9 @@ static void run_nodes(const struct kiln_exec *e, uint32_t first, uint32_t count)
             return;
         }
         k->fn(&args);
+        if (*e->status)
+            return; /* the kernel failed the run (a refused If branch, an out-of-range TopK k):
+                     * no after-hook, so a hook's last open node is the one that failed */
         if (runtime_dims(e, n, views, 1)) {
             *e->status = KILN_STATUS_INTERNAL;
             return;
@@ -138,6 +143,20 @@ enum kiln_status kiln_run_hooked(const struct kiln_program *p, void *arena,
     struct kiln_exec e = {p, arena, inputs, outputs, hook, user, &status, 0};
     run_nodes(&e, 0, p->n_nodes);
     return status;
+}
+
+const char *kiln_node_refusal(const struct kiln_program *p, uint32_t node_index)
+{
+    if (!p || node_index >= p->n_nodes + p->n_block_nodes)
+        return NULL;
+    const struct kiln_node_desc *n = &p->nodes[node_index];
+    if (n->op != KILN_OP_IF || n->params_size < sizeof(struct kiln_p_if))
+        return NULL;
+    const struct kiln_p_if *q = (const void *)(p->params + n->params_offset);
+    int32_t b = q->then_block < 0 ? q->then_block : q->else_block;
+    if (b >= 0 || (uint64_t)(-1 - (int64_t)b) >= p->strings_size)
+        return NULL;
+    return p->strings + (-1 - (int64_t)b);
 }
 
 int kiln_output_dims(const struct kiln_program *p, const void *arena, uint32_t i,

@@ -1,8 +1,11 @@
 /* control.c - If, Loop and Scan: their bodies are subgraphs, inferred here with the types the
  * op gives their formal inputs. kiln compiles static shapes, so a loop-carried value must keep
  * its shape, If branches must agree (unless the condition is constant: then only the taken
- * branch counts), and a Loop with scan outputs needs a trip count known at compile time; when
- * its condition may stop it earlier, the scan outputs' extent is set in each run. */
+ * branch counts; with a run-time condition, a branch that inference refuses for these input
+ * shapes is compiled to fail the run that takes it), and a Loop with scan outputs needs a trip
+ * count known at compile time; when its condition may stop it earlier, the scan outputs'
+ * extent is set in each run. */
+#include <stdio.h>
 #include <string.h>
 
 #include "ops.h"
@@ -111,14 +114,39 @@ static enum kiln_status infer_if(struct kiln_infer_ctx *c, struct kiln_ir_node *
         }
         return KILN_STATUS_OK;
     }
-    for (int b = 0; b < 2; b++)
-        if ((st = kiln_infer_graph(c, br[b])))
-            return st;
+    /* Shape errors of one branch are kept for the run that takes it (the other branch may be
+     * the only one these inputs ever take); an error that fixing an input's value would cure
+     * (d->value), or one of memory, still fails the compilation, as do two refused branches. */
+    struct kiln_diag first = {0};
+    for (int b = 0; b < 2; b++) {
+        br[b]->refused = NULL;
+        if (!(st = kiln_infer_graph(c, br[b])))
+            continue;
+        struct kiln_diag *d = c->diag;
+        if ((st != KILN_STATUS_INVALID_MODEL && st != KILN_STATUS_UNSUPPORTED) || d->value[0] ||
+            br[0]->refused)
+            return br[0]->refused ? (*d = first, first.status) : st;
+        size_t len = strlen(d->message) + strlen(d->node) + strlen(d->op) + 128;
+        char *msg = kiln_arena_alloc(&c->g->arena, len);
+        if (!msg)
+            return kiln_op_error(c, n, KILN_STATUS_NO_MEMORY, "out of memory");
+        snprintf(msg, len,
+                 "the %s branch was taken, which kiln refused for the input shapes it was "
+                 "compiled for: node '%s' (%s): %s",
+                 b ? "else" : "then", d->node, d->op, d->message);
+        br[b]->refused = msg;
+        first = *d;
+        kiln_diag_clear(d);
+    }
+    const struct kiln_ir_graph *ok = br[0]->refused ? br[1] : br[0];
     for (uint32_t o = 0; o < n->n_out; o++) {
-        const struct kiln_ir_value *a = br[0]->outputs[o];
-        if ((st = agree(c, n, a, br[1]->outputs[o], "output (then branch, else branch)", o)) ||
+        const struct kiln_ir_value *a = ok->outputs[o];
+        if ((!br[0]->refused && !br[1]->refused &&
+             (st = agree(c, n, a, br[1]->outputs[o], "output (then branch, else branch)", o))) ||
             (st = kiln_set_output(c, n, o, a->dtype, a->rank, a->dims)))
             return st;
+        if (a->runtime_dims)
+            return agree(c, n, a, a, "output (then branch, else branch)", o);
     }
     return KILN_STATUS_OK;
 }
@@ -365,8 +393,9 @@ static enum kiln_status infer_scan(struct kiln_infer_ctx *c, struct kiln_ir_node
 
 const struct kiln_op_info kiln_opi_if = {
     .flags = KILN_OPF_NO_FOLD, .infer = infer_if, .dtypes = "any",
-    .notes = "a constant condition compiles only the taken branch; otherwise both branches must "
-             "produce the same types and shapes",
+    .notes = "a constant condition compiles only the taken branch; with a run-time one, a branch "
+             "that does not fit the input shapes fails the run taking it, and otherwise both "
+             "branches must produce the same types and shapes",
     .opsets = {1}};
 const struct kiln_op_info kiln_opi_loop = {
     .flags = KILN_OPF_NO_FOLD, .infer = infer_loop, .dtypes = "any",

@@ -201,6 +201,12 @@ enum kiln_status kiln_run(const struct kiln_program *p, void *arena, const void 
 int kiln_output_dims(const struct kiln_program *p, const void *arena, uint32_t i,
                      int64_t dims[KILN_MAX_RANK]);
 
+/* Why a run failed at node node_index when that node is an If whose taken branch the
+ * compiler refused for the compiled input shapes (the run returned KILN_STATUS_UNSUPPORTED;
+ * a hook's last node started and not finished is the failing one): the compiler's message,
+ * naming the refused node. NULL for any other node. */
+const char *kiln_node_refusal(const struct kiln_program *p, uint32_t node_index);
+
 /* Called after every node when set (profiling, debugging); NULL for none. */
 typedef void (*kiln_node_hook)(void *user, uint32_t node_index, int after);
 enum kiln_status kiln_run_hooked(const struct kiln_program *p, void *arena,

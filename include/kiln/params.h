@@ -170,7 +170,9 @@ struct kiln_p_resize {
 /* ---- control flow: block numbers index struct kiln_program.blocks ---- */
 #define KILN_MAX_SCAN_IO 16
 
-/* If: the block run for a true / false condition. */
+/* If: the block run for a true / false condition; -1 - s for a branch the compiler refused for
+ * the compiled input shapes (the condition is a run-time value), s the offset in the program's
+ * strings of why: a run that takes it fails with KILN_STATUS_UNSUPPORTED. */
 struct kiln_p_if {
     int32_t then_block, else_block;
 };

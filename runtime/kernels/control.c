@@ -60,7 +60,12 @@ static struct kiln_tensor batch_item(const struct kiln_tensor *t, int64_t b)
 static void kiln_k_if(const struct kiln_kernel_args *a)
 {
     const struct kiln_p_if *p = a->params;
-    uint32_t b = (uint32_t)(*(const uint8_t *)a->in[0].data ? p->then_block : p->else_block);
+    int32_t taken = *(const uint8_t *)a->in[0].data ? p->then_block : p->else_block;
+    if (taken < 0) { /* refused at compile time: kiln_run_error says why */
+        *a->exec->status = KILN_STATUS_UNSUPPORTED;
+        return;
+    }
+    uint32_t b = (uint32_t)taken;
     kiln_rt_run_block(a->exec, b);
     for (uint32_t o = 0; o < a->n_out; o++) {
         struct kiln_tensor v;

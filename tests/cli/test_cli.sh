@@ -153,6 +153,22 @@ grep -q "fused Relu 'relu' into Conv 'conv'" "$T/crn.txt" ||
     2>"$T/rm.err" && fail "runtime_mismatch bundle ran with extents that do not fit"
 grep -q "node 'add_c' (Add)" "$T/rm.err" || fail "runtime_mismatch bundle: $(cat "$T/rm.err")"
 [ ! -e "$T/rmb.npy" ] || fail "runtime_mismatch bundle left an output"
+# an If whose else branch cannot run for x's shape, with a run-time condition: compiled, and a
+# run taking the else branch fails naming the If and the refused node (ONNX file and bundle);
+# the then branch runs (tests/data/control checks its values)
+U=$D/../control/if_untaken_invalid_runtime
+for m in "$U.onnx" "$T/untaken.kiln"; do
+    [ "$m" = "$U.onnx" ] || "$KILN" compile "$U.onnx" -o "$m" >/dev/null ||
+        fail "compile if_untaken_invalid_runtime"
+    rm -f "$T/untaken.npy"
+    "$KILN" run "$m" --input "$U.cond_other.npy" --input "$U.input.1.npy" \
+        --output "$T/untaken.npy" 2>"$T/untaken.err" && fail "$m: the refused else branch ran"
+    grep -q "node 'rate_switch' (If): the else branch was taken, which kiln refused for the input shapes it was compiled for: node '.*' (Reshape): " \
+        "$T/untaken.err" || fail "$m: refused branch message: $(cat "$T/untaken.err")"
+    [ ! -e "$T/untaken.npy" ] || fail "$m: a failed run left an output"
+    "$KILN" run "$m" --input "$U.input.0.npy" --input "$U.input.1.npy" \
+        --output "$T/untaken.npy" || fail "$m: the then branch did not run"
+done
 # --input-value: the Reshape target fixed at compile time, the model then takes x only; the
 # same through a bundle
 "$KILN" run "$D/reshape_input.onnx" --input-value "shape=$D/shape_4x3.npy" --input "$D/x_2x6.npy" \

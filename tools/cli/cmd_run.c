@@ -277,14 +277,21 @@ static void track_node(void *user, uint32_t node_index, int after)
     t->open = !after;
 }
 
-/* kiln_run refused this run's run-time extents (INVALID_ARG): runs once more with a hook to
- * name the node where they stopped fitting. */
-static int extents_fail(const char *model, const struct kiln_program *p, void *arena,
-                        const void *const *ibufs, void *const *obufs)
+/* kiln_run failed this run (st): runs once more with a hook to name the node where it
+ * stopped: run-time extents that stopped fitting (INVALID_ARG), or an If branch the compiler
+ * refused for these input shapes (UNSUPPORTED). */
+static int node_fail(const char *model, const struct kiln_program *p, void *arena,
+                     const void *const *ibufs, void *const *obufs, enum kiln_status st)
 {
     struct last_node t = {0, 0};
     kiln_run_hooked(p, arena, ibufs, obufs, track_node, &t);
     const struct kiln_node_desc *n = t.open ? &p->nodes[t.started] : NULL;
+    const char *why = n ? kiln_node_refusal(p, t.started) : NULL;
+    if (why)
+        return run_fail(model, "node '%s' (%s): %s", kiln_prog_str(p, n->name),
+                        kiln_op_name(n->op), why);
+    if (st != KILN_STATUS_INVALID_ARG)
+        return run_fail(model, "the interpreter failed: %s", kiln_status_name(st));
     if (!n)
         return run_fail(model, "the interpreter failed: extents that depend on the input data "
                                "do not fit an op in this run");
@@ -323,10 +330,8 @@ static int execute(const struct run_args *r, struct run_state *s)
         enum kiln_status st = s->bundle ? kiln_model_run(&s->model, s->arena, ibufs, s->obufs)
                                         : kiln_run(p, s->arena, ibufs, s->obufs);
         double t1 = now_ms();
-        if (st == KILN_STATUS_INVALID_ARG)
-            rc = extents_fail(r->model, p, s->arena, ibufs, s->obufs);
-        else if (st)
-            rc = run_fail(r->model, "the interpreter failed: %s", kiln_status_name(st));
+        if (st)
+            rc = node_fail(r->model, p, s->arena, ibufs, s->obufs, st);
         else if (s->times && i >= r->warmup)
             s->times[i - r->warmup] = t1 - t0;
     }

@@ -101,7 +101,53 @@ def clip_runtime_bounds():
          [x, w, np.array(-1.5, np.float32), np.array(2.0, np.float32)])
 
 
+def topk_runtime_k():
+    """TopK with k given at run time (values and indices of run-time extent along the axis),
+    the values then through Relu and the indices through Gather."""
+    g = helper.make_graph(
+        [helper.make_node("TopK", ["x", "k"], ["v", "i"], axis=1),
+         helper.make_node("Relu", ["v"], ["r"]),
+         helper.make_node("Gather", ["w", "i"], ["g"], axis=0)],
+        "topk_runtime_k", [vi("x", F, [2, 7]), vi("k", I64, [1]), vi("w", F, [7])],
+        [vi("r", F, [2, None]), vi("i", I64, [2, None]), vi("g", F, [2, None])])
+    x = np.array([[0.5, -1, 3, 2, 2, -4, 1], [6, -2, 0, 5, 1, 1, -3]], np.float32)
+    w = np.arange(7, dtype=np.float32) * 10 - 20
+    save(DYN, "topk_runtime_k", g, 13, [x, np.array([3], np.int64), w])
+
+
+def if_untaken_invalid(name, cond, folder, cond_as_input):
+    """An If whose else branch cannot run for the given input (a sample-rate switch: the other
+    rate's Reshape does not fit x's 512 samples): only the then branch is ever taken."""
+    then_g = helper.make_graph(
+        [const("s1", np.array([4, 128], np.int64)),
+         helper.make_node("Reshape", ["x", "s1"], ["t"]),
+         helper.make_node("ReduceMean", ["t"], ["a"], axes=[1], keepdims=0)],
+        "then", [], [vi("a", F, [4])])
+    else_g = helper.make_graph(
+        [const("s2", np.array([3, 256], np.int64)),
+         helper.make_node("Reshape", ["x", "s2"], ["e"]),
+         helper.make_node("ReduceMean", ["e"], ["b"], axes=[1], keepdims=0)],
+        "else", [], [vi("b", F, [3])])
+    nodes = [helper.make_node("If", ["cond"], ["y"], name="rate_switch", then_branch=then_g,
+                              else_branch=else_g)]
+    inputs = [vi("x", F, [512])]
+    x = np.linspace(-1, 1, 512, dtype=np.float32)
+    feeds = [x]
+    if cond_as_input:
+        inputs = [vi("cond", B, [])] + inputs
+        feeds = [np.array(cond)] + feeds
+        # the other condition, for the test that the run taking the refused branch fails
+        np.save(os.path.join(folder, name + ".cond_other.npy"), np.array(not cond))
+    else:
+        nodes = [const("cond", np.array(cond))] + nodes
+    g = helper.make_graph(nodes, name, inputs, [vi("y", F, [None])])
+    save(folder, name, g, 13, feeds)
+
+
 def main():
+    topk_runtime_k()
+    if_untaken_invalid("if_untaken_invalid_const", True, CONTROL, False)
+    if_untaken_invalid("if_untaken_invalid_runtime", True, CONTROL, True)
     clip_runtime_bounds()
     if_capture100("if_capture100", True)
     if_capture100("if_capture100_else", False)
