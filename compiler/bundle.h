@@ -19,17 +19,10 @@ enum kiln_status kiln_bundle_build(const struct kiln_program *p, const struct ki
 enum kiln_status kiln_bundle_save(const char *path, const void *buf, size_t len,
                                   struct kiln_diag *d);
 
-/* A file mapped read-only (page aligned, as kiln_model_load wants). */
-struct kiln_mapped_file {
-    void *data;
-    size_t len;
-};
-enum kiln_status kiln_file_map(const char *path, struct kiln_mapped_file *f, struct kiln_diag *d);
-void kiln_file_unmap(struct kiln_mapped_file *f);
 /* 1 when the file starts with the bundle magic (the CLI dispatches on content, not name). */
 int kiln_file_is_bundle(const char *path);
-/* Maps and loads a bundle; on error d names the file and, when known, the byte offset. */
-enum kiln_status kiln_bundle_open(const char *path, struct kiln_mapped_file *f,
-                                  struct kiln_model *m, struct kiln_diag *d);
+/* Maps and loads a bundle (kiln_model_map; release with kiln_model_unmap); on error d names the
+ * file and the message ends with the byte offset, when known. */
+enum kiln_status kiln_bundle_open(const char *path, struct kiln_model *m, struct kiln_diag *d);
 
 #endif

@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -189,41 +188,6 @@ enum kiln_status kiln_bundle_save(const char *path, const void *buf, size_t len,
     return KILN_STATUS_OK;
 }
 
-enum kiln_status kiln_file_map(const char *path, struct kiln_mapped_file *f, struct kiln_diag *d)
-{
-    f->data = NULL;
-    f->len = 0;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return file_err(d, path, KILN_STATUS_IO, "cannot open", errno);
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        int e = errno ? errno : EINVAL;
-        close(fd);
-        return file_err(d, path, KILN_STATUS_IO, "cannot read", e);
-    }
-    f->len = (size_t)st.st_size;
-    if (f->len) {
-        f->data = mmap(NULL, f->len, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (f->data == MAP_FAILED) {
-            int e = errno;
-            f->data = NULL;
-            close(fd);
-            return file_err(d, path, KILN_STATUS_IO, "cannot map", e);
-        }
-    }
-    close(fd);
-    return KILN_STATUS_OK;
-}
-
-void kiln_file_unmap(struct kiln_mapped_file *f)
-{
-    if (f->data)
-        munmap(f->data, f->len);
-    f->data = NULL;
-    f->len = 0;
-}
-
 int kiln_file_is_bundle(const char *path)
 {
     unsigned char m[8];
@@ -235,22 +199,14 @@ int kiln_file_is_bundle(const char *path)
     return got == sizeof m && memcmp(m, KILN_BUNDLE_MAGIC, 8) == 0;
 }
 
-enum kiln_status kiln_bundle_open(const char *path, struct kiln_mapped_file *f,
-                                  struct kiln_model *m, struct kiln_diag *d)
+enum kiln_status kiln_bundle_open(const char *path, struct kiln_model *m, struct kiln_diag *d)
 {
-    enum kiln_status st = kiln_file_map(path, f, d);
-    if (st)
-        return st;
-    static const uint8_t empty[KILN_BUNDLE_ALIGN] __attribute__((aligned(KILN_BUNDLE_ALIGN)));
-    st = kiln_model_load(f->data ? f->data : empty, f->len, m, d);
-    if (st) {
-        if (d && d->file[0] == '\0')
-            snprintf(d->file, sizeof d->file, "%s", path);
-        size_t n = d ? strlen(d->message) : 0;
-        if (d && d->offset >= 0 && n < sizeof d->message)
+    enum kiln_status st = kiln_model_map(path, m, d);
+    if (st && d && d->status != KILN_STATUS_IO) {
+        size_t n = strlen(d->message);
+        if (d->offset >= 0 && n < sizeof d->message)
             snprintf(d->message + n, sizeof d->message - n, " (at byte %lld)",
                      (long long)d->offset);
-        kiln_file_unmap(f);
     }
     return st;
 }

@@ -21,24 +21,6 @@ _Static_assert(sizeof(struct kiln_block_desc) == 16, "block record layout");
 
 #define MAX_SECTIONS 64
 
-/* CRC-32, reflected polynomial 0xEDB88320, four bits at a time: a 64-byte table keeps the
- * runtime small and still checks a 50 MB model in well under a second. */
-uint32_t kiln_crc32(uint32_t crc, const void *p, size_t n)
-{
-    static const uint32_t t[16] = {
-        0x00000000, 0x1db71064, 0x3b6e20c8, 0x26d930ac, 0x76dc4190, 0x6b6b51f4,
-        0x4db26158, 0x5005713c, 0xedb88320, 0xf00f9344, 0xd6d6a3e8, 0xcb61b38c,
-        0x9b64c2b0, 0x86d3d2d4, 0xa00ae278, 0xbdbdf21c};
-    const uint8_t *b = p;
-    crc = ~crc;
-    for (size_t i = 0; i < n; i++) {
-        crc ^= b[i];
-        crc = (crc >> 4) ^ t[crc & 15];
-        crc = (crc >> 4) ^ t[crc & 15];
-    }
-    return ~crc;
-}
-
 /* Records the error with the byte offset it is about. */
 static enum kiln_status at(struct kiln_diag *d, enum kiln_status st, uint64_t off)
 {

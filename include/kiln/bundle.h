@@ -105,6 +105,15 @@ struct kiln_model {
 enum kiln_status kiln_model_load(const void *buf, size_t len, struct kiln_model *m,
                                  struct kiln_diag *d);
 
+/* Maps the bundle file at path read-only (POSIX mmap, shared: processes that map the same
+ * file share its pages; nothing is copied) and loads it as kiln_model_load does. Release it
+ * with kiln_model_unmap. On error nothing stays mapped and d names the file (d->offset is the
+ * byte the error is about, when known). The file must not change while it is mapped. */
+enum kiln_status kiln_model_map(const char *path, struct kiln_model *m, struct kiln_diag *d);
+/* Unmaps a model from kiln_model_map (not one from kiln_model_load) and zeroes *m; a zeroed
+ * model is left alone. */
+void kiln_model_unmap(struct kiln_model *m);
+
 /* The checks kiln_model_load runs on the program it mapped; n_io is the length of p->io. */
 enum kiln_status kiln_program_validate(const struct kiln_program *p, uint32_t n_io,
                                        struct kiln_diag *d);

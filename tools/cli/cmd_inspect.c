@@ -65,11 +65,10 @@ static void print_io(const struct kiln_io_info *io, bool json, bool first)
 /* The summary of a bundle: what its program takes, returns and runs, and what it needs. */
 static int inspect_bundle(const char *path, bool json, bool plan)
 {
-    struct kiln_mapped_file f;
     struct kiln_model m;
     struct kiln_diag d;
     kiln_diag_clear(&d);
-    if (kiln_bundle_open(path, &f, &m, &d))
+    if (kiln_bundle_open(path, &m, &d))
         return cli_error(path, &d);
     const struct kiln_program *p = &m.prog;
     uint32_t count[1024] = {0}, n_types = 0;
@@ -77,7 +76,7 @@ static int inspect_bundle(const char *path, bool json, bool plan)
         n_types += p->nodes[i].op < 1024 && count[p->nodes[i].op]++ == 0;
     if (plan && json) {
         print_bundle_plan(&m, true, &d);
-        kiln_file_unmap(&f);
+        kiln_model_unmap(&m);
         return CLI_OK;
     }
     if (json) {
@@ -113,7 +112,7 @@ static int inspect_bundle(const char *path, bool json, bool plan)
     if (plan)
         print_bundle_plan(&m, false, &d);
     fflush(stdout);
-    kiln_file_unmap(&f);
+    kiln_model_unmap(&m);
     return CLI_OK;
 }
 

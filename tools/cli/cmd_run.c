@@ -63,8 +63,7 @@ struct run_args {
 struct run_state {
     struct kiln_ir_graph *g;    /* ONNX models */
     struct kiln_compiled *c;
-    struct kiln_mapped_file map; /* bundles */
-    struct kiln_model model;
+    struct kiln_model model; /* bundles (mapped) */
     bool bundle;
     const struct kiln_program *prog; /* the program run: c->prog or model.prog */
     struct kiln_input_desc *idesc; /* what the .npy files are checked against */
@@ -401,7 +400,7 @@ static void state_free(struct run_state *s)
     free(s->arena);
     kiln_compiled_free(s->c);
     kiln_ir_graph_free(s->g);
-    kiln_file_unmap(&s->map);
+    kiln_model_unmap(&s->model);
 }
 
 int kiln_cmd_run(int argc, char **argv)
@@ -424,7 +423,7 @@ int kiln_cmd_run(int argc, char **argv)
                              NULL);
         goto out;
     }
-    if (s.bundle ? kiln_bundle_open(r.model, &s.map, &s.model, &d)
+    if (s.bundle ? kiln_bundle_open(r.model, &s.model, &d)
                  : kiln_onnx_load(r.model, &opt, &s.g, &d)) {
         rc = cli_error(r.model, &d);
         goto out;
