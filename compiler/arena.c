@@ -1,5 +1,7 @@
-/* arena.c - the compiler's bump allocator: chunks chained in a list, freed all at once. */
+/* arena.c - the compiler's bump allocator: chunks chained in a list, freed all at once, every
+ * byte charged against the memory limit of the model being compiled (--max-memory). */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,12 +26,19 @@ void *kiln_arena_alloc_aligned(struct kiln_arena *a, size_t size, size_t align)
 {
     if (align < 16)
         align = 16;
+    struct kiln_arena *b = a->budget ? a->budget : a;
+    if (b->limit && (b->charged > b->limit || size > b->limit - b->charged)) {
+        if (!b->refused)
+            b->refused = size ? size : 1;
+        return NULL;
+    }
     struct kiln_arena_chunk *c = a->head;
     if (c) {
         size_t at = align_off(c, c->used, align);
         if (at <= c->size && size <= c->size - at) {
             c->used = at + size;
             a->total += size;
+            b->charged += size;
             return memset(c->data + at, 0, size);
         }
     }
@@ -53,6 +62,7 @@ void *kiln_arena_alloc_aligned(struct kiln_arena *a, size_t size, size_t align)
     size_t at = align_off(c, 0, align);
     c->used = at + size;
     a->total += size;
+    b->charged += size;
     return memset(c->data + at, 0, size);
 }
 
@@ -82,6 +92,23 @@ void kiln_arena_free(struct kiln_arena *a)
         free(c);
         c = n;
     }
+    if (a->budget && a->budget->charged >= a->total)
+        a->budget->charged -= a->total;
     a->head = NULL;
     a->total = 0;
+    a->charged = 0;
+}
+
+void kiln_arena_explain(const struct kiln_arena *a, struct kiln_diag *d)
+{
+    const struct kiln_arena *b = a->budget ? a->budget : a;
+    if (!d || d->status != KILN_STATUS_NO_MEMORY || !b->refused)
+        return;
+    char was[sizeof d->message];
+    snprintf(was, sizeof was, "%s", d->message);
+    snprintf(d->message, sizeof d->message,
+             "%s: the compile-time memory limit of %llu bytes is reached (%llu bytes in use, "
+             "%llu more asked for); --max-memory BYTES raises it (docs/robustness.md)",
+             was, (unsigned long long)b->limit, (unsigned long long)b->charged,
+             (unsigned long long)b->refused);
 }

@@ -26,7 +26,34 @@ struct kiln_import_options {
     size_t n_shapes;
     const struct kiln_input_value *values;
     size_t n_values;
+    /* Bytes the compiler may allocate on behalf of the model (parsing, the graph, folded
+     * constants, subgraphs); 0: kiln_default_memory_limit of the file and its external data. */
+    uint64_t max_memory;
 };
+
+/* Resource limits (docs/robustness.md). The default memory limit is KILN_MEMORY_PER_BYTE
+ * times the bytes of the model file and its external data, plus KILN_MEMORY_BASE. */
+#define KILN_MEMORY_PER_BYTE 4u
+#define KILN_MEMORY_BASE (512ull << 20)
+/* Compile-time evaluation materializes no tensor larger than this: a node whose outputs would
+ * be is left in the program to run at run time. */
+#define KILN_FOLD_MAX_BYTES (64ull << 20)
+/* Nor does it run a node whose estimated work (kiln_fold_work) passes this, ~ a second. */
+#define KILN_FOLD_MAX_WORK (1ull << 30)
+/* Graphs: at most this many nodes in all (subgraphs and model-local functions counted as
+ * written), and subgraphs nested at most this deep (the main graph is level 1). Checked on
+ * the file's bytes before it is parsed: parsing and every later phase recurse per level. */
+#define KILN_MAX_NODES (1u << 19)
+#define KILN_MAX_GRAPH_DEPTH 64
+/* No tensor may hold more bytes than this (the bundle loader's bound on element counts, 2^60,
+ * is of the same order): a shape past it is refused where inference produces it. */
+#define KILN_MAX_TENSOR_BYTES (1ull << 60)
+static inline uint64_t kiln_default_memory_limit(uint64_t file_bytes)
+{
+    return file_bytes > (UINT64_MAX - KILN_MEMORY_BASE) / KILN_MEMORY_PER_BYTE
+               ? UINT64_MAX
+               : KILN_MEMORY_PER_BYTE * file_bytes + KILN_MEMORY_BASE;
+}
 
 /* Reads an ONNX model file. External data is resolved against the model's folder and may not
  * leave it. On success *out owns everything (no protobuf object survives). */

@@ -41,6 +41,8 @@ enum kiln_status kiln_compile_model(const struct kiln_compile_options *o,
     }
     if (!st && out)
         st = kiln_lower_opts(g, o->lower, out, d);
+    if (st && g)
+        kiln_arena_explain(&g->arena, d);
     if (!st && graph)
         *graph = g;
     else

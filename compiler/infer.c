@@ -192,12 +192,41 @@ static enum kiln_status check_inputs_fixed(struct kiln_ir_graph *g, struct kiln_
     return KILN_STATUS_OK;
 }
 
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* Whether compile-time evaluation may run n: its outputs and scratch fit KILN_FOLD_MAX_BYTES
+ * and its work (elements read and written plus the op's multiply-adds) KILN_FOLD_MAX_WORK.
+ * A node that does not stays in the program and runs at run time: one byte of a model must
+ * not make the compiler fill gigabytes or spin for hours. */
+static bool fold_fits(const struct kiln_ir_node *n)
+{
+    uint64_t bytes = n->scratch_size, work = 0;
+    for (uint32_t i = 0; i < n->n_in + n->n_out; i++) {
+        const struct kiln_ir_value *v = i < n->n_in ? n->in[i] : n->out[i - n->n_in];
+        if (!v)
+            continue;
+        int64_t numel = kiln_ir_value_numel(v);
+        work = add_sat(work, numel > 0 ? (uint64_t)numel : 0);
+        if (i >= n->n_in)
+            bytes = add_sat(bytes, kiln_ir_value_nbytes(v));
+    }
+    const struct kiln_op_info *info = kiln_op_info(n->op);
+    if (bytes <= KILN_FOLD_MAX_BYTES && info->macs)
+        work = add_sat(work, info->macs(n));
+    return bytes <= KILN_FOLD_MAX_BYTES && work <= KILN_FOLD_MAX_WORK;
+}
+
 /* Runs n's kernel on its constant inputs; outputs become constants in the graph arena. */
 static enum kiln_status evaluate(struct kiln_infer_ctx *c, struct kiln_ir_node *n)
 {
     int variant = kiln_pick_variant(n);
     if (variant < 0)
         return KILN_STATUS_OK; /* lowering reports the missing kernel if the node stays */
+    if (!fold_fits(n))
+        return KILN_STATUS_OK;
     const struct kiln_kernel *k = kiln_rt_kernel((uint32_t)n->op, (uint32_t)variant);
     struct kiln_tensor *views = calloc((size_t)n->n_in + n->n_out + 1, sizeof *views);
     if (!views)
@@ -330,6 +359,14 @@ enum kiln_status kiln_infer_graph(struct kiln_infer_ctx *outer, struct kiln_ir_g
             if (!v->dtype || !kiln_ir_value_shape_known(v))
                 return kiln_op_error(&c, n, KILN_STATUS_INTERNAL,
                                      "inference left output '%s' without a type", v->name);
+            if (kiln_ir_value_nbytes(v) > KILN_MAX_TENSOR_BYTES) {
+                char ty[256];
+                kiln_ir_value_type_str(v, ty, sizeof ty);
+                return kiln_op_error(&c, n, KILN_STATUS_INVALID_MODEL,
+                                     "output '%s' would be %s, more than 2^60 bytes: no machine "
+                                     "can hold it (check the shape that led here)",
+                                     v->name, ty);
+            }
             if (!v->data)
                 outs_const = false;
         }

@@ -24,6 +24,7 @@ struct kiln_ir_graph *kiln_ir_subgraph_new(struct kiln_ir_graph *parent)
         return NULL;
     g->parent = parent;
     g->root = parent->root;
+    g->arena.budget = parent->arena.budget ? parent->arena.budget : &parent->arena;
     g->opset = parent->opset;
     g->ir_version = parent->ir_version;
     g->path = parent->path;
@@ -67,16 +68,21 @@ int64_t kiln_ir_value_numel(const struct kiln_ir_value *v)
 {
     if (!kiln_ir_value_shape_known(v))
         return -1;
+    /* saturates instead of overflowing: inference refuses such a value (infer.c) */
     int64_t n = 1;
     for (int i = 0; i < v->rank; i++)
-        n *= v->dims[i];
+        if (__builtin_mul_overflow(n, v->dims[i], &n))
+            return INT64_MAX;
     return n;
 }
 
 uint64_t kiln_ir_value_nbytes(const struct kiln_ir_value *v)
 {
     int64_t n = kiln_ir_value_numel(v);
-    return n < 0 ? 0 : (uint64_t)n * kiln_dtype_size(v->dtype);
+    uint64_t nb;
+    if (n < 0)
+        return 0;
+    return __builtin_mul_overflow((uint64_t)n, kiln_dtype_size(v->dtype), &nb) ? UINT64_MAX : nb;
 }
 
 const char *kiln_ir_value_type_str(const struct kiln_ir_value *v, char *buf, size_t size)

@@ -16,12 +16,23 @@ struct kiln_arena_chunk;
 struct kiln_arena {
     struct kiln_arena_chunk *head;
     size_t total; /* bytes handed out, for reporting */
+    /* The compile-time memory limit (kiln_import_options.max_memory): an arena with a budget
+     * charges its allocations to that arena (a subgraph's to its root graph's), and the budget
+     * arena refuses any that would take its charge past limit (0: none); refused keeps the
+     * size of the first one refused, for the message (kiln_arena_explain). */
+    struct kiln_arena *budget;
+    uint64_t limit, charged, refused;
+    /* a default limit grows by this many bytes per byte of external data the model loads */
+    uint32_t grow_per_byte;
 };
 void *kiln_arena_alloc(struct kiln_arena *a, size_t size); /* 16-aligned, zeroed; NULL on OOM */
 void *kiln_arena_alloc_aligned(struct kiln_arena *a, size_t size, size_t align);
 char *kiln_arena_strdup(struct kiln_arena *a, const char *s);
 char *kiln_arena_strndup(struct kiln_arena *a, const char *s, size_t n);
 void kiln_arena_free(struct kiln_arena *a);
+/* When d holds an out-of-memory error and a's budget refused an allocation, rewrites the
+ * message to say that the memory limit was reached (the node d names stays). */
+void kiln_arena_explain(const struct kiln_arena *a, struct kiln_diag *d);
 
 /* ---- values ---- */
 struct kiln_ir_node;

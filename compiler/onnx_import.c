@@ -143,6 +143,8 @@ static enum kiln_status external_path(const char *base_dir, const char *loc, con
     return KILN_STATUS_OK;
 }
 
+/* Reads the nbytes of t's external data into dst; with dst NULL, only checks that the file
+ * is where it may be and holds them. */
 static enum kiln_status load_external(const Onnx__TensorProto *t, const char *base_dir,
                                       const char *what, void *dst, uint64_t nbytes,
                                       struct kiln_diag *d)
@@ -192,7 +194,7 @@ static enum kiln_status load_external(const Onnx__TensorProto *t, const char *ba
                              "bytes",
                              what, loc, (long long)off, (unsigned long long)nbytes);
     }
-    if (fseeko(f, off, SEEK_SET) != 0 || fread(dst, 1, nbytes, f) != nbytes) {
+    if (dst && (fseeko(f, off, SEEK_SET) != 0 || fread(dst, 1, nbytes, f) != nbytes)) {
         fclose(f);
         return kiln_diag_set(d, KILN_STATUS_IO, NULL, NULL, "%s: cannot read '%s'", what, loc);
     }
@@ -200,20 +202,26 @@ static enum kiln_status load_external(const Onnx__TensorProto *t, const char *ba
     return KILN_STATUS_OK;
 }
 
-/* Converts a TensorProto's contents to dense little-endian bytes in dst (nbytes long). */
-static enum kiln_status tensor_bytes(const Onnx__TensorProto *t, const char *base_dir,
-                                     const char *what, int dtype, int64_t numel, void *dst,
-                                     uint64_t nbytes, struct kiln_diag *d)
+static bool is_external(const Onnx__TensorProto *t)
+{
+    return t->has_data_location &&
+           t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
+}
+
+/* Checks that t holds the data its shape claims (raw bytes, typed values, or an external file
+ * long enough), before anything is allocated for it: a few bytes of file claiming gigabytes
+ * are refused here. */
+static enum kiln_status tensor_source(const Onnx__TensorProto *t, const char *base_dir,
+                                      const char *what, int dtype, int64_t numel,
+                                      uint64_t nbytes, struct kiln_diag *d)
 {
     if (t->segment)
         return kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
                              "%s: segmented tensors are not supported", what);
-    bool external =
-        t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL;
     if (four_bit(dtype)) {
         size_t packed = (size_t)(numel + 1) / 2;
         size_t have = t->has_raw_data ? t->raw_data.len : t->n_int32_data;
-        if (external)
+        if (is_external(t))
             return kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
                                  "%s: %s tensors in external data are not supported", what,
                                  kiln_dtype_name(dtype));
@@ -221,19 +229,15 @@ static enum kiln_status tensor_bytes(const Onnx__TensorProto *t, const char *bas
             return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, NULL, NULL,
                                  "%s holds %zu packed bytes but its shape needs %zu", what, have,
                                  packed);
-        unpack_4bit(dtype, numel, t->has_raw_data ? t->raw_data.data : NULL, t->int32_data,
-                    dst);
         return KILN_STATUS_OK;
     }
-    if (external)
-        return load_external(t, base_dir, what, dst, nbytes, d);
+    if (is_external(t))
+        return load_external(t, base_dir, what, NULL, nbytes, d);
     if (t->has_raw_data) {
         if (t->raw_data.len != nbytes)
             return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, NULL, NULL,
                                  "%s: raw_data holds %zu bytes but its shape needs %llu", what,
                                  t->raw_data.len, (unsigned long long)nbytes);
-        if (nbytes)
-            memcpy(dst, t->raw_data.data, nbytes);
         return KILN_STATUS_OK;
     }
     size_t have;
@@ -249,6 +253,30 @@ static enum kiln_status tensor_bytes(const Onnx__TensorProto *t, const char *bas
         return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, NULL, NULL,
                              "%s holds %zu values but its shape needs %lld", what, have,
                              (long long)numel);
+    return KILN_STATUS_OK;
+}
+
+/* Converts a TensorProto's contents to dense little-endian bytes in dst (nbytes long); checks
+ * as tensor_source first. */
+static enum kiln_status tensor_bytes(const Onnx__TensorProto *t, const char *base_dir,
+                                     const char *what, int dtype, int64_t numel, void *dst,
+                                     uint64_t nbytes, struct kiln_diag *d)
+{
+    enum kiln_status st = tensor_source(t, base_dir, what, dtype, numel, nbytes, d);
+    if (st)
+        return st;
+    if (four_bit(dtype)) {
+        unpack_4bit(dtype, numel, t->has_raw_data ? t->raw_data.data : NULL, t->int32_data,
+                    dst);
+        return KILN_STATUS_OK;
+    }
+    if (is_external(t))
+        return load_external(t, base_dir, what, dst, nbytes, d);
+    if (t->has_raw_data) {
+        if (nbytes)
+            memcpy(dst, t->raw_data.data, nbytes);
+        return KILN_STATUS_OK;
+    }
     for (int64_t i = 0; i < numel; i++) {
         switch (dtype) {
         case KILN_DTYPE_F32: ((float *)dst)[i] = t->float_data[i]; break;
@@ -303,8 +331,16 @@ static enum kiln_status tensor_to_value(struct kiln_ir_graph *g, const Onnx__Ten
     uint64_t nbytes;
     enum kiln_status st =
         tensor_header(t, what, &v->dtype, &v->rank, v->dims, &numel, &nbytes, d);
+    if (!st)
+        st = tensor_source(t, base_dir, what, v->dtype, numel, nbytes, d);
     if (st)
         return st;
+    struct kiln_arena *b = g->arena.budget ? g->arena.budget : &g->arena;
+    uint64_t more;
+    if (is_external(t) && b->grow_per_byte &&
+        (__builtin_mul_overflow(nbytes, (uint64_t)b->grow_per_byte, &more) ||
+         __builtin_add_overflow(b->limit, more, &b->limit)))
+        b->limit = UINT64_MAX;
     void *data = kiln_arena_alloc_aligned(&g->arena, nbytes ? nbytes : 1, 64);
     if (!data)
         return kiln_diag_set(d, KILN_STATUS_NO_MEMORY, NULL, NULL,
@@ -760,6 +796,11 @@ static enum kiln_status build_graph(struct kiln_ir_graph *g, const Onnx__ModelPr
                                  "the model imports no version of the default ONNX domain");
         g->opset = 1; /* IR version 1/2 models predate opset_import */
     }
+    if (g->opset < 1)
+        return kiln_diag_set(d, KILN_STATUS_INVALID_MODEL, NULL, NULL,
+                             "the model imports opset %lld of the default ONNX domain; opset "
+                             "versions start at 1",
+                             (long long)g->opset);
     if (g->opset > KILN_MAX_OPSET)
         return kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
                              "the model uses opset %lld; kiln knows opsets up to %d (ONNX 1.16)",
@@ -951,6 +992,115 @@ static enum kiln_status apply_values(struct kiln_ir_graph *g, const struct kiln_
     return KILN_STATUS_OK;
 }
 
+/* ---- the shape of the file before it is parsed ----
+ * protobuf-c recurses once per nested message, so a file of a few kilobytes nesting subgraphs
+ * ten thousand deep would overflow the stack while being parsed. This walk over the wire
+ * format follows only the fields through which ONNX messages nest (model -> graph -> node ->
+ * attribute -> graph, functions, training graphs), counts nodes and stops at the depth limit;
+ * its recursion is bounded by that limit. Malformed bytes end the walk quietly: the parser
+ * reports them. */
+enum wire_msg { WIRE_MODEL, WIRE_TRAINING, WIRE_GRAPH, WIRE_FUNCTION, WIRE_NODE, WIRE_ATTR };
+
+struct wire_scan {
+    uint64_t nodes;
+    bool too_deep;
+};
+
+static bool wire_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t b = *(*p)++;
+        *v |= (uint64_t)(b & 127) << shift;
+        if (!(b & 128))
+            return true;
+    }
+    return false;
+}
+
+static enum wire_msg wire_child(enum wire_msg type, uint64_t field, bool *nests)
+{
+    static const struct {
+        uint8_t type, field, child;
+    } edges[] = {{WIRE_MODEL, 7, WIRE_GRAPH},     {WIRE_MODEL, 20, WIRE_TRAINING},
+                 {WIRE_MODEL, 25, WIRE_FUNCTION}, {WIRE_TRAINING, 1, WIRE_GRAPH},
+                 {WIRE_TRAINING, 2, WIRE_GRAPH},  {WIRE_GRAPH, 1, WIRE_NODE},
+                 {WIRE_FUNCTION, 7, WIRE_NODE},   {WIRE_NODE, 5, WIRE_ATTR},
+                 {WIRE_ATTR, 6, WIRE_GRAPH},      {WIRE_ATTR, 11, WIRE_GRAPH}};
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++)
+        if (edges[i].type == type && edges[i].field == field) {
+            *nests = true;
+            return (enum wire_msg)edges[i].child;
+        }
+    *nests = false;
+    return type;
+}
+
+static void wire_walk(const uint8_t *p, const uint8_t *end, enum wire_msg type, int depth,
+                      struct wire_scan *s)
+{
+    while (p < end && !s->too_deep) {
+        uint64_t key, len;
+        if (!wire_varint(&p, end, &key))
+            return;
+        switch (key & 7) {
+        case 0:
+            if (!wire_varint(&p, end, &len))
+                return;
+            continue;
+        case 1:
+        case 5: {
+            size_t w = (key & 7) == 1 ? 8 : 4;
+            if ((size_t)(end - p) < w)
+                return;
+            p += w;
+            continue;
+        }
+        case 2: break;
+        default: return;
+        }
+        if (!wire_varint(&p, end, &len) || len > (uint64_t)(end - p))
+            return;
+        const uint8_t *sub = p;
+        p += len;
+        bool nests;
+        enum wire_msg child = wire_child(type, key >> 3, &nests);
+        if (!nests)
+            continue;
+        s->nodes += child == WIRE_NODE;
+        int d = depth + (child == WIRE_GRAPH);
+        if (d > KILN_MAX_GRAPH_DEPTH) {
+            s->too_deep = true;
+            return;
+        }
+        wire_walk(sub, sub + len, child, d, s);
+    }
+}
+
+/* protobuf-c's allocations while parsing, counted against the memory limit (a few bytes of
+ * file can ask for many bytes of structs: each repeated entry becomes a message). */
+struct pb_budget {
+    uint64_t limit, used;
+    bool refused;
+};
+
+static void *pb_alloc(void *data, size_t size)
+{
+    struct pb_budget *b = data;
+    if (b->used > b->limit || size > b->limit - b->used) {
+        b->refused = true;
+        return NULL;
+    }
+    b->used += size;
+    return malloc(size);
+}
+
+static void pb_free(void *data, void *p)
+{
+    (void)data;
+    free(p);
+}
+
 enum kiln_status kiln_onnx_load_buffer(const void *buf, size_t len, const char *path,
                                        const char *base_dir,
                                        const struct kiln_import_options *opt,
@@ -959,27 +1109,54 @@ enum kiln_status kiln_onnx_load_buffer(const void *buf, size_t len, const char *
     *out = NULL;
     if (len == 0)
         return kiln_diag_set(d, KILN_STATUS_PARSE, NULL, NULL, "the file is empty");
-    Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, buf);
+    struct wire_scan ws = {0, false};
+    wire_walk(buf, (const uint8_t *)buf + len, WIRE_MODEL, 0, &ws);
+    if (ws.too_deep)
+        return kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
+                             "subgraphs are nested more than %d deep; kiln compiles up to %d "
+                             "levels (docs/robustness.md)",
+                             KILN_MAX_GRAPH_DEPTH, KILN_MAX_GRAPH_DEPTH);
+    if (ws.nodes > KILN_MAX_NODES)
+        return kiln_diag_set(d, KILN_STATUS_UNSUPPORTED, NULL, NULL,
+                             "the model has %llu nodes; kiln compiles up to %u "
+                             "(docs/robustness.md)",
+                             (unsigned long long)ws.nodes, KILN_MAX_NODES);
+    uint64_t limit = opt && opt->max_memory ? opt->max_memory : kiln_default_memory_limit(len);
+    struct pb_budget pb = {limit, 0, false};
+    ProtobufCAllocator alloc = {pb_alloc, pb_free, &pb};
+    Onnx__ModelProto *m = onnx__model_proto__unpack(&alloc, len, buf);
+    if (!m && pb.refused)
+        return kiln_diag_set(d, KILN_STATUS_NO_MEMORY, NULL, NULL,
+                             "parsing the model needs more than the compile-time memory limit of "
+                             "%llu bytes; --max-memory BYTES raises it (docs/robustness.md)",
+                             (unsigned long long)limit);
     if (!m)
         return kiln_diag_set(d, KILN_STATUS_PARSE, NULL, NULL,
                              "not an ONNX model: the protobuf data is truncated or corrupt");
     if (!m->graph) {
-        onnx__model_proto__free_unpacked(m, NULL);
+        onnx__model_proto__free_unpacked(m, &alloc);
         return kiln_diag_set(d, KILN_STATUS_PARSE, NULL, NULL,
                              "not an ONNX model: no graph in the file");
     }
     struct kiln_ir_graph *g = kiln_ir_graph_new();
     if (!g) {
-        onnx__model_proto__free_unpacked(m, NULL);
+        onnx__model_proto__free_unpacked(m, &alloc);
         return oom(d);
     }
+    /* the parsed message counts against the limit while the graph is built from it */
+    g->arena.limit = limit;
+    g->arena.charged = pb.used;
+    g->arena.grow_per_byte = opt && opt->max_memory ? 0 : KILN_MEMORY_PER_BYTE;
     g->path = kiln_arena_strdup(&g->arena, path ? path : "");
     enum kiln_status st = build_graph(g, m, base_dir, d);
-    onnx__model_proto__free_unpacked(m, NULL);
+    if (st)
+        kiln_arena_explain(&g->arena, d);
+    onnx__model_proto__free_unpacked(m, &alloc);
+    g->arena.charged -= pb.used;
     if (!st)
         st = kiln_onnx_apply_shapes(g, opt, d);
-    if (!st)
-        st = apply_values(g, opt, d);
+    if (!st && (st = apply_values(g, opt, d)))
+        kiln_arena_explain(&g->arena, d);
     if (st) {
         kiln_ir_graph_free(g);
         return st;

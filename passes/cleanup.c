@@ -2,6 +2,8 @@
  * (shape subgraphs, constant expressions: their values are constants now), removes Identity
  * and inference-time Dropout by rewiring their readers, merges nodes that compute the same
  * thing from the same inputs (common subexpressions), and deletes nodes nothing reads. */
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "edit.h"
@@ -73,28 +75,65 @@ static void rewire_copies(struct kiln_pass_ctx *c)
     }
 }
 
+/* What same_computation compares first (op, inputs, counts, parameters), hashed. */
+static uint64_t computation_hash(const struct kiln_ir_node *n)
+{
+    uint64_t h = 1469598103934665603ull;
+#define MIX(x) (h = (h ^ (uint64_t)(x)) * 1099511628211ull)
+    MIX(n->op);
+    MIX(n->n_in);
+    MIX(n->n_out);
+    MIX(n->n_attrs);
+    MIX(n->params_size);
+    for (uint32_t j = 0; j < n->n_in; j++)
+        MIX((uintptr_t)n->in[j]);
+    for (uint32_t b = 0; b < n->params_size; b++)
+        MIX(((const uint8_t *)n->params)[b]);
+#undef MIX
+    return h;
+}
+
+/* Nodes in order (topological: a node's inputs are final when it is reached), each looked up
+ * among the earlier ones that compute something different from all before them; a match takes
+ * its readers. A hash table keeps this linear in the graph's size (a quadratic scan took hours
+ * on 10^6 nodes); without memory for it, nothing is merged. */
 static void merge_duplicates(struct kiln_pass_ctx *c)
 {
     struct kiln_ir_graph *g = c->g;
-    struct kiln_ir_node *a;
-    for (uint32_t i = 0; (a = kiln_edit_next_live(g, &i));) {
-        for (uint32_t k = i; k < g->n_nodes; k++) { /* i is already past a */
-            struct kiln_ir_node *b = g->nodes[k];
-            if (b->dead || !same_computation(a, b))
-                continue;
-            bool ok = true;
-            for (uint32_t o = 0; o < b->n_out && ok; o++)
-                ok = !b->out[o] || !b->out[o]->is_output;
-            if (!ok)
-                continue;
-            for (uint32_t o = 0; o < b->n_out; o++)
-                if (b->out[o])
-                    kiln_edit_replace_uses(g, b->out[o], a->out[o]);
-            b->dead = true;
-            kiln_pass_log(c, "merged %s '%s' into '%s' (same inputs and attributes)",
-                          b->op_type, b->name, a->name);
+    uint32_t cap = 16;
+    while (cap < 2 * (uint64_t)g->n_nodes && cap < (1u << 31))
+        cap *= 2;
+    struct kiln_ir_node **table = calloc(cap, sizeof *table);
+    if (!table)
+        return;
+    struct kiln_ir_node *b;
+    for (uint32_t i = 0; (b = kiln_edit_next_live(g, &i));) {
+        if (!same_computation(b, b))
+            continue;
+        uint32_t slot = (uint32_t)computation_hash(b) & (cap - 1);
+        struct kiln_ir_node *a = NULL;
+        for (; table[slot]; slot = (slot + 1) & (cap - 1))
+            if (same_computation(table[slot], b)) {
+                a = table[slot];
+                break;
+            }
+        if (!a) {
+            table[slot] = b;
+            continue;
         }
+        bool ok = true;
+        for (uint32_t o = 0; o < b->n_out && ok; o++)
+            ok = !b->out[o] || !b->out[o]->is_output;
+        if (!ok)
+            continue;
+        for (uint32_t o = 0; o < b->n_out; o++)
+            if (b->out[o])
+                kiln_edit_replace_uses(g, b->out[o], a->out[o]);
+        b->dead = true;
+        kiln_pass_log(c, "merged %s '%s' into '%s' (same inputs and attributes)", b->op_type,
+                      b->name, a->name);
     }
+    free(table);
 }
 
 enum kiln_status kiln_pass_cleanup(struct kiln_pass_ctx *c)

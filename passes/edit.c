@@ -38,7 +38,22 @@ struct kiln_ir_node *kiln_edit_sole_user(const struct kiln_ir_graph *g,
 {
     if (v->is_output || v->n_uses != 1)
         return NULL;
-    return kiln_edit_reader(g, v, NULL); /* NULL: read from a subgraph only */
+    /* The one reader, wherever it is; in a sorted graph it follows its producer, so the search
+     * starts there (node ids are positions after sorting; a stale one is only a worse start).
+     * Without this every pass asking about every node of a long chain was quadratic. */
+    uint32_t start = 0;
+    const struct kiln_ir_node *p = v->producer;
+    if (p && p->id < g->n_nodes && g->nodes[p->id] == p)
+        start = p->id + 1;
+    for (uint32_t k = 0; k < g->n_nodes; k++) {
+        struct kiln_ir_node *n = g->nodes[(start + k) % g->n_nodes];
+        if (n->dead)
+            continue;
+        for (uint32_t j = 0; j < n->n_in; j++)
+            if (n->in[j] == v)
+                return n;
+    }
+    return NULL; /* read from a subgraph only */
 }
 
 struct kiln_ir_node *kiln_edit_sole_user_op(const struct kiln_ir_graph *g,

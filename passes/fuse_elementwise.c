@@ -133,11 +133,31 @@ static bool build(struct group *gr, int n, const struct kiln_ir_graph *g)
     bool busy[KILN_FEW_MAX_REGS] = {false};
     for (int r = 0; r < gr->n_in; r++)
         busy[r] = true;
-    /* members in graph order (producers first) */
-    for (uint32_t i = 0; i < g->n_nodes; i++) {
-        int k = member(gr, g->nodes[i]);
-        if (k < 0 || k >= n)
-            continue;
+    /* members in graph order (producers first): by their positions, which node ids hold
+     * after sorting (a walk over the whole graph per group made long chains quadratic); when
+     * an id is stale, by that walk */
+    int order[MAX_GROUP], n_order = 0;
+    bool ids_valid = true;
+    for (int k = 0; k < n && ids_valid; k++)
+        ids_valid = gr->node[k]->id < g->n_nodes && g->nodes[gr->node[k]->id] == gr->node[k];
+    if (ids_valid) {
+        for (int k = 0; k < n; k++) {
+            int at = n_order++;
+            while (at > 0 && gr->node[order[at - 1]]->id > gr->node[k]->id) {
+                order[at] = order[at - 1];
+                at--;
+            }
+            order[at] = k;
+        }
+    } else {
+        for (uint32_t i = 0; i < g->n_nodes; i++) {
+            int k = member(gr, g->nodes[i]);
+            if (k >= 0 && k < n)
+                order[n_order++] = k;
+        }
+    }
+    for (int o = 0; o < n_order; o++) {
+        int k = order[o];
         struct kiln_ir_node *m = gr->node[k];
         int ops[2] = {0, 0};
         for (uint32_t j = 0; j < data_inputs(m); j++) {
@@ -235,7 +255,15 @@ enum kiln_status kiln_pass_fuse_elementwise(struct kiln_pass_ctx *c)
         kiln_pass_log(c,
                       "fused %d elementwise nodes into FusedElementwise '%s' (%d instructions): %s",
                       n, f->name, gr.len / 4, names);
-        kiln_ir_count_uses(g);
+        /* the uses as kiln_ir_count_uses would find them, without a walk over the graph per
+         * group (quadratic on long chains) */
+        for (int k = 0; k < n; k++)
+            for (uint32_t j = 0; j < gr.node[k]->n_in; j++)
+                if (gr.node[k]->in[j])
+                    gr.node[k]->in[j]->n_uses--;
+        for (uint32_t j = 0; j < f->n_in; j++)
+            if (f->in[j])
+                f->in[j]->n_uses++;
     }
     return KILN_STATUS_OK;
 }

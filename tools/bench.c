@@ -625,7 +625,7 @@ static enum kiln_status ctx_init(struct ctx *x, const struct kiln_bench_options 
     x->o = o;
     x->clock = o->clock ? o->clock : kiln_bench_clock_monotonic;
     x->default_isa = kiln_gemm_isa_active();
-    struct kiln_import_options io = {o->shapes, o->n_shapes, NULL, 0};
+    struct kiln_import_options io = {o->shapes, o->n_shapes, NULL, 0, 0};
     uint64_t t0 = x->clock(o->clock_user);
     if (kiln_onnx_load(o->model, &io, &x->ref, d))
         return d->status;
@@ -801,7 +801,7 @@ static enum kiln_status compile_at(const struct ctx *x, const struct kiln_bench_
         if (sh[i].rank > 0 && x->resizable)
             sh[i].dims[0] = b;
     }
-    struct kiln_import_options io = {sh, x->n_in, NULL, 0};
+    struct kiln_import_options io = {sh, x->n_in, NULL, 0, 0};
     struct kiln_compile_options co = {.model = x->o->model, .level = cfg->opt_level};
     struct kiln_prune_options po = {.mode = KILN_PRUNE_CHANNELS, .ratio = cfg->prune, .norm = 1};
     if (cfg->prune > 0) /* prune:R is `kiln compile --prune channels:R` */

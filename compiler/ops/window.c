@@ -5,6 +5,8 @@
 
 #include "nn.h"
 
+#define KILN_WINDOW_MAX INT32_MAX
+
 enum kiln_status kiln_window_ints(struct kiln_infer_ctx *c, const struct kiln_ir_node *n,
                                   const char *name, int nsp, int64_t def, int64_t min,
                                   int64_t *out)
@@ -18,11 +20,13 @@ enum kiln_status kiln_window_ints(struct kiln_infer_ctx *c, const struct kiln_ir
         return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
                              "%s has %zu values; the input has %d spatial dimensions", name, len,
                              nsp);
+    /* the upper bound keeps every window computation below far from int64 overflow */
     for (int i = 0; i < nsp; i++) {
         out[i] = v ? v[i] : def;
-        if (out[i] < min)
-            return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL, "%s[%d] is %lld", name, i,
-                                 (long long)out[i]);
+        if (out[i] < min || out[i] > KILN_WINDOW_MAX)
+            return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL, "%s[%d] is %lld%s", name, i,
+                                 (long long)out[i],
+                                 out[i] < min ? "" : ", more than kiln allows (2^31 - 1)");
     }
     return KILN_STATUS_OK;
 }
@@ -52,9 +56,10 @@ enum kiln_status kiln_window_infer(struct kiln_infer_ctx *c, const struct kiln_i
                              nks, nsp);
     for (int i = 0; i < nsp; i++) {
         w->geom.kernel[i] = ks ? ks[i] : kernel_from_w[i];
-        if (w->geom.kernel[i] < 1)
-            return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL, "kernel_shape[%d] is %lld", i,
-                                 (long long)w->geom.kernel[i]);
+        if (w->geom.kernel[i] < 1 || w->geom.kernel[i] > KILN_WINDOW_MAX)
+            return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL, "kernel_shape[%d] is %lld%s", i,
+                                 (long long)w->geom.kernel[i],
+                                 w->geom.kernel[i] < 1 ? "" : ", more than kiln allows (2^31 - 1)");
         if (ks && kernel_from_w && ks[i] != kernel_from_w[i])
             return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
                                  "kernel_shape[%d] = %lld but the weights have %lld", i,
@@ -106,6 +111,19 @@ enum kiln_status kiln_window_infer(struct kiln_infer_ctx *c, const struct kiln_i
             if (pads[i] < 0 || pads[nsp + i] < 0)
                 return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
                                      "negative padding on spatial axis %d", i);
+            if (pads[i] > KILN_WINDOW_MAX || pads[nsp + i] > KILN_WINDOW_MAX)
+                return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                                     "padding (%lld, %lld) on spatial axis %d is more than kiln "
+                                     "allows (2^31 - 1)",
+                                     (long long)pads[i], (long long)pads[nsp + i], i);
+            /* a pooling window lying wholly in the padding has no value (ONNX requires pads
+             * smaller than the kernel) */
+            if (!kernel_from_w && (pads[i] >= dk || pads[nsp + i] >= dk))
+                return kiln_op_error(c, n, KILN_STATUS_INVALID_MODEL,
+                                     "padding (%lld, %lld) on spatial axis %d is not smaller "
+                                     "than the window (%lld)",
+                                     (long long)pads[i], (long long)pads[nsp + i], i,
+                                     (long long)dk);
         }
         int64_t padded = in + w->geom.pad_begin[i] + w->geom.pad_end[i], span = padded - dk;
         if (span < 0)

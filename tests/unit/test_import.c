@@ -575,7 +575,7 @@ static void test_input_shape_apply(void **state)
     /* fixed with --input-shape */
     kiln_diag_clear(&d);
     assert_int_equal(kiln_parse_input_shape("x=5,3", &s, &d), KILN_STATUS_OK);
-    struct kiln_import_options opt = {&s, 1, NULL, 0};
+    struct kiln_import_options opt = {&s, 1, NULL, 0, 0};
     assert_int_equal(load(&md, &opt, &g, &d), KILN_STATUS_OK);
     assert_int_equal(kiln_infer(g, &d), KILN_STATUS_OK);
     assert_int_equal(g->outputs[0]->dims[0], 5);

@@ -73,6 +73,47 @@ static inline bool cli_parse_count(const char *s, long max, long *out)
     return true;
 }
 
+/* Parses --max-memory's value: bytes, or a number with K, M, G or T (powers of 1024); false
+ * unless it is a whole number from 1 to 2^62 bytes. */
+static inline bool cli_parse_bytes(const char *s, uint64_t *out)
+{
+    char *end;
+    if (s[0] < '0' || s[0] > '9')
+        return false;
+    unsigned long long v = strtoull(s, &end, 10);
+    int shift = 0;
+    const char *units = "KMGT";
+    const char *u = *end ? strchr(units, *end) : NULL;
+    if (u) {
+        shift = 10 * (int)(u - units + 1);
+        end++;
+    }
+    if (*end || v == 0 || v > (1ull << 62) >> shift)
+        return false;
+    *out = (uint64_t)v << shift;
+    return true;
+}
+
+/* The memory limit a command applies when --max-memory is not given: the compiler's default
+ * for a model file of that size (KILN_MEMORY_PER_BYTE x the file + KILN_MEMORY_BASE). */
+static inline uint64_t cli_memory_limit(uint64_t given, const char *model)
+{
+    if (given)
+        return given;
+    FILE *f = fopen(model, "rb");
+    long n = -1;
+    if (f && fseek(f, 0, SEEK_END) == 0)
+        n = ftell(f);
+    if (f)
+        fclose(f);
+    return kiln_default_memory_limit(n > 0 ? (uint64_t)n : 0);
+}
+
+#define CLI_MAX_MEMORY_HELP                                                                   \
+    "  --max-memory BYTES            what the compiler may allocate for the model (and `kiln\n" \
+    "                                run` for its arena); K, M, G suffixes; default 4 x the\n"  \
+    "                                model file + 512M (docs/robustness.md)\n"
+
 static inline bool cli_is_help(const char *a)
 {
     return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;

@@ -19,13 +19,14 @@ const char kiln_usage_compile[] =
     "kiln compile MODEL.onnx [-o OUT] [-O0..-O3] [--report] [--emit kiln|c|onnx] "
     "[--name NAME] [--weights c|bin] [--with-main] [--input-shape NAME=D0,D1,...]... "
     "[--input-value NAME=FILE.npy]... [--prune channels:R|magnitude:S[:global]] "
-    "[--prune-norm l1|l2]";
+    "[--prune-norm l1|l2] [--max-memory BYTES]";
 const char kiln_help_compile[] =
     "usage: kiln compile MODEL.onnx [-o OUT] [-O0..-O3] [--report] [--emit kiln|c|onnx]\n"
     "                    [--name NAME] [--weights c|bin] [--with-main]\n"
     "                    [--input-shape NAME=D0,D1,...]... [--input-value NAME=FILE.npy]...\n"
     "                    [--prune channels:R|magnitude:S[:global|:per-layer]]\n"
     "                    [--prune-norm l1|l2]\n"
+    "                    [--max-memory BYTES]\n"
     "\n"
     "Compiles a model into one of kiln's deployment forms:\n"
     "  --emit kiln   (default) a .kiln bundle: the kernel schedule, parameters, 64-byte aligned\n"
@@ -58,6 +59,7 @@ const char kiln_help_compile[] =
     "                                with one threshold (:global); a float32 Gemm left at most\n"
     "                                20% non-zero runs on the sparse kernel\n"
     "  --prune-norm l1|l2            the norm that ranks channels (default l1)\n"
+    CLI_MAX_MEMORY_HELP
     "  -h, --help                    print this help\n";
 
 /* MODEL.onnx -> MODEL.kiln; any other name gets .kiln appended. */
@@ -79,6 +81,7 @@ struct compile_args {
     int level, report, with_main;
     struct cli_shapes shapes;
     struct cli_values values;
+    uint64_t max_memory;
 };
 
 static int parse_compile(int argc, char **argv, struct compile_args *a)
@@ -104,6 +107,11 @@ static int parse_compile(int argc, char **argv, struct compile_args *a)
         } else if ((m = cli_opt_value(argc, argv, &i, "--input-value", &val)) != 0) {
             rc = m < 0 ? cli_usage_error(kiln_usage_compile, "missing value for", arg)
                        : cli_add_value(&a->values, val, kiln_usage_compile);
+        } else if ((m = cli_opt_value(argc, argv, &i, "--max-memory", &val)) != 0) {
+            if (m < 0 || !cli_parse_bytes(val, &a->max_memory))
+                rc = cli_usage_error(kiln_usage_compile,
+                                     "--max-memory takes a byte count (K, M, G suffixes), not",
+                                     m < 0 ? "" : val);
         } else if ((m = cli_opt_value(argc, argv, &i, "--output", &val)) != 0 ||
                    (m = cli_opt_value(argc, argv, &i, "-o", &val)) != 0 ||
                    (m = cli_opt_value(argc, argv, &i, "--emit", &val)) != 0 ||
@@ -251,7 +259,8 @@ int kiln_cmd_compile(int argc, char **argv)
         co.prune = &po;
         co.prune_report = &prep;
     }
-    co.import = (struct kiln_import_options){a.shapes.v, a.shapes.n, a.values.v, a.values.n};
+    co.import = (struct kiln_import_options){a.shapes.v, a.shapes.n, a.values.v, a.values.n,
+                                             a.max_memory};
     bool onnx = strcmp(a.emit, "onnx") == 0; /* the graph, not a program */
     struct kiln_ir_graph *g = NULL;
     struct kiln_compiled *c = NULL;

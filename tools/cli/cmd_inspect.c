@@ -10,10 +10,11 @@
 
 const char kiln_usage_inspect[] =
     "kiln inspect MODEL.onnx|MODEL.kiln [--input-shape NAME=D0,D1,...]... "
-    "[--input-value NAME=FILE.npy]... [--json] [--plan]";
+    "[--input-value NAME=FILE.npy]... [--json] [--plan] [--max-memory BYTES]";
 const char kiln_help_inspect[] =
     "usage: kiln inspect MODEL.onnx|MODEL.kiln [--input-shape NAME=D0,D1,...]...\n"
     "                    [--input-value NAME=FILE.npy]... [--json] [--plan]\n"
+    "                    [--max-memory BYTES]\n"
     "\n"
     "Summarizes a model: inputs and outputs (name, dtype, shape), op histogram, parameter\n"
     "count and bytes, MACs, activation bytes, and the ops kiln does not support with the\n"
@@ -25,6 +26,7 @@ const char kiln_help_inspect[] =
     "  --json                        print the summary (or with --plan, the plan) as JSON\n"
     "  --plan                        print the memory plan: every arena buffer's offset,\n"
     "                                size, first and last use (node index) and tensors\n"
+    CLI_MAX_MEMORY_HELP
     "  -h, --help                    print this help\n";
 
 static enum kiln_status print_plan(const struct kiln_program *p, const struct kiln_plan *plan,
@@ -120,6 +122,7 @@ int kiln_cmd_inspect(int argc, char **argv)
 {
     const char *model = NULL;
     bool json = false, plan = false;
+    uint64_t max_memory = 0;
     struct cli_shapes shapes = {NULL, 0};
     struct cli_values values = {NULL, 0};
     int rc = CLI_OK;
@@ -140,6 +143,11 @@ int kiln_cmd_inspect(int argc, char **argv)
         } else if ((m = cli_opt_value(argc, argv, &i, "--input-value", &val)) != 0) {
             rc = m < 0 ? cli_usage_error(kiln_usage_inspect, "missing value for", a)
                        : cli_add_value(&values, val, kiln_usage_inspect);
+        } else if ((m = cli_opt_value(argc, argv, &i, "--max-memory", &val)) != 0) {
+            if (m < 0 || !cli_parse_bytes(val, &max_memory))
+                rc = cli_usage_error(kiln_usage_inspect,
+                                     "--max-memory takes a byte count (K, M, G suffixes), not",
+                                     m < 0 ? "" : val);
         } else if (a[0] == '-' && a[1]) {
             rc = cli_usage_error(kiln_usage_inspect, "unknown option", a);
         } else if (model) {
@@ -169,7 +177,7 @@ int kiln_cmd_inspect(int argc, char **argv)
         free(shapes.v), free(values.v);
         return rc;
     }
-    struct kiln_import_options opt = {shapes.v, shapes.n, values.v, values.n};
+    struct kiln_import_options opt = {shapes.v, shapes.n, values.v, values.n, max_memory};
     struct kiln_ir_graph *g = NULL;
     enum kiln_status lst = kiln_onnx_load(model, &opt, &g, &d);
     free(shapes.v), free(values.v);

@@ -18,12 +18,12 @@
 const char kiln_usage_run[] =
     "kiln run MODEL.onnx|MODEL.kiln --input [NAME=]X.npy... (--output Y.npy... | --output-dir DIR) "
     "[--input-shape NAME=D0,D1,...]... [--input-value NAME=FILE.npy]... [--repeat N] "
-    "[--warmup N] [--profile FILE.json]";
+    "[--warmup N] [--profile FILE.json] [--max-memory BYTES]";
 const char kiln_help_run[] =
     "usage: kiln run MODEL.onnx|MODEL.kiln --input [NAME=]X.npy...\n"
     "                (--output Y.npy... | --output-dir DIR)\n"
     "                [--input-shape NAME=D0,D1,...]... [--input-value NAME=FILE.npy]...\n"
-    "                [--repeat N] [--warmup N] [--profile FILE.json]\n"
+    "                [--repeat N] [--warmup N] [--profile FILE.json] [--max-memory BYTES]\n"
     "\n"
     "Runs a model with kiln's interpreter on .npy inputs and writes its outputs as .npy.\n"
     "MODEL may be an ONNX file or a bundle from `kiln compile` (whose shapes are fixed).\n"
@@ -43,6 +43,7 @@ const char kiln_help_run[] =
     "  --warmup N                    untimed runs before timing (default 1 with --repeat)\n"
     "  --profile FILE.json           per-node timings of one more run, in the Chrome trace\n"
     "                                event format (chrome://tracing, Perfetto)\n"
+    CLI_MAX_MEMORY_HELP
     "  -h, --help                    print this help\n"
     "\n"
     "Outputs are written only when every step succeeded; no partial files are left.\n";
@@ -57,6 +58,7 @@ struct run_args {
     struct cli_values values;
     long repeat, warmup;
     int level; /* -O level, default 2 */
+    uint64_t max_memory; /* 0: the default for the model file */
 };
 
 /* Everything that needs freeing, in one place so every exit path is the same. */
@@ -115,6 +117,10 @@ static int parse_args(int argc, char **argv, struct run_args *r)
             if (!cli_parse_count(val, MAX_REPEAT, &r->repeat) || r->repeat < 1)
                 rc = cli_usage_error(kiln_usage_run, "--repeat needs a count from 1 to 10000000, "
                                      "got", val);
+        } else if (m == 0 && (m = cli_opt_value(argc, argv, &i, "--max-memory", &val)) > 0) {
+            if (!cli_parse_bytes(val, &r->max_memory))
+                rc = cli_usage_error(kiln_usage_run, "--max-memory takes a byte count (K, M, G "
+                                     "suffixes), not", val);
         } else if (m == 0 && (m = cli_opt_value(argc, argv, &i, "--warmup", &val)) > 0) {
             if (!cli_parse_count(val, MAX_REPEAT, &r->warmup))
                 rc = cli_usage_error(kiln_usage_run, "--warmup needs a count from 0 to 10000000, "
@@ -302,6 +308,11 @@ static int node_fail(const char *model, const struct kiln_program *p, void *aren
 static int execute(const struct run_args *r, struct run_state *s)
 {
     const struct kiln_program *p = s->prog;
+    uint64_t limit = cli_memory_limit(r->max_memory, r->model);
+    if (p->arena_size > limit)
+        return run_fail(r->model, "the model's arena needs %llu bytes, more than the memory limit "
+                        "of %llu bytes; --max-memory BYTES raises it (docs/robustness.md)",
+                        (unsigned long long)p->arena_size, (unsigned long long)limit);
     uint64_t asz = (p->arena_size + KILN_ARENA_ALIGN - 1) / KILN_ARENA_ALIGN * KILN_ARENA_ALIGN;
     s->arena = aligned_alloc(KILN_ARENA_ALIGN, asz ? asz : KILN_ARENA_ALIGN);
     if (!s->arena)
@@ -413,7 +424,8 @@ int kiln_cmd_run(int argc, char **argv)
         goto out;
     struct kiln_diag d;
     kiln_diag_clear(&d);
-    struct kiln_import_options opt = {r.shapes.v, r.shapes.n, r.values.v, r.values.n};
+    struct kiln_import_options opt = {r.shapes.v, r.shapes.n, r.values.v, r.values.n,
+                                      r.max_memory};
     s.bundle = kiln_file_is_bundle(r.model);
     if (s.bundle && (r.shapes.n || r.values.n)) {
         rc = cli_usage_error(kiln_usage_run, r.shapes.n ? "--input-shape does not apply to a "
