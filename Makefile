@@ -2,6 +2,8 @@
 #   make        install missing Debian packages (as root), configure and build build/kiln
 #   make test   build and run every test through ctest
 #   make demo   compile and run the bundled example model (build output only on failure)
+#   make fuzz [FUZZ_SECONDS=60]   build the libFuzzer targets with clang (build-fuzz) and run
+#               each for FUZZ_SECONDS (tests/fuzz/run_fuzz.sh, docs/robustness.md)
 #   make install [PREFIX=/usr/local] [DESTDIR=...]   kiln, libkilnrt, headers, pkg-config and
 #               CMake files (docs/install.md)
 BUILD     ?= build
@@ -9,11 +11,12 @@ CMAKE_ARGS ?=
 CTEST_ARGS ?=
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX    ?= /usr/local
+FUZZ_SECONDS ?= 60
 DEPS      := gcc make cmake pkg-config libprotobuf-c-dev protobuf-c-compiler libonnx-dev \
              libonnx-testdata libopenblas-dev libcmocka-dev clang python3-onnx python3-numpy
 SUDO_HINT := apt-get update && apt-get install -y $(DEPS)
 
-.PHONY: all deps configure build test demo install clean
+.PHONY: all deps configure build test demo install clean fuzz
 
 all: build
 
@@ -47,6 +50,11 @@ demo: configure
 	cmake --build $(BUILD) -j $(JOBS) >$$log 2>&1 || \
 	  { cat $$log; echo "make demo: the build failed (log above, in $$log)" >&2; exit 1; }
 	@sh models/demo.sh $(BUILD)
+
+fuzz: deps
+	@CC=clang cmake -S . -B build-fuzz -DKILN_FUZZ=ON -DKILN_TESTS=OFF >/dev/null
+	@cmake --build build-fuzz -j $(JOBS) --target kiln fuzz_onnx fuzz_bundle fuzz_npy fuzz_args
+	@sh tests/fuzz/run_fuzz.sh build-fuzz $(FUZZ_SECONDS)
 
 install: build
 	@DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"

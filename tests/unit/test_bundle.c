@@ -2,7 +2,8 @@
  * load -> run, bit-identical to the in-memory program; every single-byte flip and every
  * truncation of a small bundle refused; corruptions behind a valid checksum refused by
  * validation (and, for those that still load, run without leaving their buffers: build with
- * KILN_SANITIZE to check); no allocation in load or run; two threads sharing one model. */
+ * KILN_SANITIZE to check); no allocation in load or run; eight threads sharing loaded models,
+ * each with its own arena, for a bounded time. */
 #include <dirent.h>
 #include <math.h>
 #include <pthread.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -565,52 +567,91 @@ static void test_no_allocation(void **state)
     fixture_free(&f);
 }
 
+/* ---- concurrency: one loaded model, many threads, each with its own arena ----
+ * libkilnrt's contract (include/kiln/bundle.h, docs/robustness.md): a loaded model is
+ * read-only, so any number of threads may run it at once, each with a distinct arena and
+ * output buffers. The stress runs 8 threads over several models (two or more threads per
+ * model) for a bounded time (KILN_STRESS_MS, default 1000) and checks every output of every
+ * run bit for bit against a single-threaded run. CI runs it under ThreadSanitizer too
+ * (.ci/run: KILN_TEST_FILTER=test_threads_stress). */
 struct worker {
     const struct kiln_model *m;
     const void *const *in;
+    void *const *want; /* single-threaded outputs; NULL: this is that run */
     void **out;
-    int runs;
+    double until; /* CLOCK_MONOTONIC seconds: the last run starts before this */
+    long runs, mismatches;
     enum kiln_status st;
 };
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
 
 static void *work(void *arg)
 {
     struct worker *w = arg;
-    void *arena = alloc_arena(w->m->prog.arena_size);
+    const struct kiln_program *p = &w->m->prog;
+    void *arena = alloc_arena(p->arena_size);
     w->st = KILN_STATUS_OK;
-    for (int i = 0; i < w->runs && w->st == KILN_STATUS_OK; i++)
+    do {
         w->st = kiln_model_run(w->m, arena, w->in, w->out);
+        w->runs++;
+        for (uint32_t k = 0; w->want && k < p->n_outputs; k++)
+            w->mismatches +=
+                memcmp(w->out[k], w->want[k], p->tensors[p->outputs[k]].nbytes) != 0;
+    } while (w->st == KILN_STATUS_OK && w->want && now_s() < w->until);
     free(arena);
     return NULL;
 }
 
-static void test_two_threads(void **state)
+static void test_threads_stress(void **state)
 {
     (void)state;
-    struct fixture f;
-    fixture_make(&f, "tiny_resnet");
-    const struct kiln_program *p = &f.c->prog;
-    struct kiln_model m;
-    struct kiln_diag d;
-    kiln_diag_clear(&d);
-    assert_int_equal(kiln_model_load(f.bundle, f.len, &m, &d), KILN_STATUS_OK);
-    struct worker one = {&m, f.ibufs, alloc_outputs(p), 1, 0};
-    work(&one);
-    assert_int_equal(one.st, KILN_STATUS_OK);
-    struct worker w[2] = {{&m, f.ibufs, alloc_outputs(p), 20, 0},
-                          {&m, f.ibufs, alloc_outputs(p), 20, 0}};
-    pthread_t t[2];
-    for (int i = 0; i < 2; i++)
+    static const char *names[] = {"tiny_resnet", "transformer_encoder", "lstm_seq",
+                                  "detector_head"};
+    enum { N_MODELS = sizeof names / sizeof names[0], N_THREADS = 8 };
+    const char *ms = getenv("KILN_STRESS_MS");
+    double secs = (ms ? atof(ms) : 1000.0) / 1000.0;
+    struct fixture f[N_MODELS];
+    struct kiln_model m[N_MODELS];
+    struct worker one[N_MODELS], w[N_THREADS];
+    for (int i = 0; i < N_MODELS; i++) {
+        fixture_make(&f[i], names[i]);
+        struct kiln_diag d;
+        kiln_diag_clear(&d);
+        assert_int_equal(kiln_model_load(f[i].bundle, f[i].len, &m[i], &d), KILN_STATUS_OK);
+        one[i] = (struct worker){.m = &m[i], .in = f[i].ibufs, .out = alloc_outputs(&m[i].prog)};
+        work(&one[i]);
+        assert_int_equal(one[i].st, KILN_STATUS_OK);
+    }
+    double until = now_s() + secs;
+    pthread_t t[N_THREADS];
+    for (int i = 0; i < N_THREADS; i++) {
+        int k = i % N_MODELS;
+        w[i] = (struct worker){.m = &m[k], .in = f[k].ibufs, .want = one[k].out,
+                               .out = alloc_outputs(&m[k].prog), .until = until};
         assert_int_equal(pthread_create(&t[i], NULL, work, &w[i]), 0);
-    for (int i = 0; i < 2; i++) {
+    }
+    long runs = 0;
+    for (int i = 0; i < N_THREADS; i++) {
         pthread_join(t[i], NULL);
         assert_int_equal(w[i].st, KILN_STATUS_OK);
-        for (uint32_t k = 0; k < p->n_outputs; k++)
-            assert_memory_equal(w[i].out[k], one.out[k], p->tensors[p->outputs[k]].nbytes);
-        free_outputs(p, w[i].out);
+        assert_int_equal(w[i].mismatches, 0);
+        assert_true(w[i].runs >= 1);
+        runs += w[i].runs;
+        free_outputs(&w[i].m->prog, w[i].out);
     }
-    free_outputs(p, one.out);
-    fixture_free(&f);
+    print_message("threads: %d threads, %d models, %ld runs in %.1f s, every output identical "
+                  "to the single-threaded run\n",
+                  N_THREADS, N_MODELS, runs, secs);
+    for (int i = 0; i < N_MODELS; i++) {
+        free_outputs(&m[i].prog, one[i].out);
+        fixture_free(&f[i]);
+    }
 }
 
 static void test_every_op_has_a_check(void **state)
@@ -1338,6 +1379,9 @@ static void test_model_map(void **state)
 
 int main(void)
 {
+    /* KILN_TEST_FILTER=NAME runs only the tests matching NAME (the TSan run of the stress) */
+    if (getenv("KILN_TEST_FILTER"))
+        cmocka_set_test_filter(getenv("KILN_TEST_FILTER"));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crc32_known_value),
         cmocka_unit_test(test_crc32_paths),
@@ -1351,7 +1395,7 @@ int main(void)
         cmocka_unit_test(test_corrupt_with_valid_checksum),
         cmocka_unit_test(test_versions_and_sections),
         cmocka_unit_test(test_no_allocation),
-        cmocka_unit_test(test_two_threads),
+        cmocka_unit_test(test_threads_stress),
         cmocka_unit_test(test_corrupt_new_ops),
         cmocka_unit_test(test_refuse_packed_depthwise),
         cmocka_unit_test(test_corrupt_extra_ops),
