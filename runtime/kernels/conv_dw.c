@@ -224,6 +224,21 @@ DW_INLINE DW_A2 void avx2_store(float *p, __m256 v, int64_t n)
 }
 #endif
 
+/* ---- narrow planes ----
+ * A 2-D plane at stride 1 whose rows are narrower than DW_FLAT_MAX_W columns leaves most lanes of
+ * a row-at-a-time register idle and spends its time on border checks (a keyword spotter's 25x5
+ * planes, a classifier's last 7x7 stages). The SIMD variants run such a plane through a buffer in
+ * which every tap lies inside: the input rows of a band of output rows are copied in with their
+ * padding as zeros, the taps are swept over the buffer as if it were one row of Wp = pad + W +
+ * pad columns per input row (output column c of row r sits at r * Wp + c; the columns past the
+ * output width are computed and dropped), and each output row is taken out through the
+ * epilogue. The taps are summed in the row path's order; those on the padding add 0 * w. */
+#define DW_FLAT_MAX_W 32
+#define DW_FLAT_MAX_TAPS 49 /* up to 7x7 kernels */
+#define DW_FLAT_BUF 2048    /* floats in each of the two stack buffers: 16 KiB in all */
+
+typedef void (*dw_flat_fn)(const struct dw_plane *pl, float *y, const float *res);
+
 /* The row of one variant: ISA its helpers' prefix, O its vact.h instance, ATTR its target, V
  * the vector type, VW its lanes, P the intrinsics' prefix. Every block of columns starts from 0 (or the partial sum in
  * y), adds its taps in the order of dw_row and ends in ISA##_finish. */
@@ -359,6 +374,63 @@ DW_INLINE DW_A2 void avx2_store(float *p, __m256 v, int64_t n)
             ISA##_part(pl, r, o, pl->hi - o, S);                                               \
         ISA##_edges(pl, r, pl->hi, ow, S);                                                     \
     }                                                                                          \
+    /* a narrow plane through the padded buffer (see DW_FLAT_BUF): band by band of output     \
+     * rows, the band's input rows copied in with their padding, the taps swept over the      \
+     * buffer as one long row (two blocks of lanes at a time), each output row taken out     \
+     * through the epilogue */                                                                 \
+    static ATTR void dw_flat_##ISA(const struct dw_plane *pl, float *y, const float *res)      \
+    {                                                                                          \
+        const struct kiln_nn_geom *g = pl->g;                                                  \
+        int64_t wp = g->pb[2] + g->in[2] + g->pe[2], ow = g->out[2], oh = g->out[1];           \
+        int64_t k1 = g->k[1], k2 = g->k[2], reach = (k1 - 1) * g->d[1];                        \
+        int64_t band = (DW_FLAT_BUF - VW) / wp - reach, nk = k1 * k2;                          \
+        float xp[DW_FLAT_BUF + 16], yw[DW_FLAT_BUF + 16]; /* + a vector: see the loops */     \
+        int64_t tap[DW_FLAT_MAX_TAPS];                                                         \
+        V wv[DW_FLAT_MAX_TAPS];                                                                \
+        for (int64_t t = 0; t < nk; t++) {                                                     \
+            tap[t] = t / k2 * g->d[1] * wp + t % k2 * g->d[2];                                 \
+            wv[t] = P##_set1_ps(pl->w[t]);                                                     \
+        }                                                                                      \
+        V zero = P##_setzero_ps();                                                             \
+        for (int64_t r0 = 0; r0 < oh; r0 += band) {                                            \
+            int64_t nr = oh - r0 < band ? oh - r0 : band, rows = nr + reach;                   \
+            for (int64_t j = 0; j < rows * wp + VW; j += VW)                                   \
+                P##_storeu_ps(xp + j, zero);                                                   \
+            for (int64_t j = 0; j < rows; j++) {                                               \
+                int64_t i = r0 + j - g->pb[1];                                                 \
+                if (i < 0 || i >= g->in[1])                                                    \
+                    continue;                                                                  \
+                const float *src = pl->x + i * g->in[2];                                       \
+                for (int64_t c = 0; c < g->in[2]; c += VW) {                                   \
+                    int64_t n = g->in[2] - c < VW ? g->in[2] - c : VW;                         \
+                    ISA##_store(xp + j * wp + g->pb[2] + c, ISA##_load1(src + c, n), n);       \
+                }                                                                              \
+            }                                                                                  \
+            int64_t nw = (nr - 1) * wp + ow, p = 0;                                            \
+            for (; p + VW < nw; p += 2 * VW) {                                                 \
+                V acc0 = zero, acc1 = zero;                                                    \
+                for (int64_t t = 0; t < nk; t++) {                                             \
+                    acc0 = P##_fmadd_ps(wv[t], P##_loadu_ps(xp + p + tap[t]), acc0);           \
+                    acc1 = P##_fmadd_ps(wv[t], P##_loadu_ps(xp + p + VW + tap[t]), acc1);      \
+                }                                                                              \
+                P##_storeu_ps(yw + p, acc0);                                                   \
+                P##_storeu_ps(yw + p + VW, acc1);                                              \
+            }                                                                                  \
+            if (p < nw) {                                                                      \
+                V acc = zero;                                                                  \
+                for (int64_t t = 0; t < nk; t++)                                               \
+                    acc = P##_fmadd_ps(wv[t], P##_loadu_ps(xp + p + tap[t]), acc);             \
+                P##_storeu_ps(yw + p, acc);                                                    \
+            }                                                                                  \
+            for (int64_t r = 0; r < nr; r++)                                                   \
+                for (int64_t c = 0; c < ow; c += VW) {                                         \
+                    int64_t n = ow - c < VW ? ow - c : VW, o = (r0 + r) * ow + c;              \
+                    V v = ISA##_epilogue(pl, ISA##_load1(yw + r * wp + c, n),                  \
+                                         res ? res + o : NULL, n);                             \
+                    ISA##_store(y + o, v, n);                                                  \
+                }                                                                              \
+        }                                                                                      \
+    }                                                                                          \
     static ATTR void dw_row_##ISA(const struct dw_plane *pl, const struct dw_row *r)           \
     {                                                                                          \
         int64_t s = pl->g->s[2];                                                               \
@@ -379,23 +451,38 @@ DW_SIMD(avx2, kv8, DW_A2, __m256, 8, _mm256)
 
 /* ---- the entry points ---- */
 
-/* The row function of variant isa (0 portable, 1 AVX2, 2 AVX-512: enum kiln_gemm_isa's order);
- * one not compiled in gives the best one below it. The SIMD rows index columns in 32 bits. */
-static dw_row_fn dw_row_on(int isa, const struct kiln_nn_geom *g)
+/* The functions of variant isa (0 portable, 1 AVX2, 2 AVX-512: enum kiln_gemm_isa's order) for
+ * geometry g with cg input channels per group; one not compiled in gives the best one below it.
+ * flat is NULL unless the plane is narrow (see DW_FLAT_BUF) and fits the buffer, and for the
+ * portable variant. The SIMD rows index columns in 32 bits. */
+static void dw_fns_on(int isa, const struct kiln_nn_geom *g, int64_t cg, dw_row_fn *row,
+                      dw_flat_fn *flat)
 {
     int64_t reach = (g->out[2] + 16) * g->s[2] + g->k[2] * g->d[2] + g->pb[2] + g->in[2];
+    int64_t wp = g->pb[2] + g->in[2] + g->pe[2];
+    int narrow = cg == 1 && g->in[0] == 1 && g->out[0] == 1 && g->s[1] == 1 && g->s[2] == 1 &&
+                  g->out[2] < DW_FLAT_MAX_W && g->k[1] * g->k[2] <= DW_FLAT_MAX_TAPS &&
+                  (2 + (g->k[1] - 1) * g->d[1]) * wp + 16 <= DW_FLAT_BUF;
+    *row = dw_row_portable;
+    *flat = NULL;
     if (reach > INT32_MAX / 2)
-        return dw_row_portable;
+        return;
 #ifdef DW_HAVE_AVX512
-    if (isa >= 2)
-        return dw_row_avx512;
+    if (isa >= 2) {
+        *row = dw_row_avx512;
+        *flat = narrow ? dw_flat_avx512 : NULL;
+        return;
+    }
 #endif
 #ifdef DW_HAVE_AVX2
-    if (isa >= 1)
-        return dw_row_avx2;
+    if (isa >= 1) {
+        *row = dw_row_avx2;
+        *flat = narrow ? dw_flat_avx2 : NULL;
+        return;
+    }
 #endif
     (void)isa;
-    return dw_row_portable;
+    (void)narrow;
 }
 
 /* kiln_nn_valid_range without its divisions in the common undilated case */
@@ -449,8 +536,10 @@ static void dw_row(const struct dw_plane *pl, int64_t o0, int64_t o1, struct dw_
 static void dw_run(int isa, const struct kiln_conv_dw *c)
 {
     const struct kiln_nn_geom *g = c->g;
-    dw_row_fn fn = dw_row_on(isa, g);
     int64_t cg = c->C / c->group, mg = c->M / c->group;
+    dw_row_fn fn;
+    dw_flat_fn flat;
+    dw_fns_on(isa, g, cg, &fn, &flat);
     struct dw_plane pl = {.g = g, .cg = cg, .kind = KILN_ACT_NONE};
     /* interior: from the first column whose leftmost tap is inside to the last whose rightmost
      * one is */
@@ -475,6 +564,12 @@ static void dw_run(int isa, const struct kiln_conv_dw *c)
             pl.w = c->w + m * cg * g->k_size;
             pl.bias = c->bias ? c->bias + m : NULL;
             int64_t y_off = (n * c->M + m) * g->out_size, act_from = y_off;
+            if (flat) {
+                flat(&pl, c->y + y_off, c->res ? c->res + y_off : NULL);
+                if (act)
+                    kiln_vact_map(c->act, c->y + y_off, c->y + y_off, g->out_size);
+                continue;
+            }
             for (int64_t o0 = 0; o0 < g->out[0]; o0++)
                 for (int64_t o1 = 0; o1 < g->out[1]; o1++) {
                     int64_t off = y_off + (o0 * g->out[1] + o1) * g->out[2];
@@ -515,7 +610,7 @@ void kiln_conv_dw_f32(const struct kiln_conv_dw *c)
     dw_run(0, c);
 }
 #else
-/* Emitted C: the best variant the compiler flags enabled (dw_row_on clamps). */
+/* Emitted C: the best variant the compiler flags enabled (dw_fns_on clamps). */
 void kiln_conv_dw_f32(const struct kiln_conv_dw *c)
 {
     dw_run(2, c);

@@ -1,5 +1,6 @@
 /* conv_dw.h - the direct float32 convolution for depthwise Convs (one input channel per group,
- * any channel multiplier): no im2col, no GEMM, no scratch. conv.c calls it for the geometries
+ * any channel multiplier): no im2col, no GEMM, no scratch (narrow planes use 16 KiB of stack,
+ * see DW_FLAT_BUF). conv.c calls it for the geometries
  * kiln_conv_direct() (nn.h) selects, which is also what sizes the node's scratch at compile time
  * and checks it at load time. Runtime-internal. */
 #ifndef KILN_RT_CONV_DW_H

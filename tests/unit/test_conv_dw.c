@@ -233,6 +233,10 @@ static void test_fixed(void **state)
         {4, 2, 33, 40, 3, 3, 1, 1},  {3, 3, 20, 37, 3, 3, 2, 0}, {1, 1, 67, 67, 1, 1, 1, 0},
         {2, 1, 9, 70, 3, 7, 3, 3},   {1, 1, 3, 50, 1, 11, 2, 6}, {2, 1, 40, 5, 35, 2, 1, 0},
         {1, 4, 6, 16, 3, 3, 1, 5},   {3, 1, 12, 17, 4, 2, 2, 1}, {67, 1, 5, 5, 3, 3, 1, 1},
+        /* narrow planes (the padded-buffer path): a keyword spotter's 25x5, tall ones that take
+         * several bands, 7x7 kernels, a pad wider than the row */
+        {64, 1, 25, 5, 3, 3, 1, 1},  {3, 2, 400, 7, 3, 3, 1, 1}, {2, 1, 300, 31, 7, 7, 1, 3},
+        {5, 1, 9, 2, 3, 3, 1, 4},    {4, 1, 31, 30, 5, 5, 1, 0},
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
         for (int kind = KILN_ACT_NONE; kind <= KILN_ACT_FAST_GELU; kind += 3) {

@@ -243,6 +243,22 @@ static void test_fold_pad(void **state)
     same_as_O0("fold_pad", 2, 0);
 }
 
+static void test_global_pool(void **state)
+{
+    (void)state;
+    struct kiln_pass_report r;
+    struct kiln_ir_graph *g = load("global_pool", 2, &r);
+    assert_int_equal(op_of(g, "avg_all"), KILN_OP_GLOBAL_AVERAGE_POOL);
+    assert_int_equal(op_of(g, "max_all"), KILN_OP_GLOBAL_MAX_POOL);
+    assert_int_equal(op_of(g, "avg_part"), KILN_OP_AVERAGE_POOL); /* one column short */
+    assert_int_equal(op_of(g, "avg_pad"), KILN_OP_AVERAGE_POOL);  /* padded */
+    assert_int_equal(op_of(g, "max_ind"), KILN_OP_MAX_POOL);      /* Indices */
+    assert_int_equal(log_lines(&r, "global_pool", "covers its whole input"), 2);
+    kiln_pass_report_free(&r);
+    kiln_ir_graph_free(g);
+    same_as_O0("global_pool", 2, 1e-6f);
+}
+
 static void test_transpose(void **state)
 {
     (void)state;
@@ -573,6 +589,7 @@ int main(void)
         cmocka_unit_test(test_fold_batchnorm_negative),
         cmocka_unit_test(test_matmul_add_to_gemm),
         cmocka_unit_test(test_fold_pad),
+        cmocka_unit_test(test_global_pool),
         cmocka_unit_test(test_transpose),
         cmocka_unit_test(test_reshape_chain),
         /* passes-b */

@@ -458,7 +458,25 @@ def passes_b():
     fuse_ew()
 
 
+def global_pool():
+    """Become global pools: an AveragePool and a MaxPool whose window is the whole 5x7 input.
+    Kept: a window one column short, a padded whole-input window, MaxPool with Indices."""
+    nodes = [
+        helper.make_node("AveragePool", ["x"], ["y1"], kernel_shape=[5, 7], name="avg_all"),
+        helper.make_node("MaxPool", ["x"], ["y2"], kernel_shape=[5, 7], strides=[5, 7],
+                         name="max_all"),
+        helper.make_node("AveragePool", ["x"], ["y3"], kernel_shape=[5, 6], name="avg_part"),
+        helper.make_node("AveragePool", ["x"], ["y4"], kernel_shape=[5, 7], pads=[0, 1, 0, 1],
+                         count_include_pad=1, name="avg_pad"),
+        helper.make_node("MaxPool", ["x"], ["y5", "i5"], kernel_shape=[5, 7], name="max_ind"),
+    ]
+    save("global_pool", nodes, [vi("x", F, [2, 3, 5, 7])],
+         [vi("y1", F, [2, 3, 1, 1]), vi("y2", F, [2, 3, 1, 1]), vi("y3", F, [2, 3, 1, 2]),
+          vi("y4", F, [2, 3, 1, 3]), vi("y5", F, [2, 3, 1, 1]), vi("i5", I64, [2, 3, 1, 1])])
+
+
 if __name__ == "__main__":
     cleanup()
     passes_a()
     passes_b()
+    global_pool()
