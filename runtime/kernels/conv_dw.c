@@ -236,6 +236,8 @@ DW_INLINE DW_A2 void avx2_store(float *p, __m256 v, int64_t n)
 #define DW_FLAT_MAX_W 32
 #define DW_FLAT_MAX_TAPS 49 /* up to 7x7 kernels */
 #define DW_FLAT_BUF 2048    /* floats in each of the two stack buffers: 16 KiB in all */
+/* what the sweep reads and writes past the band's rows: a block of four AVX-512 registers */
+#define DW_FLAT_SLACK 64
 
 typedef void (*dw_flat_fn)(const struct dw_plane *pl, float *y, const float *res);
 
@@ -383,8 +385,8 @@ typedef void (*dw_flat_fn)(const struct dw_plane *pl, float *y, const float *res
         const struct kiln_nn_geom *g = pl->g;                                                  \
         int64_t wp = g->pb[2] + g->in[2] + g->pe[2], ow = g->out[2], oh = g->out[1];           \
         int64_t k1 = g->k[1], k2 = g->k[2], reach = (k1 - 1) * g->d[1];                        \
-        int64_t band = (DW_FLAT_BUF - VW) / wp - reach, nk = k1 * k2;                          \
-        float xp[DW_FLAT_BUF + 16], yw[DW_FLAT_BUF + 16]; /* + a vector: see the loops */     \
+        int64_t band = (DW_FLAT_BUF - DW_FLAT_SLACK) / wp - reach, nk = k1 * k2;               \
+        float xp[DW_FLAT_BUF + 16], yw[DW_FLAT_BUF + 16]; /* + 16: the zeroing's last store */ \
         int64_t tap[DW_FLAT_MAX_TAPS];                                                         \
         V wv[DW_FLAT_MAX_TAPS];                                                                \
         for (int64_t t = 0; t < nk; t++) {                                                     \
@@ -394,7 +396,7 @@ typedef void (*dw_flat_fn)(const struct dw_plane *pl, float *y, const float *res
         V zero = P##_setzero_ps();                                                             \
         for (int64_t r0 = 0; r0 < oh; r0 += band) {                                            \
             int64_t nr = oh - r0 < band ? oh - r0 : band, rows = nr + reach;                   \
-            for (int64_t j = 0; j < rows * wp + VW; j += VW)                                   \
+            for (int64_t j = 0; j < rows * wp + DW_FLAT_SLACK; j += VW)                        \
                 P##_storeu_ps(xp + j, zero);                                                   \
             for (int64_t j = 0; j < rows; j++) {                                               \
                 int64_t i = r0 + j - g->pb[1];                                                 \
@@ -406,28 +408,34 @@ typedef void (*dw_flat_fn)(const struct dw_plane *pl, float *y, const float *res
                     ISA##_store(xp + j * wp + g->pb[2] + c, ISA##_load1(src + c, n), n);       \
                 }                                                                              \
             }                                                                                  \
-            int64_t nw = (nr - 1) * wp + ow, p = 0;                                            \
-            for (; p + VW < nw; p += 2 * VW) {                                                 \
-                V acc0 = zero, acc1 = zero;                                                    \
+            /* four independent sums of a register each, taps outer; without a residual the   \
+             * epilogue runs here, on whole registers */                                       \
+            int64_t nw = (nr - 1) * wp + ow;                                                   \
+            for (int64_t p = 0; p < nw; p += 4 * VW) {                                         \
+                V a0 = zero, a1 = zero, a2 = zero, a3 = zero;                                  \
                 for (int64_t t = 0; t < nk; t++) {                                             \
-                    acc0 = P##_fmadd_ps(wv[t], P##_loadu_ps(xp + p + tap[t]), acc0);           \
-                    acc1 = P##_fmadd_ps(wv[t], P##_loadu_ps(xp + p + VW + tap[t]), acc1);      \
+                    const float *q = xp + p + tap[t];                                          \
+                    a0 = P##_fmadd_ps(wv[t], P##_loadu_ps(q), a0);                             \
+                    a1 = P##_fmadd_ps(wv[t], P##_loadu_ps(q + VW), a1);                        \
+                    a2 = P##_fmadd_ps(wv[t], P##_loadu_ps(q + 2 * VW), a2);                    \
+                    a3 = P##_fmadd_ps(wv[t], P##_loadu_ps(q + 3 * VW), a3);                    \
                 }                                                                              \
-                P##_storeu_ps(yw + p, acc0);                                                   \
-                P##_storeu_ps(yw + p + VW, acc1);                                              \
-            }                                                                                  \
-            if (p < nw) {                                                                      \
-                V acc = zero;                                                                  \
-                for (int64_t t = 0; t < nk; t++)                                               \
-                    acc = P##_fmadd_ps(wv[t], P##_loadu_ps(xp + p + tap[t]), acc);             \
-                P##_storeu_ps(yw + p, acc);                                                    \
+                if (!res) {                                                                    \
+                    a0 = ISA##_epilogue(pl, a0, NULL, VW);                                     \
+                    a1 = ISA##_epilogue(pl, a1, NULL, VW);                                     \
+                    a2 = ISA##_epilogue(pl, a2, NULL, VW);                                     \
+                    a3 = ISA##_epilogue(pl, a3, NULL, VW);                                     \
+                }                                                                              \
+                P##_storeu_ps(yw + p, a0);                                                     \
+                P##_storeu_ps(yw + p + VW, a1);                                                \
+                P##_storeu_ps(yw + p + 2 * VW, a2);                                            \
+                P##_storeu_ps(yw + p + 3 * VW, a3);                                            \
             }                                                                                  \
             for (int64_t r = 0; r < nr; r++)                                                   \
                 for (int64_t c = 0; c < ow; c += VW) {                                         \
                     int64_t n = ow - c < VW ? ow - c : VW, o = (r0 + r) * ow + c;              \
-                    V v = ISA##_epilogue(pl, ISA##_load1(yw + r * wp + c, n),                  \
-                                         res ? res + o : NULL, n);                             \
-                    ISA##_store(y + o, v, n);                                                  \
+                    V v = ISA##_load1(yw + r * wp + c, n);                                     \
+                    ISA##_store(y + o, res ? ISA##_epilogue(pl, v, res + o, n) : v, n);        \
                 }                                                                              \
         }                                                                                      \
     }                                                                                          \
@@ -462,7 +470,7 @@ static void dw_fns_on(int isa, const struct kiln_nn_geom *g, int64_t cg, dw_row_
     int64_t wp = g->pb[2] + g->in[2] + g->pe[2];
     int narrow = cg == 1 && g->in[0] == 1 && g->out[0] == 1 && g->s[1] == 1 && g->s[2] == 1 &&
                   g->out[2] < DW_FLAT_MAX_W && g->k[1] * g->k[2] <= DW_FLAT_MAX_TAPS &&
-                  (2 + (g->k[1] - 1) * g->d[1]) * wp + 16 <= DW_FLAT_BUF;
+                  (2 + (g->k[1] - 1) * g->d[1]) * wp + DW_FLAT_SLACK <= DW_FLAT_BUF;
     *row = dw_row_portable;
     *flat = NULL;
     if (reach > INT32_MAX / 2)
