@@ -120,7 +120,7 @@ QDQ_TYPES(QUANTIZE_DEFINE)
     }
 #define DQ_INT(sfx, DT, T, ...) DEQUANTIZE_DEFINE(sfx, DT, T, DQ_INT_VAL)
 QDQ_TYPES(DQ_INT)
-DQ_INT(i32, I32, int32_t)
+DQ_INT(i32, I32, int32_t, INT32_MIN, INT32_MAX) /* C99: "..." needs an argument */
 
 /* float8: decoded exactly, the zero point (of x's type) subtracted in float */
 #define F8_TYPES(X)                                                                            \
