@@ -26,6 +26,9 @@ static const char *const extern_fns[] = {
     "kiln_dtype_size", "kiln_tensor_numel", "kiln_f16_to_f32", "kiln_f32_to_f16",
     "kiln_bf16_to_f32", "kiln_f32_to_bf16", "kiln_f8_to_f32", "kiln_gemm_f32", "kiln_gemm_f64",
     "kiln_gemm_ex_f32", "kiln_gemm_ex_f64", "kiln_spgemm_f32", "kiln_conv_dw_f32",
+    "kiln_gemm_mt_f32", "kiln_gemm_mt_f64", "kiln_par_count", "kiln_par_run",
+    "kiln_threads_create", "kiln_threads_destroy",
+    "kiln_threads_count", /* runtime/kernels/threads.c: only with -DNAME_THREADS */
     "kiln_rt_view", "kiln_rt_run_block", /* runtime/exec.h: defined in NAME.c */
 };
 
@@ -309,7 +312,8 @@ static enum kiln_status make_plan(struct plan *pl, struct kiln_diag *d)
                                  "emitter does not support yet; use --emit kiln",
                                  kiln_prog_str(p, p->tensors[t].name));
     pl->n_all = p->n_nodes + (p->n_blocks ? p->n_block_nodes : 0);
-    if (!plan_file(pl, "dtype.c")) /* kiln_dtype_size & co. */
+    /* kiln_dtype_size & co.; the thread pool that -DNAME_THREADS compiles */
+    if (!plan_file(pl, "dtype.c") || !plan_file(pl, "threads.c"))
         return kiln_diag_set(d, KILN_STATUS_INTERNAL, NULL, NULL, "emit c: too many files");
     for (uint32_t i = 0; i < pl->n_all; i++) {
         const struct kiln_node_desc *n = &p->nodes[i];
@@ -431,6 +435,20 @@ static void write_h(struct sb *b, const struct plan *pl, const struct kiln_emit_
               N, N, N, N, N);
     sb_printf(b, "int %s_run(void *arena, const void *const inputs[], void *const outputs[]);"
               " /* 0 = ok */\n", N);
+    sb_printf(b, "\n#ifdef %s_THREADS\n"
+              "/* Built with -D%s_THREADS (link with -pthread): runs that split GEMMs,\n"
+              " * convolutions and the larger elementwise ops between the n threads of a\n"
+              " * pool. n counts the caller: %s_threads_new starts n - 1 threads and\n"
+              " * allocates the pool once; it returns 0 ok, 1 n outside 1..64, 2 out of\n"
+              " * memory or threads. Outputs are bit-identical to %s_run's, which\n"
+              " * %s_run_threads returns like. A pool serves one run at a time. */\n"
+              "struct %s_threads;\n"
+              "int %s_threads_new(int n, struct %s_threads **out);\n"
+              "void %s_threads_free(struct %s_threads *threads);\n"
+              "int %s_run_threads(struct %s_threads *threads, void *arena,\n"
+              "                 const void *const inputs[], void *const outputs[]);\n"
+              "#endif\n",
+              N, N, N, N, N, N, N, N, N, N, N, N);
     if (o->weights == KILN_EMIT_WEIGHTS_BIN)
         sb_printf(b, "\n/* Points the model at the bytes of %s.weights.bin (%s_WEIGHTS_SIZE bytes,\n"
                   " * 64-byte aligned, kept alive and unchanged while %s_run may be called).\n"
@@ -457,6 +475,11 @@ static void write_rt_h(struct sb *b, struct tu *t, const struct plan *pl)
                "#if defined(__AVX2__)\n#define KILN_SIMD_AVX2 1\n#endif\n"
                "#if defined(__ARM_NEON) || defined(__ARM_NEON__)\n#define KILN_SIMD_NEON 1\n#endif\n"
                "#define KILN_EMITTED 1\n\n");
+    sb_printf(b, "/* -D%s_THREADS: the kernels split their work between the threads of a pool\n"
+              " * (runtime/kernels/threads.c, POSIX threads); without it everything runs on the\n"
+              " * caller's thread and no thread code is compiled. */\n"
+              "#ifdef %s_THREADS\n#define KILN_THREADS 1\n#endif\n"
+              "#define kiln_threads %s_threads\n\n", N, N, N);
     copy_source(b, t, "kernels/kernels.h", 1);
     sb_printf(b, "\n/* The state of one run: %s_run builds it on the stack; the control-flow kernels\n"
               " * (If, Loop, Scan) hand it back to %s_rt_run_block (%s.c) to run a block. */\n",
@@ -821,11 +844,11 @@ static void write_model_c(struct sb *b, const struct plan *pl, const struct kiln
         sb_puts(b, "    default: break;\n    }\n}\n\n");
     }
     /* run */
-    sb_printf(b, "int %s_run(void *arena, const void *const inputs[], void *const outputs[])\n{\n"
-              "    static const union {\n        uint16_t u;\n        unsigned char b[2];\n"
-              "    } order = {1};\n    enum kiln_status status = KILN_STATUS_OK;\n"
-              "    struct kiln_exec ex;\n    const struct kiln_exec *e = &ex;\n",
-              N);
+    sb_puts(b, "static int run_on(struct kiln_threads *threads, void *arena,\n"
+               "                  const void *const inputs[], void *const outputs[])\n{\n"
+               "    static const union {\n        uint16_t u;\n        unsigned char b[2];\n"
+               "    } order = {1};\n    enum kiln_status status = KILN_STATUS_OK;\n"
+               "    struct kiln_exec ex;\n    const struct kiln_exec *e = &ex;\n");
     if (bin)
         sb_puts(b, "    struct kiln_program prog = program;\n");
     sb_puts(b, "    if (!order.b[0])\n        return 4; /* weights and params are little-endian */\n");
@@ -846,13 +869,24 @@ static void write_model_c(struct sb *b, const struct plan *pl, const struct kiln
     else
         sb_puts(b, "    ex.p = &program;\n");
     sb_puts(b, "    ex.arena = (uint8_t *)arena;\n    ex.inputs = inputs;\n"
-               "    ex.outputs = outputs;\n    ex.status = &status;\n");
+               "    ex.outputs = outputs;\n    ex.status = &status;\n    ex.threads = threads;\n");
     if (!p->n_nodes)
         sb_puts(b, "    (void)step;\n    (void)e;\n");
     emit_steps(b, pl, 0, p->n_nodes, io_at);
     /* the interpreter's run status (runtime/exec.h): set by the If kernel taking a refused
      * branch (run-time extents also set it, but the emitter refuses those programs) */
-    sb_puts(b, "    return status == KILN_STATUS_OK ? 0 : 5;\n}\n");
+    sb_puts(b, "    return status == KILN_STATUS_OK ? 0 : 5;\n}\n\n");
+    sb_printf(b, "int %s_run(void *arena, const void *const inputs[], void *const outputs[])\n"
+              "{\n    return run_on(NULL, arena, inputs, outputs);\n}\n", N);
+    sb_printf(b, "\n#ifdef %s_THREADS\n"
+              "int %s_threads_new(int n, struct kiln_threads **out)\n{\n"
+              "    enum kiln_status st = kiln_threads_create(n, out);\n"
+              "    return st == KILN_STATUS_OK ? 0 : st == KILN_STATUS_INVALID_ARG ? 1 : 2;\n}\n\n"
+              "void %s_threads_free(struct kiln_threads *threads)\n{\n"
+              "    kiln_threads_destroy(threads);\n}\n\n"
+              "int %s_run_threads(struct kiln_threads *threads, void *arena,\n"
+              "                 const void *const inputs[], void *const outputs[])\n{\n"
+              "    return run_on(threads, arena, inputs, outputs);\n}\n#endif\n", N, N, N, N);
     free(io_at);
 }
 
@@ -953,6 +987,7 @@ static const char main_text[] =
     "    const char *in_path[@N@_NUM_INPUTS + 1] = {0}, *out_path[@N@_NUM_OUTPUTS + 1] = {0};\n"
     "    const void *in[@N@_NUM_INPUTS + 1] = {0};\n    void *out[@N@_NUM_OUTPUTS + 1] = {0};\n"
     "    int n_in = 0, n_out = 0, i, rc = 0;\n    long repeat = 1, r;\n"
+    "#ifdef @N@_THREADS\n    long threads = 1;\n    struct @N@_threads *pool = NULL;\n#endif\n"
     "    unsigned char *arena_mem, *arena;\n    double *ms = NULL;\n"
     "#ifdef @N@_WEIGHTS_SIZE\n"
     "    const char *weights_path = \"@N@.weights.bin\";\n    unsigned char *weights_mem = NULL;\n"
@@ -968,11 +1003,16 @@ static const char main_text[] =
     "#endif\n"
     "        else if (strcmp(argv[i], \"--repeat\") == 0 && i + 1 < argc)\n"
     "            repeat = strtol(argv[++i], NULL, 10);\n"
+    "#ifdef @N@_THREADS\n"
+    "        else if (strcmp(argv[i], \"--threads\") == 0 && i + 1 < argc)\n"
+    "            threads = strtol(argv[++i], NULL, 10);\n"
+    "#endif\n"
     "        else\n            break;\n    }\n"
     "    if (i < argc || n_in != @N@_NUM_INPUTS || (n_out && n_out != @N@_NUM_OUTPUTS) ||\n"
     "        repeat < 1) {\n"
     "        fprintf(stderr, \"usage: %s --input X.npy (%d, in order) [--output Y.npy (%d)] \"\n"
-    "                        \"[--repeat N] [--weights FILE]\\n\", argv[0], @N@_NUM_INPUTS,\n"
+    "                        \"[--repeat N] [--weights FILE] [--threads N]\\n\", argv[0],\n"
+    "                @N@_NUM_INPUTS,\n"
     "                @N@_NUM_OUTPUTS);\n"
     "        return 2;\n    }\n"
     "    arena_mem = malloc((size_t)@N@_ARENA_SIZE + @N@_ARENA_ALIGN);\n"
@@ -991,9 +1031,14 @@ static const char main_text[] =
     "            rc = fail(\"output\", \"out of memory\");\n"
     "    if (!rc && !(ms = malloc(sizeof(double) * (size_t)repeat)))\n"
     "        rc = fail(\"--repeat\", \"out of memory\");\n"
+    "#ifdef @N@_THREADS\n"
+    "    if (!rc && (threads < 1 || threads > 64 || @N@_threads_new((int)threads, &pool)))\n"
+    "        rc = fail(\"--threads\", \"needs 1 to 64 threads that can be started\");\n"
+    "#define @N@_RUN(a, i, o) @N@_run_threads(pool, a, i, o)\n"
+    "#else\n#define @N@_RUN(a, i, o) @N@_run(a, i, o)\n#endif\n"
     "    for (r = 0; r < repeat && !rc; r++) {\n"
     "        double t0 = now_ms();\n"
-    "        if ((rc = @N@_run(arena, in, out)) != 0)\n"
+    "        if ((rc = @N@_RUN(arena, in, out)) != 0)\n"
     "            fprintf(stderr, \"@N@: error: @N@_run returned %d\\n\", rc);\n"
     "        ms[r] = now_ms() - t0;\n    }\n"
     "    if (!rc && repeat > 1) {\n"
@@ -1001,6 +1046,7 @@ static const char main_text[] =
     "        fprintf(stderr, \"@N@: %ld runs: median %.4f ms, min %.4f ms, p90 %.4f ms (%s)\\n\",\n"
     "                repeat, ms[(repeat - 1) / 2], ms[0], ms[(repeat * 9 + 9) / 10 - 1], CLOCK_KIND);\n"
     "    }\n    free(ms);\n"
+    "#ifdef @N@_THREADS\n    @N@_threads_free(pool);\n#endif\n"
     "    for (i = 0; i < n_out && !rc; i++)\n"
     "        rc = write_npy(out_path[i], &outs[i], out[i]);\n"
     "    for (i = 0; i < @N@_NUM_INPUTS; i++)\n        free((void *)in[i]);\n"
@@ -1058,6 +1104,10 @@ static void write_cmake(struct sb *b, const struct plan *pl, const struct kiln_e
     sb_printf(b, ")\ntarget_include_directories(%s PUBLIC ${CMAKE_CURRENT_LIST_DIR})\n"
               "set_target_properties(%s PROPERTIES C_STANDARD 99)\n"
               "if(NOT MSVC)\n  target_link_libraries(%s PUBLIC m)\nendif()\n", N, N, N);
+    sb_printf(b, "# set %s_THREADS ON before include() for the thread pool API (%s.h)\n"
+              "if(%s_THREADS)\n  find_package(Threads REQUIRED)\n"
+              "  target_compile_definitions(%s PUBLIC %s_THREADS)\n"
+              "  target_link_libraries(%s PUBLIC Threads::Threads)\nendif()\n", N, N, N, N, N, N);
     if (o->with_main)
         sb_printf(b, "if(NOT TARGET %s_main)\n"
                   "  add_executable(%s_main EXCLUDE_FROM_ALL ${CMAKE_CURRENT_LIST_DIR}/%s_main.c)\n"

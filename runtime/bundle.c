@@ -234,10 +234,17 @@ uint64_t kiln_model_arena_size(const struct kiln_model *m)
     return m ? m->prog.arena_size : 0;
 }
 
-enum kiln_status kiln_model_run(const struct kiln_model *m, void *arena, const void *const in[],
-                                void *const out[])
+enum kiln_status kiln_model_run_opts(const struct kiln_model *m, void *arena,
+                                     const void *const in[], void *const out[],
+                                     const struct kiln_run_opts *opts)
 {
     if (!m || !m->base || (uintptr_t)arena % KILN_BUNDLE_ALIGN)
         return KILN_STATUS_INVALID_ARG;
-    return kiln_run(&m->prog, arena, in, out);
+    return kiln_run_opts(&m->prog, arena, in, out, opts);
+}
+
+enum kiln_status kiln_model_run(const struct kiln_model *m, void *arena, const void *const in[],
+                                void *const out[])
+{
+    return kiln_model_run_opts(m, arena, in, out, NULL);
 }

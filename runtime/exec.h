@@ -16,6 +16,9 @@ struct kiln_exec {
      * further node runs and loops stop */
     enum kiln_status *status;
     uint32_t depth; /* block nesting level of the nodes being run (main schedule: 0) */
+    /* the caller's pool for kernels that split their work (runtime/kernels/threads.h); NULL:
+     * every kernel runs on the calling thread */
+    struct kiln_threads *threads;
 };
 
 /* Runs block b's nodes in order. */

@@ -128,10 +128,13 @@ void kiln_rt_run_block(const struct kiln_exec *e, uint32_t b)
     run_nodes(&inner, bd->first_node, bd->n_nodes);
 }
 
-enum kiln_status kiln_run_hooked(const struct kiln_program *p, void *arena,
-                                 const void *const inputs[], void *const outputs[],
-                                 kiln_node_hook hook, void *user)
+enum kiln_status kiln_run_opts(const struct kiln_program *p, void *arena,
+                               const void *const inputs[], void *const outputs[],
+                               const struct kiln_run_opts *opts)
 {
+    static const struct kiln_run_opts none = {0};
+    if (!opts)
+        opts = &none;
     if (!p || (!arena && p->arena_size) || (!inputs && p->n_inputs) ||
         (!outputs && p->n_outputs))
         return KILN_STATUS_INVALID_ARG;
@@ -140,7 +143,8 @@ enum kiln_status kiln_run_hooked(const struct kiln_program *p, void *arena,
         if (!kiln_rt_kernel(p->nodes[ni].op, p->nodes[ni].variant))
             return KILN_STATUS_INTERNAL;
     enum kiln_status status = KILN_STATUS_OK;
-    struct kiln_exec e = {p, arena, inputs, outputs, hook, user, &status, 0};
+    struct kiln_exec e = {p,          arena,      inputs, outputs, opts->hook,
+                          opts->user, &status, 0,      opts->threads};
     run_nodes(&e, 0, p->n_nodes);
     return status;
 }
@@ -157,6 +161,14 @@ const char *kiln_node_refusal(const struct kiln_program *p, uint32_t node_index)
     if (b >= 0 || (uint64_t)(-1 - (int64_t)b) >= p->strings_size)
         return NULL;
     return p->strings + (-1 - (int64_t)b);
+}
+
+enum kiln_status kiln_run_hooked(const struct kiln_program *p, void *arena,
+                                 const void *const inputs[], void *const outputs[],
+                                 kiln_node_hook hook, void *user)
+{
+    struct kiln_run_opts o = {NULL, hook, user};
+    return kiln_run_opts(p, arena, inputs, outputs, &o);
 }
 
 int kiln_output_dims(const struct kiln_program *p, const void *arena, uint32_t i,

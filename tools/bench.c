@@ -557,6 +557,7 @@ struct ctx {
     struct kiln_host_tensor *data; /* [n_batches][n_in] */
     struct inst *inst;             /* [n_configs][n_batches] */
     size_t n_batches;
+    struct kiln_threads *threads; /* o->threads > 1: the pool every timed run uses */
 };
 
 static void progress(const struct ctx *x, const char *phase, uint32_t done, uint32_t total)
@@ -625,6 +626,8 @@ static enum kiln_status ctx_init(struct ctx *x, const struct kiln_bench_options 
     x->o = o;
     x->clock = o->clock ? o->clock : kiln_bench_clock_monotonic;
     x->default_isa = kiln_gemm_isa_active();
+    if (o->threads > 1 && kiln_threads_create((int)o->threads, &x->threads))
+        return fail(d, KILN_STATUS_NO_MEMORY, "cannot start %u threads", o->threads);
     struct kiln_import_options io = {o->shapes, o->n_shapes, NULL, 0, 0};
     uint64_t t0 = x->clock(o->clock_user);
     if (kiln_onnx_load(o->model, &io, &x->ref, d))
@@ -863,7 +866,8 @@ static enum kiln_status inst_prepare(struct inst *s, const struct kiln_host_tens
 static enum kiln_status inst_run(const struct ctx *x, const struct inst *s)
 {
     use_simd(x, s->simd);
-    return kiln_run(&s->c->prog, s->arena, s->ins, s->outs);
+    struct kiln_run_opts opts = {x->threads, NULL, NULL};
+    return kiln_run_opts(&s->c->prog, s->arena, s->ins, s->outs, &opts);
 }
 
 static void ctx_free(struct ctx *x)
@@ -881,6 +885,7 @@ static void ctx_free(struct ctx *x)
         kiln_host_tensor_free(&x->in[i].file);
     free(x->in);
     kiln_ir_graph_free(x->ref);
+    kiln_threads_destroy(x->threads);
     memset(x, 0, sizeof *x);
 }
 
@@ -1299,7 +1304,7 @@ enum kiln_status kiln_bench_run(const struct kiln_bench_options *o, struct kiln_
     snprintf(r->model, sizeof r->model, "%s", o->model);
     r->repeat = o->repeat;
     r->warmup = o->warmup;
-    r->threads = 1;
+    r->threads = o->threads > 1 ? o->threads : 1;
     r->seed = o->seed;
     r->profile_runs = o->profile_runs;
     if (!o->n_configs)

@@ -95,6 +95,7 @@ struct kiln_bench_options {
     size_t n_batches;
     const char *eval_x, *eval_y; /* both or neither */
     uint32_t repeat, warmup; /* repeat 0: as many runs as fit about 3 s, from 5 to 50 */
+    uint32_t threads;        /* timed runs on a pool of this many threads; 0 or 1: one */
     uint64_t seed;
     bool measure_rss;   /* fork a child per config for its peak resident memory */
     uint32_t profile_runs; /* hooked runs per config for the per-op breakdown; 0: none */

@@ -222,8 +222,9 @@ static void write_tables(FILE *f, const struct kiln_bench_result *r, bool markdo
     fprintf(f, "%skiln bench %s\n\n", markdown ? "### " : "", r->model);
     fprintf(f, "%sinputs: %s (seed %llu)\n", item, r->inputs_desc, (unsigned long long)r->seed);
     fprintf(f, "%stiming: %u runs per config after %u warm-up, configs interleaved run by "
-            "run; %u thread; baseline %s (1.00x)\n\n",
-            item, r->repeat, r->warmup, r->threads, r->rows[0].cfg.label);
+            "run; %u thread%s; baseline %s (1.00x)\n\n",
+            item, r->repeat, r->warmup, r->threads, r->threads == 1 ? "" : "s",
+            r->rows[0].cfg.label);
     struct grid g = {0};
     if (speed_grid(r, &g))
         grid_print(f, &g, markdown);
@@ -534,7 +535,8 @@ void kiln_bench_write_svg(FILE *f, const struct kiln_bench_result *r)
     snprintf(title, sizeof title, "kiln bench %s", r->model);
     svg_label(f, 10, 22, "start", " class=\"t\"", title);
     snprintf(title, sizeof title, "%u runs per config after %u warm-up, interleaved; %u "
-             "thread; baseline %s", r->repeat, r->warmup, r->threads, r->rows[0].cfg.label);
+             "thread%s; baseline %s", r->repeat, r->warmup, r->threads,
+             r->threads == 1 ? "" : "s", r->rows[0].cfg.label);
     svg_label(f, 10, 40, "start", "", title);
     double y = 56;
     double base = r->rows[0].batches[0].lat.median;

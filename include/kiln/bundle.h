@@ -162,6 +162,10 @@ uint64_t kiln_model_arena_size(const struct kiln_model *m);
  * itself is read-only, so threads may share it. No allocation. */
 enum kiln_status kiln_model_run(const struct kiln_model *m, void *arena, const void *const in[],
                                 void *const out[]);
+/* kiln_model_run with options (kiln.h: a thread pool, a node hook); opts NULL: none. */
+enum kiln_status kiln_model_run_opts(const struct kiln_model *m, void *arena,
+                                     const void *const in[], void *const out[],
+                                     const struct kiln_run_opts *opts);
 
 /* CRC-32 (IEEE 802.3, as zlib's crc32) of n bytes, continuing from crc (0 to start). */
 uint32_t kiln_crc32(uint32_t crc, const void *p, size_t n);

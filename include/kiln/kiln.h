@@ -213,6 +213,26 @@ enum kiln_status kiln_run_hooked(const struct kiln_program *p, void *arena,
                                  const void *const inputs[], void *const outputs[],
                                  kiln_node_hook hook, void *user);
 
+/* A pool of threads that runs the work of one model run in parallel: GEMMs, convolutions,
+ * pooling and large elementwise ops split their outputs between the threads. Results are
+ * bit-identical for every thread count. n counts the calling thread: n - 1 workers are started
+ * here (the only allocation; runs allocate nothing) and wait, idle, until destroyed. One pool
+ * serves one run at a time; a run that finds it busy runs on its own thread. n in [1, 64]. */
+struct kiln_threads;
+enum kiln_status kiln_threads_create(int n, struct kiln_threads **out);
+void kiln_threads_destroy(struct kiln_threads *t); /* NULL: nothing */
+int kiln_threads_count(const struct kiln_threads *t); /* n; 1 for NULL */
+
+/* Options of kiln_run_opts; zero-initialised means kiln_run. */
+struct kiln_run_opts {
+    struct kiln_threads *threads; /* NULL: one thread (the caller's) */
+    kiln_node_hook hook;          /* as kiln_run_hooked; NULL for none */
+    void *user;
+};
+enum kiln_status kiln_run_opts(const struct kiln_program *p, void *arena,
+                               const void *const inputs[], void *const outputs[],
+                               const struct kiln_run_opts *opts);
+
 #ifdef __cplusplus
 }
 #endif

@@ -9,6 +9,7 @@
 #include "kernels.h"
 
 KILN_EPILOGUE_DEFINE(f32, float)
+#include "threads.h"
 
 #define GEMM_DEFINE(sfx, DT, T)                                                                \
     /* Y = beta * C, C broadcast from rank 0, 1 or 2; whether there was a C term to add to. */ \
@@ -44,8 +45,9 @@ KILN_EPILOGUE_DEFINE(f32, float)
         int64_t b_rs = p->trans_b ? 1 : N, b_cs = p->trans_b ? K : 1;                          \
         int accumulate = gemm_beta_c_##sfx(a, Y, M, N);                                       \
         struct kiln_gemm_epi epi = {&p->act, NULL, a->n_in > 3 ? a->in[3].data : NULL, N};     \
-        kiln_gemm_ex_##sfx(M, N, K, (T)p->alpha, A->data, a_rs, a_cs, B->data, b_rs, b_cs, Y,  \
-                           N, flags | accumulate, &epi, a->scratch);                           \
+        kiln_gemm_mt_##sfx(M, N, K, (T)p->alpha, A->data, a_rs, a_cs, B->data, b_rs, b_cs, Y,  \
+                           N, flags | accumulate, &epi, a->scratch, a->scratch_size,           \
+                           kiln_args_threads(a));                                              \
     }                                                                                          \
     static void kiln_k_gemm_##sfx(const struct kiln_kernel_args *a)                            \
     {                                                                                          \
@@ -64,9 +66,9 @@ KILN_EPILOGUE_DEFINE(f32, float)
         if (N == 0)                                                                            \
             return;                                                                            \
         struct kiln_gemm_epi epi = {&p->act, NULL, a->n_in > 2 ? a->in[2].data : NULL, N};     \
-        kiln_gemm_ex_##sfx(kiln_numel(Yt->dims, Yt->rank) / N, N, K, 1, A->data, K, 1,         \
+        kiln_gemm_mt_##sfx(kiln_numel(Yt->dims, Yt->rank) / N, N, K, 1, A->data, K, 1,         \
                            a->in[1].data, 0, 0, Yt->data, N, KILN_GEMM_B_PACKED, &epi,         \
-                           a->scratch);                                                        \
+                           a->scratch, a->scratch_size, kiln_args_threads(a));                 \
     }                                                                                          \
     /* numpy matmul: 1-D operands act as a row (A) or column (B); batch dims broadcast. */      \
     static void kiln_k_matmul_##sfx(const struct kiln_kernel_args *a)                          \
@@ -84,8 +86,8 @@ KILN_EPILOGUE_DEFINE(f32, float)
         const T *R = a->n_in > 2 ? a->in[2].data : NULL;                                       \
         struct kiln_gemm_epi epi = {&p->act, NULL, R, N};                                      \
         if (nbb == 0) { /* B shared by every batch: one product over all rows of A */          \
-            kiln_gemm_ex_##sfx(batch * M, N, K, 1, Ad, K, 1, Bd, N, 1, Y, N, 0, &epi,          \
-                               a->scratch);                                                    \
+            kiln_gemm_mt_##sfx(batch * M, N, K, 1, Ad, K, 1, Bd, N, 1, Y, N, 0, &epi,          \
+                               a->scratch, a->scratch_size, kiln_args_threads(a));             \
         } else {                                                                               \
             int64_t sa[KILN_MAX_RANK], sb[KILN_MAX_RANK], own_a = M * K, own_b = K * N;        \
             for (int i = nbo - 1; i >= 0; i--) {                                               \
@@ -106,8 +108,9 @@ KILN_EPILOGUE_DEFINE(f32, float)
                     ob += idx * sb[i];                                                         \
                 }                                                                              \
                 epi.res = R ? R + bi * M * N : NULL;                                           \
-                kiln_gemm_ex_##sfx(M, N, K, 1, Ad + oa, K, 1, Bd + ob, N, 1, Y + bi * M * N,   \
-                                   N, 0, &epi, a->scratch);                                    \
+                kiln_gemm_mt_##sfx(M, N, K, 1, Ad + oa, K, 1, Bd + ob, N, 1, Y + bi * M * N,   \
+                                   N, 0, &epi, a->scratch, a->scratch_size,                    \
+                                   kiln_args_threads(a));                                      \
             }                                                                                  \
         }                                                                                      \
     }

@@ -11,6 +11,7 @@
 
 #include "epilogue.h"
 #include "gemm_core.h"
+#include "threads.h"
 
 /* Which SIMD micro-kernels this file compiles, and how one is chosen:
  * - libkilnrt with GCC or Clang on x86-64: all of them, each function with its own target
@@ -133,7 +134,8 @@
     static ATTR void gemm_##name(int64_t M, int64_t N, int64_t K, T alpha, const T *A,         \
                                  int64_t a_rs, int64_t a_cs, const T *B, int64_t b_rs,         \
                                  int64_t b_cs, T *C, int64_t ldc, int flags,                   \
-                                 const struct kiln_gemm_epi *epi, void *scratch)               \
+                                 const struct kiln_gemm_epi *epi, int64_t mcb, int64_t ncb,    \
+                                 void *scratch)                                                \
     {                                                                                          \
         int accumulate = flags & KILN_GEMM_ACCUMULATE;                                         \
         int a_packed = flags & KILN_GEMM_A_PACKED, b_packed = flags & KILN_GEMM_B_PACKED;      \
@@ -148,12 +150,12 @@
         /* scratch (kiln_gemm_scratch_bytes, 64-aligned arena memory): [ A block | B panel ],  \
          * the A block in the portable tile's rounding, only when A is packed */               \
         uint64_t kcap = K < KILN_GEMM_KC ? (uint64_t)K : KILN_GEMM_KC;                         \
-        uint64_t mcap = kiln_gemm_round_up(M < KILN_GEMM_MC ? (uint64_t)M : KILN_GEMM_MC, TM); \
+        uint64_t mcap = kiln_gemm_round_up(M < mcb ? (uint64_t)M : (uint64_t)mcb, TM);         \
         T *Ap = scratch;                                                                       \
         T *Bp = PACK_A ? (T *)((char *)scratch + kiln_gemm_round_up(mcap * kcap * sizeof(T), 64)) \
                        : scratch;                                                              \
-        for (int64_t jc = 0; jc < N; jc += KILN_GEMM_NC) {                                     \
-            int64_t nc = N - jc < KILN_GEMM_NC ? N - jc : KILN_GEMM_NC;                        \
+        for (int64_t jc = 0; jc < N; jc += ncb) {                                              \
+            int64_t nc = N - jc < ncb ? N - jc : ncb;                                          \
             for (int64_t pc = 0; pc < K; pc += KILN_GEMM_KC) {                                 \
                 int64_t kc = K - pc < KILN_GEMM_KC ? K - pc : KILN_GEMM_KC;                    \
                 int acc = accumulate || pc > 0;                                                \
@@ -165,8 +167,8 @@
                     Bb = B + jc * K + pc * PB, pw = PB, pstride = K * PB;                      \
                 else                                                                           \
                     pack_b_##name(nc, kc, B + pc * b_rs + jc * b_cs, b_cs, b_rs, Bp);          \
-                for (int64_t ic = 0; ic < M; ic += KILN_GEMM_MC) {                             \
-                    int64_t mc = M - ic < KILN_GEMM_MC ? M - ic : KILN_GEMM_MC;                \
+                for (int64_t ic = 0; ic < M; ic += mcb) {                                      \
+                    int64_t mc = M - ic < mcb ? M - ic : mcb;                                  \
                     /* row ir of this block: at Ab + ir*ars, or in panels of ppanel rows      \
                      * pstep apart when packed; its step k at + k*acs */                        \
                     const T *Ab = A + ic * a_rs + pc * a_cs;                                   \
@@ -380,37 +382,205 @@ static const struct kiln_gemm_epi *epi_or_null(const struct kiln_gemm_epi *e)
     return e && (e->bias || e->res || (e->act && e->act->kind != KILN_ACT_NONE)) ? e : NULL;
 }
 
+/* The float32 GEMM on variant isa: 0 portable, 1 AVX2, 2 AVX-512 (the order of enum
+ * kiln_gemm_isa); a variant not compiled in runs the best one below it. mcb and ncb: the cache
+ * blocks MC and NC (smaller in a thread's part; they change no result: only KC splits sums). */
+static int isa_clamp(int isa)
+{
+#ifndef KILN_GEMM_HAVE_AVX512
+    if (isa >= 2)
+        isa = 1;
+#endif
+#ifndef KILN_GEMM_HAVE_AVX2
+    if (isa == 1)
+        isa = 0;
+#endif
+    return isa;
+}
+
+static void gemm_caps_f32(int isa, ARGS_DECL(float), int flags, const struct kiln_gemm_epi *epi,
+                          int64_t mcb, int64_t ncb, void *scratch)
+{
+    switch (isa_clamp(isa)) {
+#ifdef KILN_GEMM_HAVE_AVX512
+    case 2: gemm_avx512_f32(ARGS, flags, epi, mcb, ncb, scratch); return;
+#endif
+#ifdef KILN_GEMM_HAVE_AVX2
+    case 1: gemm_avx2_f32(ARGS, flags, epi, mcb, ncb, scratch); return;
+#endif
+    default: gemm_portable_f32(ARGS, flags, epi, mcb, ncb, scratch); return;
+    }
+}
+
+static void gemm_caps_f64(int isa, ARGS_DECL(double), int flags, const struct kiln_gemm_epi *epi,
+                          int64_t mcb, int64_t ncb, void *scratch)
+{
+    (void)isa;
+    gemm_portable_f64(ARGS, flags, epi, mcb, ncb, scratch);
+}
+
 void kiln_gemm_ex_f64(ARGS_DECL(double), int flags, const struct kiln_gemm_epi *epi,
                       void *scratch)
 {
-    gemm_portable_f64(ARGS, flags, epi_or_null(epi), scratch);
+    gemm_caps_f64(0, ARGS, flags, epi_or_null(epi), KILN_GEMM_MC, KILN_GEMM_NC, scratch);
 }
 
 void kiln_gemm_f64(ARGS_DECL(double), int accumulate, void *scratch)
 {
-    gemm_portable_f64(ARGS, accumulate ? KILN_GEMM_ACCUMULATE : 0, NULL, scratch);
+    gemm_caps_f64(0, ARGS, accumulate ? KILN_GEMM_ACCUMULATE : 0, NULL, KILN_GEMM_MC,
+                  KILN_GEMM_NC, scratch);
 }
 
-/* The float32 GEMM on variant isa: 0 portable, 1 AVX2, 2 AVX-512 (the order of enum
- * kiln_gemm_isa); a variant not compiled in runs the best one below it. */
 static void gemm_f32_on(int isa, ARGS_DECL(float), int flags, const struct kiln_gemm_epi *epi,
                         void *scratch)
 {
-    epi = epi_or_null(epi);
-#ifdef KILN_GEMM_HAVE_AVX512
-    if (isa >= 2) {
-        gemm_avx512_f32(ARGS, flags, epi, scratch);
+    gemm_caps_f32(isa, ARGS, flags, epi_or_null(epi), KILN_GEMM_MC, KILN_GEMM_NC, scratch);
+}
+
+/* ---- threads: a product split between the parts of kiln_par_run ----
+ * Each part computes whole columns (or whole rows) of C with the serial loop nest on its own
+ * slice of the scratch, so every element is the same chain of K-block sums as in one thread:
+ * results are bit-identical for any split. Parts start at multiples of the packed panels
+ * (PANEL_B columns, PANEL_A rows), so operands packed at compile time are read in place. */
+struct gemm_split {
+    int parts, by_n;
+    int64_t unit, mcb, ncb;
+    uint64_t slice; /* scratch bytes per part, a multiple of 64 */
+};
+
+/* Scratch bytes one part needs: the serial loop's layout with blocks mcb x ncb. */
+static uint64_t part_bytes(int64_t rows, int64_t cols, int64_t K, uint64_t es, int flags,
+                           int tm, int tn, int pack_a, int64_t mcb, int64_t ncb)
+{
+    uint64_t kc = (uint64_t)(K < KILN_GEMM_KC ? K : KILN_GEMM_KC);
+    uint64_t a = 0, b = 0;
+    if (pack_a)
+        a = kiln_gemm_round_up(kiln_gemm_round_up((uint64_t)(rows < mcb ? rows : mcb),
+                                                  (uint64_t)tm) * kc * es, 64);
+    if (!(flags & KILN_GEMM_B_PACKED))
+        b = kiln_gemm_round_up((uint64_t)(cols < ncb ? cols : ncb), (uint64_t)tn) * kc * es;
+    return a + b;
+}
+
+/* How to split an M x N x K product over at most `threads` parts in scratch_size bytes, with
+ * tiles tm x tn (pack_a: the variant packs blocks of A per run). parts 1: run it serially
+ * (small products, where waking threads costs more than it saves). */
+static void gemm_plan_split(int64_t M, int64_t N, int64_t K, uint64_t es, int flags, int tm,
+                            int tn, int pack_a, uint64_t scratch_size, int threads,
+                            uint64_t min_work, struct gemm_split *s)
+{
+    memset(s, 0, sizeof *s);
+    s->parts = 1;
+    if (threads < 2 || K == 0 || M == 0 || N == 0 ||
+        (uint64_t)M * (uint64_t)N * (uint64_t)K < min_work)
         return;
+    const int64_t un = KILN_GEMM_PANEL_B, um = KILN_GEMM_PANEL_A;
+    int64_t tiles_n = (N + un - 1) / un, tiles_m = (M + um - 1) / um;
+    for (int t = threads; t >= 2; t--) {
+        int64_t pn = tiles_n < t ? tiles_n : t, pm = tiles_m < t ? tiles_m : t;
+        /* the longest part's share of the product, in elements of C */
+        int64_t cost_n = (tiles_n + pn - 1) / pn * un * M;
+        int64_t cost_m = (tiles_m + pm - 1) / pm * um * N;
+        int by_n = cost_n <= cost_m;
+        int parts = (int)(by_n ? pn : pm);
+        if (parts < 2)
+            return;
+        int64_t unit = by_n ? un : um, count = by_n ? N : M;
+        int64_t chunk = (count + unit - 1) / unit;
+        chunk = (chunk + parts - 1) / parts * unit;
+        int64_t rows = by_n ? M : chunk, cols = by_n ? chunk : N;
+        uint64_t slice = scratch_size / (uint64_t)parts / 64 * 64;
+        static const int64_t mcbs[] = {KILN_GEMM_MC, 48, 24};
+        int64_t ncb0 = cols < KILN_GEMM_NC ? kiln_gemm_round_up((uint64_t)cols, un) : KILN_GEMM_NC;
+        for (int64_t ncb = ncb0; ncb >= un; ncb -= un) {
+            for (int mi = 0; mi < 3 + !(flags & KILN_GEMM_A_PACKED); mi++) {
+                int64_t mcb = mi < 3 ? mcbs[mi] : tm;
+                if (part_bytes(rows, cols, K, es, flags, tm, tn, pack_a, mcb, ncb) <= slice) {
+                    *s = (struct gemm_split){parts, by_n, unit, mcb, ncb, slice};
+                    return;
+                }
+            }
+            if (flags & KILN_GEMM_B_PACKED)
+                break; /* no B panel: ncb does not matter */
+        }
     }
-#endif
-#ifdef KILN_GEMM_HAVE_AVX2
-    if (isa >= 1) {
-        gemm_avx2_f32(ARGS, flags, epi, scratch);
-        return;
+}
+
+/* min_work: products of fewer multiply-adds run serially */
+#define KILN_GEMM_MT_MIN_WORK (1u << 18)
+
+#define KILN_GEMM_MT_DEFINE(sfx, T)                                                            \
+    struct gemm_job_##sfx {                                                                    \
+        int isa;                                                                               \
+        int64_t M, N, K;                                                                       \
+        T alpha;                                                                               \
+        const T *A;                                                                            \
+        int64_t a_rs, a_cs;                                                                    \
+        const T *B;                                                                            \
+        int64_t b_rs, b_cs;                                                                    \
+        T *C;                                                                                  \
+        int64_t ldc;                                                                           \
+        int flags;                                                                             \
+        const struct kiln_gemm_epi *epi;                                                       \
+        char *scratch;                                                                         \
+        struct gemm_split s;                                                                   \
+    };                                                                                         \
+    static void gemm_part_##sfx(void *ctx, int i, int n)                                       \
+    {                                                                                          \
+        const struct gemm_job_##sfx *j = ctx;                                                  \
+        int64_t lo, hi, M = j->M, N = j->N, K = j->K;                                          \
+        kiln_par_range(j->s.by_n ? N : M, j->s.unit, i, n, &lo, &hi);                          \
+        if (lo >= hi)                                                                          \
+            return;                                                                            \
+        struct kiln_gemm_epi e = {NULL, NULL, NULL, 0};                                        \
+        if (j->epi)                                                                            \
+            e = *j->epi;                                                                       \
+        const T *A = j->A, *B = j->B, *bias = e.bias, *res = e.res;                            \
+        T *C = j->C;                                                                           \
+        if (j->s.by_n) {                                                                       \
+            B += j->flags & KILN_GEMM_B_PACKED ? lo * K : lo * j->b_cs;                        \
+            C += lo, N = hi - lo;                                                              \
+            res = res ? res + lo : NULL;                                                       \
+        } else {                                                                               \
+            A += j->flags & KILN_GEMM_A_PACKED ? lo * K : lo * j->a_rs;                        \
+            C += lo * j->ldc, M = hi - lo;                                                     \
+            bias = bias ? bias + lo : NULL;                                                    \
+            res = res ? res + lo * e.ldr : NULL;                                               \
+        }                                                                                      \
+        e.bias = bias, e.res = res;                                                            \
+        gemm_caps_##sfx(j->isa, M, N, K, j->alpha, A, j->a_rs, j->a_cs, B, j->b_rs, j->b_cs,   \
+                        C, j->ldc, j->flags, j->epi ? &e : NULL, j->s.mcb, j->s.ncb,           \
+                        j->scratch + (uint64_t)i * j->s.slice);                                \
+    }                                                                                          \
+    /* 0 when the product runs serially (the caller then takes the serial entry point) */      \
+    static int gemm_mt_##sfx(int isa, ARGS_DECL(T), int flags, const struct kiln_gemm_epi *epi, \
+                             void *scratch, uint64_t scratch_size, struct kiln_threads *threads, \
+                             uint64_t min_work)                                                \
+    {                                                                                          \
+        int tm = KILN_GEMM_MR, tn = KILN_GEMM_NR, pack_a = 1;                                  \
+        isa = sizeof(T) == 4 ? isa_clamp(isa) : 0;                                             \
+        if (isa == 1)                                                                          \
+            tm = KILN_GEMM_AVX2_MR, tn = KILN_GEMM_AVX2_NR, pack_a = 0;                        \
+        else if (isa == 2)                                                                     \
+            tm = KILN_GEMM_AVX512_MR, tn = KILN_GEMM_AVX512_NR, pack_a = 0;                    \
+        struct gemm_job_##sfx j = {isa, ARGS, flags, epi_or_null(epi), scratch, {0}};          \
+        gemm_plan_split(M, N, K, sizeof(T), flags, tm, tn, pack_a, scratch_size,               \
+                        kiln_par_count(threads), min_work, &j.s);                              \
+        if (j.s.parts < 2)                                                                     \
+            return 0;                                                                          \
+        kiln_par_run(threads, j.s.parts, gemm_part_##sfx, &j);                                 \
+        return 1;                                                                              \
     }
-#endif
-    (void)isa;
-    gemm_portable_f32(ARGS, flags, epi, scratch);
+KILN_GEMM_MT_DEFINE(f32, float)
+KILN_GEMM_MT_DEFINE(f64, double)
+
+void kiln_gemm_mt_f64(ARGS_DECL(double), int flags, const struct kiln_gemm_epi *epi,
+                      void *scratch, uint64_t scratch_size, struct kiln_threads *threads)
+{
+    if (kiln_par_count(threads) < 2 ||
+        !gemm_mt_f64(0, ARGS, flags, epi, scratch, scratch_size, threads,
+                     kiln_par_min(KILN_GEMM_MT_MIN_WORK)))
+        kiln_gemm_ex_f64(ARGS, flags, epi, scratch);
 }
 
 #ifndef KILN_EMITTED
@@ -494,6 +664,17 @@ void kiln_gemm_f32_isa(enum kiln_gemm_isa isa, ARGS_DECL(float), int flags,
                        const struct kiln_gemm_epi *epi, void *scratch)
 {
     gemm_f32_on(kiln_gemm_isa_fallback(isa), ARGS, flags, epi, scratch);
+}
+
+int kiln_gemm_f32_isa_mt(enum kiln_gemm_isa isa, ARGS_DECL(float), int flags,
+                         const struct kiln_gemm_epi *epi, void *scratch, uint64_t scratch_size,
+                         struct kiln_threads *threads)
+{
+    int isa_ = (int)kiln_gemm_isa_fallback(isa);
+    if (gemm_mt_f32(isa_, ARGS, flags, epi, scratch, scratch_size, threads, 0))
+        return 1;
+    gemm_f32_on(isa_, ARGS, flags, epi, scratch);
+    return 0;
 }
 
 static int active_or_best(void)
@@ -694,3 +875,11 @@ void kiln_spgemm_f32_isa(enum kiln_gemm_isa isa, int64_t M, int64_t N, int64_t K
               scratch);
 }
 #endif
+void kiln_gemm_mt_f32(ARGS_DECL(float), int flags, const struct kiln_gemm_epi *epi,
+                      void *scratch, uint64_t scratch_size, struct kiln_threads *threads)
+{
+    if (kiln_par_count(threads) < 2 ||
+        !gemm_mt_f32(active_or_best(), ARGS, flags, epi, scratch, scratch_size, threads,
+                     kiln_par_min(KILN_GEMM_MT_MIN_WORK)))
+        gemm_f32_on(active_or_best(), ARGS, flags, epi, scratch);
+}

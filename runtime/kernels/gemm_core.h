@@ -86,6 +86,21 @@ KILN_GEMM_DECLARE(f32, float)
 KILN_GEMM_DECLARE(f64, double)
 #undef KILN_GEMM_DECLARE
 
+/* kiln_gemm_ex_<dtype> on the threads of a pool (runtime/kernels/threads.h), bit-identical to
+ * it: parts of whole columns (or rows) of C, each on its own slice of scratch (scratch_size
+ * bytes, at least kiln_gemm_scratch_bytes; a part's cache blocks shrink to fit its slice, and
+ * a product that does not fit, or is too small to pay for waking threads, runs serially).
+ * threads NULL or of one thread: exactly kiln_gemm_ex_<dtype>. */
+struct kiln_threads;
+#define KILN_GEMM_MT_DECLARE(sfx, T)                                                           \
+    void kiln_gemm_mt_##sfx(int64_t M, int64_t N, int64_t K, T alpha, const T *A, int64_t a_rs, \
+                            int64_t a_cs, const T *B, int64_t b_rs, int64_t b_cs, T *C,        \
+                            int64_t ldc, int flags, const struct kiln_gemm_epi *epi,           \
+                            void *scratch, uint64_t scratch_size, struct kiln_threads *threads);
+KILN_GEMM_MT_DECLARE(f32, float)
+KILN_GEMM_MT_DECLARE(f64, double)
+#undef KILN_GEMM_MT_DECLARE
+
 /* Constant operands (weights) are packed at compile time into panels that every variant reads
  * in place (KILN_GEMM_A_PACKED, KILN_GEMM_B_PACKED): a multiple of every tile, so a bundle or
  * emitted C runs on whichever micro-kernel the CPU or the compiler flags pick.
@@ -204,6 +219,13 @@ void kiln_gemm_f32_isa(enum kiln_gemm_isa isa, int64_t M, int64_t N, int64_t K, 
 void kiln_spgemm_f32_isa(enum kiln_gemm_isa isa, int64_t M, int64_t N, int64_t K, float alpha,
                          const float *A, int64_t a_rs, int64_t a_cs, const uint32_t *S, float *C,
                          int64_t ldc, int accumulate, void *scratch);
+/* Test hook: kiln_gemm_mt_f32 on the given variant with no minimum size; returns 1 when it
+ * split the product between threads, 0 when it ran serially. */
+int kiln_gemm_f32_isa_mt(enum kiln_gemm_isa isa, int64_t M, int64_t N, int64_t K, float alpha,
+                         const float *A, int64_t a_rs, int64_t a_cs, const float *B,
+                         int64_t b_rs, int64_t b_cs, float *C, int64_t ldc, int flags,
+                         const struct kiln_gemm_epi *epi, void *scratch, uint64_t scratch_size,
+                         struct kiln_threads *threads);
 #endif
 
 #endif

@@ -241,7 +241,9 @@ grep -q "^usage: kiln compile" "$T/stdout" || fail "compile --help: no usage lin
 M="$D/../../../models/mlp.onnx"
 expect 2 "bench unknown option" "unknown option '--fast'" -- bench "$M" --fast
 expect 2 "bench no model" "no model given" -- bench --repeat 3
-expect 2 "bench threads" "single-threaded: --threads accepts only 1" -- bench "$M" --threads 2
+expect 2 "bench threads" "--threads needs a count from 1 to 64" -- bench "$M" --threads 0
+expect 2 "run threads" "--threads needs a count from 1 to 64" -- \
+    run "$M" --input "$D/x_2x6.npy" --output-dir "$OUT" --threads 65
 expect 2 "bench unknown config" "unknown feature 'O7'" -- bench "$M" --configs O0,O7
 expect 2 "bench repeated config" "config 'O2' is given twice" -- bench "$M" --configs O2,O2
 expect 1 "bench int8" "int8 quantization is not implemented yet" -- bench "$M" --configs O0,O2+int8

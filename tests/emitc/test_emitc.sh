@@ -8,7 +8,8 @@
 # contraction on x86-64, see docs/emit-c.md); then the same at -O0 with the first compiler. The
 # control-flow models are also built with ASan/UBSan when the first compiler has them.
 # Also: the emitted model code has no stdio/malloc and exports only NAME_* symbols; two models
-# link into one program; --weights bin; bad names fail and leave no files.
+# link into one program; --weights bin; a -DNAME_THREADS build on 3 threads; bad names fail and
+# leave no files.
 # Usage: test_emitc.sh EMITC_TOOL KILN_BIN MODELS_DIR TESTS_EMITC_DIR [CONTROL_DIR
 #                      [CONFORMANCE_DIR]]        Exit 0 pass, 1 fail.
 set -u
@@ -234,6 +235,32 @@ for base in mlp loop_scan; do
     if "$wb/mb" --weights "$wb/missing.bin" $ins 2>/dev/null; then
         fail "--weights bin ($base): ran without weights"
     fi
+done
+
+# ---- -DNAME_THREADS: the same emitted files built with the thread pool, run on 3 threads ----
+# KILN_THREADS_SPLIT_ALL makes every op split (these models' ops are below the size where
+# threads pay); with ASan/UBSan too when the first compiler has them
+for base in tiny_resnet dw_cnn_hardswish bert_tiny; do
+    d="$tmp/$base/O2"
+    [ -f "$d/$base.c" ] || continue
+    ins=$(ref_args "$models" "$base")
+    n_outs=$(count_outs "$models" "$base")
+    for v in plain $san; do
+        flags="$CFLAGS -D${base}_THREADS -DKILN_THREADS_SPLIT_ALL -pthread"
+        [ "$v" = san ] && flags="$flags $SANFLAGS"
+        # shellcheck disable=SC2086
+        if (cd "$d" && $first_cc $flags -o "threads_$v" "$base.c" "${base}_weights.c" \
+                "$base"_k_*.c "${base}_main.c" -lm) &&
+           "$d/threads_$v" --threads 3 $ins $(out_args "$d/threads_$v" $n_outs) --repeat 2 &&
+           same_all "$d/threads_$v" "$d/ref" $n_outs; then
+            label=""
+            [ "$v" = san ] && label=" with ASan/UBSan"
+            echo "PASS $base: -D${base}_THREADS$label on 3 threads, bit-identical to kiln run"
+            passed=$((passed + 1))
+        else
+            fail "$base: -D${base}_THREADS ($v) on 3 threads"
+        fi
+    done
 done
 
 # ---- bad names and directories fail and leave nothing ----

@@ -61,6 +61,9 @@ static inline int cli_opt_value(int argc, char **argv, int *i, const char *name,
 }
 
 /* Parses a non-negative count (--repeat, --warmup); false if not a number in [0, max]. */
+/* --threads of kiln run and kiln bench: at most the pool's limit (kiln_threads_create) */
+#define CLI_MAX_THREADS 64
+
 static inline bool cli_parse_count(const char *s, long max, long *out)
 {
     char *end;

@@ -18,12 +18,13 @@
 const char kiln_usage_run[] =
     "kiln run MODEL.onnx|MODEL.kiln --input [NAME=]X.npy... (--output Y.npy... | --output-dir DIR) "
     "[--input-shape NAME=D0,D1,...]... [--input-value NAME=FILE.npy]... [--repeat N] "
-    "[--warmup N] [--profile FILE.json] [--max-memory BYTES]";
+    "[--warmup N] [--threads N] [--profile FILE.json] [--max-memory BYTES]";
 const char kiln_help_run[] =
     "usage: kiln run MODEL.onnx|MODEL.kiln --input [NAME=]X.npy...\n"
     "                (--output Y.npy... | --output-dir DIR)\n"
     "                [--input-shape NAME=D0,D1,...]... [--input-value NAME=FILE.npy]...\n"
-    "                [--repeat N] [--warmup N] [--profile FILE.json] [--max-memory BYTES]\n"
+    "                [--repeat N] [--warmup N] [--threads N] [--profile FILE.json]\n"
+    "                [--max-memory BYTES]\n"
     "\n"
     "Runs a model with kiln's interpreter on .npy inputs and writes its outputs as .npy.\n"
     "MODEL may be an ONNX file or a bundle from `kiln compile` (whose shapes are fixed).\n"
@@ -41,6 +42,9 @@ const char kiln_help_run[] =
     "  -O0 .. -O3                    optimization level for an ONNX model (default -O2)\n"
     "  --repeat N                    run N times and print median, min and p90 latency (ms)\n"
     "  --warmup N                    untimed runs before timing (default 1 with --repeat)\n"
+    "  --threads N                   split GEMMs, convolutions, pooling and large elementwise\n"
+    "                                ops between N threads (default 1); outputs are the same\n"
+    "                                bit for bit for every N\n"
     "  --profile FILE.json           per-node timings of one more run, in the Chrome trace\n"
     "                                event format (chrome://tracing, Perfetto)\n"
     CLI_MAX_MEMORY_HELP
@@ -56,7 +60,7 @@ struct run_args {
     int n_inputs, n_outputs;
     struct cli_shapes shapes;
     struct cli_values values;
-    long repeat, warmup;
+    long repeat, warmup, threads;
     int level; /* -O level, default 2 */
     uint64_t max_memory; /* 0: the default for the model file */
 };
@@ -81,6 +85,7 @@ static int parse_args(int argc, char **argv, struct run_args *r)
 {
     memset(r, 0, sizeof *r);
     r->warmup = -1;
+    r->threads = 1;
     r->level = 2;
     r->inputs = calloc((size_t)argc, sizeof *r->inputs);
     r->outputs = calloc((size_t)argc, sizeof *r->outputs);
@@ -125,6 +130,10 @@ static int parse_args(int argc, char **argv, struct run_args *r)
             if (!cli_parse_count(val, MAX_REPEAT, &r->warmup))
                 rc = cli_usage_error(kiln_usage_run, "--warmup needs a count from 0 to 10000000, "
                                      "got", val);
+        } else if (m == 0 && (m = cli_opt_value(argc, argv, &i, "--threads", &val)) > 0) {
+            if (!cli_parse_count(val, CLI_MAX_THREADS, &r->threads) || r->threads < 1)
+                rc = cli_usage_error(kiln_usage_run, "--threads needs a count from 1 to 64, got",
+                                     val);
         } else if (m < 0)
             rc = cli_usage_error(kiln_usage_run, "missing value for", a);
         else if (a[0] == '-' && a[1])
@@ -335,16 +344,23 @@ static int execute(const struct run_args *r, struct run_state *s)
         return run_fail(r->model, "out of memory");
     }
     int rc = CLI_OK;
+    struct kiln_run_opts opts = {NULL, NULL, NULL};
+    if (r->threads > 1 && kiln_threads_create((int)r->threads, &opts.threads)) {
+        free(ibufs);
+        return run_fail(r->model, "cannot start %ld threads", r->threads);
+    }
     for (long i = 0; i < r->warmup + timed && rc == CLI_OK; i++) {
         double t0 = now_ms();
-        enum kiln_status st = s->bundle ? kiln_model_run(&s->model, s->arena, ibufs, s->obufs)
-                                        : kiln_run(p, s->arena, ibufs, s->obufs);
+        enum kiln_status st =
+            s->bundle ? kiln_model_run_opts(&s->model, s->arena, ibufs, s->obufs, &opts)
+                      : kiln_run_opts(p, s->arena, ibufs, s->obufs, &opts);
         double t1 = now_ms();
         if (st)
             rc = node_fail(r->model, p, s->arena, ibufs, s->obufs, st);
         else if (s->times && i >= r->warmup)
             s->times[i - r->warmup] = t1 - t0;
     }
+    kiln_threads_destroy(opts.threads);
     if (rc == CLI_OK && r->profile)
         rc = write_profile(r, p, s, ibufs);
     free(ibufs);
