@@ -5,7 +5,7 @@
  * Conv (im2col + GEMM, grouped, strided, dilated, 1-D, pointwise, depthwise on the direct
  * kernel), Gemm, MatMul, pooling and elementwise nodes run by kiln_run_opts on pools of 1-4
  * threads against kiln_run. ctest runs it under each KILN_SIMD value. Also the pool's API. */
-#include "one_node.h"
+#include "graph_harness.h"
 
 #include "kernels/act.h"
 #include "kernels/gemm_core.h"
@@ -39,7 +39,7 @@ static int64_t pick(int64_t lo, int64_t hi)
     return lo + (int64_t)(next_u32() % (uint32_t)(hi - lo + 1));
 }
 
-static float *rnd(size_t n)
+static float *rndf(size_t n)
 {
     float *p = malloc((n ? n : 1) * sizeof *p);
     for (size_t i = 0; i < n; i++)
@@ -123,8 +123,8 @@ static int check_gemm_f32(enum kiln_gemm_isa isa, const struct gshape *g, uint64
 {
     int64_t M = g->M, N = g->N, K = g->K, ldc = N + 3;
     int a_packed = g->flags & KILN_GEMM_A_PACKED, b_packed = g->flags & KILN_GEMM_B_PACKED;
-    float *A = rnd((size_t)(M * K)), *B = rnd((size_t)(K * N)), *bias = rnd((size_t)M);
-    float *res = rnd((size_t)(M * N)), *C0 = rnd((size_t)(M * ldc));
+    float *A = rndf((size_t)(M * K)), *B = rndf((size_t)(K * N)), *bias = rndf((size_t)M);
+    float *res = rndf((size_t)(M * N)), *C0 = rndf((size_t)(M * ldc));
     float *PA = NULL, *PB = NULL;
     if (a_packed) {
         PA = malloc(kiln_gemm_packed_a_elems((uint64_t)M, (uint64_t)K) * sizeof *PA + 4);
@@ -229,7 +229,7 @@ static void test_gemm_f64_split(void **state)
 
 /* Compiles the one-node graph, runs it with kiln_run and on pools of 1-4 threads; every
  * output must have the same bytes. inputs: the graph inputs in order. */
-static void check_node(struct t_graph *t, const void *const *inputs)
+static void check_node(struct tg *t, const void *const *inputs)
 {
     assert_int_equal(tg_infer(t), KILN_STATUS_OK);
     struct kiln_compiled *c = NULL;
@@ -266,8 +266,8 @@ static void check_conv(const struct conv_case *cc)
     size_t nx = (size_t)(cc->nb * cc->C), nw = (size_t)(wd[0] * wd[1]);
     for (int i = 0; i < cc->nsp; i++)
         nx *= (size_t)cc->in[i], nw *= (size_t)cc->k[i];
-    float *x = rnd(nx), *w = rnd(nw), *b = rnd((size_t)cc->M);
-    struct t_graph *t = tg_new(11, "Conv", cc->bias ? 3 : 2);
+    float *x = rndf(nx), *w = rndf(nw), *b = rndf((size_t)cc->M);
+    struct tg *t = tg_new("Conv", 11, cc->bias ? 3 : 2, 1);
     tg_input(t, 0, KILN_DTYPE_F32, rank, xd);
     if (cc->w_const)
         tg_const(t, 1, KILN_DTYPE_F32, rank, wd, w);
@@ -309,20 +309,20 @@ static void test_gemm_nodes_split(void **state)
 {
     (void)state;
     /* Gemm, transB, constant B (packed at compile time) and a bias row */
-    float *a = rnd(67 * 300), *bw = rnd(65 * 300), *c = rnd(65);
-    struct t_graph *t = tg_new(13, "Gemm", 3);
+    float *a = rndf(67 * 300), *bw = rndf(65 * 300), *c = rndf(65);
+    struct tg *t = tg_new("Gemm", 13, 3, 1);
     tg_input(t, 0, KILN_DTYPE_F32, 2, (int64_t[]){67, 300});
     tg_const(t, 1, KILN_DTYPE_F32, 2, (int64_t[]){65, 300}, bw);
     tg_const(t, 2, KILN_DTYPE_F32, 1, (int64_t[]){65}, c);
     tg_int(t, "transB", 1);
     check_node(t, (const void *[]){a});
     /* MatMul, batched A against a constant 2-D B; then both batched inputs */
-    float *x = rnd(3 * 37 * 64), *y = rnd(3 * 64 * 129);
-    t = tg_new(13, "MatMul", 2);
+    float *x = rndf(3 * 37 * 64), *y = rndf(3 * 64 * 129);
+    t = tg_new("MatMul", 13, 2, 1);
     tg_input(t, 0, KILN_DTYPE_F32, 3, (int64_t[]){3, 37, 64});
     tg_const(t, 1, KILN_DTYPE_F32, 2, (int64_t[]){64, 129}, y);
     check_node(t, (const void *[]){x});
-    t = tg_new(13, "MatMul", 2);
+    t = tg_new("MatMul", 13, 2, 1);
     tg_input(t, 0, KILN_DTYPE_F32, 3, (int64_t[]){3, 37, 64});
     tg_input(t, 1, KILN_DTYPE_F32, 3, (int64_t[]){3, 64, 129});
     check_node(t, (const void *[]){x, y});
