@@ -9,6 +9,7 @@
 
 #include "kernels.h"
 #include "nn.h"
+#include "threads.h"
 
 /* Calls body once per output position (o0, o1, o2) of image-channel plane nc; inside, the
  * window loop macro POOL_TAPS visits the in-range taps with their input index `idx`. */
@@ -183,7 +184,7 @@ static void interior_cols(const struct kiln_nn_geom *g, int same_acc, int64_t *l
     });
 
 #define MAXPOOL_DEFINE(sfx, DT, T, ACC, LOAD, STORE)                                           \
-    static void kiln_k_max_pool_##sfx(const struct kiln_kernel_args *a)                        \
+    static void serial_max_pool_##sfx(const struct kiln_kernel_args *a)                        \
     {                                                                                          \
         int64_t *ind = a->n_out > 1 ? a->out[1].data : NULL;                                   \
         if (ind) {                                                                             \
@@ -217,7 +218,7 @@ static void interior_cols(const struct kiln_nn_geom *g, int same_acc, int64_t *l
     }
 
 #define AVGPOOL_DEFINE(sfx, DT, T, ACC, LOAD, STORE)                                           \
-    static void kiln_k_average_pool_##sfx(const struct kiln_kernel_args *a)                    \
+    static void serial_average_pool_##sfx(const struct kiln_kernel_args *a)                    \
     {                                                                                          \
         POOL_PLANES_ROWS(T, ACC, {                                                             \
             ACC sum = 0;                                                                       \
@@ -248,7 +249,7 @@ static void interior_cols(const struct kiln_nn_geom *g, int same_acc, int64_t *l
 
 /* LpPool: (sum of |x|^p over the window's in-range taps)^(1/p); padding adds nothing. */
 #define LPPOOL_DEFINE(sfx, DT, T, ACC, LOAD, STORE)                                            \
-    static void kiln_k_lp_pool_##sfx(const struct kiln_kernel_args *a)                         \
+    static void serial_lp_pool_##sfx(const struct kiln_kernel_args *a)                         \
     {                                                                                          \
         double pw = ((const struct kiln_p_lp_pool *)a->params)->p;                             \
         POOL_PLANES(T, {                                                                       \
@@ -265,7 +266,7 @@ static void interior_cols(const struct kiln_nn_geom *g, int same_acc, int64_t *l
  * (NaN only when the first element is NaN); sums are reassociated. */
 #define GLOBAL_LANES 16
 #define GLOBAL_POOL(name, T, ACC, LOAD, STORE, INIT, TERM, FOLD, FINISH)                       \
-    static void kiln_k_##name(const struct kiln_kernel_args *a)                                \
+    static void serial_##name(const struct kiln_kernel_args *a)                                \
     {                                                                                          \
         int64_t planes = a->in[0].dims[0] * a->in[0].dims[1];                                  \
         int64_t size = kiln_tensor_numel(&a->in[0]) / (planes ? planes : 1);                   \
@@ -313,6 +314,66 @@ KILN_NN_INTS(MAXPOOL_DEFINE)
 KILN_NN_FLOATS(AVGPOOL_DEFINE)
 KILN_NN_FLOATS(LPPOOL_DEFINE)
 KILN_NN_FLOATS(GLOBAL_DEFINE)
+
+/* On threads: the [n, c] planes split between the parts, each part the serial kernel on views
+ * of its planes (every plane is computed the same way whatever the split). MaxPool's Indices
+ * count planes from the first, so it runs serially when they are asked for. */
+#define POOL_PAR_MIN 16384 /* input elements */
+struct pool_job {
+    const struct kiln_kernel_args *a;
+    kiln_kernel_fn fn;
+    int64_t planes;
+};
+
+static void pool_part(void *ctx, int i, int n)
+{
+    const struct pool_job *j = ctx;
+    const struct kiln_kernel_args *a = j->a;
+    int64_t lo, hi;
+    kiln_par_range(j->planes, 1, i, n, &lo, &hi);
+    if (lo >= hi)
+        return;
+    struct kiln_tensor in = a->in[0], out = a->out[0];
+    int64_t isz = kiln_tensor_numel(&in) / j->planes, osz = kiln_tensor_numel(&out) / j->planes;
+    in.data = (char *)in.data + (size_t)(lo * isz) * kiln_dtype_size(in.dtype);
+    out.data = (char *)out.data + (size_t)(lo * osz) * kiln_dtype_size(out.dtype);
+    in.dims[0] = out.dims[0] = 1;
+    in.dims[1] = out.dims[1] = hi - lo;
+    struct kiln_kernel_args s = *a;
+    s.in = &in, s.out = &out, s.exec = NULL;
+    j->fn(&s);
+}
+
+static void pool_par(const struct kiln_kernel_args *a, kiln_kernel_fn fn)
+{
+    struct kiln_threads *th = kiln_args_threads(a);
+    int64_t planes = a->in[0].dims[0] * a->in[0].dims[1];
+    int parts = kiln_par_count(th);
+    parts = parts < planes ? parts : (int)planes;
+    if (parts < 2 || a->n_in != 1 || a->n_out != 1 ||
+        (uint64_t)kiln_tensor_numel(&a->in[0]) < kiln_par_min(POOL_PAR_MIN)) {
+        fn(a);
+        return;
+    }
+    struct pool_job j = {a, fn, planes};
+    kiln_par_run(th, parts, pool_part, &j);
+}
+
+#define POOL_PAR_DEFINE(op, sfx)                                                               \
+    static void kiln_k_##op##_##sfx(const struct kiln_kernel_args *a)                          \
+    {                                                                                          \
+        pool_par(a, serial_##op##_##sfx);                                                      \
+    }
+#define PAR_MAX(sfx, ...) POOL_PAR_DEFINE(max_pool, sfx)
+#define PAR_OTHERS(sfx, ...)                                                                   \
+    POOL_PAR_DEFINE(average_pool, sfx)                                                         \
+    POOL_PAR_DEFINE(lp_pool, sfx)                                                              \
+    POOL_PAR_DEFINE(global_average_pool, sfx)                                                  \
+    POOL_PAR_DEFINE(global_max_pool, sfx)                                                      \
+    POOL_PAR_DEFINE(global_lp_pool, sfx)
+KILN_NN_FLOATS(PAR_MAX)
+KILN_NN_INTS(PAR_MAX)
+KILN_NN_FLOATS(PAR_OTHERS)
 
 #define KV(op, sfx, DT) KILN_K(kiln_k_##op##_##sfx, DT),
 #define KV_MAX(sfx, DT, ...) KV(max_pool, sfx, DT)

@@ -3,8 +3,8 @@
  * kiln_gemm_f32_isa) and float64, on shapes 1-67 and across the cache blocks, packed operands,
  * accumulate and the fused epilogue, with scratch of exactly the node's size and with more; then
  * Conv (im2col + GEMM, grouped, strided, dilated, 1-D, pointwise, depthwise on the direct
- * kernel), Gemm, MatMul, pooling and elementwise nodes run by kiln_run_opts on pools of 1-4
- * threads against kiln_run. ctest runs it under each KILN_SIMD value. Also the pool's API. */
+ * kernel), Gemm, MatMul and the pools run by kiln_run_opts on pools of 1-4 threads against
+ * kiln_run. ctest runs it under each KILN_SIMD value. Also the pool's API. */
 #include "graph_harness.h"
 
 #include "kernels/act.h"
@@ -329,6 +329,28 @@ static void test_gemm_nodes_split(void **state)
     free(a), free(bw), free(c), free(x), free(y);
 }
 
+static void test_pool_split(void **state)
+{
+    (void)state;
+    static const char *const ops[] = {"MaxPool", "AveragePool", "LpPool", "GlobalAveragePool",
+                                      "GlobalMaxPool"};
+    int64_t xd[4] = {2, 37, 29, 31};
+    float *x = rndf(2 * 37 * 29 * 31);
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+        struct tg *t = tg_new(ops[i], 18, 1, 1);
+        tg_input(t, 0, KILN_DTYPE_F32, 4, xd);
+        if (strncmp(ops[i], "Global", 6) != 0) {
+            tg_ints(t, "kernel_shape", 2, (int64_t[]){3, 5});
+            tg_ints(t, "strides", 2, (int64_t[]){2, 1});
+            tg_ints(t, "pads", 4, (int64_t[]){1, 2, 1, 2});
+        }
+        if (strcmp(ops[i], "AveragePool") == 0)
+            tg_int(t, "count_include_pad", 1);
+        check_node(t, (const void *[]){x});
+    }
+    free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -337,6 +359,7 @@ int main(void)
         cmocka_unit_test(test_gemm_f64_split),
         cmocka_unit_test(test_conv_split),
         cmocka_unit_test(test_gemm_nodes_split),
+        cmocka_unit_test(test_pool_split),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
