@@ -39,15 +39,8 @@ static uint32_t *compress(const float *B, int64_t K, int64_t N)
     for (int64_t i = 0; i < K * N; i++)
         nnz += B[i] != 0.0f;
     uint32_t *S = malloc(kiln_spgemm_words((uint64_t)N, nnz) * 4);
-    uint32_t *rp = S + 3, *col = rp + N + 1, p = 0;
-    float *val = (float *)(void *)(col + nnz);
-    S[0] = (uint32_t)N, S[1] = (uint32_t)K, S[2] = (uint32_t)nnz, rp[0] = 0;
-    for (int64_t j = 0; j < N; j++) {
-        for (int64_t k = 0; k < K; k++)
-            if (B[k * N + j] != 0.0f)
-                col[p] = (uint32_t)k, val[p++] = B[k * N + j];
-        rp[j + 1] = p;
-    }
+    if (S)
+        kiln_spgemm_encode(B, K, N, 0, nnz, S);
     return S;
 }
 

@@ -247,20 +247,6 @@ bool kiln_gemm_sparse_weight(const struct kiln_ir_node *n, int *rank, int64_t *d
     dims[0] = (int64_t)kiln_spgemm_words((uint64_t)N, nnz);
     if (!out)
         return true;
-    uint32_t *o = out, *rp = o + 3, *col = rp + N + 1;
-    float *val = (float *)(void *)(col + nnz);
-    o[0] = (uint32_t)N, o[1] = (uint32_t)K, o[2] = (uint32_t)nnz;
-    uint32_t p = 0;
-    rp[0] = 0;
-    for (int64_t j = 0; j < N; j++) {
-        for (int64_t k = 0; k < K; k++) {
-            float v = trans ? b[j * K + k] : b[k * N + j];
-            if (v != 0.0f) {
-                col[p] = (uint32_t)k;
-                val[p++] = v;
-            }
-        }
-        rp[j + 1] = p;
-    }
+    kiln_spgemm_encode(b, K, N, trans, nnz, out);
     return true;
 }

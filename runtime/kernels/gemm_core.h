@@ -140,6 +140,26 @@ static inline uint64_t kiln_spgemm_words(uint64_t n, uint64_t nnz)
 {
     return 3 + n + 1 + 2 * nnz;
 }
+/* Writes S (kiln_spgemm_words(N, nnz) words at out) for the K x N matrix b, stored [K, N], or
+ * [N, K] when trans; nnz is b's count of non-zero values. The one encoder of the format: the
+ * compiler, the tests and the bench call it. */
+static inline void kiln_spgemm_encode(const float *b, int64_t K, int64_t N, int trans,
+                                      uint64_t nnz, uint32_t *out)
+{
+    uint32_t *rp = out + 3, *col = rp + N + 1, p = 0;
+    float *val = (float *)(void *)(col + nnz);
+    out[0] = (uint32_t)N, out[1] = (uint32_t)K, out[2] = (uint32_t)nnz, rp[0] = 0;
+    for (int64_t j = 0; j < N; j++) {
+        for (int64_t k = 0; k < K; k++) {
+            float v = trans ? b[j * K + k] : b[k * N + j];
+            if (v != 0.0f) {
+                col[p] = (uint32_t)k;
+                val[p++] = v;
+            }
+        }
+        rp[j + 1] = p;
+    }
+}
 /* Scratch of kiln_spgemm_f32: A's rows transposed, KILN_SPGEMM_LANES at a time. */
 static inline uint64_t kiln_spgemm_scratch_bytes(uint64_t k)
 {

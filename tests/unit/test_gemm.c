@@ -409,15 +409,7 @@ static uint32_t *sparse_b(int64_t K, int64_t N, double density, float *B)
     }
     uint32_t *S = malloc(kiln_spgemm_words((uint64_t)N, nnz) * 4);
     assert_non_null(S);
-    uint32_t *rp = S + 3, *col = rp + N + 1, p = 0;
-    float *val = (float *)(void *)(col + nnz);
-    S[0] = (uint32_t)N, S[1] = (uint32_t)K, S[2] = (uint32_t)nnz, rp[0] = 0;
-    for (int64_t j = 0; j < N; j++) {
-        for (int64_t k = 0; k < K; k++)
-            if (B[k * N + j] != 0.0f)
-                col[p] = (uint32_t)k, val[p++] = B[k * N + j];
-        rp[j + 1] = p;
-    }
+    kiln_spgemm_encode(B, K, N, 0, nnz, S);
     assert_int_equal(kiln_spgemm_check(S, kiln_spgemm_words((uint64_t)N, nnz), (uint64_t)N,
                                        (uint64_t)K),
                      0);
